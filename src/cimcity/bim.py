@@ -1,0 +1,79 @@
+"""BimModel: a BIM project (IFC) placed in the scene CRS.
+
+Built by :func:`cimcity.read_ifc`; also constructible by hand (tests, variants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(eq=False)
+class BimModel:
+    """A building project in world coordinates.
+
+    Attributes
+    ----------
+    id : str
+        Project id (IFC project GlobalId or a user label); also its building id
+        once swapped into a scene with :meth:`Scene.with_project`.
+    mesh : trimesh.Trimesh
+        Above-ground building elements, vertices in the scene CRS [m] (float64);
+        ``face_element`` maps each face to a row of ``elements``.
+    footprint : shapely Polygon / MultiPolygon
+        2D projection of all above-ground elements, overhangs included [m].
+    base_z, top_z : float
+        Lowest and highest altitude of the above-ground elements [m].
+    storeys : DataFrame
+        One row per storey: ``name``, ``global_id``, ``elevation`` [m, absolute],
+        ``height`` [m], ``gross_floor_area`` [m²] (and from quantity sets when
+        present).
+    elements : DataFrame
+        One row per element: ``global_id``, ``ifc_class``, ``storey``, ``name``.
+    crs : pyproj.CRS or str or None
+        CRS the model was placed in (None when not georeferenced).
+    georef : dict
+        How the placement was obtained (``method``: map_conversion,
+        epset_map_conversion, site_latlon, user_placement, none; parameters;
+        ``approximate`` flag).
+    face_element : (m,) int array, optional
+        Element row of each mesh face.
+    face_kind : (m,) int8 array, optional
+        Surface kind code of each face (see :data:`cimcity.mesh.KINDS`).
+    """
+
+    id: str
+    mesh: object
+    footprint: object
+    base_z: float
+    top_z: float
+    storeys: pd.DataFrame = field(default_factory=pd.DataFrame)
+    elements: pd.DataFrame = field(default_factory=pd.DataFrame)
+    crs: object = None
+    georef: dict = field(default_factory=dict)
+    name: str | None = None
+    schema: str | None = None
+    source: str | None = None
+    face_element: np.ndarray | None = None
+    face_kind: np.ndarray | None = None
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def height(self) -> float:
+        """top_z - base_z [m]."""
+        return float(self.top_z - self.base_z)
+
+    @property
+    def is_georeferenced(self) -> bool:
+        return self.georef.get("method", "none") != "none"
+
+    def __repr__(self) -> str:
+        return (
+            f"<BimModel {self.name or self.id!r} {self.schema or ''} "
+            f"{len(self.storeys)} storeys, {len(self.elements)} elements, "
+            f"height {self.height:.2f} m, footprint {self.footprint.area:.1f} m², "
+            f"georef={self.georef.get('method', 'none')}>"
+        )

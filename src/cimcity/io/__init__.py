@@ -1,0 +1,1 @@
+"""Readers and writers: formats in, normalised tables and models out."""
