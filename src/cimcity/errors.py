@@ -22,6 +22,7 @@ __all__ = [
     "ReprojectionWarning",
     "RepairWarning",
     "EstimateWarning",
+    "DataQualityWarning",
 ]
 
 
@@ -76,3 +77,8 @@ class RepairWarning(CimcityWarning):
 
 class EstimateWarning(CimcityWarning):
     """Missing values were estimated; a column records where each value came from."""
+
+
+class DataQualityWarning(CimcityWarning):
+    """Input has defects that were kept as they are (non-standard codes, broken
+    text encodings, missing values); the message names them with their counts."""
