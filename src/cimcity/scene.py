@@ -689,8 +689,8 @@ class Scene:
         terrain : bool
             Include the terrain surface (kind ``terrain``).
         terrain_step : int, optional
-            Keep every n-th DEM cell (default: 1 up to 1,000 × 1,000 cells,
-            coarser beyond).
+            Keep every n-th DEM cell (default: about 200 vertices along the
+            longer side, e.g. 2 m triangles on the 400 m sample).
         """
         key = ("mesh", terrain, terrain_step, self._version)
         if key in self._mesh_cache:
@@ -715,7 +715,7 @@ class Scene:
         for pid in B.index[is_bim]:
             parts.append(bim_citymesh(self.projects[pid], pid, origin, self.crs))
         if terrain and self.terrain is not None:
-            step = terrain_step or max(1, int(np.ceil(max(self.terrain.shape) / 1000)))
+            step = terrain_step or max(1, int(np.ceil(max(self.terrain.shape) / 200)))
             parts.append(terrain_mesh(self.terrain, origin=origin, step=step))
         mesh = CityMesh.concatenate(parts, origin=origin)
         mesh.crs = self.crs
