@@ -356,8 +356,9 @@ class CityMesh:
         """Sensor points on faces at about ``spacing`` metres.
 
         Each triangle is cut into ``k²`` congruent sub-triangles (barycentric
-        grid, ``k = ceil(longest edge / spacing)``, capped so a sliver does not
-        explode into thousands of points); one sensor sits at each
+        grid, ``k = ceil(max(sqrt(area), longest edge / 2) / spacing)``, i.e.
+        about one sensor per ``spacing²``, capped at ``2·sqrt(area)/spacing`` so
+        a sliver does not explode into thousands of points); one sensor sits at each
         sub-triangle centroid and stands for ``area / k²``, so sensor areas sum
         exactly to the face areas.
 
@@ -393,7 +394,11 @@ class CityMesh:
             ],
             axis=1,
         )
-        k = np.ceil(edges.max(axis=1) / spacing).astype(np.int64)
+        # about one sensor per spacing^2, and no sub-triangle edge much longer
+        # than 2 x spacing unless the triangle is a sliver (capped count)
+        k = np.ceil(
+            np.maximum(np.sqrt(area), 0.5 * edges.max(axis=1)) / spacing
+        ).astype(np.int64)
         kcap = np.ceil(2.0 * np.sqrt(area) / spacing).astype(np.int64)
         k = np.clip(np.minimum(k, kcap), 1, None)
         pts, fids, areas = [], [], []
@@ -559,7 +564,6 @@ def extrude_buildings(
     origin = np.asarray(origin, float)
     # eaves: keep only meaningful pitched roofs
     pitched = np.isfinite(eave) & (eave < roof_z - ROOF_TOL) & (eave > base_z)
-    wall_top = np.where(pitched, eave, roof_z)
 
     parts, pidx = _polygon_parts(footprints)
     shifted = shapely.transform(parts, lambda c: c - origin[:2])
@@ -573,11 +577,23 @@ def extrude_buildings(
         fb_list.append(owners)
         fk_list.append(np.full(len(tris), KIND_CODES[kind], np.int8))
 
+    # pitched roofs first: parts too narrow for the inset fall back to flat roofs
+    part_pitched = pitched[pidx].copy()
+    pp = np.flatnonzero(part_pitched)
+    if len(pp):
+        band_tris, band_owner, top_tris, top_owner, ok = _mansard(
+            shifted[pp], eave[pidx[pp]], roof_z[pidx[pp]], pitch_deg
+        )
+        part_pitched[pp[~ok]] = False
+        add(band_tris, pidx[pp][band_owner], "roof")
+        add(top_tris, pidx[pp][top_owner], "roof")
+    part_wall_top = np.where(part_pitched, eave[pidx], roof_z[pidx])
+
     # walls, from every ring edge
     a, b, e_owner = _ring_edges(shifted)
     bi = pidx[e_owner]
     z0 = base_z[bi]
-    z1 = wall_top[bi]
+    z1 = part_wall_top[e_owner]
     a0 = np.column_stack([a, z0])
     b0 = np.column_stack([b, z0])
     a1 = np.column_stack([a, z1])
@@ -585,25 +601,14 @@ def extrude_buildings(
     add(np.stack([a0, b0, b1], axis=1), bi, "wall")
     add(np.stack([a0, b1, a1], axis=1), bi, "wall")
 
-    # base (facing down) for all parts
+    # base (facing down) for all parts, flat roofs for non-pitched parts
     t2, towner = _triangulate(shifted)
     tb = pidx[towner]
     base = np.concatenate([t2, base_z[tb][:, None, None].repeat(3, 1)], axis=2)
     add(base[:, ::-1], tb, "ground")
-
-    # flat roofs
-    flat = ~pitched[tb]
+    flat = ~part_pitched[towner]
     top = np.concatenate([t2, roof_z[tb][:, None, None].repeat(3, 1)], axis=2)
     add(top[flat], tb[flat], "roof")
-
-    # pitched roofs: band from the outline (eave) up to an inset flat top (ridge)
-    pp = np.flatnonzero(pitched[pidx])
-    if len(pp):
-        band_tris, band_owner, top_tris, top_owner = _mansard(
-            shifted[pp], eave[pidx[pp]], roof_z[pidx[pp]], pitch_deg
-        )
-        add(band_tris, pidx[pp][band_owner], "roof")
-        add(top_tris, pidx[pp][top_owner], "roof")
 
     tris = np.concatenate(tri_list) if tri_list else np.zeros((0, 3, 3))
     fb = np.concatenate(fb_list) if fb_list else np.zeros(0, np.int64)
@@ -613,9 +618,11 @@ def extrude_buildings(
 
 
 def _mansard(polys, eave, ridge, pitch_deg):
-    """Roof band and top triangles of the mansard/hip roof model."""
+    """Roof band and top triangles of the mansard/hip roof model, and a flag per
+    polygon telling whether the inset existed (False: make it a flat roof)."""
     tan = np.tan(np.radians(pitch_deg))
     band_t, band_o, top_t, top_o = [], [], [], []
+    ok = np.ones(len(polys), bool)
     for i, poly in enumerate(polys):
         w = (ridge[i] - eave[i]) / tan
         inset = None
@@ -625,10 +632,8 @@ def _mansard(polys, eave, ridge, pitch_deg):
                 inset = cand
                 break
             w *= 0.5
-        if inset is None:  # too narrow: flat roof at ridge height
-            t, _ = _triangulate(np.array([poly]))
-            top_t.append(np.concatenate([t, np.full((len(t), 3, 1), ridge[i])], 2))
-            top_o.append(np.full(len(t), i))
+        if inset is None:  # too narrow: the caller makes this part flat
+            ok[i] = False
             continue
         # inset vertices must be exactly the top cap's vertices: snap the band
         band = shapely.difference(poly, inset)
@@ -651,6 +656,7 @@ def _mansard(polys, eave, ridge, pitch_deg):
         cat(band_o, (0,)).astype(np.int64),
         cat(top_t, (0, 3, 3)),
         cat(top_o, (0,)).astype(np.int64),
+        ok,
     )
 
 
