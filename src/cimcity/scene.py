@@ -149,8 +149,14 @@ class Scene:
             bad = ~np.isin(types, (3, 6))
             if bad.any():
                 names = sorted(set(shapely.get_type_id(geom[bad]).tolist()))
-                tn = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint",
-                      5: "MultiLineString", 7: "GeometryCollection"}
+                tn = {
+                    0: "Point",
+                    1: "LineString",
+                    2: "LinearRing",
+                    4: "MultiPoint",
+                    5: "MultiLineString",
+                    7: "GeometryCollection",
+                }
                 raise GeometryError(
                     f"{kind}: {int(bad.sum())} geometries are not polygons "
                     f"({', '.join(tn.get(t, str(t)) for t in names)}); expected "
@@ -251,7 +257,11 @@ class Scene:
         Scene
             ``self``, for chaining.
         """
-        if id_column is None and "parcel_id" not in parcels.columns and "id" in parcels.columns:
+        if (
+            id_column is None
+            and "parcel_id" not in parcels.columns
+            and "id" in parcels.columns
+        ):
             id_column = "id"
         gdf = self._normalise(parcels, "parcels", id_column)
         gdf["area"] = gdf.geometry.area
@@ -270,7 +280,9 @@ class Scene:
         rules : RulePack or path, optional
             PLU rule pack keyed by zone ``libelle`` (see ``docs/rules.md``).
         """
-        zones = zones.rename(columns={c: c.lower() for c in zones.columns if c != zones.geometry.name})
+        zones = zones.rename(
+            columns={c: c.lower() for c in zones.columns if c != zones.geometry.name}
+        )
         gdf = self._normalise(zones, "zones", id_column)
         self._tables["zones"] = _concat(self.zones, gdf)
         if rules is not None:
@@ -282,7 +294,9 @@ class Scene:
         self._link()
         return self
 
-    def add_buildings(self, buildings, id_column=None, storey_height=STOREY_HEIGHT) -> Scene:
+    def add_buildings(
+        self, buildings, id_column=None, storey_height=STOREY_HEIGHT
+    ) -> Scene:
         """Add building footprints with heights.
 
         Heights are resolved in this order, the choice recorded in
@@ -384,7 +398,9 @@ class Scene:
         pid = getattr(bim, "id", None)
         if pid is None:
             raise InputError("the BIM model has no id")
-        if bim.crs is not None and not as_projected_crs(bim.crs, "BIM").equals(self.crs):
+        if bim.crs is not None and not as_projected_crs(bim.crs, "BIM").equals(
+            self.crs
+        ):
             raise CRSError(
                 f"BIM project {pid!r} is placed in {bim.crs!r}, the scene is in "
                 f"{self.crs.to_string()!r}; read it with read_ifc(path, crs=scene.crs)"
@@ -420,7 +436,11 @@ class Scene:
         height, storeys = col("height"), col("storeys")
         ground, roof, eave = col("ground_z"), col("roof_z"), col("eave_z")
         ground_src = np.where(np.isfinite(ground), "data", "terrain").astype(object)
-        gz = self._ground_from_terrain(gdf.geometry.values) if (~np.isfinite(ground)).any() else ground
+        gz = (
+            self._ground_from_terrain(gdf.geometry.values)
+            if (~np.isfinite(ground)).any()
+            else ground
+        )
         ground = np.where(np.isfinite(ground), ground, gz)
         nog = ~np.isfinite(ground)
         ground_src[nog] = "default"
@@ -461,7 +481,9 @@ class Scene:
         gdf["height"] = h
         gdf["height_source"] = src
         gdf["roof_z"] = ground + h
-        e = np.where(np.isfinite(eave) & (eave > ground) & (eave <= ground + h), eave, np.nan)
+        e = np.where(
+            np.isfinite(eave) & (eave > ground) & (eave <= ground + h), eave, np.nan
+        )
         gdf["eave_z"] = e
         gdf["storeys"] = storeys.astype(np.int64)
         gdf["storeys_source"] = st_src
@@ -501,8 +523,13 @@ class Scene:
         if node_id in self.projects:
             bim = self.projects[node_id]
             return pd.Series(
-                {"node_type": "project", "name": getattr(bim, "name", None),
-                 "geometry": bim.footprint, "base_z": bim.base_z, "top_z": bim.top_z},
+                {
+                    "node_type": "project",
+                    "name": getattr(bim, "name", None),
+                    "geometry": bim.footprint,
+                    "base_z": bim.base_z,
+                    "top_z": bim.top_z,
+                },
                 name=node_id,
             )
         for pid, bim in self.projects.items():
@@ -594,11 +621,16 @@ class Scene:
         """
         new = self.copy()
         new.add_bim(bim)
-        parcels = new.project_parcels(bim.footprint) if parcels is None else list(parcels)
+        parcels = (
+            new.project_parcels(bim.footprint) if parcels is None else list(parcels)
+        )
         B = new._tables["buildings"]
         gone = B["parcel_id"].isin(parcels) if len(B) else pd.Series([], dtype=bool)
         if len(B):
-            gone |= shapely.area(shapely.intersection(B.geometry.values, bim.footprint)) > 1.0
+            gone |= (
+                shapely.area(shapely.intersection(B.geometry.values, bim.footprint))
+                > 1.0
+            )
         if bim.id in B.index:
             gone |= B.index == bim.id
         new._tables["buildings"] = B[~gone.to_numpy()] if len(B) else B
@@ -607,7 +639,11 @@ class Scene:
                 "height": [bim.top_z - bim.base_z],
                 "ground_z": [bim.base_z],
                 "roof_z": [bim.top_z],
-                "storeys": [int(len(bim.storeys)) if getattr(bim, "storeys", None) is not None else np.nan],
+                "storeys": [
+                    int(len(bim.storeys))
+                    if getattr(bim, "storeys", None) is not None
+                    else np.nan
+                ],
                 "source": ["bim"],
                 "lod": [3],
                 "name": [getattr(bim, "name", None)],
@@ -620,7 +656,9 @@ class Scene:
         row["height_source"] = "bim"
         row["ground_source"] = "bim"
         new._tables["buildings"] = _concat(new._tables["buildings"], row)
-        new.meta["replaced_buildings"] = B.index[gone.to_numpy()].tolist() if len(B) else []
+        new.meta["replaced_buildings"] = (
+            B.index[gone.to_numpy()].tolist() if len(B) else []
+        )
         new.meta["project_parcels"] = parcels
         new._link()
         return new
@@ -669,7 +707,11 @@ class Scene:
     @property
     def bounds(self) -> tuple:
         """(minx, miny, maxx, maxy) of all layers and the terrain [m]."""
-        boxes = [t.total_bounds for t in list(self._tables.values()) + list(self.layers.values()) if len(t)]
+        boxes = [
+            t.total_bounds
+            for t in list(self._tables.values()) + list(self.layers.values())
+            if len(t)
+        ]
         if self.terrain is not None:
             boxes.append(np.asarray(self.terrain.bounds))
         if not boxes:
@@ -697,33 +739,54 @@ class Scene:
             return self._mesh_cache[key]
         B = self.buildings
         b = self.bounds
-        origin = np.array([np.floor(b[0]), np.floor(b[1]), 0.0]) if np.isfinite(b[0]) else np.zeros(3)
-        is_bim = B.index.isin(list(self.projects)) & (B["source"] == "bim").to_numpy() if len(B) else np.zeros(0, bool)
+        origin = (
+            np.array([np.floor(b[0]), np.floor(b[1]), 0.0])
+            if np.isfinite(b[0])
+            else np.zeros(3)
+        )
+        is_bim = (
+            B.index.isin(list(self.projects)) & (B["source"] == "bim").to_numpy()
+            if len(B)
+            else np.zeros(0, bool)
+        )
         parts = []
         ext = B[~is_bim]
-        parts.append(
-            extrude_buildings(
-                ext.geometry.values,
-                ext["ground_z"].to_numpy(float),
-                ext["roof_z"].to_numpy(float),
-                ext["eave_z"].to_numpy(float),
-                origin=origin,
-                building_ids=ext.index.to_numpy(),
-                crs=self.crs,
+        if len(ext):
+            parts.append(
+                extrude_buildings(
+                    ext.geometry.values,
+                    ext["ground_z"].to_numpy(float),
+                    ext["roof_z"].to_numpy(float),
+                    ext["eave_z"].to_numpy(float),
+                    origin=origin,
+                    building_ids=ext.index.to_numpy(),
+                    crs=self.crs,
+                )
             )
-        )
         for pid in B.index[is_bim]:
             parts.append(bim_citymesh(self.projects[pid], pid, origin, self.crs))
         if terrain and self.terrain is not None:
             step = terrain_step or max(1, int(np.ceil(max(self.terrain.shape) / 200)))
             parts.append(terrain_mesh(self.terrain, origin=origin, step=step))
+        if not parts:
+            return CityMesh(
+                np.zeros((0, 3)),
+                np.zeros((0, 3), np.int64),
+                origin,
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int8),
+                np.zeros(0, object),
+                self.crs,
+            )
         mesh = CityMesh.concatenate(parts, origin=origin)
         mesh.crs = self.crs
         # keep building order = table order for face_building lookups
         self._mesh_cache[key] = mesh
         return mesh
 
-    def sample(self, spacing: float = 1.0, kinds=("roof", "wall"), offset: float = 0.05):
+    def sample(
+        self, spacing: float = 1.0, kinds=("roof", "wall"), offset: float = 0.05
+    ):
         """Sensors on the scene mesh (wall points inside adjoining buildings are
         dropped). See :meth:`CityMesh.sample`."""
         m = self.mesh(terrain="terrain" in kinds)
@@ -758,9 +821,13 @@ class Scene:
             "vegetation": len(self.vegetation),
             "layers": {k: len(v) for k, v in self.layers.items()},
             "projects": list(self.projects),
-            "extent_m": (round(b[2] - b[0], 1), round(b[3] - b[1], 1)) if np.isfinite(b[0]) else None,
+            "extent_m": (round(b[2] - b[0], 1), round(b[3] - b[1], 1))
+            if np.isfinite(b[0])
+            else None,
             "terrain": repr(self.terrain) if self.terrain is not None else None,
-            "rules": getattr(self.rules, "name", None) if self.rules is not None else None,
+            "rules": getattr(self.rules, "name", None)
+            if self.rules is not None
+            else None,
         }
         if len(B):
             h = B["height"]
@@ -791,18 +858,31 @@ class Scene:
     def _repr_html_(self) -> str:
         s = self.summary()
         rows = []
-        for k in ("crs", "vertical_datum", "zones", "parcels", "buildings", "vegetation",
-                  "extent_m", "height_min", "height_mean", "height_max",
-                  "footprint_area_m2", "height_sources", "layers", "projects", "terrain", "rules"):
+        for k in (
+            "crs",
+            "vertical_datum",
+            "zones",
+            "parcels",
+            "buildings",
+            "vegetation",
+            "extent_m",
+            "height_min",
+            "height_mean",
+            "height_max",
+            "footprint_area_m2",
+            "height_sources",
+            "layers",
+            "projects",
+            "terrain",
+            "rules",
+        ):
             if k in s and s[k] not in (None, {}, []):
                 rows.append(
                     f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
                     f"<td style='text-align:left'>{html.escape(str(s[k]))}</td></tr>"
                 )
         title = html.escape(self.name or "Scene")
-        return (
-            f"<div><b>cimcity.Scene</b> {title}<table>{''.join(rows)}</table></div>"
-        )
+        return f"<div><b>cimcity.Scene</b> {title}<table>{''.join(rows)}</table></div>"
 
 
 def bim_citymesh(bim, building_id, origin, crs) -> CityMesh:
@@ -822,7 +902,15 @@ def bim_citymesh(bim, building_id, origin, crs) -> CityMesh:
         kinds = np.full(len(f), KIND_CODES["wall"], np.int8)
         kinds[n[:, 2] > 0.5] = KIND_CODES["roof"]
         kinds[n[:, 2] < -0.5] = KIND_CODES["ground"]
-    return CityMesh(v, f, origin, np.zeros(len(f), np.int64), kinds, np.array([building_id], object), crs)
+    return CityMesh(
+        v,
+        f,
+        origin,
+        np.zeros(len(f), np.int64),
+        kinds,
+        np.array([building_id], object),
+        crs,
+    )
 
 
 def _assign(child: gpd.GeoDataFrame, parent: gpd.GeoDataFrame) -> np.ndarray:

@@ -1,0 +1,249 @@
+"""Scene: validation on entry, relations, navigation, variants, terrain."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+import trimesh
+from scenes import X0, Y0, courtyard, lone_box
+
+import cimcity as cc
+from cimcity.bim import BimModel
+from cimcity.errors import (
+    CRSError,
+    EstimateWarning,
+    GeometryError,
+    InputError,
+    RepairWarning,
+    ReprojectionWarning,
+)
+from cimcity.terrain import Terrain
+
+
+def gdf(geoms, crs="EPSG:2154", **cols):
+    return gpd.GeoDataFrame(cols, geometry=list(geoms), crs=crs)
+
+
+def test_scene_crs_must_be_projected_metres():
+    with pytest.raises(CRSError, match="not projected"):
+        cc.Scene(crs="EPSG:4326")
+    with pytest.raises(CRSError, match="unknown CRS"):
+        cc.Scene(crs="EPSG:999999")
+    with pytest.raises(CRSError, match="not metres|'US survey foot'|foot"):
+        cc.Scene(crs="EPSG:2263")  # NY State Plane, US feet
+
+
+def test_missing_crs_is_an_error_naming_the_fix():
+    s = cc.Scene()
+    with pytest.raises(CRSError, match="set_crs"):
+        s.add_buildings(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)]))
+
+
+def test_geographic_input_is_reprojected_with_warning():
+    s = cc.Scene()
+    # a 20 m square near Paris given in lon/lat
+    poly = gdf([shapely.box(X0, Y0, X0 + 20, Y0 + 20)]).to_crs(4326)
+    with pytest.warns(ReprojectionWarning, match="EPSG:4326"):
+        s.add_parcels(poly)
+    # reference: the same square in Lambert-93; pyproj round trip to 1 mm
+    assert s.parcels.geometry.iloc[0].area == pytest.approx(400.0, abs=0.05)
+    assert s.parcels.total_bounds == pytest.approx([X0, Y0, X0 + 20, Y0 + 20], abs=1e-3)
+
+
+def test_lonlat_declared_as_lambert93_is_refused():
+    s = cc.Scene()
+    bad = gdf([shapely.box(2.31, 48.88, 2.32, 48.89)])  # degrees labelled EPSG:2154
+    with pytest.raises(CRSError, match="longitude/latitude"):
+        s.add_parcels(bad)
+
+
+def test_invalid_polygons_are_repaired_and_counted_or_rejected_in_strict_mode():
+    bowtie = shapely.Polygon([(X0, Y0), (X0 + 10, Y0 + 10), (X0 + 10, Y0), (X0, Y0 + 10)])
+    ok = shapely.box(X0 + 20, Y0, X0 + 30, Y0 + 10)
+    s = cc.Scene()
+    with pytest.warns(RepairWarning, match="repaired 1 invalid"):
+        s.add_buildings(gdf([bowtie, ok], height=[10.0, 10.0]))
+    assert s.buildings["repaired"].tolist() == [True, False]
+    assert s.buildings.geometry.is_valid.all()
+    # make_valid splits the bowtie into two triangles of 25 m2 each
+    assert s.buildings.geometry.iloc[0].area == pytest.approx(50.0)
+    strict = cc.Scene(strict=True)
+    with pytest.raises(GeometryError, match="strict"):
+        strict.add_buildings(gdf([bowtie], height=[10.0]))
+
+
+def test_non_polygons_and_empty_geometries_are_rejected():
+    s = cc.Scene()
+    with pytest.raises(GeometryError, match="LineString"):
+        s.add_buildings(gdf([shapely.LineString([(X0, Y0), (X0 + 1, Y0 + 1)])]))
+    with pytest.raises(GeometryError, match="empty"):
+        s.add_buildings(gdf([shapely.Polygon()]))
+
+
+def test_duplicate_ids_are_rejected():
+    s = cc.Scene()
+    with pytest.raises(InputError, match="duplicate ids.*'a'"):
+        s.add_buildings(gdf([shapely.box(X0, Y0, X0 + 1, Y0 + 1)] * 2, building_id=["a", "a"], height=[3.0, 3.0]))
+    s.add_buildings(gdf([shapely.box(X0, Y0, X0 + 1, Y0 + 1)], building_id=["a"], height=[3.0]))
+    with pytest.raises(InputError, match="already in the scene"):
+        s.add_buildings(gdf([shapely.box(X0 + 5, Y0, X0 + 6, Y0 + 1)], building_id=["a"], height=[3.0]))
+
+
+def test_missing_heights_are_estimated_and_flagged():
+    s = cc.Scene()
+    geoms = [shapely.box(X0 + 10 * i, Y0, X0 + 10 * i + 5, Y0 + 5) for i in range(4)]
+    with pytest.warns(EstimateWarning, match="1 of 4"):
+        s.add_buildings(
+            gdf(geoms, height=[12.0, np.nan, np.nan, np.nan], storeys=[4, 5, np.nan, np.nan],
+                roof_z=[np.nan, np.nan, 50.0, np.nan], ground_z=[35.0, 35.0, 35.0, 35.0])
+        )
+    b = s.buildings
+    assert b["height_source"].tolist() == ["data", "storeys", "altitudes", "default"]
+    assert b["height"].tolist() == [12.0, 15.0, 15.0, cc.scene.DEFAULT_HEIGHT]
+    assert b["roof_z"].tolist() == [47.0, 50.0, 50.0, 35.0 + cc.scene.DEFAULT_HEIGHT]
+    assert b["storeys"].tolist() == [4, 5, 5, 3]
+
+
+def test_non_positive_heights_raise():
+    with pytest.raises(InputError, match="non-positive height"):
+        cc.Scene().add_buildings(gdf([shapely.box(X0, Y0, X0 + 1, Y0 + 1)], height=[-3.0]))
+
+
+def test_user_columns_survive():
+    s = cc.Scene()
+    s.add_buildings(gdf([shapely.box(X0, Y0, X0 + 1, Y0 + 1)], height=[3.0], usage=["école"], annee=[1890]))
+    assert s.buildings["usage"].iloc[0] == "école" and s.buildings["annee"].iloc[0] == 1890
+
+
+def make_district():
+    s = cc.Scene()
+    s.add_zones(gdf([shapely.box(X0, Y0, X0 + 100, Y0 + 100), shapely.box(X0 + 100, Y0, X0 + 200, Y0 + 100)],
+                    LIBELLE=["UG", "UV"], TYPEZONE=["U", "U"]))
+    s.add_parcels(gdf([shapely.box(X0, Y0, X0 + 50, Y0 + 50), shapely.box(X0 + 50, Y0, X0 + 100, Y0 + 50),
+                       shapely.box(X0 + 100, Y0, X0 + 150, Y0 + 50)], id=["p1", "p2", "p3"]))
+    # b2 straddles p1/p2 but lies mostly on p2
+    s.add_buildings(gdf([shapely.box(X0 + 5, Y0 + 5, X0 + 20, Y0 + 20), shapely.box(X0 + 45, Y0 + 5, X0 + 70, Y0 + 20)],
+                        building_id=["b1", "b2"], height=[10.0, 20.0], ground_z=[35.0, 35.0]))
+    return s
+
+
+def test_relations_by_largest_overlap_and_navigation():
+    s = make_district()
+    assert s.zones["libelle"].tolist() == ["UG", "UV"]  # columns lower-cased
+    assert s.buildings["parcel_id"].tolist() == ["p1", "p2"]
+    assert s.parcels["zone_id"].tolist() == ["Z000000", "Z000000", "Z000001"]
+    assert s.children("Z000000") == ["p1", "p2"]
+    assert s.children("p2") == ["b2"]
+    assert s.parent("b2") == "p2" and s.parent("p2") == "Z000000" and s.parent("Z000000") is None
+    assert s.node("b1")["node_type"] == "building"
+    with pytest.raises(InputError, match="no node with id 'nope'"):
+        s.node("nope")
+
+
+def box_bim(footprint, base_z, height, pid="PRJ"):
+    x0, y0, x1, y1 = footprint.bounds
+    tm = trimesh.creation.box(extents=(x1 - x0, y1 - y0, height))
+    tm.apply_translation(((x0 + x1) / 2, (y0 + y1) / 2, base_z + height / 2))
+    import pandas as pd
+
+    storeys = pd.DataFrame({"name": ["RDC", "R+1"], "elevation": [base_z, base_z + height / 2]})
+    return BimModel(id=pid, mesh=tm, footprint=footprint, base_z=base_z, top_z=base_z + height,
+                    storeys=storeys, crs="EPSG:2154", georef={"method": "user_placement"})
+
+
+def test_with_project_replaces_buildings_on_its_parcel_and_leaves_original_untouched():
+    s = make_district()
+    before_b = s.buildings.copy()
+    v0 = s.version
+    bim = box_bim(shapely.box(X0 + 55, Y0 + 10, X0 + 80, Y0 + 30), 35.0, 24.0)
+    after = s.with_project(bim)
+    assert "b2" not in after.buildings.index and "PRJ" in after.buildings.index
+    assert after.buildings.loc["PRJ", "height"] == pytest.approx(24.0)
+    assert after.buildings.loc["PRJ", "parcel_id"] == "p2"
+    assert after.meta["replaced_buildings"] == ["b2"]
+    # original untouched
+    assert s.version == v0 and not s.projects
+    assert s.buildings.drop(columns="geometry").equals(before_b.drop(columns="geometry"))
+    # the after mesh carries the BIM triangles, with roof faces upward
+    m = after.mesh()
+    prj = m.face_building == list(m.building_ids).index("PRJ")
+    assert prj.sum() == 12
+    assert m.face_areas[prj].sum() == pytest.approx(2 * (25 * 20 + 25 * 24 + 20 * 24))
+
+
+def test_clip_keeps_whole_or_cut_features():
+    s = make_district()
+    area = shapely.box(X0, Y0, X0 + 50, Y0 + 50)
+    c = s.clip(area)
+    assert set(c.buildings.index) == {"b1", "b2"}  # b2 intersects
+    cut = s.clip(area, cut=True)
+    assert cut.buildings.geometry.loc["b2"].area == pytest.approx(5 * 15)
+    assert len(s.buildings) == 2  # original untouched
+    with pytest.raises(InputError, match="clip area"):
+        s.clip("everything")
+
+
+def test_terrain_sample_and_ground_from_terrain():
+    # plane z = 30 + 0.1 x_local (rows north to south)
+    cols, rows = 200, 100
+    x = (np.arange(cols) + 0.5)
+    z = np.tile(30 + 0.1 * x, (rows, 1))
+    t = Terrain.from_array(z, origin=(X0, Y0 + rows), resolution=1.0)
+    # bilinear on a plane is exact between cell centres
+    assert t.sample([X0 + 10.5, X0 + 50.25], [Y0 + 20, Y0 + 30]) == pytest.approx([31.05, 35.025])
+    assert np.isnan(t.sample([X0 - 5], [Y0])[0])
+    s = cc.Scene()
+    s.add_buildings(gdf([shapely.box(X0 + 20.5, Y0 + 10, X0 + 40.5, Y0 + 20)], height=[10.0]))
+    assert s.buildings["ground_source"].iloc[0] == "default"
+    s.add_terrain(t)
+    # lowest ground along the outline: x_local = 20.5 -> 32.05
+    assert s.buildings["ground_z"].iloc[0] == pytest.approx(32.05)
+    assert s.buildings["roof_z"].iloc[0] == pytest.approx(42.05)
+    assert s.buildings["ground_source"].iloc[0] == "terrain"
+
+
+def test_terrain_in_another_crs_is_refused():
+    t = Terrain.from_array(np.zeros((3, 3)), origin=(0, 3), resolution=1.0, crs="EPSG:3857")
+    with pytest.raises(CRSError, match="read_dem"):
+        cc.Scene().add_terrain(t)
+
+
+def test_mesh_is_cached_and_invalidated_on_change():
+    s = lone_box()
+    m1 = s.mesh()
+    assert s.mesh() is m1
+    s.add_buildings(gdf([shapely.box(X0 + 50, Y0, X0 + 60, Y0 + 10)], height=[5.0]))
+    m2 = s.mesh()
+    assert m2 is not m1 and len(m2.building_ids) == 2
+
+
+def test_scene_sample_drops_party_wall_sensors():
+    s = cc.Scene()
+    # two adjoining boxes sharing the wall x = X0 + 10; the lower one is 6 m
+    s.add_buildings(gdf([shapely.box(X0, Y0, X0 + 10, Y0 + 10), shapely.box(X0 + 10, Y0, X0 + 20, Y0 + 10)],
+                        height=[12.0, 6.0], ground_z=[0.0, 0.0]))
+    sens = s.sample(1.0, kinds=("wall",))
+    on_party = np.isclose(sens.points[:, 0], X0 + 10, atol=0.1) & (np.abs(sens.normals[:, 0]) > 0.9)
+    # the taller building's party wall stays exposed above 6 m only
+    assert sens.points[on_party, 2].min() > 6.0
+    # exposed area = 4 free walls of A (10 x 12) + 3 of B (10 x 6) + A's wall above B (10 x 6)
+    assert sens.areas.sum() == pytest.approx(3 * 120 + 3 * 60 + 60, rel=0.02)
+
+
+def test_repr_and_html():
+    s = courtyard()
+    assert "1 buildings" in repr(s)
+    h = s._repr_html_()
+    assert "<table>" in h and "EPSG:2154" in h
+
+
+def test_empty_scene_meshes_to_nothing():
+    s = cc.Scene()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = s.mesh()
+    assert m.n_faces == 0
