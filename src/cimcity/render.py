@@ -272,3 +272,155 @@ def figure_is_blank(path, tol: float = 2.0) -> bool:
 
     a = np.asarray(Image.open(path).convert("RGB"), dtype=float)
     return float(a.std(axis=(0, 1)).max()) < tol
+
+
+# -- standalone interactive page ---------------------------------------------------------
+_HTML = """<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>{title}</title>
+<style>html,body{{margin:0;height:100%;font-family:sans-serif;background:#fff}}
+#c{{width:100%;height:100%;display:block}}
+#info{{position:absolute;left:12px;top:10px;background:rgba(255,255,255,.85);padding:6px 10px;border-radius:4px;font-size:14px}}
+#legend{{position:absolute;right:12px;bottom:12px;background:rgba(255,255,255,.85);padding:6px 10px;border-radius:4px;font-size:13px}}</style>
+</head><body><canvas id="c"></canvas>
+<div id="info"><b>{title}</b><br>{subtitle}<br><small>drag: rotate · shift/right-drag: pan · wheel: zoom</small></div>
+<div id="legend">{legend}</div>
+<script>
+"use strict";
+const POS_B64 = "{positions}", COL_B64 = "{colors}";
+function b64(s) {{ const b = atob(s), u = new Uint8Array(b.length); for (let i = 0; i < b.length; i++) u[i] = b.charCodeAt(i); return u.buffer; }}
+const pos = new Float32Array(b64(POS_B64)), col = new Uint8Array(b64(COL_B64));
+const canvas = document.getElementById("c");
+const gl = canvas.getContext("webgl2", {{antialias: true, preserveDrawingBuffer: true}});
+if (!gl) {{ document.getElementById("info").innerHTML += "<br><b>WebGL2 is not available in this browser.</b>"; }}
+const vs = `#version 300 es
+in vec3 p; in vec3 c; uniform mat4 m; out vec3 vp; out vec3 vc;
+void main() {{ vp = p; vc = c; gl_Position = m * vec4(p, 1.0); }}`;
+const fs = `#version 300 es
+precision highp float; in vec3 vp; in vec3 vc; out vec4 o;
+void main() {{ vec3 n = normalize(cross(dFdx(vp), dFdy(vp)));
+  vec3 l1 = normalize(vec3(0.4, -0.6, 0.8)), l2 = normalize(vec3(-0.5, 0.4, 0.3));
+  float d = 0.45 + 0.45 * abs(dot(n, l1)) + 0.15 * abs(dot(n, l2));
+  o = vec4(vc * d, 1.0); }}`;
+function sh(t, s) {{ const x = gl.createShader(t); gl.shaderSource(x, s); gl.compileShader(x); return x; }}
+const pr = gl.createProgram(); gl.attachShader(pr, sh(gl.VERTEX_SHADER, vs)); gl.attachShader(pr, sh(gl.FRAGMENT_SHADER, fs));
+gl.linkProgram(pr); gl.useProgram(pr);
+function buf(data, loc, n, type, norm) {{ const b = gl.createBuffer(); gl.bindBuffer(gl.ARRAY_BUFFER, b);
+  gl.bufferData(gl.ARRAY_BUFFER, data, gl.STATIC_DRAW); gl.enableVertexAttribArray(loc); gl.vertexAttribPointer(loc, n, type, norm, 0, 0); }}
+buf(pos, gl.getAttribLocation(pr, "p"), 3, gl.FLOAT, false);
+buf(col, gl.getAttribLocation(pr, "c"), 3, gl.UNSIGNED_BYTE, true);
+const uM = gl.getUniformLocation(pr, "m");
+let lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+for (let i = 0; i < pos.length; i += 3) for (let k = 0; k < 3; k++) {{ lo[k] = Math.min(lo[k], pos[i + k]); hi[k] = Math.max(hi[k], pos[i + k]); }}
+let target = [(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2];
+const span = Math.max(hi[0] - lo[0], hi[1] - lo[1], 1);
+let yaw = -0.6, pitch = 0.6, dist = 2.0 * span;
+function persp(f, a, n, fa) {{ const t = 1 / Math.tan(f / 2); return [t / a, 0, 0, 0, 0, t, 0, 0, 0, 0, (fa + n) / (n - fa), -1, 0, 0, 2 * fa * n / (n - fa), 0]; }}
+function mul(a, b) {{ const o = new Array(16).fill(0); for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) o[j * 4 + i] += a[k * 4 + i] * b[j * 4 + k]; return o; }}
+function look(e, t, u) {{ const sub = (a, b) => a.map((x, i) => x - b[i]), nrm = a => {{ const l = Math.hypot(...a); return a.map(x => x / l); }};
+  const cr = (a, b) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]], dt = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  const z = nrm(sub(e, t)), x = nrm(cr(u, z)), y = cr(z, x);
+  return [x[0], y[0], z[0], 0, x[1], y[1], z[1], 0, x[2], y[2], z[2], 0, -dt(x, e), -dt(y, e), -dt(z, e), 1]; }}
+function eye() {{ return [target[0] + dist * Math.cos(pitch) * Math.sin(yaw), target[1] - dist * Math.cos(pitch) * Math.cos(yaw), target[2] + dist * Math.sin(pitch)]; }}
+function draw() {{ const w = canvas.clientWidth, h = canvas.clientHeight; canvas.width = w * devicePixelRatio; canvas.height = h * devicePixelRatio;
+  gl.viewport(0, 0, canvas.width, canvas.height); gl.clearColor(1, 1, 1, 1); gl.enable(gl.DEPTH_TEST); gl.clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT);
+  gl.uniformMatrix4fv(uM, false, mul(persp(0.8, w / h, dist / 100, dist * 10), look(eye(), target, [0, 0, 1])));
+  gl.drawArrays(gl.TRIANGLES, 0, pos.length / 3); }}
+let drag = null;
+canvas.addEventListener("contextmenu", e => e.preventDefault());
+canvas.addEventListener("mousedown", e => {{ drag = {{x: e.clientX, y: e.clientY, pan: e.shiftKey || e.button === 2}}; }});
+window.addEventListener("mouseup", () => {{ drag = null; }});
+window.addEventListener("mousemove", e => {{ if (!drag) return; const dx = e.clientX - drag.x, dy = e.clientY - drag.y; drag.x = e.clientX; drag.y = e.clientY;
+  if (drag.pan) {{ const s = dist / canvas.clientHeight; target[0] -= s * (dx * Math.cos(yaw) + dy * Math.sin(yaw)); target[1] -= s * (dx * Math.sin(yaw) - dy * Math.cos(yaw)); }}
+  else {{ yaw -= dx * 0.005; pitch = Math.min(1.55, Math.max(0.05, pitch + dy * 0.005)); }} draw(); }});
+canvas.addEventListener("wheel", e => {{ e.preventDefault(); dist *= Math.exp(e.deltaY * 0.001); draw(); }}, {{passive: false}});
+window.addEventListener("resize", draw);
+if (gl) draw();
+</script></body></html>
+"""
+
+
+def _face_colors(scene, mesh, face_values=None, cmap="inferno", clim=None, color_by=None):
+    """(m, 3) RGB in [0, 1] per face, and a legend string."""
+    kind = mesh.face_kind
+    rgb = np.zeros((mesh.n_faces, 3))
+    for k in ("roof", "wall", "ground", "terrain"):
+        rgb[kind == KIND_CODES[k]] = PALETTE[k]
+    fb = mesh.face_building
+    ok = fb >= 0
+    if len(mesh.building_ids):
+        proj = np.isin(mesh.building_ids, list(scene.projects))
+        rgb[ok & proj[np.clip(fb, 0, None)]] = PALETTE["project"]
+    legend = "<span style='color:#f28019'>&#9632;</span> project &nbsp; <span style='color:#9e9994'>&#9632;</span> roofs"
+    values = None
+    if face_values is not None:
+        values = np.asarray(face_values, float)
+        if values.shape != (mesh.n_faces,):
+            raise InputError(f"face_values must have one value per face ({mesh.n_faces}); got {values.shape}")
+    elif color_by is not None:
+        B = scene.buildings
+        if color_by not in B.columns:
+            raise InputError(f"unknown color_by {color_by!r}; expected None, 'height' or a numeric column of scene.buildings")
+        col = np.asarray(B[color_by].reindex(mesh.building_ids), dtype=float)
+        values = np.full(mesh.n_faces, np.nan)
+        sel = ok & (kind != KIND_CODES["terrain"])
+        values[sel] = col[fb[sel]]
+    if values is not None and np.isfinite(values).any():
+        import matplotlib
+
+        lo, hi = clim if clim is not None else (np.nanmin(values), np.nanmax(values))
+        cm = matplotlib.colormaps[cmap]
+        has = np.isfinite(values)
+        t = (values[has] - lo) / (hi - lo) if hi > lo else np.full(has.sum(), 0.5)
+        rgb[has] = cm(np.clip(t, 0, 1))[:, :3]
+        legend = f"{color_by or 'value'}: {lo:.3g} (dark) → {hi:.3g} (bright), colormap {cmap}"
+    return rgb, legend
+
+
+def to_html(scene, path, face_values=None, color_by=None, title=None, subtitle="",
+            cmap="inferno", clim=None, max_terrain_cells: int = 120, mesh=None):
+    """Write a standalone interactive 3D page (one HTML file, no internet needed).
+
+    The geometry is embedded as binary arrays and drawn with a small WebGL2
+    viewer (orbit, pan, zoom), so the file opens on any laptop browser.
+
+    Parameters
+    ----------
+    scene : Scene
+    path : str or Path
+        Output ``.html``.
+    face_values : (m,) float, optional
+        Values per face of ``mesh`` (colour-mapped).
+    color_by : str, optional
+        ``"height"`` or a numeric column of ``scene.buildings``.
+    max_terrain_cells : int
+        Terrain resampled to at most this many cells along its longer side.
+    mesh : CityMesh, optional
+        Defaults to the scene mesh with a coarse terrain.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import base64
+    import html as _html
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mesh is None:
+        step = None
+        if scene.terrain is not None:
+            step = max(1, int(np.ceil(max(scene.terrain.shape) / max_terrain_cells)))
+        mesh = scene.mesh(terrain_step=step)
+    rgb, legend = _face_colors(scene, mesh, face_values, cmap, clim, color_by)
+    tri = mesh.triangles.astype(np.float32)  # local frame: float32-safe
+    pos = np.ascontiguousarray(tri.reshape(-1, 3))
+    col = np.repeat((rgb * 255).astype(np.uint8), 3, axis=0)
+    page = _HTML.format(
+        title=_html.escape(title or (scene.name or "cimcity scene")),
+        subtitle=_html.escape(subtitle or f"{len(scene.buildings)} buildings · {scene.crs.to_string()}"),
+        legend=legend,
+        positions=base64.b64encode(pos.tobytes()).decode(),
+        colors=base64.b64encode(col.tobytes()).decode(),
+    )
+    path.write_text(page, encoding="utf-8")
+    return path
