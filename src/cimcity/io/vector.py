@@ -399,6 +399,10 @@ def read_vector(
         source = CRS.from_user_input(src_crs)
     elif file_crs:
         source = CRS.from_user_input(file_crs)
+        # .prj files often spell EPSG:4326 / 2154 as WKT without authority
+        code = source.to_epsg(min_confidence=70) if not source.to_epsg() else None
+        if code:
+            source = CRS.from_epsg(code)
     else:
         raise CRSError(
             f"{what} {p} declares no CRS (missing .prj or crs member); pass "
@@ -417,7 +421,7 @@ def read_vector(
         else:
             file_bbox = tuple(bbox)
     gdf = _decode_fallback(src, p, lyr, file_bbox, columns, what)
-    if src_crs is not None or gdf.crs is None:
+    if src_crs is not None or gdf.crs is None or not gdf.crs.to_epsg():
         gdf = gdf.set_crs(source, allow_override=True)
     geom = gdf.geometry.values
     missing = pd.isna(geom) | shapely.is_empty(geom)
