@@ -1,0 +1,204 @@
+"""Permit instruction: check a BIM project against the PLU of its parcel.
+
+An instructor receives an IFC with a building-permit application and must know,
+article by article, whether the project fits the rules of its zone and what it
+does to its neighbours. :func:`check` measures what can be measured on the
+georeferenced model, the cadastre, the terrain and the rule pack, and says
+plainly what it could not check (status ``not_checkable`` with the reason)
+instead of guessing.
+
+The project's *terrain* (the land of the application) is the union of the
+parcels it stands on. Its limits are classified from the cadastre: *street*
+frontage (edges not shared with another parcel, confirmed by the roads layer
+when there is one), *side* limits (those that reach the street) and the *rear*
+limit (those that do not), as French PLUs define them.
+
+Measures (all in the scene CRS, metres):
+
+* heights are point-wise: each vertex of the model above the natural ground
+  straight under it (DEM), or as an NGF altitude when the rule says so;
+* setbacks use the prospect rule ``D >= max(k·H, d_min)`` for every point of
+  the building, ``H`` being that point's own height above natural ground
+  (the worst point names the facade and the IFC elements); a building that
+  touches a limit is "built on the limit", allowed or not by the rule;
+* the street envelope (gabarit) is a vertical ``H = P + c`` at the alignment
+  (``P`` the street width, from the roads layer ``largeur`` or measured across
+  the street on the cadastre), then a slope, under a ceiling; the report gives
+  the largest penetration and where it happens;
+* open space, pleine terre, green share and biotope coefficient come from a
+  site plan (``site=`` or the scene layer ``"site_plan"``) or from the scene's
+  vegetation on the terrain (kept around the building), weighted with the
+  pack's biotope weights;
+* storeys and floor area come from the model's storeys (quantity sets, else
+  sections of the model);
+* the impact on neighbours (sun hours lost on their facades and open spaces on
+  reference dates) is informative: status ``maybe`` with the worst facade.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..errors import CRSError, InputError
+from ._geometry import envelope_height
+from .checks import COLUMNS, DEFAULT_DATES, LENGTH_TOL, ON_LIMIT_TOL, RATIO_TOL, _Check
+from .limits import CORNER_ANGLE, ROAD_MARGIN, SHARED_TOL, classify_limits
+from .model import massing, variant
+from .report import STATUSES, PermitReport
+
+__all__ = [
+    "STATUSES",
+    "PermitReport",
+    "check",
+    "classify_limits",
+    "envelope_height",
+    "massing",
+    "variant",
+    "LENGTH_TOL",
+    "RATIO_TOL",
+    "ON_LIMIT_TOL",
+    "SHARED_TOL",
+    "CORNER_ANGLE",
+    "ROAD_MARGIN",
+    "DEFAULT_DATES",
+]
+
+
+def check(
+    bim,
+    scene,
+    rules=None,
+    parcels=None,
+    *,
+    site=None,
+    dates=None,
+    impact=True,
+    tolerances=None,
+) -> PermitReport:
+    """Check a BIM project against the PLU rules of the land it stands on.
+
+    Parameters
+    ----------
+    bim : BimModel
+        The project, placed in the scene CRS (:func:`cimcity.read_ifc` with a
+        georeference or ``placement=``; or :func:`massing`). A model without
+        georeference gives ``not_checkable`` rows, never an exception.
+    scene : Scene
+        Parcels (cadastre), PLU zones (``libelle``), optionally terrain (DEM,
+        for heights above natural ground), buildings (neighbours), vegetation
+        and a ``roads`` layer (with ``largeur`` [m]).
+    rules : RulePack or path, optional
+        PLU rule pack (default ``scene.rules``).
+    parcels : list of parcel ids, GeoDataFrame or polygon, optional
+        The terrain of the application; default: the parcels under the
+        footprint (:meth:`Scene.project_parcels`).
+    site : GeoDataFrame, optional
+        Site plan: polygons with a ``kind`` among the biotope weight keys
+        (``pleine_terre``, ``green_roof_deep``, ``green_roof_shallow``,
+        ``green_wall``, ``permeable_paving``, ``impervious``) [m²]. Default:
+        the scene layer ``"site_plan"``, else the model's site surfaces, else
+        the scene's vegetation on the terrain.
+    dates : sequence of dates, optional
+        Reference dates of the neighbour impact (default 21 March and 21
+        December).
+    impact : bool
+        Compute the neighbour impact (sun hours lost, informative).
+    tolerances : dict, optional
+        Override ``{"length": 0.02, "ratio": 1e-4, "on_limit": 0.10}`` [m, -, m].
+
+    Returns
+    -------
+    PermitReport
+        ``.results`` (one row per rule, per limit for setbacks), ``.passed``,
+        ``.summary()``, ``.to_json()``, ``.to_html()``.
+
+    Raises
+    ------
+    InputError
+        When ``bim`` or ``scene`` are not the right objects, or ``parcels``
+        names ids that are not in the scene.
+    CRSError
+        When the model is placed in another CRS than the scene.
+
+    Examples
+    --------
+    >>> scene = cc.datasets.load("paris")  # doctest: +SKIP
+    >>> bim = scene.projects[scene.meta["project_id"]]  # doctest: +SKIP
+    >>> report = cc.permit.check(bim, scene)  # doctest: +SKIP
+    >>> report.passed, report.results[["rule", "status", "measured", "limit"]]  # doctest: +SKIP
+    """
+    from ..scene import Scene
+
+    if not isinstance(scene, Scene):
+        raise InputError(f"scene must be a cimcity Scene, got {type(scene).__name__}")
+    for attr in ("mesh", "footprint", "base_z", "top_z", "georef"):
+        if not hasattr(bim, attr):
+            raise InputError(
+                f"bim must be a BimModel (cimcity.read_ifc or permit.massing); got "
+                f"{type(bim).__name__} without {attr!r}"
+            )
+    if bim.crs is not None:
+        from ..crs import as_projected_crs
+
+        try:
+            same = as_projected_crs(bim.crs, "BIM").equals(scene.crs)
+        except CRSError:
+            same = False
+        if not same:
+            raise CRSError(
+                f"the project is placed in {bim.crs!s}, the scene is in "
+                f"{scene.crs.to_string()}; read it with read_ifc(path, crs=scene.crs)"
+            )
+    pack = rules if rules is not None else scene.rules
+    if pack is not None and not hasattr(pack, "for_zone"):
+        from ..io.plu import read_rules
+
+        pack = read_rules(pack)
+    ck = _Check(
+        bim, scene, pack, parcels, site, dates or DEFAULT_DATES, impact, tolerances
+    )
+    ck.run()
+    results = pd.DataFrame(ck.rows, columns=COLUMNS)
+    project = dict(
+        id=bim.id,
+        name=bim.name,
+        source=bim.source,
+        schema=bim.schema,
+        georeference=bim.georef.get("method", "none") if bim.georef else "none",
+        approximate=bool(bim.georef.get("approximate", False)) if bim.georef else False,
+        height=round(float(bim.top_z - bim.base_z), 3),
+        base_z=round(float(bim.base_z), 3),
+        top_z=round(float(bim.top_z), 3),
+        footprint_area=round(float(bim.footprint.area), 2)
+        if bim.footprint is not None
+        else None,
+        storeys=int(len(bim.storeys)) if bim.storeys is not None else 0,
+        elements=int(len(bim.elements)) if bim.elements is not None else 0,
+    )
+    site_info = dict(
+        parcels=list(ck.parcel_ids),
+        zone=ck.zone,
+        zones=ck.context.get("zones", []),
+        terrain_area=round(float(ck.terrain.area), 2)
+        if ck.terrain is not None
+        else None,
+        rule_pack=getattr(pack, "name", None),
+        rule_pack_source=str(getattr(pack, "source", "") or ""),
+        crs=scene.crs.to_string(),
+        vertical_datum=scene.vertical_datum,
+        terrain_model="yes"
+        if scene.terrain is not None
+        else "no (heights from the project base)",
+        notes=ck.notes,
+    )
+    return PermitReport(
+        results=results,
+        project=project,
+        site=site_info,
+        limits=ck.limits,
+        terrain=ck.terrain,
+        impact=ck.impact,
+        bim=bim,
+        scene=scene,
+        context=dict(ck.context, dates=[str(d) for d in (dates or DEFAULT_DATES)]),
+    )
