@@ -1,0 +1,626 @@
+"""Shadows: ground shadow polygons, sun-hours, and a project's impact on its
+neighbours.
+
+* :func:`polygons` — ground shadow of every building at given instants, exact
+  for non-convex footprints, courtyards and multipolygons (Minkowski sum of the
+  footprint with the shadow segment; mansard roofs and BIM projects from their
+  triangles); flat ground, or projected onto the terrain.
+* :func:`sun_hours` — hours of direct sun at sample points on the open ground,
+  roofs and facades (or at given points), ray-traced against the scene mesh
+  toward exact SPA sun positions at every step; the per-step visibility is
+  kept bit-packed so "is this point sunny at 15:00?" can be asked afterwards.
+* :func:`impact` — sun-hours lost and gained by the neighbours of a project
+  (``scene.with_project(bim)``), per point, building and parcel, on the
+  equinox and the solstices by default.
+* :func:`animate` — GIF / MP4 of the shadows through a day.
+
+Conventions (see also the glossary)
+-----------------------------------
+Times are timezone-aware (naive times are read in Europe/Paris). Sun azimuth is
+clockwise from true north and elevation above the horizon [deg], by the NREL
+SPA (pvlib); the refracted (apparent) elevation sets shadow lengths. The scene
+CRS's grid north differs from true north by the meridian convergence
+(+0.47° at Paris in Lambert-93); sun directions are turned into the grid with
+the convergence at the scene centre (its variation across a 10 km scene moves
+a 60 m shadow tip by under 10 cm). Heights are metres; the projection's scale
+factor (|k - 1| < 1e-4 near Paris) is ignored.
+
+Sunrise and sunset
+------------------
+The sun is up when its upper limb is above the horizon: geometric elevation of
+the centre > :data:`SUNRISE_ELEVATION` (-0.8333°, standard refraction 34' plus
+semi-diameter 16', the almanac and pvlib ``sun_rise_set_transit_spa``
+definition). While the disc is cut by the horizon, rays are traced toward the
+middle of its visible part (apparent elevation ``(e + SD) / 2`` for a centre at
+``e`` in ``[-SD, SD]``, ``SD`` = :data:`SUN_SEMI_DIAMETER`); above that, toward
+its centre. A time step counts the fraction of its duration during which the
+sun is up (elevation interpolated between the step's ends and middle), so an
+unobstructed day length matches pvlib's sunrise/sunset to seconds at any step.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import InputError
+
+__all__ = [
+    "DEFAULT_TZ",
+    "DEFAULT_DATES",
+    "SUNRISE_ELEVATION",
+    "SUN_SEMI_DIAMETER",
+    "GROUND_MODES",
+    "SURFACES",
+    "sun_table",
+    "polygons",
+    "sun_hours",
+    "SunHoursResult",
+    "impact",
+    "ImpactResult",
+    "animate",
+]
+
+#: timezone of naive times
+DEFAULT_TZ = "Europe/Paris"
+#: geometric elevation of the sun's centre at sunrise/sunset [deg]
+SUNRISE_ELEVATION = -0.8333
+#: apparent semi-diameter of the sun [deg]
+SUN_SEMI_DIAMETER = 0.2667
+#: ground models of :func:`polygons`
+GROUND_MODES = ("flat", "terrain")
+#: surface families of :func:`sun_hours`
+SURFACES = ("ground", "roof", "wall")
+#: dates of :func:`impact` when none are given (month, day): equinox, solstices
+DEFAULT_DATES = ((3, 21), (6, 21), (12, 21))
+#: year used for month-day dates
+DEFAULT_YEAR = 2024
+#: default sensor offset off the ground [m] (as :data:`cimcity.mesh.SENSOR_OFFSET`)
+GROUND_OFFSET = 0.05
+#: facade orientation sectors (8 winds), clockwise from north
+ORIENTATIONS_8 = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+ORIENTATIONS_4 = ("N", "E", "S", "W")
+#: unions of more pieces than this are done one group at a time
+_UNION_PAD_MAX = 64
+
+
+# -- times and sun -----------------------------------------------------------------------
+def _stamp(value, tz) -> pd.Timestamp:
+    try:
+        t = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"cannot read {value!r} as a date or time; expected e.g. '2024-12-21', "
+            f"'2024-12-21 15:00' or a datetime"
+        ) from exc
+    if t is pd.NaT:
+        raise InputError(f"cannot read {value!r} as a date or time (NaT)")
+    return t.tz_localize(tz) if t.tz is None else t
+
+
+def _as_times(when, tz=DEFAULT_TZ) -> pd.DatetimeIndex:
+    """Instants as a tz-aware DatetimeIndex (naive values are local to ``tz``)."""
+    if isinstance(when, pd.DatetimeIndex):
+        idx = when
+    elif isinstance(when, str | _dt.date | pd.Timestamp | np.datetime64):
+        idx = pd.DatetimeIndex([_stamp(when, tz)])
+    else:
+        try:
+            values = list(when)
+        except TypeError as exc:
+            raise InputError(
+                f"when must be a time or a list of times; got {type(when).__name__}"
+            ) from exc
+        idx = pd.DatetimeIndex([_stamp(v, tz) for v in values]) if values else None
+        if idx is None:
+            raise InputError("when is empty: give at least one time")
+    if idx.tz is None:
+        idx = idx.tz_localize(tz)
+    return idx
+
+
+def _site(scene):
+    """(lon, lat, grid azimuth of true north [deg], altitude) at the scene centre."""
+    from pyproj import Transformer
+
+    b = scene.bounds
+    if not np.all(np.isfinite(b)):
+        raise InputError(
+            "the scene is empty: no building, parcel or terrain to place the sun"
+        )
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    to_ll = Transformer.from_crs(scene.crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_ll.transform(cx, cy)
+    to_xy = Transformer.from_crs("EPSG:4326", scene.crs, always_xy=True)
+    x1, y1 = to_xy.transform(lon, lat + 1e-3)
+    north = float(np.degrees(np.arctan2(x1 - cx, y1 - cy)))
+    B = scene.buildings
+    alt = float(np.nanmedian(B["ground_z"])) if len(B) else 0.0
+    return float(lon), float(lat), north, alt if np.isfinite(alt) else 0.0
+
+
+def _spa(times, lat, lon, alt) -> pd.DataFrame:
+    """SPA sun positions (pvlib), columns elevation, apparent_elevation, azimuth."""
+    try:
+        from .sky import sun_positions
+    except ImportError:  # pragma: no cover - sky ships with cimcity
+        sun_positions = None
+    if sun_positions is not None:
+        sp = sun_positions(times, lat, lon, altitude=alt)
+    else:  # pragma: no cover
+        import pvlib
+
+        sp = pvlib.solarposition.get_solarposition(
+            times, lat, lon, altitude=alt, method="nrel_numpy"
+        )
+    return sp[["elevation", "apparent_elevation", "azimuth"]]
+
+
+def sun_table(scene, times, tz=DEFAULT_TZ) -> pd.DataFrame:
+    """Sun position at the scene centre, in true and grid frames.
+
+    Parameters
+    ----------
+    scene : Scene
+    times : time or sequence of times
+        Naive times are local to ``tz``.
+    tz : str
+        Timezone of naive times.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: times; columns ``azimuth`` (true, clockwise from north),
+        ``elevation`` (apparent, refracted), ``geometric_elevation`` [deg],
+        ``grid_azimuth`` [deg, clockwise from the CRS's grid north] and the unit
+        vector toward the sun in the scene CRS ``sx, sy, sz``.
+    """
+    idx = _as_times(times, tz)
+    lon, lat, north, alt = _site(scene)
+    sp = _spa(idx, lat, lon, alt)
+    grid = sp["azimuth"].to_numpy() + north
+    e = np.radians(sp["apparent_elevation"].to_numpy())
+    a = np.radians(grid)
+    return pd.DataFrame(
+        {
+            "azimuth": sp["azimuth"].to_numpy(),
+            "elevation": sp["apparent_elevation"].to_numpy(),
+            "geometric_elevation": sp["elevation"].to_numpy(),
+            "grid_azimuth": grid,
+            "sx": np.cos(e) * np.sin(a),
+            "sy": np.cos(e) * np.cos(a),
+            "sz": np.sin(e),
+        },
+        index=idx,
+    )
+
+
+# -- shadow polygons ----------------------------------------------------------------------
+def _parts(geoms, origin):
+    """Oriented polygon parts in local coordinates: (parts, owner index)."""
+    from .mesh import _polygon_parts
+
+    parts, owner = _polygon_parts(geoms)
+    return shapely.transform(parts, lambda c: c - origin), owner
+
+
+def _sweep_fast(parts, disp):
+    """Minkowski sums part ⊕ [0, disp] by the numba kernel (see
+    :mod:`cimcity._kernels.shadow`).
+
+    Returns (sums, fallback mask): ``sums[i]`` is None where the kernel left the
+    part to the GEOS union (non-convex courtyard).
+    """
+    from ._kernels.shadow import CYCLE, FALLBACK, sweep_parts
+
+    n = len(parts)
+    out = np.full(n, None, dtype=object)
+    if n == 0:
+        return out, np.zeros(0, bool)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    xy, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    counts = np.bincount(coord_ring, minlength=len(rings))
+    ring_off = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    part_counts = np.bincount(ring_part, minlength=n)
+    part_off = np.concatenate([[0], np.cumsum(part_counts)]).astype(np.int64)
+    out_xy = np.empty((2 * len(xy) + 4 * len(rings) + 8, 2))
+    out_off = np.zeros(len(rings) + 1, np.int64)
+    status = sweep_parts(
+        np.ascontiguousarray(xy),
+        ring_off,
+        part_off,
+        np.ascontiguousarray(disp, dtype=np.float64),
+        out_xy,
+        out_off,
+    )
+    made = status != FALLBACK
+    # rebuild polygons from the ragged output, dropping vanished holes
+    lengths = np.diff(out_off)
+    keep_ring = (lengths > 0) & made[ring_part]
+    kr = np.flatnonzero(keep_ring)
+    if len(kr):
+        lens = lengths[kr]
+        starts = out_off[:-1][kr]
+        sel = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+        coords = out_xy[sel + np.arange(lens.sum())]
+        geom_offsets = np.concatenate([[0], np.cumsum(lens)])
+        polys_per_part = np.bincount(ring_part[kr], minlength=n)[made]
+        poly_offsets = np.concatenate([[0], np.cumsum(polys_per_part)])
+        out[made] = shapely.from_ragged_array(
+            shapely.GeometryType.POLYGON, coords, (geom_offsets, poly_offsets)
+        )
+    cyc = np.flatnonzero(status == CYCLE)
+    if len(cyc):
+        # positive-winding region of the cycle (GEOS buffer depth > 0), minus
+        # the courtyards that survive the sweep
+        g = out[cyc]
+        ext = shapely.buffer(shapely.polygons(shapely.get_exterior_ring(g)), 0)
+        holes = shapely.get_num_interior_rings(g) > 0
+        if holes.any():
+            inner = _holes_as_polygons(g[holes])
+            ext[holes] = shapely.difference(ext[holes], inner)
+        out[cyc] = ext
+    return out, status == FALLBACK
+
+
+def _holes_as_polygons(geoms):
+    """MultiPolygon of the interior rings of each polygon."""
+    rings, idx = shapely.get_rings(geoms, return_index=True)
+    first = np.r_[True, idx[1:] != idx[:-1]]
+    inner, inner_idx = rings[~first], idx[~first]
+    polys = shapely.orient_polygons(shapely.polygons(inner))
+    return shapely.multipolygons(polys, indices=inner_idx)
+
+
+def _edge_quads(parts, disp):
+    """Quads swept by the edges facing away from the sun, as (quads, part index)."""
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    xy, cidx = shapely.get_coordinates(rings, return_index=True)
+    same = cidx[1:] == cidx[:-1]
+    a = xy[:-1][same]
+    b = xy[1:][same]
+    owner = ring_part[cidx[:-1][same]]
+    d = disp[owner]
+    e = b - a
+    # exterior CCW and holes CW: the solid lies left of every edge; outward = right
+    facing = e[:, 1] * d[:, 0] - e[:, 0] * d[:, 1] > 0
+    a, b, d, owner = a[facing], b[facing], d[facing], owner[facing]
+    quad = np.stack([a, a + d, b + d, b, a], axis=1)
+    return shapely.polygons(quad), owner
+
+
+def _sweep_geos(parts, disp):
+    """Minkowski sums by GEOS union of the part, its translate and edge quads."""
+    if len(parts) == 0:
+        return np.zeros(0, object)
+    moved = shapely.transform(
+        parts,
+        lambda c: c + np.repeat(disp, shapely.get_num_coordinates(parts), axis=0),
+    )
+    quads, qowner = _edge_quads(parts, disp)
+    pieces = np.concatenate([parts, moved, quads])
+    owner = np.concatenate([np.arange(len(parts)), np.arange(len(parts)), qowner])
+    return _union_groups(pieces, owner, len(parts))
+
+
+def _union_groups(pieces, owner, n):
+    """Union of the pieces of each group ``0..n-1`` (empty polygon for none)."""
+    out = np.full(n, None, dtype=object)
+    if len(pieces) == 0:
+        out[:] = shapely.Polygon()
+        return out
+    order = np.argsort(owner, kind="stable")
+    pieces, owner = pieces[order], owner[order]
+    counts = np.bincount(owner, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    single = counts == 1
+    out[single] = pieces[starts[single]]
+    small = (counts > 1) & (counts <= _UNION_PAD_MAX)
+    if small.any():
+        grp = np.flatnonzero(small)
+        width = int(counts[grp].max())
+        table = np.full((len(grp), width), None, dtype=object)
+        row = np.repeat(np.arange(len(grp)), counts[grp])
+        col = np.arange(row.size) - np.repeat(
+            np.concatenate([[0], np.cumsum(counts[grp])[:-1]]), counts[grp]
+        )
+        src = np.repeat(starts[grp], counts[grp]) + col
+        table[row, col] = pieces[src]
+        out[grp] = shapely.union_all(table, axis=1)
+    for g in np.flatnonzero(counts > _UNION_PAD_MAX):
+        out[g] = shapely.union_all(pieces[starts[g] : starts[g] + counts[g]])
+    out[counts == 0] = shapely.Polygon()
+    return out
+
+
+def _march_terrain(xyz, direction, tan_e, terrain, fallback_z):
+    """Horizontal distance [m] along ``direction`` at which the ray from each
+    point going down at slope ``tan_e`` meets the terrain (flat at
+    ``fallback_z`` off the DEM). Ray marching at the DEM resolution, then
+    bisection to 1 mm."""
+    x0, y0, z0 = xyz[:, 0], xyz[:, 1], xyz[:, 2]
+    n = len(xyz)
+    res = min(terrain.resolution)
+    zt = terrain.elevation[np.isfinite(terrain.elevation)]
+    zmin = min(float(zt.min()) if zt.size else np.inf, float(np.min(fallback_z)))
+    tmax = np.maximum((z0 - zmin) / tan_e, 0.0)
+    hit = np.full(n, np.nan)
+    lo = np.zeros(n)
+    active = np.arange(n)
+
+    def gap(idx, t):  # ray height above ground (> 0: still above)
+        x = x0[idx] + t * direction[0]
+        y = y0[idx] + t * direction[1]
+        g = terrain.sample(x, y)
+        g = np.where(np.isfinite(g), g, fallback_z[idx])
+        return z0[idx] - t * tan_e - g
+
+    t = 0.0
+    while len(active):
+        t += res
+        tt = np.minimum(t, tmax[active])
+        below = gap(active, tt) <= 0
+        done = below | (tt >= tmax[active])
+        hit[active[done]] = tt[done]
+        lo[active[~done]] = tt[~done]
+        active = active[~done]
+    # bisection between the last point above and the first below
+    a = np.minimum(lo, hit)
+    b = hit.copy()
+    idx = np.arange(n)
+    for _ in range(int(np.ceil(np.log2(max(res, 1e-3) / 1e-3))) + 1):
+        m = 0.5 * (a + b)
+        below = gap(idx, m) <= 0
+        b = np.where(below, m, b)
+        a = np.where(below, a, m)
+    return b
+
+
+def _project(xyz, ground_z, direction, tan_e, terrain=None):
+    """Plan position [m] where the anti-solar ray from each point meets the
+    ground: a plane at ``ground_z`` (per point), or the terrain."""
+    if terrain is None:
+        t = np.maximum(xyz[:, 2] - ground_z, 0.0) / tan_e
+    else:
+        t = _march_terrain(xyz, direction, tan_e, terrain, ground_z)
+    return xyz[:, :2] + t[:, None] * direction[None, :]
+
+
+def _triangles_shadow(tris, owner, ground_z, direction, tan_e, n, terrain=None):
+    """Union per owner of the ground projections of triangles (t, 3, 3)."""
+    if len(tris) == 0:
+        return np.full(n, shapely.Polygon(), dtype=object)
+    flat = tris.reshape(-1, 3)
+    g = np.repeat(ground_z[owner], 3)
+    p = _project(flat, g, direction, tan_e, terrain).reshape(-1, 3, 2)
+    area2 = (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1]) - (
+        p[:, 2, 0] - p[:, 0, 0]
+    ) * (p[:, 1, 1] - p[:, 0, 1])
+    ok = np.abs(area2) > 1e-10
+    p, owner = p[ok], owner[ok]
+    ring = np.concatenate([p, p[:, :1]], axis=1)
+    tri = shapely.polygons(ring)
+    tri = shapely.orient_polygons(tri)
+    return _union_groups(tri, owner, n)
+
+
+class _Geometry:
+    """Per-scene arrays reused across instants by :func:`polygons`."""
+
+    def __init__(self, scene):
+        from .mesh import ROOF_TOL
+
+        B = scene.buildings
+        self.ids = B.index.to_numpy()
+        self.n = len(B)
+        b = scene.bounds
+        self.origin = (
+            np.array([np.floor(b[0]), np.floor(b[1])]) if self.n else np.zeros(2)
+        )
+        self.ground = B["ground_z"].to_numpy(float) if self.n else np.zeros(0)
+        self.roof = B["roof_z"].to_numpy(float) if self.n else np.zeros(0)
+        eave = (
+            B["eave_z"].to_numpy(float)
+            if self.n and "eave_z" in B.columns
+            else np.full(self.n, np.nan)
+        )
+        self.pitched = (
+            np.isfinite(eave) & (eave < self.roof - ROOF_TOL) & (eave > self.ground)
+        )
+        self.wall_top = np.where(self.pitched, eave, self.roof)
+        source = B["source"].astype(str).to_numpy() if "source" in B.columns else None
+        self.bim = np.zeros(self.n, bool)
+        if self.n and scene.projects and source is not None:
+            self.bim = np.isin(self.ids, list(scene.projects)) & (source == "bim")
+        self.footprints = B.geometry.values if self.n else np.zeros(0, object)
+        self.parts, self.owner = _parts(self.footprints, self.origin)
+        self.scene = scene
+        self._tris = None
+
+    def mesh_triangles(self):
+        """Triangles (local plan origin) of pitched roofs and of BIM projects."""
+        if self._tris is None:
+            need = self.pitched | self.bim
+            if not need.any():
+                self._tris = (np.zeros((0, 3, 3)), np.zeros(0, np.int64))
+                return self._tris
+            from .mesh import KIND_CODES
+
+            mesh = self.scene.mesh(terrain=False)
+            pos = {bid: i for i, bid in enumerate(self.ids)}
+            mesh_to_b = np.array([pos.get(b, -1) for b in mesh.building_ids], np.int64)
+            fb = np.where(mesh.face_building >= 0, mesh_to_b[mesh.face_building], -1)
+            ok = fb >= 0
+            ok &= np.where(ok, need[np.maximum(fb, 0)], False)
+            # pitched buildings: roof faces (walls are swept from the footprint)
+            is_roof = mesh.face_kind == KIND_CODES["roof"]
+            ok &= np.where(ok & self.pitched[np.maximum(fb, 0)], is_roof, True)
+            tri = mesh.triangles[ok] + (mesh.origin - np.r_[self.origin, 0.0])
+            self._tris = (tri, fb[ok])
+        return self._tris
+
+
+def polygons(
+    scene,
+    when,
+    ground: str = "flat",
+    include_footprint: bool = True,
+    tz: str = DEFAULT_TZ,
+) -> gpd.GeoDataFrame:
+    """Ground shadow polygons of all buildings at one or several instants.
+
+    The shadow of a flat-roofed building is its footprint swept along the
+    horizontal shadow vector ``d = (roof_z - ground_z) / tan(α) · û`` (``û``
+    pointing away from the sun, α the apparent sun elevation): the Minkowski
+    sum ``P ⊕ [0, d]``, exact for non-convex footprints, courtyards and
+    multipolygons. It is built in closed form by a numba kernel for footprints
+    monotone across ``d`` with convex courtyards (rectangles, most L/T/U
+    shapes), and as the GEOS union of the footprint, its translate and the
+    quads swept by its edges otherwise. Mansard roofs (``eave_z`` below
+    ``roof_z``): walls swept to the eaves, united with the projection of the
+    roof triangles of :meth:`Scene.mesh`. BIM projects: projection of their
+    triangles.
+
+    Parameters
+    ----------
+    scene : Scene
+    when : time or sequence of times
+        Instants (naive times are local to ``tz``).
+    ground : {"flat", "terrain"}
+        ``"flat"``: each building's shadow falls on the horizontal plane at its
+        ``ground_z``. ``"terrain"``: roof corners are projected onto the DEM
+        (ray marching at the DEM resolution, bisection to 1 mm); edges between
+        projected corners are straight. Needs ``scene.terrain``.
+    include_footprint : bool
+        Keep the building's own footprint in its shadow (default, as a
+        shadow-volume trace); False removes it.
+    tz : str
+        Timezone of naive times.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per building and instant with the sun above the horizon
+        (instants with the sun down give no rows): ``building_id``, ``time``,
+        ``azimuth``, ``elevation`` [deg, true azimuth, apparent elevation],
+        ``length`` (horizontal length of the roof-top shadow,
+        ``(roof_z - ground_z) / tan α``) [m], ``geometry`` (Polygon or
+        MultiPolygon, scene CRS).
+
+    Raises
+    ------
+    InputError
+        Unknown ``ground`` mode, unreadable times, or ``ground="terrain"``
+        without terrain.
+
+    Examples
+    --------
+    >>> gdf = cc.shadow.polygons(scene, "2024-12-21 12:00")  # doctest: +SKIP
+    """
+    if ground not in GROUND_MODES:
+        raise InputError(
+            f"unknown ground mode {ground!r}; expected one of {GROUND_MODES}"
+        )
+    terrain = None
+    if ground == "terrain":
+        if scene.terrain is None:
+            raise InputError(
+                "ground='terrain' needs a terrain: add one with scene.add_terrain(dem) "
+                "or use ground='flat'"
+            )
+        terrain = scene.terrain
+    times = _as_times(when, tz)
+    columns = ["building_id", "time", "azimuth", "elevation", "length", "geometry"]
+    geo = _Geometry(scene)
+    if geo.n == 0:
+        return gpd.GeoDataFrame(
+            {c: [] for c in columns[:-1]}, geometry=gpd.GeoSeries([], crs=scene.crs)
+        )
+    sun = sun_table(scene, times, tz)
+    frames = []
+    for t, s in sun.iterrows():
+        if s["elevation"] <= 0.0:
+            continue
+        geoms = _shadow_at(geo, s, terrain)
+        if not include_footprint:
+            geoms = shapely.difference(geoms, geo.footprints)
+        tan_e = np.tan(np.radians(s["elevation"]))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "building_id": geo.ids,
+                    "time": t,
+                    "azimuth": s["azimuth"],
+                    "elevation": s["elevation"],
+                    "length": (geo.roof - geo.ground) / tan_e,
+                    "geometry": geoms,
+                }
+            )
+        )
+    if not frames:
+        return gpd.GeoDataFrame(
+            {c: [] for c in columns[:-1]}, geometry=gpd.GeoSeries([], crs=scene.crs)
+        )
+    df = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(df, geometry="geometry", crs=scene.crs)
+
+
+def _shadow_at(geo, s, terrain=None) -> np.ndarray:
+    """Shadow geometry of every building (scene CRS) for one sun position."""
+    a = np.radians(s["grid_azimuth"])
+    direction = np.array([-np.sin(a), -np.cos(a)])  # away from the sun
+    tan_e = float(np.tan(np.radians(s["elevation"])))
+    parts, owner = geo.parts, geo.owner
+    n = geo.n
+    if terrain is None:
+        length = (geo.wall_top - geo.ground) / tan_e
+        disp = length[owner][:, None] * direction[None, :]
+        sums, fallback = _sweep_fast(parts, disp)
+        if fallback.any():
+            sums[fallback] = _sweep_geos(parts[fallback], disp[fallback])
+        pieces, piece_owner = sums, owner
+    else:
+        # plan positions of the wall tops projected onto the terrain, per vertex
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        xy, cidx = shapely.get_coordinates(rings, return_index=True)
+        bi = owner[ring_part[cidx]]
+        world = np.column_stack([xy + geo.origin, geo.wall_top[bi]])
+        moved_xy = (
+            _project(world, geo.ground[bi], direction, tan_e, terrain) - geo.origin
+        )
+        ring_off = np.r_[0, np.cumsum(np.bincount(cidx, minlength=len(rings)))]
+        part_off = np.r_[0, np.cumsum(np.bincount(ring_part, minlength=len(parts)))]
+        moved = shapely.make_valid(
+            shapely.from_ragged_array(
+                shapely.GeometryType.POLYGON, moved_xy, (ring_off, part_off)
+            )
+        )
+        same = cidx[1:] == cidx[:-1]
+        qa, qb = xy[:-1][same], xy[1:][same]
+        ma, mb = moved_xy[:-1][same], moved_xy[1:][same]
+        quads = shapely.make_valid(
+            shapely.polygons(np.stack([qa, ma, mb, qb, qa], axis=1))
+        )
+        pieces = np.concatenate([parts, moved, quads])
+        piece_owner = np.concatenate([owner, owner, bi[:-1][same]])
+    need = geo.pitched | geo.bim
+    if need.any():
+        tri, tri_owner = geo.mesh_triangles()
+        if len(tri):
+            world = tri + np.r_[geo.origin, 0.0]
+            t_shadow = _triangles_shadow(
+                world, tri_owner, geo.ground, direction, tan_e, n, terrain
+            )
+            t_shadow = shapely.transform(t_shadow, lambda c: c - geo.origin)
+            has = np.flatnonzero(np.bincount(tri_owner, minlength=n) > 0)
+            # BIM projects: their triangles replace the footprint prism
+            drop = geo.bim[piece_owner] & np.isin(piece_owner, has)
+            pieces = np.concatenate([pieces[~drop], t_shadow[has]])
+            piece_owner = np.concatenate([piece_owner[~drop], has])
+    out = _union_groups(np.asarray(pieces, dtype=object), piece_owner, n)
+    return shapely.transform(out, lambda c: c + geo.origin)
