@@ -37,8 +37,9 @@ class BimModel:
         CRS the model was placed in (None when not georeferenced).
     georef : dict
         How the placement was obtained (``method``: map_conversion,
-        epset_map_conversion, site_latlon, user_placement, none; parameters;
-        ``approximate`` flag).
+        epset_map_conversion, rigid_operation, site_latlon, user_placement,
+        none; parameters; ``approximate`` flag; ``matrix``: 4×4 project metres →
+        ``map_crs``; ``warnings``).
     face_element : (m,) int array, optional
         Element row of each mesh face.
     face_kind : (m,) int8 array, optional
@@ -70,10 +71,41 @@ class BimModel:
     def is_georeferenced(self) -> bool:
         return self.georef.get("method", "none") != "none"
 
+    def model_to_world(self, points) -> np.ndarray:
+        """Map project coordinates to the model's CRS.
+
+        Parameters
+        ----------
+        points : (n, 3) or (3,) float
+            Points in the IFC project coordinate system, in metres (project
+            length unit already converted).
+
+        Returns
+        -------
+        (n, 3) float64
+            The same points in ``crs`` [m] (unchanged when not georeferenced),
+            through ``georef["matrix"]`` (project metres → map CRS) and, when the
+            map CRS differs from ``crs``, a horizontal pyproj reprojection.
+        """
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        mat = self.georef.get("matrix")
+        if mat is None:
+            return p.copy()
+        out = (np.c_[p, np.ones(len(p))] @ np.asarray(mat, float).T)[:, :3]
+        src = self.georef.get("map_crs")
+        if src is not None and self.crs is not None:
+            from pyproj import CRS, Transformer
+
+            a, b = CRS.from_user_input(src), CRS.from_user_input(self.crs)
+            if not a.equals(b, ignore_axis_order=True):
+                t = Transformer.from_crs(a, b, always_xy=True)
+                out[:, 0], out[:, 1] = t.transform(out[:, 0], out[:, 1])
+        return out
+
     def __repr__(self) -> str:
         return (
             f"<BimModel {self.name or self.id!r} {self.schema or ''} "
             f"{len(self.storeys)} storeys, {len(self.elements)} elements, "
-            f"height {self.height:.2f} m, footprint {self.footprint.area:.1f} m², "
+            f"height {self.height:.2f} m, footprint {getattr(self.footprint, 'area', 0.0):.1f} m², "
             f"georef={self.georef.get('method', 'none')}>"
         )
