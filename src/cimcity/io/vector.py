@@ -161,6 +161,39 @@ def apply_mapping(gdf, mapping: dict, what: str):
     return out
 
 
+#: formats that hold exactly one layer
+_SINGLE_LAYER = (".json", ".geojson", ".geojsonl", ".shp", ".fgb", ".parquet", ".csv")
+
+
+def _normalise_crs(crs):
+    """pyproj CRS with its EPSG identity when WKT lacks the authority
+    (``.prj`` files often spell EPSG:4326 or 2154 without it)."""
+    if crs is None:
+        return None
+    crs = CRS.from_user_input(crs)
+    if not crs.to_epsg():
+        code = crs.to_epsg(min_confidence=70)
+        if code:
+            return CRS.from_epsg(code)
+    return crs
+
+
+def _info_crs(src, path, layer, what):
+    import pyogrio
+
+    try:
+        info = pyogrio.read_info(src, layer=layer)
+    except Exception as exc:
+        raise FileFormatError(f"cannot read {path}: {_short(exc)}") from exc
+    crs = _normalise_crs(info.get("crs"))
+    if crs is None:
+        raise CRSError(
+            f"{what} {path} declares no CRS (missing .prj or crs member); pass "
+            f"src_crs='EPSG:2154' (Lambert-93) or 'EPSG:4326' (lon/lat)"
+        )
+    return crs
+
+
 def _list_layers(path, src: str):
     import pyogrio
 
@@ -202,16 +235,12 @@ def _choose_layer(path, layers, layer, prefer):
     )
 
 
-def _read(src, path, layer, bbox, columns, encoding=None):
+def _read(src, path, layer, bbox, columns, **extra):
     import pyogrio
 
-    kw = dict(layer=layer, bbox=bbox, columns=columns)
-    if encoding is not None:
-        kw["encoding"] = encoding
-    try:
-        return pyogrio.read_dataframe(src, use_arrow=True, **kw)
-    except Exception:
-        pass  # arrow refuses non-UTF-8 field names and some drivers: retry
+    kw = dict(layer=layer, bbox=bbox, columns=columns, **extra)
+    # not use_arrow: the arrow path accepts invalid UTF-8 and fails later, on
+    # first access to the column; the classic path raises UnicodeDecodeError
     try:
         return pyogrio.read_dataframe(src, use_arrow=False, **kw)
     except UnicodeDecodeError:
@@ -226,11 +255,16 @@ def _decode_fallback(src, path, layer, bbox, columns, what):
     """Read, falling back to Latin-1 when the file lies about its encoding."""
     try:
         return _read(src, path, layer, bbox, columns)
-    except UnicodeDecodeError:
-        gdf = _read(src, path, layer, bbox, columns, encoding="latin-1")
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start : exc.start + 1]
+        if str(path).lower().endswith((".shp", ".dbf")):
+            # the shapefile driver recodes from the .cpg encoding itself
+            gdf = _read(src, path, layer, bbox, columns, ENCODING="ISO-8859-1")
+        else:
+            gdf = _read(src, path, layer, bbox, columns, encoding="latin-1")
         warnings.warn(
-            f"{what} {path}: text attributes are not valid UTF-8; decoded as "
-            f"Latin-1 (check accented characters)",
+            f"{what} {path}: text attributes are not valid UTF-8 (byte {bad!r}); "
+            f"decoded as Latin-1 (check accented characters)",
             DataQualityWarning,
             stacklevel=4,
         )
@@ -382,37 +416,25 @@ def read_vector(
     DataQualityWarning
         Missing geometries dropped, text not UTF-8, U+FFFD characters (counts).
     """
-    import pyogrio
 
     p = check_file(path, what)
     src = vsi_path(p)
-    layers = _list_layers(p, src)
-    lyr = _choose_layer(p, layers, layer, prefer_layers)
-    try:
-        info = pyogrio.read_info(src, layer=lyr)
-    except Exception as exc:
-        raise FileFormatError(f"cannot read {p}: {_short(exc)}") from exc
-    if info.get("features", 0) == 0:
-        raise FileFormatError(f"{what} {p} (layer {lyr!r}) holds no features")
-    file_crs = info.get("crs")
+    single = p.suffix.lower() in _SINGLE_LAYER or p.name.lower().endswith(
+        (".json.gz", ".geojson.gz")
+    )
+    if layer is None and single:
+        lyr = None  # GDAL opens the only layer; listing would parse the file twice
+    else:
+        lyr = _choose_layer(p, _list_layers(p, src), layer, prefer_layers)
+    target = None if crs is None else as_projected_crs(crs, what=what)
+    file_bbox, source = None, None
     if src_crs is not None:
         source = CRS.from_user_input(src_crs)
-    elif file_crs:
-        source = CRS.from_user_input(file_crs)
-        # .prj files often spell EPSG:4326 / 2154 as WKT without authority
-        code = source.to_epsg(min_confidence=70) if not source.to_epsg() else None
-        if code:
-            source = CRS.from_epsg(code)
-    else:
-        raise CRSError(
-            f"{what} {p} declares no CRS (missing .prj or crs member); pass "
-            f"src_crs='EPSG:2154' (Lambert-93) or 'EPSG:4326' (lon/lat) as appropriate"
-        )
-    target = None if crs is None else as_projected_crs(crs, what=what)
-    file_bbox = None
     if bbox is not None:
         if len(bbox) != 4:
             raise InputError(f"bbox must be (minx, miny, maxx, maxy), got {bbox!r}")
+        if source is None:
+            source = _info_crs(src, p, lyr, what)
         if target is not None and not source.equals(target, ignore_axis_order=True):
             from pyproj import Transformer
 
@@ -421,8 +443,17 @@ def read_vector(
         else:
             file_bbox = tuple(bbox)
     gdf = _decode_fallback(src, p, lyr, file_bbox, columns, what)
-    if src_crs is not None or gdf.crs is None or not gdf.crs.to_epsg():
-        gdf = gdf.set_crs(source, allow_override=True)
+    if not len(gdf) and bbox is None:
+        where = f" (layer {lyr!r})" if lyr else ""
+        raise FileFormatError(f"{what} {p}{where} holds no features")
+    if source is None:
+        source = _normalise_crs(gdf.crs)
+    if source is None:
+        raise CRSError(
+            f"{what} {p} declares no CRS (missing .prj or crs member); pass "
+            f"src_crs='EPSG:2154' (Lambert-93) or 'EPSG:4326' (lon/lat) as appropriate"
+        )
+    gdf = gdf.set_crs(source, allow_override=True)
     geom = gdf.geometry.values
     missing = pd.isna(geom) | shapely.is_empty(geom)
     if missing.any():
