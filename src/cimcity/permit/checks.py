@@ -351,6 +351,15 @@ class _Check:
         roads = scene.layers.get("roads")
         self.limits = classify_limits(self.terrain, nb, roads)
         self.limits.crs = scene.crs
+        streets = self.limits[self.limits["kind"] == "street"]
+        if len(streets):
+            # direction from the project toward its main street (for the 3D views)
+            main = streets.geometry.iloc[int(np.argmax(streets.length.to_numpy()))]
+            c = self.footprint.centroid
+            q = main.interpolate(main.project(c))
+            dx, dy = q.x - c.x, q.y - c.y
+            n = float(np.hypot(dx, dy)) or 1.0
+            self.context["street_dir"] = (dx / n, dy / n)
         return True
 
     # -- checks ----------------------------------------------------------------------------
@@ -645,6 +654,14 @@ class _Check:
             loc = f"x={a.x:.1f}, y={a.y:.1f}"
             els = self.elements_at(self._nearest_vertices(a.x, a.y))
             facade = self.facade_name(a.x, a.y)
+            if d > self.tol["on_limit"]:
+                self.mark(
+                    a.x,
+                    a.y,
+                    line,
+                    f"{d:.2f} m",
+                    "pass" if (d <= tol if align else d >= dmin) else "fail",
+                )
             if align:
                 st = _status(d, tol, tol=self.tol["length"])
                 txt = (
@@ -680,6 +697,13 @@ class _Check:
                     location=loc,
                 )
 
+    def mark(self, x, y, line, label, status):
+        """Remember a distance to draw on the site plan (worst point → limit)."""
+        q = line.interpolate(line.project(shapely.Point(x, y)))
+        self.context.setdefault("marks", []).append(
+            dict(x=float(x), y=float(y), x2=q.x, y2=q.y, label=label, status=status)
+        )
+
     def _nearest_vertices(self, x, y, tol=0.05):
         if not len(self.V):
             return []
@@ -701,6 +725,7 @@ class _Check:
         k = float(rule.get("k") or 0.0)
         dmin = float(rule.get("d_min") or 0.0)
         on_ok = bool(rule.get("allow_on_limit"))
+        self.context[f"{kind}_rule"] = dict(k=k, d_min=dmin, allow_on_limit=on_ok)
         outside = shapely.difference(self.footprint, self.terrain)
         V = self.V
         for _, lim in lims.iterrows():
@@ -787,6 +812,10 @@ class _Check:
             )
             if self._no_ground():
                 txt += " (No terrain model: heights from the project's base.)"
+            sign = "≥" if dist[i] >= req[i] else "<"
+            self.mark(
+                V[i, 0], V[i, 1], line, f"{dist[i]:.2f} m {sign} {req[i]:.2f} m", st
+            )
             self.add(
                 rule.name,
                 st,
