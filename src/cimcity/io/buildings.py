@@ -35,7 +35,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..errors import DataQualityWarning, InputError
+from ..errors import CRSError, DataQualityWarning, InputError
 from .vector import detect_flavour, find_column, read_vector
 
 __all__ = ["read_buildings", "parse_length", "BUILDING_COLUMNS"]
@@ -424,15 +424,30 @@ def _group_stat(labels, values, n, q):
 def _heights_from_dsm(gdf, h, ground, hsrc, dsm, dem, crs, problems):
     """Fill missing heights from a DSM (90th percentile inside the footprint)
     and missing ground altitudes from a DEM (median under the footprint)."""
-    from rasterio.features import rasterize
-
     dsm = _as_terrain(dsm, crs if crs is not None else gdf.crs, "dsm")
     dem = _as_terrain(dem, dsm.crs, "dem")
+    for t in (dsm, dem):
+        if t is not None and not t.crs.equals(gdf.crs, ignore_axis_order=True):
+            raise CRSError(
+                f"{t.kind.upper()} is in {t.crs.to_string()!r}, the buildings in "
+                f"{gdf.crs.to_string()!r}; read it with crs={gdf.crs.to_string()!r}"
+            )
     need = ~np.isfinite(h)
     if not need.any():
         return h, ground, hsrc
     idx = np.flatnonzero(need)
     geoms = gdf.geometry.values[idx]
+    # rasterio's own use of affine's deprecated `*` warns once per geometry
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return _rasterize_footprints(
+            gdf, h, ground, hsrc, dsm, dem, idx, geoms, problems
+        )
+
+
+def _rasterize_footprints(gdf, h, ground, hsrc, dsm, dem, idx, geoms, problems):
+    from rasterio.features import rasterize
+
     shape = dsm.shape
     labels = rasterize(
         ((g, i + 1) for i, g in enumerate(geoms)),

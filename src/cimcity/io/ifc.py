@@ -395,6 +395,7 @@ def _georeference(f, path, crs, placement, scene_crs, unit_m):
         map_crs = user_crs or as_projected_crs(scene_crs, "scene")
         info.update(
             method="user_placement",
+            map_crs=map_crs.to_string(),
             x=float(p[0]),
             y=float(p[1]),
             z=float(p[2]),
@@ -585,17 +586,56 @@ def _iterate(f, threads, geometry_library, subtract_openings):
     return out
 
 
-def _storey_of(f, elements):
-    """Storey entity of each element (through aggregates), or None."""
-    import ifcopenshell.util.element as ue
+def _relations(f):
+    """Parent maps built once: spatial container, aggregate parent, type object
+    (step id → entity). Walking them is much faster than per-element helpers."""
+    container, parent, typ = {}, {}, {}
+    for rel in f.by_type("IfcRelContainedInSpatialStructure"):
+        for e in rel.RelatedElements or ():
+            container[e.id()] = rel.RelatingStructure
+    for rel in f.by_type("IfcRelAggregates"):
+        for e in rel.RelatedObjects or ():
+            parent[e.id()] = rel.RelatingObject
+    try:
+        nests = f.by_type("IfcRelNests")
+    except RuntimeError:  # absent from this schema
+        nests = []
+    for rel in nests:
+        for e in rel.RelatedObjects or ():
+            parent.setdefault(e.id(), rel.RelatingObject)
+    for rel in f.by_type("IfcRelDefinesByType"):
+        for e in rel.RelatedObjects or ():
+            typ[e.id()] = rel.RelatingType
+    return container, parent, typ
 
-    out = {}
-    for el in elements:
+
+def _storey_of(entity, container, parent, depth=0):
+    """Storey of an element or spatial element (through containers and
+    aggregates), or None."""
+    if entity is None or depth > 32:
+        return None
+    if entity.is_a("IfcBuildingStorey"):
+        return entity
+    up = container.get(entity.id()) or parent.get(entity.id())
+    return _storey_of(up, container, parent, depth + 1)
+
+
+def _predefined_type(el, typ):
+    value = None
+    for holder in (el, typ.get(el.id())):
+        if holder is None:
+            continue
         try:
-            out[el.id()] = ue.get_container(el, ifc_class="IfcBuildingStorey")
-        except Exception:  # malformed relationships: no storey
-            out[el.id()] = None
-    return out
+            value = holder.PredefinedType
+        except AttributeError:  # class without PredefinedType
+            value = None
+        if value == "USERDEFINED":
+            value = getattr(holder, "ObjectType", None) or getattr(
+                holder, "ElementType", None
+            )
+        if value and value != "NOTDEFINED":
+            return value
+    return None
 
 
 def _qto_value(entity, names, area_scale):
@@ -735,7 +775,12 @@ def read_ifc(
         "IfcBuiltElement" if f.schema.startswith("IFC4X3") else "IfcBuildingElement"
     )
     elements = sorted(f.by_type(include), key=lambda e: e.id())
-    storey_of = _storey_of(f, elements)
+    container, parent, typ = _relations(f)
+    spaces_of: dict = {}
+    for sp in f.by_type("IfcSpace"):
+        st = _storey_of(sp, container, parent)
+        if st is not None:
+            spaces_of.setdefault(st.id(), []).append(sp)
     storeys = list(f.by_type("IfcBuildingStorey"))
     st_z = np.array([_storey_z(s, unit_m) for s in storeys], dtype=float)
     order = np.argsort(st_z, kind="stable")
@@ -750,14 +795,12 @@ def read_ifc(
         if z < ground - STOREY_GROUND_TOL / 10
     }
 
-    import ifcopenshell.util.element as ue
-
     rows = []
     verts, faces, face_el = [], [], []
     nv = 0
     missing = []
     for i, el in enumerate(elements):
-        st = storey_of.get(el.id())
+        st = _storey_of(el, container, parent)
         has = el.id() in geometry
         above = (
             has
@@ -767,10 +810,7 @@ def read_ifc(
         )
         if not has and getattr(el, "Representation", None) is not None:
             missing.append(el)
-        try:
-            ptype = ue.get_predefined_type(el)
-        except Exception:  # schema without predefined types for this class
-            ptype = None
+        ptype = _predefined_type(el, typ)
         rows.append(
             {
                 "global_id": el.GlobalId,
@@ -822,7 +862,7 @@ def read_ifc(
     normals = np.asarray(local.face_normals) if len(F) else np.zeros((0, 3))
     kind = _face_kinds(local, normals)
     tris = V[F] if len(F) else np.zeros((0, 3, 3))
-    flat = np.abs(normals[:, 2]) > 1e-6 if len(F) else np.zeros(0, bool)
+    flat = _plan_faces(FE, normals, len(el_df))
     above_faces = (
         flat & (tris[:, :, 2].max(axis=1) > ground + ABOVE_GROUND_TOL)
         if len(F)
@@ -848,7 +888,7 @@ def read_ifc(
         )
         mine = el_df.index[el_df["storey_id"] == s.GlobalId].to_numpy()
         gfa = _storey_gfa(mine, el_df, FE, tris, flat, footprint_local)
-        spaces = [sp for sp in _storey_spaces(s)]
+        spaces = spaces_of.get(s.id(), [])
         space_area = [
             _qto_value(
                 sp, ("NetFloorArea", "GrossFloorArea", "GSA BIM Area"), area_scale
@@ -1002,13 +1042,19 @@ def _ground_level(st_z, elements, zmins) -> float:
     return float(min(z)) if z else 0.0
 
 
-def _storey_spaces(storey):
-    import ifcopenshell.util.element as ue
+def _plan_faces(FE, normals, n_elements) -> np.ndarray:
+    """Faces whose plan projection covers their element's projection.
 
-    try:
-        return [x for x in ue.get_decomposition(storey) if x.is_a("IfcSpace")]
-    except Exception:  # malformed decomposition
-        return []
+    For a closed solid the upward faces alone cover its plan projection, so
+    only they are unioned (half the work); elements with no upward face (open
+    surfaces facing down) contribute their downward faces.
+    """
+    if not len(FE):
+        return np.zeros(0, bool)
+    nz = normals[:, 2]
+    upward = nz > 1e-6
+    has_up = np.bincount(FE[upward], minlength=n_elements) > 0
+    return upward | ((nz < -1e-6) & ~has_up[FE])
 
 
 def _storey_gfa(rows, el_df, FE, tris, flat, footprint):

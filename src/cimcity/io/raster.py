@@ -238,17 +238,20 @@ def read_elevation(
         if bottom > top:
             bottom, top = top, bottom
         kw = {"resolution": resolution} if resolution else {}
-        dst_transform, width, height = calculate_default_transform(
-            horizontal,
-            target,
-            cols,
-            rows,
-            left=left,
-            bottom=bottom,
-            right=right,
-            top=top,
-            **kw,
-        )
+        with warnings.catch_warnings():
+            # rasterio's own use of affine's deprecated `*` operator
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            dst_transform, width, height = calculate_default_transform(
+                horizontal,
+                target,
+                cols,
+                rows,
+                left=left,
+                bottom=bottom,
+                right=right,
+                top=top,
+                **kw,
+            )
         out = np.full((height, width), np.nan, dtype=np.float64)
         reproject(
             source=z,

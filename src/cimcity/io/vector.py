@@ -171,10 +171,15 @@ def _normalise_crs(crs):
     if crs is None:
         return None
     crs = CRS.from_user_input(crs)
-    if not crs.to_epsg():
-        code = crs.to_epsg(min_confidence=70)
-        if code:
-            return CRS.from_epsg(code)
+    if crs.to_epsg():
+        return crs
+    matches = crs.list_authority(min_confidence=70)
+    for m in matches:
+        if m.auth_name == "EPSG":
+            return CRS.from_epsg(int(m.code))
+    for m in matches:
+        if (m.auth_name, m.code) == ("OGC", "CRS84"):
+            return CRS.from_epsg(4326)  # same datum, lon/lat order (always_xy)
     return crs
 
 

@@ -1,0 +1,265 @@
+"""read_buildings: BDNB Paris 11e, BD TOPO v2 Gennes (no heights), BD TOPO v3
+sample, OSM-style text heights, mappings, DSM heights on Gothenburg."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import rasterio
+import shapely
+from pyproj import Transformer
+from rasterio.mask import mask as rio_mask
+
+import cimcity as cc
+from cimcity.errors import (
+    DataQualityWarning,
+    EstimateWarning,
+    GeometryError,
+    InputError,
+    ReprojectionWarning,
+)
+from cimcity.io.buildings import BUILDING_COLUMNS, parse_length, read_buildings
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "samples" / "paris"
+X0, Y0 = 650_000.0, 6_860_000.0
+
+
+def _record(fn, *a, **kw):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        out = fn(*a, **kw)
+    return out, rec
+
+
+def _messages(rec, category):
+    return " ".join(str(w.message) for w in rec if issubclass(w.category, category))
+
+
+def test_bdnb_paris11(shared_data):
+    path = shared_data / "france" / "bdnb_paris11_batiments.shp"
+    b, rec = _record(read_buildings, path)
+    raw = pyogrio.read_dataframe(path, read_geometry=False)
+    assert len(b) == 5227 == len(raw)
+    assert b.attrs["flavour"] == "bdnb"
+    assert b.crs.to_epsg() == 2154
+    # heights straight from the file (SOURCES.md: 0.1-52.9 m, mean 16.3)
+    np.testing.assert_array_equal(b["height"], raw["hauteur"])
+    assert b["height"].min() == pytest.approx(0.1)
+    assert b["height"].max() == pytest.approx(52.9)
+    assert b["height"].mean() == pytest.approx(16.3, abs=0.05)
+    assert (b["height_source"] == "data").all() and (b["source"] == "bdnb").all()
+    np.testing.assert_array_equal(b["ground_z"], raw["altitude_s"])
+    n_no_ground = int(raw["altitude_s"].isna().sum())
+    assert n_no_ground == 34
+    assert f"{n_no_ground} of 5227 buildings have no ground altitude" in _messages(
+        rec, DataQualityWarning
+    )
+    assert "EPSG:4326" in _messages(rec, ReprojectionWarning)
+    # originals kept
+    for c in raw.columns:
+        assert c in b.columns
+    for c in BUILDING_COLUMNS:
+        assert c in b.columns
+    # Paris 11e lies between Lambert-93 x 652-655 km, y 6861-6864 km
+    # (its lon/lat box 2.363-2.403 E, 48.849-48.871 N through pyproj)
+    box = Transformer.from_crs(4326, 2154, always_xy=True).transform_bounds(
+        2.355, 48.845, 2.41, 48.875
+    )
+    tb = b.total_bounds
+    assert box[0] < tb[0] < tb[2] < box[2] and box[1] < tb[1] < tb[3] < box[3]
+
+
+def test_bdnb_into_scene(shared_data):
+    path = shared_data / "france" / "bdnb_paris11_batiments.shp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReprojectionWarning)
+        warnings.simplefilter("ignore", DataQualityWarning)
+        b = read_buildings(path, bbox=(654_000, 6_862_000, 654_300, 6_862_300))
+    assert 0 < len(b) < 5227
+    scene = cc.Scene().add_buildings(b)
+    np.testing.assert_allclose(scene.buildings["height"], b["height"])
+
+
+def test_gennes_no_heights_reported_not_invented(shared_data):
+    path = shared_data / "france" / "gennes25267_building.gpkg"
+    b, rec = _record(read_buildings, path)
+    assert len(b) == 325
+    assert b.attrs["flavour"] == "bdtopo_v2_bati"
+    # HAUTEUR, Z_MIN, Z_MAX are all NULL in this file (SOURCES.md)
+    raw = pyogrio.read_dataframe(path, read_geometry=False)
+    assert raw["HAUTEUR"].isna().all()
+    assert b["height"].isna().all() and b["height_source"].isna().all()
+    msg = _messages(rec, DataQualityWarning)
+    assert "325 of 325 buildings have no height" in msg
+    assert not any(issubclass(w.category, ReprojectionWarning) for w in rec)
+    # 3D outlines become 2D footprints
+    assert not shapely.has_z(b.geometry.values).any()
+    # the Scene then estimates them, flagged, with its own warning
+    with pytest.warns(EstimateWarning, match="325 of 325"):
+        scene = cc.Scene().add_buildings(b)
+    assert (scene.buildings["height_source"] == "default").all()
+
+
+def test_bdtopo_v3_sample_heights():
+    path = SAMPLE / "batiment.gpkg"
+    b, rec = _record(read_buildings, path)
+    raw = pyogrio.read_dataframe(path, read_geometry=False)
+    assert b.attrs["flavour"] == "bdtopo_v3_batiment"
+    alt = raw["altitude_maximale_toit"] - raw["altitude_minimale_sol"]
+    known = alt.notna().to_numpy()
+    # height to the ridge from the roof and ground altitudes
+    np.testing.assert_allclose(b["height"][known], alt[known], atol=1e-9)
+    assert (b["height_source"][known] == "altitudes").all()
+    np.testing.assert_array_equal(b["eave_z"], raw["altitude_minimale_toit"])
+    np.testing.assert_array_equal(b["storeys"], raw["nombre_d_etages"])
+    assert list(b["usage"]) == list(raw["usage_1"])
+    n_missing = int((~known).sum())
+    assert n_missing > 0 and b["height"].isna().sum() == n_missing
+    msg = _messages(rec, DataQualityWarning)
+    assert f"{n_missing} of {len(b)} buildings have no height" in msg
+    assert f"({n_missing} from storeys" in msg
+    scene = cc.Scene().add_buildings(b, id_column="cleabs")
+    est = scene.buildings["height_source"] == "storeys"
+    assert int(est.sum()) == n_missing
+
+
+def _write(tmp_path, data, geoms=None, name="b.gpkg", crs="EPSG:2154"):
+    n = len(next(iter(data.values())))
+    geoms = geoms or [
+        shapely.box(X0 + 20 * i, Y0, X0 + 20 * i + 10, Y0 + 10) for i in range(n)
+    ]
+    p = tmp_path / name
+    gpd.GeoDataFrame(data, geometry=geoms, crs=crs).to_file(p)
+    return p
+
+
+def test_osm_style_text_heights(tmp_path):
+    p = _write(
+        tmp_path,
+        {
+            "building": ["yes", "house", "apartments", "yes", "yes", "yes"],
+            "height": ["12", "12 m", "40'", "10,5", "abc", "-3"],
+            "building:levels": ["4", None, "13", "3", "2", "1"],
+        },
+        name="osm.geojson",
+        crs="EPSG:4326",
+        geoms=[
+            shapely.box(2.3 + 0.001 * i, 48.85, 2.3005 + 0.001 * i, 48.8505)
+            for i in range(6)
+        ],
+    )
+    b, rec = _record(read_buildings, p)
+    assert b.attrs["flavour"] == "osm_buildings"
+    np.testing.assert_allclose(
+        b["height"], [12.0, 12.0, 40 * 0.3048, 10.5, np.nan, np.nan]
+    )
+    np.testing.assert_allclose(b["storeys"], [4, np.nan, 13, 3, 2, 1])
+    assert b["usage"].isna()[0] and list(b["usage"][1:3]) == ["house", "apartments"]
+    assert list(b["height_file"]) == ["12", "12 m", "40'", "10,5", "abc", "-3"]
+    msg = _messages(rec, DataQualityWarning)
+    assert "1 unreadable height values set to missing (first: 'abc')" in msg
+    assert "1 non-positive height values set to missing" in msg
+    assert "2 of 6 buildings have no height" in msg and "(2 from storeys" in msg
+    assert (b["source"] == "osm").all()
+
+
+def test_parse_length():
+    v = parse_length([3, 4.5, "7'4\"", "12;15", " 8 metres", "12 ft", None, "n/a"])
+    np.testing.assert_allclose(
+        v, [3, 4.5, 7 * 0.3048 + 4 * 0.0254, 15, 8, 12 * 0.3048, np.nan, np.nan]
+    )
+
+
+def test_mapping_height_column_and_constant(tmp_path):
+    p = _write(
+        tmp_path,
+        {
+            "H_MOY": [10.0, np.nan],
+            "NB_NIV": [3, 5],
+            "ALT_SOL": [35.0, 36.0],
+            "x": [1, 2],
+        },
+    )
+    b, rec = _record(
+        read_buildings,
+        p,
+        mapping={"h_moy": "height", "NB_NIV": "storeys", "ALT_SOL": "ground_z"},
+    )
+    np.testing.assert_allclose(b["height"], [10.0, np.nan])
+    np.testing.assert_allclose(b["storeys"], [3, 5])
+    np.testing.assert_allclose(b["ground_z"], [35.0, 36.0])
+    assert b["height_source"][0] == "data" and b["height_source"].isna()[1]
+    b2, _ = _record(read_buildings, p, height="H_MOY")
+    np.testing.assert_allclose(b2["height"], [10.0, np.nan])
+    b3, _ = _record(read_buildings, p, height=7.5)  # no height column detected
+    np.testing.assert_allclose(b3["height"], [7.5, 7.5])
+    assert list(b3["height_source"]) == ["user", "user"]
+    with pytest.raises(InputError, match="'nope' not found"):
+        read_buildings(p, height="nope")
+    with pytest.raises(InputError, match="'zz'"):
+        read_buildings(p, mapping={"zz": "height"})
+    with pytest.raises(InputError, match="positive"):
+        read_buildings(p, height=-2)
+
+
+def test_constant_height_only_fills_missing(tmp_path):
+    p = _write(tmp_path, {"hauteur": [10.0, np.nan]})
+    b, _ = _record(read_buildings, p, height=7.5)
+    np.testing.assert_allclose(b["height"], [10.0, 7.5])
+    assert list(b["height_source"]) == ["data", "user"]
+
+
+def test_points_are_not_buildings(tmp_path):
+    p = _write(tmp_path, {"hauteur": [1.0]}, geoms=[shapely.Point(X0, Y0)])
+    with pytest.raises(GeometryError, match="Point"):
+        read_buildings(p)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # rasterio.mask
+def test_gothenburg_heights_from_dsm(shared_data):
+    d = shared_data / "dem" / "goteborg_kronenhuset"
+    b, rec = _record(
+        read_buildings,
+        d / "buildings.shp",
+        crs="EPSG:3007",
+        dsm=d / "DSM_KRbig.tif",
+        dem=d / "DEM_KRbig.tif",
+    )
+    assert len(b) == 137
+    with rasterio.open(d / "DSM_KRbig.tif") as dsm:
+        box = shapely.box(*dsm.bounds)
+        inside = shapely.intersects(b.geometry.values, box)
+        # 41 footprints overlap the 234 m x 223 m DSM; only those get a height
+        assert int(inside.sum()) == 41
+        assert (b["height_source"][inside] == "dsm").all()
+        assert b["height"][~inside].isna().all()
+        assert "96 buildings without a height lie outside the DSM" in _messages(
+            rec, DataQualityWarning
+        )
+        # independent: rasterio.mask per footprint, 90th percentile ('lower')
+        with rasterio.open(d / "DEM_KRbig.tif") as dem:
+            agree = 0
+            ids = np.flatnonzero(inside)
+            for i in ids:
+                g = b.geometry.values[i]
+                top, _ = rio_mask(dsm, [g], crop=False, filled=False)
+                ground, _ = rio_mask(dem, [g], crop=False, filled=False)
+                vals = top.compressed()
+                if not vals.size:
+                    continue
+                expect = np.percentile(vals, 90, method="lower") - np.median(
+                    ground.compressed()
+                )
+                agree += abs(b["height"].iloc[i] - expect) < 0.01
+    # footprints overlapping each other share cells: allow a few to differ
+    assert agree >= 0.9 * len(ids)
+    # urban Gothenburg: between 1 and 40 m
+    h = b["height"][inside]
+    assert h.median() == pytest.approx(15.75, abs=2.0)
+    assert h.max() < 40
