@@ -21,6 +21,8 @@ CORNER_ANGLE = 40.0
 #: a free parcel edge is on a street when a road line lies within half its width
 #: plus this margin (road polygons: within this margin) [m]
 ROAD_MARGIN = 8.0
+#: limit pieces shorter than this merge into their neighbour (chamfers, jogs) [m]
+MIN_PIECE = 6.0
 #: how far across the street the cadastre is searched for the opposite parcels [m]
 STREET_SEARCH = 80.0
 
@@ -261,6 +263,7 @@ def _classify_ring(
                 road=max(set(rids), key=rids.count) if rids else -1,
             )
         )
+    runs = _merge_short(runs)
     rows = []
     m = len(runs)
     for i, r in enumerate(runs):
@@ -309,6 +312,53 @@ def _classify_ring(
             )
         )
     return rows
+
+
+def _heading(line, end: bool) -> float:
+    c = np.asarray(line.coords)
+    a, b = (c[-2], c[-1]) if end else (c[0], c[1])
+    return math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+
+
+def _merge_short(runs):
+    """Merge limit pieces shorter than :data:`MIN_PIECE` (chamfers, digitising
+    jogs) into the adjacent limit piece they turn least from."""
+    runs = list(runs)
+    while len(runs) > 2:
+        m = len(runs)
+        short = [
+            i
+            for i, r in enumerate(runs)
+            if r["label"] != "street" and r["line"].length < MIN_PIECE
+        ]
+        best = None
+        for i in sorted(short, key=lambda i: runs[i]["line"].length):
+            cands = []
+            for j, before in (((i - 1) % m, True), ((i + 1) % m, False)):
+                if runs[j]["label"] == "street":
+                    continue
+                a = _heading(runs[j]["line"], end=before)
+                b = _heading(runs[i]["line"], end=not before)
+                turn = abs((b - a + 180.0) % 360.0 - 180.0)
+                cands.append((turn, j, before))
+            if cands:
+                best = (i, *min(cands)[1:])
+                break
+        if best is None:
+            break
+        i, j, before = best
+        a, b = (runs[j], runs[i]) if before else (runs[i], runs[j])
+        line = shapely.LineString(
+            np.r_[np.asarray(a["line"].coords), np.asarray(b["line"].coords)[1:]]
+        )
+        merged = dict(runs[j], line=line)
+        if runs[i]["label"] == "open" or runs[j]["label"] == "open":
+            merged["label"] = max((runs[i], runs[j]), key=lambda r: r["line"].length)[
+                "label"
+            ]
+        runs[j] = merged
+        del runs[i]
+    return runs
 
 
 def _kind(label):
