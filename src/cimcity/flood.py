@@ -417,30 +417,14 @@ def _seed_cells(terrain, sources):
     if sources is None or (
         isinstance(sources, str) and sources in ("lowest", "border")
     ):
-        r = np.concatenate(
-            [
-                np.zeros(cols, np.int64),
-                np.full(cols, rows - 1, np.int64),
-                np.arange(rows, dtype=np.int64),
-                np.arange(rows, dtype=np.int64),
-            ]
-        )
-        c = np.concatenate(
-            [
-                np.arange(cols, dtype=np.int64),
-                np.arange(cols, dtype=np.int64),
-                np.zeros(rows, np.int64),
-                np.full(rows, cols - 1, np.int64),
-            ]
-        )
-        zb = z[r, c]
-        ok = np.isfinite(zb)
-        if not ok.any():
-            raise InputError("every border cell of the DEM is nodata; give the sources")
+        r, c = np.nonzero(_data_edge(z))
+        if not len(r):
+            raise InputError("the DEM holds no valid cell (all nodata)")
         if sources == "border":
-            return r[ok], c[ok]
-        low = ok & (zb == np.nanmin(zb))
-        return r[low], c[low]
+            return r.astype(np.int64), c.astype(np.int64)
+        ze = z[r, c]
+        low = ze == ze.min()
+        return r[low].astype(np.int64), c[low].astype(np.int64)
     if isinstance(sources, str):
         raise InputError(
             f"unknown sources {sources!r}; expected 'lowest', 'border', a boolean grid, "
@@ -515,6 +499,22 @@ def _as_geometries(obj, crs, what) -> np.ndarray:
             f"(n, 2) or a boolean grid; got {type(obj).__name__}"
         )
     return arr
+
+
+def _data_edge(z) -> np.ndarray:
+    """Valid cells on the edge of the data: on the grid border or next to a
+    nodata cell (a reprojected DEM has nodata corners; rivers are often
+    nodata in lidar DEMs)."""
+    valid = np.isfinite(z)
+    inner = np.zeros_like(valid)
+    inner[1:-1, 1:-1] = (
+        valid[1:-1, 1:-1]
+        & valid[:-2, 1:-1]
+        & valid[2:, 1:-1]
+        & valid[1:-1, :-2]
+        & valid[1:-1, 2:]
+    )
+    return valid & ~inner
 
 
 # -- extent ----------------------------------------------------------------------------
@@ -1030,9 +1030,10 @@ def extent(
         river (each cell takes the level of its nearest river point), or a
         grid of per-cell levels (NaN: no water).
     sources : optional
-        Where the water comes from: ``None``/``"lowest"`` (the lowest border
-        cells, i.e. where a river leaves the DEM), ``"border"`` (every border
-        cell), a river polygon or line, points (shapely, GeoSeries /
+        Where the water comes from: ``None``/``"lowest"`` (the lowest cells on
+        the edge of the data, i.e. where a river leaves the DEM; the edge is
+        the grid border plus valid cells next to nodata), ``"border"`` (every
+        edge cell), a river polygon or line, points (shapely, GeoSeries /
         GeoDataFrame, reprojected when needed, or an (n, 2) array of x, y [m]),
         or a boolean grid of the DEM's shape. Source cells flood only when
         they are below the level themselves.

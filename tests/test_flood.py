@@ -1,0 +1,569 @@
+"""Flood extent, exposure and sweep (cimcity.flood).
+
+References used below, each with its tolerance:
+- analytic DEMs (tilted plane with a channel and a closed pit, terraced
+  street): expected extents, depths and storeys are written from the geometry,
+  compared exactly (cells) or to 1e-9 m (depths, float rounding only);
+- scipy.ndimage.label + np.isin on the same DEM and level: an independent
+  connected-component reference, compared cell for cell;
+- the priority-flood spill levels (a different algorithm, Barnes et al. 2014)
+  agree with the run-based fill cell for cell;
+- real DEMs (pysheds Fort Worth, Gothenburg) against the scipy reference.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+
+import cimcity as cc
+from cimcity import flood
+from cimcity.errors import CRSError, GeometryError, InputError
+from cimcity.terrain import Terrain
+
+X0, Y0 = 649_000.0, 6_864_000.0  # Lambert-93 [m]
+#: depths are differences of float64 altitudes: exact up to rounding [m]
+DEPTH_TOL = 1e-9
+
+
+def make_terrain(z, res=1.0, **kw):
+    z = np.asarray(z, float)
+    return Terrain.from_array(z, (X0, Y0 + z.shape[0] * res), res, **kw)
+
+
+def fractal(n, seed, nodata=0.0):
+    """Fractal (1/f^1.6) surface scaled to 0-100 m, optional random nodata."""
+    rng = np.random.default_rng(seed)
+    f = np.fft.fftfreq(n)
+    k = np.hypot(f[:, None], f[None, :])
+    k[0, 0] = 1.0
+    spec = (rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))) / k**1.6
+    z = np.real(np.fft.ifft2(spec))
+    z = (z - z.min()) / (z.max() - z.min()) * 100.0
+    if nodata:
+        z[rng.random(z.shape) < nodata] = np.nan
+    return z
+
+
+def scipy_reference(z, level, seed_rc, connectivity):
+    """Connected flood from scipy.ndimage.label: label every component below the
+    level, keep those holding a source cell."""
+    mask = z < level
+    structure = np.ones((3, 3), bool) if connectivity == 8 else None
+    lab, _ = ndimage.label(mask, structure=structure)
+    keep = np.unique(lab[seed_rc])
+    keep = keep[keep > 0]
+    return np.isin(lab, keep)
+
+
+# -- analytic DEM: tilted plane, channel, closed pit --------------------------------------
+ROWS, COLS = 40, 60
+CH_ROW, CH_END = 20, 45  # channel along row 20, columns 0..44
+PIT = (slice(8, 11), slice(50, 53))  # 3 x 3 closed pit, far from the water
+
+
+def plane_with_channel():
+    """z = 10 + 0.1 col (rising east), a 3 m deep channel along one row from the
+    west edge, and a closed pit at 5 m in the high eastern part."""
+    c = np.arange(COLS)
+    z = np.tile(10.0 + 0.1 * c, (ROWS, 1))
+    z[CH_ROW, :CH_END] -= 3.0
+    z[PIT] = 5.0
+    return z
+
+
+def expected_plane(level):
+    """Cells flooded from the west edge, written from the geometry: the plane
+    below the level (columns with 10 + 0.1 c < level) plus the channel cells
+    below the level; the pit never connects."""
+    c = np.arange(COLS)
+    exp = np.zeros((ROWS, COLS), bool)
+    exp[:, 10.0 + 0.1 * c < level] = True
+    chan = 7.0 + 0.1 * c[:CH_END] < level
+    exp[CH_ROW, :CH_END] |= chan
+    return exp
+
+
+def test_tilted_plane_channel_floods_exactly_the_connected_cells():
+    z = plane_with_channel()
+    t = make_terrain(z)
+    level = 12.05  # plane floods columns 0..20; channel (7 + 0.1 c) all 45 cells
+    f = flood.extent(t, level)
+    exp = expected_plane(level)
+    assert f.wet.sum() == exp.sum() == 40 * 21 + (CH_END - 21)
+    np.testing.assert_array_equal(f.wet, exp)
+    # depth = level - elevation on every wet cell, NaN on every dry one
+    np.testing.assert_allclose(f.depth[exp], level - z[exp], rtol=0, atol=DEPTH_TOL)
+    assert np.isnan(f.depth[~exp]).all()
+    # volume = sum of depths x cell area (1 m2); area in m2
+    assert f.area == pytest.approx(exp.sum())
+    assert f.volume == pytest.approx((level - z[exp]).sum(), abs=1e-6)
+    assert f.max_depth == pytest.approx(level - 7.0)
+    # the default source is the lowest edge cell: the channel mouth
+    assert f.n_sources == 1
+    # 4-connectivity gives the same here (no diagonal-only links)
+    np.testing.assert_array_equal(flood.extent(t, level, connectivity=4).wet, exp)
+
+
+def test_closed_pit_dry_when_connected_wet_in_bathtub():
+    z = plane_with_channel()
+    t = make_terrain(z)
+    level = 12.05
+    con = flood.extent(t, level)
+    bat = flood.extent(t, level, mode="bathtub")
+    assert not con.wet[PIT].any()
+    assert bat.wet[PIT].all()
+    np.testing.assert_allclose(bat.depth[PIT], level - 5.0, atol=DEPTH_TOL)
+    # bathtub = connected + the pit; the pit is reported as disconnected
+    assert bat.area == con.area + 9
+    assert bat.disconnected_area == pytest.approx(9.0)
+    np.testing.assert_array_equal(bat.connected, con.wet)
+    poly = bat.polygons
+    assert len(poly) == 2
+    assert sorted(poly["connected"].tolist()) == [False, True]
+    pit = poly[~poly["connected"]].iloc[0]
+    assert pit["area"] == pytest.approx(9.0)
+    assert pit["max_depth"] == pytest.approx(level - 5.0)
+    assert pit["volume"] == pytest.approx(9 * (level - 5.0))
+    # polygons cover exactly the flooded cells (shapely area = cell count)
+    assert shapely.is_valid(poly.geometry.values).all()
+    assert poly.geometry.area.sum() == pytest.approx(bat.area)
+    assert poly["area"].sum() == pytest.approx(bat.area)
+
+
+def test_nodata_never_floods_nor_connects():
+    z = plane_with_channel()
+    z[:, 5] = np.nan  # a nodata wall across the whole grid, west of the plane
+    t = make_terrain(z)
+    f = flood.extent(t, 12.05, sources=np.array([[X0 + 0.5, Y0 + 40 - 20.5]]))
+    # the source is at column 0 of the channel row: only columns 0..4 flood
+    assert f.wet[:, :5].all() and not f.wet[:, 5:].any()
+    assert not np.isnan(f.depth[f.wet]).any()
+
+
+def test_sources_polygon_line_points_and_mask():
+    z = plane_with_channel()
+    t = make_terrain(z)
+    level = 9.05  # plane is dry everywhere (>= 10 m); only the channel floods
+    # channel cells below 9.05: 7 + 0.1 c < 9.05 -> c <= 20
+    exp = np.zeros_like(z, bool)
+    exp[CH_ROW, :21] = True
+    ymid = Y0 + ROWS - CH_ROW - 0.5
+    line = shapely.LineString([(X0 + 10.5, ymid), (X0 + 12.5, ymid)])
+    poly = line.buffer(0.2)
+    pts = np.array([[X0 + 3.5, ymid]])
+    mask = np.zeros_like(z, bool)
+    mask[CH_ROW, 7] = True
+    for src in (line, poly, [line], pts, mask, gpd.GeoSeries([line], crs="EPSG:2154")):
+        np.testing.assert_array_equal(flood.extent(t, level, sources=src).wet, exp)
+    # a GeoDataFrame in lon/lat is reprojected to the DEM CRS (with a warning)
+    g = gpd.GeoDataFrame(geometry=[line], crs="EPSG:2154").to_crs("EPSG:4326")
+    with pytest.warns(cc.errors.ReprojectionWarning):
+        np.testing.assert_array_equal(flood.extent(t, level, sources=g).wet, exp)
+    # a source above the level floods nothing
+    high = np.array([[X0 + 50.5, Y0 + 5.5]])
+    assert flood.extent(t, level, sources=high).area == 0
+
+
+@pytest.mark.parametrize("connectivity", [8, 4])
+def test_extent_equals_scipy_label_reference(connectivity):
+    z = fractal(257, seed=3, nodata=0.03)
+    t = make_terrain(z)
+    rng = np.random.default_rng(connectivity)
+    rr = rng.integers(0, 257, 12)
+    cc_ = rng.integers(0, 257, 12)
+    xy = np.column_stack([X0 + cc_ + 0.5, Y0 + 257 - rr - 0.5])
+    for level in np.nanpercentile(z, [5, 30, 55, 80]):
+        f = flood.extent(t, level, sources=xy, connectivity=connectivity)
+        ref = scipy_reference(z, level, (rr, cc_), connectivity)
+        np.testing.assert_array_equal(f.wet, ref)  # cell for cell
+        spill = flood.spill_levels(t, sources=xy, connectivity=connectivity)
+        np.testing.assert_array_equal(spill < level, ref)  # priority-flood agrees
+        b = flood.extent(t, level, mode="bathtub", connectivity=connectivity)
+        np.testing.assert_array_equal(b.wet, z < level)
+        # connected bodies of the bathtub = components holding a source
+        np.testing.assert_array_equal(
+            flood.extent(
+                t, level, sources=xy, mode="bathtub", connectivity=connectivity
+            ).connected,
+            ref,
+        )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    q=st.lists(st.floats(0, 100), min_size=2, max_size=4),
+    connectivity=st.sampled_from([4, 8]),
+)
+def test_flooded_area_never_shrinks_when_the_level_rises(seed, q, connectivity):
+    z = fractal(48, seed, nodata=0.05)
+    t = make_terrain(z)
+    prev = None
+    for level in sorted(np.nanpercentile(z, q)):
+        f = flood.extent(t, level, connectivity=connectivity)
+        if prev is not None:
+            assert f.area >= prev.area
+            assert not (prev.wet & ~f.wet).any()  # wet stays wet
+            assert f.volume >= prev.volume - 1e-9
+        prev = f
+
+
+def test_flat_profile_reproduces_the_scalar_case():
+    z = fractal(120, seed=5, nodata=0.02)
+    t = make_terrain(z)
+    level = float(np.nanpercentile(z, 40))
+    line = shapely.LineString([(X0, Y0 + 10), (X0 + 60, Y0 + 70), (X0 + 120, Y0 + 60)])
+    prof = flood.LevelProfile(line, [0.0, 50.0, line.length], [level] * 3)
+    a = flood.extent(t, level)
+    b = flood.extent(t, prof)
+    np.testing.assert_array_equal(a.wet, b.wet)
+    np.testing.assert_allclose(b.depth[b.wet], a.depth[a.wet], atol=DEPTH_TOL)
+    assert b.level is None and b.levels is not None
+
+
+def test_sloping_profile_levels_follow_chainage():
+    # river axis along y = Y0 + 5 from x = X0 + 10 to X0 + 90: a cell's nearest
+    # river point has chainage clip(x - 10, 0, 80); levels 20 -> 12 m along it
+    z = np.full((30, 100), 0.0)
+    t = make_terrain(z)
+    line = shapely.LineString([(X0 + 10, Y0 + 5), (X0 + 90, Y0 + 5)])
+    prof = flood.LevelProfile(line, [0.0, 80.0], [20.0, 12.0])
+    grid = prof.grid(t)
+    x, _ = t.cell_centers()
+    ch = np.clip(x - X0 - 10, 0, 80)
+    exp = 20.0 - 8.0 * ch / 80.0  # linear interpolation, constant beyond the ends
+    np.testing.assert_allclose(grid, np.broadcast_to(exp, grid.shape), atol=1e-9)
+    f = flood.extent(t, prof)
+    np.testing.assert_allclose(f.depth, np.broadcast_to(exp, grid.shape), atol=1e-9)
+    # stations as points near the line give the same profile
+    p2 = flood.LevelProfile.from_points(
+        line,
+        [shapely.Point(X0 + 90, Y0 + 7), shapely.Point(X0 + 10, Y0 + 2)],
+        [12.0, 20.0],
+    )
+    np.testing.assert_allclose(p2.stations, [0.0, 80.0])
+    np.testing.assert_allclose(p2.grid(t), grid)
+
+
+def test_gauge_levels_and_datum():
+    g = flood.gauge_level(8.62)
+    assert g.value == pytest.approx(34.54)  # 25.92 m zero + 8.62 m (1910)
+    assert g.datum == "NGF-IGN69"
+    assert flood.scenario("1910").value == pytest.approx(34.54)
+    assert flood.scenario(2016).value == pytest.approx(25.92 + 6.10)
+    assert [lv.value for lv in flood.gauge_level([5.0, 6.0])] == pytest.approx(
+        [30.92, 31.92]
+    )
+    z = plane_with_channel() + 20
+    f = flood.extent(make_terrain(z), g)
+    assert f.level == pytest.approx(34.54)
+    assert "Austerlitz" in f.summary()["level"]
+    with pytest.raises(InputError, match="RH2000"):
+        flood.extent(make_terrain(z, vertical_datum="RH2000"), g)
+    with pytest.warns(cc.errors.CimcityWarning, match="unknown"):
+        flood.extent(make_terrain(z, vertical_datum="unknown"), g)
+    with pytest.raises(InputError, match="unknown flood scenario"):
+        flood.scenario("1492")
+    with pytest.raises(InputError, match="unknown gauge"):
+        flood.gauge_level(3.0, gauge="pont-neuf")
+
+
+def test_bad_input_raises_specific_errors():
+    t = make_terrain(plane_with_channel())
+    with pytest.raises(InputError, match="connectivity"):
+        flood.extent(t, 12.0, connectivity=6)
+    with pytest.raises(InputError, match="mode"):
+        flood.extent(t, 12.0, mode="bath")
+    with pytest.raises(InputError, match="finite"):
+        flood.extent(t, float("nan"))
+    with pytest.raises(InputError, match="sweep"):
+        flood.extent(t, [12.0, 13.0])
+    with pytest.raises(InputError, match="shape"):
+        flood.extent(t, np.zeros((3, 3)))
+    with pytest.raises(InputError, match="Terrain"):
+        flood.extent(plane_with_channel(), 12.0)
+    with pytest.raises(InputError, match="do not touch the DEM"):
+        flood.extent(t, 12.0, sources=shapely.Point(0, 0).buffer(1))
+    with pytest.raises(InputError, match="unknown sources"):
+        flood.extent(t, 12.0, sources="river")
+    with pytest.raises(GeometryError):
+        flood.LevelProfile(shapely.Point(0, 0), [0.0], [1.0])
+    with pytest.raises(InputError, match="increase"):
+        flood.LevelProfile(shapely.LineString([(0, 0), (1, 0)]), [1.0, 0.0], [1.0, 2.0])
+
+
+# -- exposure on a synthetic street ---------------------------------------------------------
+GROUND = [30.0, 31.0, 32.0, 33.0, 34.0]  # plateau altitude of each 20 m band [m]
+LEVEL = 33.5  # water level [m]
+
+
+def street():
+    """Five 10 x 10 m buildings along an east-west street, each on a flat 20 m
+    wide plateau at GROUND[i]; a river channel at 25 m along the south edge
+    connects every plateau below the level. Parcels are the 20 x 20 m plots."""
+    z = np.empty((50, 100))
+    for i, g in enumerate(GROUND):
+        z[:, 20 * i : 20 * i + 20] = g
+    z[45:, :] = 25.0  # channel: rows 45-49 = y 0..5 m
+    t = make_terrain(z)
+    fp = [
+        shapely.box(X0 + 20 * i + 5, Y0 + 20, X0 + 20 * i + 15, Y0 + 30)
+        for i in range(5)
+    ]
+    plots = [
+        shapely.box(X0 + 20 * i, Y0 + 15, X0 + 20 * i + 20, Y0 + 35) for i in range(5)
+    ]
+    b = gpd.GeoDataFrame(
+        {
+            "building_id": ["b0", "b1", "b2", "b3", "b4"],
+            "height": [10.0, 15.0, 12.0, 9.0, 15.0],
+            "storeys": [4, 5, 4, 3, 5],  # storey heights 2.5, 3, 3, 3, 3 m
+            "ground_z": GROUND,
+            "basement_levels": [1, 0, np.nan, 2, 1],
+        },
+        geometry=fp,
+        crs="EPSG:2154",
+    )
+    s = cc.Scene()
+    s.add_terrain(t)
+    s.add_parcels(
+        gpd.GeoDataFrame(
+            {"parcel_id": [f"p{i}" for i in range(5)]}, geometry=plots, crs="EPSG:2154"
+        )
+    )
+    s.add_zones(
+        gpd.GeoDataFrame(
+            {"libelle": ["UG"]},
+            geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 50)],
+            crs="EPSG:2154",
+        )
+    )
+    s.add_buildings(b)
+    return s
+
+
+def test_exposure_street_gives_exact_flooded_storeys():
+    s = street()
+    f = flood.extent(s.terrain, LEVEL)
+    e = flood.exposure(s, f)
+    B = e.buildings
+    # ring 1-3 m outside each footprint lies on its flat plateau: median = plateau
+    np.testing.assert_allclose(B["ground_level"], GROUND, atol=1e-9)
+    assert B["flooded"].tolist() == [True, True, True, True, False]
+    np.testing.assert_allclose(B["water_depth"], [3.5, 2.5, 1.5, 0.5, 0.0], atol=1e-9)
+    np.testing.assert_allclose(B["water_level"].iloc[:4], LEVEL)
+    assert np.isnan(B["water_level"].iloc[4])
+    # floors below 33.5 m: b0 30, 32.5 (2.5 m storeys) -> 2; b1 31 (next 34) -> 1;
+    # b2 32 (35) -> 1; b3 33 (36) -> 1; b4 dry -> 0
+    assert B["flooded_storeys"].tolist() == [2, 1, 1, 1, 0]
+    np.testing.assert_allclose(B["storey_height"], [2.5, 3.0, 3.0, 3.0, 3.0])
+    # basements: flooded when the water reaches the building; NA when unknown
+    assert B["basement_flooded"].tolist() == [True, False, pd.NA, True, False]
+    # parcels: the 20 x 20 m plot of a flooded plateau is entirely under water
+    P = e.parcels
+    np.testing.assert_allclose(P["flooded_area"], [400, 400, 400, 400, 0])
+    np.testing.assert_allclose(
+        P["mean_water_depth"], [3.5, 2.5, 1.5, 0.5, 0.0], atol=1e-9
+    )
+    assert P["flooded_buildings"].tolist() == [1, 1, 1, 1, 0]
+    Z = e.zones
+    assert Z["flooded_buildings"].iloc[0] == 4 and Z["flooded_storeys"].iloc[0] == 5
+    assert Z["basements_flooded"].iloc[0] == 2
+    s_ = e.summary()
+    assert s_["flooded_buildings"] == 4 and s_["flooded_storeys"] == 5
+    # a water level exactly at a floor does not flood that floor
+    e2 = flood.exposure(s, flood.extent(s.terrain, 34.0))
+    assert e2.buildings["flooded_storeys"].tolist() == [2, 1, 1, 1, 0]
+
+
+def test_exposure_uses_bim_storey_elevations():
+    import trimesh
+
+    s = street()
+    pid = "b1"  # the building on the 31 m plateau becomes a BIM project
+    bim = cc.BimModel(
+        id=pid,
+        mesh=trimesh.creation.box((10, 10, 10)),
+        footprint=s.buildings.geometry["b1"],
+        base_z=27.5,
+        top_z=39.4,
+        storeys=pd.DataFrame(
+            {"name": ["SS", "RDC", "R+1", "R+2"], "elevation": [27.5, 31.0, 33.4, 36.4]}
+        ),
+        crs="EPSG:2154",
+    )
+    s.add_bim(bim)
+    e = flood.exposure(s, flood.extent(s.terrain, LEVEL))
+    row = e.buildings.loc[pid]
+    # floors 31.0 and 33.4 are below 33.5 m; 27.5 m is a basement (< 31 - 0.5)
+    assert row["storeys_from"] == "bim"
+    assert row["flooded_storeys"] == 2 and row["storeys"] == 3
+    assert row["basement_levels"] == 1 and bool(row["basement_flooded"])
+
+
+def test_exposure_ground_ignores_interpolated_dem_under_buildings():
+    s = street()
+    z = s.terrain.elevation.copy()
+    # raise the DEM under building b2 (footprint x 45-55, y 20-30 -> rows 20-29)
+    z[20:30, 45:55] = 40.0
+    t = Terrain(z, s.terrain.transform, s.terrain.crs)
+    s2 = s.copy()
+    s2.terrain = t
+    e = flood.exposure(s2, flood.extent(t, LEVEL))
+    assert e.buildings.loc["b2", "ground_level"] == pytest.approx(32.0)
+    assert e.buildings.loc["b2", "flooded_storeys"] == 1
+
+
+def test_exposure_errors():
+    s = street()
+    f = flood.extent(s.terrain, LEVEL)
+    with pytest.raises(InputError, match="ring"):
+        flood.exposure(s, f, ring=(3, 1))
+    other = Terrain(s.terrain.elevation, s.terrain.transform, "EPSG:3857")
+    with pytest.raises(CRSError):
+        flood.exposure(s, flood.extent(other, LEVEL))
+    with pytest.raises(InputError, match="Scene"):
+        flood.exposure(s.buildings, f)
+
+
+def test_sweep_matches_extent_and_exposure_per_level():
+    s = street()
+    levels = [29.0, 30.5, 32.2, 33.5, 34.5]
+    sw = flood.sweep(s.terrain, levels, scene=s)
+    assert sw["flooded_area"].is_monotonic_increasing
+    for lv, row in zip(levels, sw.itertuples(), strict=True):
+        f = flood.extent(s.terrain, lv)
+        e = flood.exposure(s, f)
+        assert row.flooded_area == pytest.approx(f.area)
+        assert row.volume == pytest.approx(f.volume)
+        assert row.flooded_buildings == int(e.buildings["flooded"].sum())
+        assert row.flooded_storeys == int(e.buildings["flooded_storeys"].sum())
+    assert sw["flooded_buildings"].tolist() == [0, 1, 3, 4, 5]
+    g = flood.sweep(s.terrain, flood.gauge_level([5.0, 7.0]))
+    np.testing.assert_allclose(g["gauge_reading"], [5.0, 7.0])
+    np.testing.assert_allclose(g["level"], [30.92, 32.92])
+
+
+def test_outputs_files_and_plots(tmp_path):
+    import rasterio
+
+    s = street()
+    f = flood.extent(s.terrain, LEVEL, mode="bathtub")
+    p = f.to_file(tmp_path / "depth.tif")
+    with rasterio.open(p) as ds:
+        d = ds.read(1)
+        assert ds.crs.to_epsg() == 2154 and ds.transform == s.terrain.transform
+    np.testing.assert_allclose(d, f.depth.astype(np.float32), equal_nan=True)
+    g = gpd.read_file(f.to_file(tmp_path / "flood.gpkg"))
+    assert g.geometry.area.sum() == pytest.approx(f.area)
+    e = flood.exposure(s, f)
+    e.to_file(tmp_path / "exposure.csv")
+    e.to_file(tmp_path / "exposure.gpkg")
+    assert len(pd.read_csv(tmp_path / "exposure.csv")) == 5
+    with pytest.raises(InputError, match="cannot write"):
+        f.to_file(tmp_path / "x.xyz")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = e.plot()
+    ax.figure.savefig(tmp_path / "map.png", dpi=60)
+    ax2 = flood.plot_sweep(flood.sweep(s.terrain, [30.5, 33.5], scene=s))
+    ax2.figure.savefig(tmp_path / "sweep.png", dpi=60)
+    plt.close("all")
+    img = plt.imread(tmp_path / "map.png")
+    assert img[..., :3].std() > 0.05  # not blank
+
+
+# -- real DEMs --------------------------------------------------------------------------
+def test_real_dem_pysheds_fort_worth(shared_data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = cc.read_dem(
+            shared_data / "dem" / "pysheds_dem.tif", crs="EPSG:32614"
+        )  # UTM 14N
+    z = t.elevation
+    edge = flood._data_edge(z)  # grid border + valid cells next to nodata
+    zout = z[edge].min()  # the river outlet: lowest cell on the data edge
+    src = np.nonzero(edge & (z == zout))
+    areas = []
+    for level in (zout + 3, zout + 8, zout + 20):
+        f = flood.extent(t, level)
+        np.testing.assert_array_equal(f.wet, scipy_reference(z, level, src, 8))
+        areas.append(f.area)
+        assert f.max_depth == pytest.approx(level - np.nanmin(z[f.wet]))
+    # Trinity floodplain (~85 m cells): km² of water a few metres above the outlet,
+    # far less than the whole 30 x 34 km DEM
+    assert (
+        1e6 < areas[0] < areas[1] < areas[2] < 0.5 * np.isfinite(z).sum() * t.cell_area
+    )
+
+
+def test_real_dem_gothenburg(shared_data):
+    t = cc.read_dem(
+        shared_data / "dem" / "goteborg_kronenhuset" / "DEM_KRbig.tif", crs=None
+    )
+    z = t.elevation
+    for level in (2.0, 5.0):
+        f = flood.extent(t, level, sources="border")
+        src = np.nonzero(flood._data_edge(z))
+        np.testing.assert_array_equal(f.wet, scipy_reference(z, level, src, 8))
+        b = flood.extent(t, level, mode="bathtub")
+        assert 0 < f.area <= b.area < z.size  # m² at 1 m cells
+        assert f.volume > 0 and f.max_depth < level
+
+
+# -- sample district, CLI, demo ---------------------------------------------------------------
+def test_sample_district_1910(paris):
+    f = flood.extent(paris.terrain, flood.scenario("1910"))
+    e = flood.exposure(paris, f)
+    # regression fingerprint of the sample at 34.54 m NGF: the river channel
+    # (26-27 m) and the low southern blocks flood; the northern part (38 m) not
+    assert 4e4 < f.area < 1e5
+    assert f.max_depth == pytest.approx(
+        34.54 - np.nanmin(paris.terrain.elevation), abs=1e-6
+    )
+    n = int(e.buildings["flooded"].sum())
+    assert 0 < n < len(e.buildings)
+    low = flood.extent(paris.terrain, flood.scenario("2016"))
+    assert low.area < f.area
+    assert flood.exposure(paris, low).buildings["flooded"].sum() <= n
+
+
+def test_cli_flood(tmp_path, capsys):
+    from cimcity.cli import main
+
+    s = street()
+    dem = tmp_path / "dem.tif"
+    import rasterio
+
+    t = s.terrain
+    with rasterio.open(
+        dem,
+        "w",
+        driver="GTiff",
+        height=t.shape[0],
+        width=t.shape[1],
+        count=1,
+        dtype="float32",
+        crs="EPSG:2154",
+        transform=t.transform,
+    ) as ds:
+        ds.write(t.elevation.astype(np.float32), 1)
+    out = tmp_path / "out"
+    assert main(["flood", "--dem", str(dem), "--level", "33.5", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "flooded" in text
+    assert (out / "flood_depth.tif").exists() and (out / "flood_extent.gpkg").exists()
+    assert main(["flood", "--dem", str(dem), "--level", "nan", "--out", str(out)]) == 2
