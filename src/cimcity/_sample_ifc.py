@@ -11,10 +11,11 @@ Geometry convention (what :func:`cimcity.read_ifc` reads back)
 ------------------------------------------------------------------
 Storey ``i`` has its elevation ``e_i = sum(storey_heights[:i])`` (project
 coordinates, the building stands on ``z = 0``). Its floor slab fills
-``[e_i, e_i + slab_thickness]`` and its walls ``[e_i, e_i + h_i]``, on the inner
-side of each footprint edge (the footprint outline is the outer face of the
-walls). The roof slab fills ``[H - slab_thickness, H]`` with ``H =
-sum(storey_heights)``, i.e. it sits *inside* the top storey. So, once placed by
+``[e_i, e_i + slab_thickness]`` and its walls stand on it up to the next level,
+``[e_i + slab_thickness, e_i + h_i]``, on the inner side of each footprint edge
+(the footprint outline is the outer face of the walls). The roof slab fills
+``[H - slab_thickness, H]`` with ``H = sum(storey_heights)``, i.e. it sits
+*inside* the top storey, whose walls stop under it. No two solids overlap. So, once placed by
 the map conversion, ``base_z = orthogonal_height`` and ``top_z =
 orthogonal_height + sum(storey_heights)`` exactly, and the 2D footprint is the
 given polygon.
@@ -136,10 +137,14 @@ def write_project_ifc(
             f"storey_heights must be a non-empty list of positive heights [m]; "
             f"got {list(storey_heights)}"
         )
-    if slab_thickness <= 0 or wall_thickness <= 0 or slab_thickness >= heights.min():
+    if (
+        slab_thickness <= 0
+        or wall_thickness <= 0
+        or 3 * slab_thickness >= heights.min()
+    ):
         raise InputError(
             f"wall_thickness ({wall_thickness}) and slab_thickness ({slab_thickness}) "
-            f"must be positive, the slab thinner than the lowest storey "
+            f"must be positive, the slab thinner than a third of the lowest storey "
             f"({heights.min()} m)"
         )
     pts = np.asarray(footprint_local, dtype=float)
@@ -293,13 +298,24 @@ def _build(
                 name=f"Mur {names[i]} {j + 1}",
                 predefined_type="SOLIDWALL",
             )
+            top = e + h - (slab_thickness if roof and i == len(heights) - 1 else 0.0)
             rep = api.geometry.add_wall_representation(
-                f, context=body, length=edge, height=float(h), thickness=wall_thickness
+                f,
+                context=body,
+                length=edge,
+                height=float(top - e - slab_thickness),
+                thickness=wall_thickness,
             )
             api.geometry.assign_representation(f, product=wall, representation=rep)
             c, s = dx / edge, dy / edge
             mat = np.array(
-                [[c, -s, 0, a[0]], [s, c, 0, a[1]], [0, 0, 1, e], [0, 0, 0, 1]], float
+                [
+                    [c, -s, 0, a[0]],
+                    [s, c, 0, a[1]],
+                    [0, 0, 1, e + slab_thickness],
+                    [0, 0, 0, 1],
+                ],
+                float,
             )
             api.geometry.edit_object_placement(f, product=wall, matrix=mat)
             elements.append(wall)
