@@ -184,7 +184,9 @@ def read_elevation(
                 if same
                 else transform_bounds(target, horizontal, *bbox, densify_pts=21)
             )
-            w = from_bounds(*sb, transform=t)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PendingDeprecationWarning)
+                w = from_bounds(*sb, transform=t)
             c0 = max(int(np.floor(w.col_off)) - 1, 0)
             r0 = max(int(np.floor(w.row_off)) - 1, 0)
             c1 = min(int(np.ceil(w.col_off + w.width)) + 1, ds.width)
@@ -201,7 +203,14 @@ def read_elevation(
                 f"cannot read {what} {p}: {str(exc).splitlines()[0]}; the file may be "
                 f"truncated or corrupted"
             ) from exc
-        src_transform = ds.window_transform(window) if window is not None else t
+        src_transform = t
+        if window is not None:
+            from affine import Affine
+
+            c0, r0 = window.col_off, window.row_off
+            src_transform = Affine(
+                t.a, t.b, t.c + c0 * t.a + r0 * t.b, t.d, t.e, t.f + c0 * t.d + r0 * t.e
+            )
         nodata = ds.nodatavals[band - 1]
         dtype = ds.dtypes[band - 1]
         tags = ds.tags()
