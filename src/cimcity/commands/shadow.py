@@ -1,0 +1,140 @@
+"""``cimcity shadow``: shadow polygons, sun-hours and a project's impact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "shadow",
+        help="shadows and sun-hours on a day (and a project's impact on its neighbours)",
+        description="Ground shadow polygons at given times, sun-hours of the open "
+        "ground, roofs and facades over the day, and optionally the sun-hours the "
+        "neighbours lose to the sample's IFC project.",
+    )
+    p.add_argument("--date", required=True, help="local day, e.g. 2024-12-21")
+    p.add_argument(
+        "--time",
+        action="append",
+        default=None,
+        help="local time of shadow polygons (repeatable; default: every hour with sun)",
+    )
+    p.add_argument(
+        "--buildings", help="building footprints file (default: the bundled sample)"
+    )
+    p.add_argument("--dem", help="DEM GeoTIFF (optional, with --buildings)")
+    p.add_argument(
+        "--project",
+        action="store_true",
+        help="sample only: also compute the impact of the sample's IFC project",
+    )
+    p.add_argument("--step", default="6min", help="sun-hours time step (default 6min)")
+    p.add_argument(
+        "--spacing",
+        type=float,
+        default=2.0,
+        help="sensor spacing in metres (default 2)",
+    )
+    p.add_argument(
+        "--surfaces",
+        default="ground,roof,wall",
+        help="comma-separated surfaces for sun-hours (default ground,roof,wall)",
+    )
+    p.add_argument("--no-sun-hours", action="store_true", help="shadow polygons only")
+    p.add_argument("--animate", action="store_true", help="also write shadows.gif")
+    p.add_argument("--engine", default="auto", help="ray engine: auto, numba or embree")
+    p.add_argument(
+        "--out", default="shadow_out", help="output folder (default: shadow_out)"
+    )
+    p.set_defaults(func=run)
+
+
+def _scene(args):
+    import cimcity as cc
+
+    if args.buildings:
+        scene = cc.Scene()
+        if args.dem:
+            scene.add_terrain(cc.read_dem(args.dem, crs=scene.crs))
+        scene.add_buildings(cc.read_buildings(args.buildings, crs=scene.crs))
+        return scene
+    return cc.datasets.load("paris")
+
+
+def run(args) -> int:
+    import time
+
+    import pandas as pd
+
+    from cimcity import shadow
+    from cimcity.errors import InputError
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    scene = _scene(args)
+    if args.project and not scene.projects:
+        raise InputError(
+            "--project needs a scene with an IFC project (the bundled sample)"
+        )
+    start, end = shadow._period(args.date, shadow.DEFAULT_TZ)
+    day = f"{start:%Y-%m-%d}"
+    print(f"{scene!r}")
+    if args.time:
+        times = [f"{day} {t}" for t in args.time]
+    else:
+        hours = pd.date_range(start, end, freq="1h", inclusive="left")
+        sun = shadow.sun_table(scene, hours)
+        times = list(sun.index[sun["elevation"] > 0])
+    files = []
+    t0 = time.perf_counter()
+    poly = shadow.polygons(scene, times)
+    if len(poly):
+        path = out / f"shadows_{day}.gpkg"
+        poly.assign(time=poly["time"].astype(str)).to_file(path)
+        files.append(path)
+    print(
+        f"shadow polygons: {len(poly)} rows at {len(times)} instants "
+        f"({time.perf_counter() - t0:.2f} s)"
+    )
+    if not args.no_sun_hours:
+        t0 = time.perf_counter()
+        surfaces = tuple(s.strip() for s in args.surfaces.split(",") if s.strip())
+        res = shadow.sun_hours(
+            scene,
+            day,
+            step=args.step,
+            spacing=args.spacing,
+            surfaces=surfaces,
+            engine=args.engine,
+            progress=True,
+        )
+        files.append(res.to_file(out / f"sun_hours_{day}.gpkg"))
+        files.append(
+            res.to_file(out / f"sun_hours_by_building_{day}.csv", "by_building")
+        )
+        if res.ground is not None:
+            files.append(res.to_file(out / f"sun_hours_ground_{day}.tif", "ground"))
+        print(f"sun-hours ({time.perf_counter() - t0:.1f} s): {res!r}")
+        for k, v in res.summary().items():
+            print(f"  {k}: {v}")
+    if args.project:
+        t0 = time.perf_counter()
+        bim = next(iter(scene.projects.values()))
+        after = scene.with_project(bim)
+        imp = shadow.impact(
+            scene,
+            after,
+            dates=[day],
+            step=args.step,
+            spacing=args.spacing,
+            engine=args.engine,
+        )
+        files.append(imp.to_file(out / f"impact_worst_{day}.csv"))
+        files.append(imp.to_file(out / f"impact_by_building_{day}.csv", "by_building"))
+        print(f"impact of project {bim.id} ({time.perf_counter() - t0:.1f} s): {imp!r}")
+    if args.animate:
+        files.append(shadow.animate(scene, day, out / f"shadows_{day}.gif"))
+    for f in files:
+        print(f"wrote {f}")
+    return 0
