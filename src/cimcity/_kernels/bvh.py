@@ -1,0 +1,820 @@
+"""Bounding volume hierarchy and ray queries on triangle meshes (numba).
+
+Hand-written because no maintained Python package offers a compiled,
+``nogil`` BVH whose traversal we can call from our own numba kernels (the
+sensor × direction visibility matrix is traced without building ray arrays);
+trimesh's pure-numpy engine is orders of magnitude slower and Embree is an
+optional extra.
+
+Layout
+------
+Built by :func:`build` from float64 triangle corners in the mesh's local frame:
+
+``box`` : (nodes, 6) float32
+    Node bounds ``(minx, miny, minz, maxx, maxy, maxz)`` rounded outwards to
+    float32 (conservative), in the local frame [m].
+``first``, ``count`` : (nodes,) int64
+    Leaf: ``count > 0`` triangles ``first .. first + count - 1`` (BVH order).
+    Inner node: ``count == 0``, children at ``first`` and ``first + 1``.
+``tri`` : (m, 9) float64
+    Triangle corners ``(x0, y0, z0, x1, ..., z2)`` in BVH order [m].
+``tri_face`` : (m,) int64
+    Original face index of each triangle in BVH order.
+
+Algorithms
+----------
+* Build: top-down binned surface-area heuristic (SAH), 16 bins on each axis
+  (Wald 2007, "On fast construction of SAH-based bounding volume hierarchies").
+* Traversal: ordered (nearest child first) with an explicit stack; closest-hit
+  skips popped nodes whose entry distance exceeds the current hit.
+* Ray–box: slab test with the far distance enlarged by ``BOX_PAD`` (relative)
+  so rounding never culls a box the ray touches (Ize 2013, "Robust BVH ray
+  traversal", JCGT 2(2)).
+* Ray–triangle: watertight test of Woop, Benthin & Wald 2013 ("Watertight
+  ray/triangle intersection", JCGT 2(1)), evaluated in float64. Edge functions
+  equal to zero count as inside, so a ray through a shared edge or vertex hits
+  at least one of the adjoining triangles: no leaks between the triangles of a
+  closed building.
+
+Rays are ``(origin, unit direction)``; a hit counts when
+``tmin < t <= tmax`` (``t`` in metres along the unit direction).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_JIT = dict(nogil=True, cache=True, error_model="numpy")
+
+#: number of SAH bins per axis
+N_BINS = 16
+#: leaves hold at most this many triangles
+MAX_LEAF = 4
+#: SAH cost of one node traversal relative to one triangle test
+COST_TRAVERSAL = 1.0
+#: rays processed per parallel task (amortises the traversal-stack allocation)
+RAY_BLOCK = 256
+#: relative enlargement of the slab test's far distance (Ize 2013, float64 γ₃ ≪ this)
+BOX_PAD = 1e-9
+#: stands in for 1/0 in inverse directions (keeps 0 * inv finite)
+_BIG = 1e30
+
+
+# -- build -------------------------------------------------------------------------
+@njit(**_JIT)
+def build(tri):
+    """Binned-SAH BVH over triangles.
+
+    Parameters
+    ----------
+    tri : (m, 3, 3) float64
+        Triangle corners in the local frame [m].
+
+    Returns
+    -------
+    box : (nodes, 6) float64
+        Node bounds (rounded to float32 by the caller).
+    first, count : (nodes,) int64
+    order : (m,) int64
+        Triangle indices in BVH order.
+    depth : int
+        Depth of the deepest leaf (root = 0); sizes the traversal stack.
+    """
+    m = tri.shape[0]
+    lo = np.empty((m, 3))
+    hi = np.empty((m, 3))
+    cen = np.empty((m, 3))
+    for i in range(m):
+        for a in range(3):
+            v0 = tri[i, 0, a]
+            v1 = tri[i, 1, a]
+            v2 = tri[i, 2, a]
+            lo[i, a] = min(v0, v1, v2)
+            hi[i, a] = max(v0, v1, v2)
+            cen[i, a] = 0.5 * (lo[i, a] + hi[i, a])
+    order = np.arange(m)
+    cap = max(2 * m - 1, 1)
+    box = np.empty((cap, 6))
+    first = np.zeros(cap, np.int64)
+    count = np.zeros(cap, np.int64)
+    if m == 0:
+        box[0, :3] = 0.0
+        box[0, 3:] = -1.0  # empty box: nothing hits
+        return box[:1], first[:1], count[:1], order, 0
+    # work stack of (node, start, end, depth)
+    w_node = np.empty(cap, np.int64)
+    w_start = np.empty(cap, np.int64)
+    w_end = np.empty(cap, np.int64)
+    w_depth = np.empty(cap, np.int64)
+    sp = 0
+    w_node[0] = 0
+    w_start[0] = 0
+    w_end[0] = m
+    w_depth[0] = 0
+    sp = 1
+    n_nodes = 1
+    max_depth = 0
+    b_cnt = np.empty(N_BINS, np.int64)
+    b_lo = np.empty((N_BINS, 3))
+    b_hi = np.empty((N_BINS, 3))
+    r_area = np.empty(N_BINS)
+    r_cnt = np.empty(N_BINS, np.int64)
+    while sp > 0:
+        sp -= 1
+        node = w_node[sp]
+        start = w_start[sp]
+        end = w_end[sp]
+        depth = w_depth[sp]
+        if depth > max_depth:
+            max_depth = depth
+        cnt = end - start
+        nlo0 = np.inf
+        nlo1 = np.inf
+        nlo2 = np.inf
+        nhi0 = -np.inf
+        nhi1 = -np.inf
+        nhi2 = -np.inf
+        clo = np.full(3, np.inf)
+        chi = np.full(3, -np.inf)
+        for k in range(start, end):
+            i = order[k]
+            nlo0 = min(nlo0, lo[i, 0])
+            nlo1 = min(nlo1, lo[i, 1])
+            nlo2 = min(nlo2, lo[i, 2])
+            nhi0 = max(nhi0, hi[i, 0])
+            nhi1 = max(nhi1, hi[i, 1])
+            nhi2 = max(nhi2, hi[i, 2])
+            for a in range(3):
+                clo[a] = min(clo[a], cen[i, a])
+                chi[a] = max(chi[a], cen[i, a])
+        box[node, 0] = nlo0
+        box[node, 1] = nlo1
+        box[node, 2] = nlo2
+        box[node, 3] = nhi0
+        box[node, 4] = nhi1
+        box[node, 5] = nhi2
+        if cnt == 1:
+            first[node] = start
+            count[node] = 1
+            continue
+        ex = nhi0 - nlo0
+        ey = nhi1 - nlo1
+        ez = nhi2 - nlo2
+        node_area = ex * ey + ey * ez + ez * ex
+        best_cost = np.inf
+        best_axis = -1
+        best_split = -1
+        for a in range(3):
+            ext = chi[a] - clo[a]
+            if not ext > 0.0:
+                continue
+            scale = N_BINS / ext
+            b_cnt[:] = 0
+            b_lo[:, :] = np.inf
+            b_hi[:, :] = -np.inf
+            for k in range(start, end):
+                i = order[k]
+                b = int((cen[i, a] - clo[a]) * scale)
+                if b >= N_BINS:
+                    b = N_BINS - 1
+                b_cnt[b] += 1
+                for c in range(3):
+                    b_lo[b, c] = min(b_lo[b, c], lo[i, c])
+                    b_hi[b, c] = max(b_hi[b, c], hi[i, c])
+            # sweep from the right: area and count of bins b..N-1
+            x0 = np.inf
+            y0 = np.inf
+            z0 = np.inf
+            x1 = -np.inf
+            y1 = -np.inf
+            z1 = -np.inf
+            c_acc = 0
+            for b in range(N_BINS - 1, 0, -1):
+                if b_cnt[b] > 0:
+                    x0 = min(x0, b_lo[b, 0])
+                    y0 = min(y0, b_lo[b, 1])
+                    z0 = min(z0, b_lo[b, 2])
+                    x1 = max(x1, b_hi[b, 0])
+                    y1 = max(y1, b_hi[b, 1])
+                    z1 = max(z1, b_hi[b, 2])
+                c_acc += b_cnt[b]
+                r_cnt[b] = c_acc
+                if c_acc > 0:
+                    r_area[b] = (
+                        (x1 - x0) * (y1 - y0)
+                        + (y1 - y0) * (z1 - z0)
+                        + (z1 - z0) * (x1 - x0)
+                    )
+                else:
+                    r_area[b] = 0.0
+            # sweep from the left, evaluating the split after bin b
+            x0 = np.inf
+            y0 = np.inf
+            z0 = np.inf
+            x1 = -np.inf
+            y1 = -np.inf
+            z1 = -np.inf
+            c_acc = 0
+            for b in range(N_BINS - 1):
+                if b_cnt[b] > 0:
+                    x0 = min(x0, b_lo[b, 0])
+                    y0 = min(y0, b_lo[b, 1])
+                    z0 = min(z0, b_lo[b, 2])
+                    x1 = max(x1, b_hi[b, 0])
+                    y1 = max(y1, b_hi[b, 1])
+                    z1 = max(z1, b_hi[b, 2])
+                c_acc += b_cnt[b]
+                if c_acc == 0 or r_cnt[b + 1] == 0:
+                    continue
+                l_area = (
+                    (x1 - x0) * (y1 - y0)
+                    + (y1 - y0) * (z1 - z0)
+                    + (z1 - z0) * (x1 - x0)
+                )
+                cost = l_area * c_acc + r_area[b + 1] * r_cnt[b + 1]
+                if cost < best_cost:
+                    best_cost = cost
+                    best_axis = a
+                    best_split = b
+        mid = -1
+        if best_axis >= 0:
+            leaf_cost = node_area * cnt
+            split_cost = COST_TRAVERSAL * node_area + best_cost
+            if cnt <= MAX_LEAF and leaf_cost <= split_cost:
+                first[node] = start
+                count[node] = cnt
+                continue
+            # partition order[start:end] by bin
+            a = best_axis
+            scale = N_BINS / (chi[a] - clo[a])
+            lo_k = start
+            hi_k = end - 1
+            while lo_k <= hi_k:
+                i = order[lo_k]
+                b = int((cen[i, a] - clo[a]) * scale)
+                if b >= N_BINS:
+                    b = N_BINS - 1
+                if b <= best_split:
+                    lo_k += 1
+                else:
+                    order[lo_k] = order[hi_k]
+                    order[hi_k] = i
+                    hi_k -= 1
+            mid = lo_k
+        else:
+            # all centroids coincide: no spatial split helps
+            if cnt <= MAX_LEAF:
+                first[node] = start
+                count[node] = cnt
+                continue
+        if mid <= start or mid >= end:
+            mid = start + cnt // 2
+        left = n_nodes
+        n_nodes += 2
+        first[node] = left
+        count[node] = 0
+        w_node[sp] = left + 1
+        w_start[sp] = mid
+        w_end[sp] = end
+        w_depth[sp] = depth + 1
+        sp += 1
+        w_node[sp] = left
+        w_start[sp] = start
+        w_end[sp] = mid
+        w_depth[sp] = depth + 1
+        sp += 1
+    return box[:n_nodes], first[:n_nodes], count[:n_nodes], order, max_depth
+
+
+# -- node packing ----------------------------------------------------------------------
+#: bits of a leaf reference holding the triangle count (leaves hold < 16)
+_LEAF_BITS = 4
+
+
+def pack_nodes(box, first, count):
+    """Traversal layout of a built BVH: one 64-byte row per inner node.
+
+    Parameters
+    ----------
+    box : (nodes, 6) float64
+        Node bounds from :func:`build`.
+    first, count : (nodes,) int64
+        From :func:`build`.
+
+    Returns
+    -------
+    nodes : (inner, 16) float32, 64-byte aligned
+        Row ``p``: bounds of child 0 ``(minx, miny, minz, maxx, maxy, maxz)``,
+        bounds of child 1, then (as int32 bits, read through
+        ``nodes.view(np.int32)``) the references of child 0 and child 1 and two
+        unused words. A reference ``r >= 0`` is inner node ``r``; ``r < 0`` is
+        a leaf of ``(-r - 1) & 15`` triangles starting at ``(-r - 1) >> 4``.
+        Bounds are rounded outwards to float32. Row 0 is the root; a root
+        that is itself a leaf gets a parent whose second child is empty.
+    """
+    box = np.asarray(box, dtype=np.float64)
+    lo = box[:, :3].astype(np.float32)
+    hi = box[:, 3:].astype(np.float32)
+    lo = np.where(lo > box[:, :3], np.nextafter(lo, np.float32(-np.inf)), lo)
+    hi = np.where(hi < box[:, 3:], np.nextafter(hi, np.float32(np.inf)), hi)
+    box32 = np.concatenate([lo, hi], axis=1)
+    if int(first.max(initial=0)) >= 2**31 >> _LEAF_BITS:
+        raise OverflowError("too many triangles for the BVH node format (2**27)")
+    inner = np.flatnonzero(count == 0)
+    if len(inner) == 0:
+        # the root is a leaf: wrap it in an inner node with an empty sibling
+        box32 = np.concatenate([box32, box32[:1]])
+        first = np.array([1, first[0], 0], np.int64)
+        count = np.array([0, count[0], 0], np.int64)
+        box32 = np.concatenate([box32[:1], box32])
+        inner = np.array([0])
+    new_id = np.full(len(count), -1, np.int64)
+    new_id[inner] = np.arange(len(inner))
+    ref = np.where(count == 0, new_id, -((first << _LEAF_BITS) | count) - 1)
+    c0 = first[inner]
+    raw = np.empty(len(inner) * 16 + 16, np.float32)
+    offset = (-raw.ctypes.data % 64) // 4  # align rows on cache lines
+    nodes = raw[offset : offset + len(inner) * 16].reshape(-1, 16)
+    nodes[:, 0:6] = box32[c0]
+    nodes[:, 6:12] = box32[c0 + 1]
+    ints = nodes.view(np.int32)
+    ints[:, 12] = ref[c0]
+    ints[:, 13] = ref[c0 + 1]
+    ints[:, 14:16] = 0
+    return nodes
+
+
+# -- per-ray set-up ------------------------------------------------------------------
+@njit(**_JIT)
+def ray_setup(dx, dy, dz):
+    """Per-direction constants ``(ix, iy, iz, kx, ky, kz, sx, sy, sz)``: inverse
+    direction (slab test) and axis permutation and shear of the watertight test
+    (Woop et al. 2013, section 3; ``sx = d[kx] / d[kz]`` is taken as
+    ``d[kx] * (1 / d[kz])``, the same transform for every triangle of the ray)."""
+    ix = _BIG if dx == 0.0 else 1.0 / dx
+    iy = _BIG if dy == 0.0 else 1.0 / dy
+    iz = _BIG if dz == 0.0 else 1.0 / dz
+    ax = abs(dx)
+    ay = abs(dy)
+    az = abs(dz)
+    if ax >= ay and ax >= az:
+        kz = 0
+        dkz = dx
+        sz = ix
+    elif ay >= az:
+        kz = 1
+        dkz = dy
+        sz = iy
+    else:
+        kz = 2
+        dkz = dz
+        sz = iz
+    kx = kz + 1
+    if kx == 3:
+        kx = 0
+    ky = kx + 1
+    if ky == 3:
+        ky = 0
+    if dkz < 0.0:
+        kx, ky = ky, kx
+    dkx = dx if kx == 0 else (dy if kx == 1 else dz)
+    dky = dx if ky == 0 else (dy if ky == 1 else dz)
+    return ix, iy, iz, kx, ky, kz, dkx * sz, dky * sz, sz
+
+
+@njit(**_JIT)
+def directions_setup(directions):
+    """:func:`ray_setup` for each row of ``directions`` (d, 3) unit vectors:
+    returns ``(d, 6)`` float64 ``(ix, iy, iz, sx, sy, sz)`` and ``(d, 3)`` int64
+    ``(kx, ky, kz)``."""
+    nd = directions.shape[0]
+    f = np.empty((nd, 6))
+    k = np.empty((nd, 3), np.int64)
+    for j in range(nd):
+        ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(
+            directions[j, 0], directions[j, 1], directions[j, 2]
+        )
+        f[j, 0] = ix
+        f[j, 1] = iy
+        f[j, 2] = iz
+        f[j, 3] = sx
+        f[j, 4] = sy
+        f[j, 5] = sz
+        k[j, 0] = kx
+        k[j, 1] = ky
+        k[j, 2] = kz
+    return f, k
+
+
+# -- traversal -----------------------------------------------------------------------
+# The slab and triangle tests are written out inside the loops rather than
+# called as helpers: numba does not reliably inline small jitted functions
+# (calls cost ~20 % of the traversal time) and ``inline="always"`` multiplies
+# compilation time.
+
+
+@njit(**_JIT)
+def any_hit(
+    nodes, refs, tri, stack, ox, oy, oz, ix, iy, iz, kx, ky, kz, sx, sy, sz, tmin, tmax
+):
+    """True when the ray ``o + t d`` (local frame, constants from
+    :func:`ray_setup`) hits a triangle at ``tmin < t <= tmax``.
+
+    ``nodes`` from :func:`pack_nodes`, ``refs = nodes.view(np.int32)``;
+    ``stack`` (depth + 2,) int64 scratch.
+    """
+    okx = ox if kx == 0 else (oy if kx == 1 else oz)
+    oky = ox if ky == 0 else (oy if ky == 1 else oz)
+    okz = ox if kz == 0 else (oy if kz == 1 else oz)
+    tpad = tmax * (1.0 + BOX_PAD)
+    node = 0
+    sp = 0
+    while True:
+        # slab tests of both children (Ize 2013: far distance padded)
+        tx0 = (nodes[node, 0] - ox) * ix
+        tx1 = (nodes[node, 3] - ox) * ix
+        ty0 = (nodes[node, 1] - oy) * iy
+        ty1 = (nodes[node, 4] - oy) * iy
+        tz0 = (nodes[node, 2] - oz) * iz
+        tz1 = (nodes[node, 5] - oz) * iz
+        n0 = max(min(tx0, tx1), min(ty0, ty1), min(tz0, tz1), tmin)
+        f0 = min(max(tx0, tx1), max(ty0, ty1), max(tz0, tz1)) * (1.0 + BOX_PAD)
+        hit0 = n0 <= f0 and n0 <= tpad
+        tx0 = (nodes[node, 6] - ox) * ix
+        tx1 = (nodes[node, 9] - ox) * ix
+        ty0 = (nodes[node, 7] - oy) * iy
+        ty1 = (nodes[node, 10] - oy) * iy
+        tz0 = (nodes[node, 8] - oz) * iz
+        tz1 = (nodes[node, 11] - oz) * iz
+        n1 = max(min(tx0, tx1), min(ty0, ty1), min(tz0, tz1), tmin)
+        f1 = min(max(tx0, tx1), max(ty0, ty1), max(tz0, tz1)) * (1.0 + BOX_PAD)
+        hit1 = n1 <= f1 and n1 <= tpad
+        r0 = refs[node, 12]
+        r1 = refs[node, 13]
+        if hit1 and (not hit0 or n1 < n0):
+            r0, r1 = r1, r0
+            hit0, hit1 = hit1, hit0
+        nxt = -1
+        for c in range(2):
+            if c == 0:
+                if not hit0:
+                    continue
+                r = r0
+            else:
+                if not hit1:
+                    continue
+                r = r1
+            if r >= 0:
+                if nxt < 0:
+                    nxt = r
+                else:
+                    stack[sp] = r
+                    sp += 1
+                continue
+            leaf = -r - 1
+            start = leaf >> 4
+            for k in range(start, start + (leaf & 15)):
+                # watertight ray-triangle test (Woop et al. 2013)
+                az = tri[k, kz] - okz
+                bz = tri[k, 3 + kz] - okz
+                cz = tri[k, 6 + kz] - okz
+                ax = tri[k, kx] - okx - sx * az
+                ay = tri[k, ky] - oky - sy * az
+                bx = tri[k, 3 + kx] - okx - sx * bz
+                by = tri[k, 3 + ky] - oky - sy * bz
+                cx = tri[k, 6 + kx] - okx - sx * cz
+                cy = tri[k, 6 + ky] - oky - sy * cz
+                u = cx * by - cy * bx
+                v = ax * cy - ay * cx
+                w = bx * ay - by * ax
+                if (u < 0.0 or v < 0.0 or w < 0.0) and (u > 0.0 or v > 0.0 or w > 0.0):
+                    continue
+                det = u + v + w
+                if det == 0.0:
+                    continue
+                t_scaled = sz * (u * az + v * bz + w * cz)
+                if det < 0.0:
+                    t_scaled = -t_scaled
+                    det = -det
+                if t_scaled > tmin * det and t_scaled <= tmax * det:
+                    return True
+        if nxt < 0:
+            if sp == 0:
+                return False
+            sp -= 1
+            nxt = stack[sp]
+        node = nxt
+
+
+@njit(**_JIT)
+def closest_hit(
+    nodes,
+    refs,
+    tri,
+    stack,
+    stack_t,
+    ox,
+    oy,
+    oz,
+    ix,
+    iy,
+    iz,
+    kx,
+    ky,
+    kz,
+    sx,
+    sy,
+    sz,
+    tmin,
+    tmax,
+):
+    """Distance and BVH-order triangle of the nearest hit at ``tmin < t <= tmax``
+    (``inf, -1`` when none); arguments as :func:`any_hit`, plus ``stack_t``
+    (depth + 2,) float64 scratch."""
+    okx = ox if kx == 0 else (oy if kx == 1 else oz)
+    oky = ox if ky == 0 else (oy if ky == 1 else oz)
+    okz = ox if kz == 0 else (oy if kz == 1 else oz)
+    best_t = np.inf
+    best_k = -1
+    far = tmax
+    node = 0
+    sp = 0
+    while True:
+        tpad = far * (1.0 + BOX_PAD)
+        tx0 = (nodes[node, 0] - ox) * ix
+        tx1 = (nodes[node, 3] - ox) * ix
+        ty0 = (nodes[node, 1] - oy) * iy
+        ty1 = (nodes[node, 4] - oy) * iy
+        tz0 = (nodes[node, 2] - oz) * iz
+        tz1 = (nodes[node, 5] - oz) * iz
+        n0 = max(min(tx0, tx1), min(ty0, ty1), min(tz0, tz1), tmin)
+        f0 = min(max(tx0, tx1), max(ty0, ty1), max(tz0, tz1)) * (1.0 + BOX_PAD)
+        hit0 = n0 <= f0 and n0 <= tpad
+        tx0 = (nodes[node, 6] - ox) * ix
+        tx1 = (nodes[node, 9] - ox) * ix
+        ty0 = (nodes[node, 7] - oy) * iy
+        ty1 = (nodes[node, 10] - oy) * iy
+        tz0 = (nodes[node, 8] - oz) * iz
+        tz1 = (nodes[node, 11] - oz) * iz
+        n1 = max(min(tx0, tx1), min(ty0, ty1), min(tz0, tz1), tmin)
+        f1 = min(max(tx0, tx1), max(ty0, ty1), max(tz0, tz1)) * (1.0 + BOX_PAD)
+        hit1 = n1 <= f1 and n1 <= tpad
+        r0 = refs[node, 12]
+        r1 = refs[node, 13]
+        if hit1 and (not hit0 or n1 < n0):
+            r0, r1 = r1, r0
+            n0, n1 = n1, n0
+            hit0, hit1 = hit1, hit0
+        nxt = -1
+        for c in range(2):
+            if c == 0:
+                if not hit0:
+                    continue
+                r = r0
+                entry = n0
+            else:
+                if not hit1 or n1 > far * (1.0 + BOX_PAD):
+                    continue
+                r = r1
+                entry = n1
+            if r >= 0:
+                if nxt < 0:
+                    nxt = r
+                else:
+                    stack[sp] = r
+                    stack_t[sp] = entry
+                    sp += 1
+                continue
+            leaf = -r - 1
+            start = leaf >> 4
+            for k in range(start, start + (leaf & 15)):
+                az = tri[k, kz] - okz
+                bz = tri[k, 3 + kz] - okz
+                cz = tri[k, 6 + kz] - okz
+                ax = tri[k, kx] - okx - sx * az
+                ay = tri[k, ky] - oky - sy * az
+                bx = tri[k, 3 + kx] - okx - sx * bz
+                by = tri[k, 3 + ky] - oky - sy * bz
+                cx = tri[k, 6 + kx] - okx - sx * cz
+                cy = tri[k, 6 + ky] - oky - sy * cz
+                u = cx * by - cy * bx
+                v = ax * cy - ay * cx
+                w = bx * ay - by * ax
+                if (u < 0.0 or v < 0.0 or w < 0.0) and (u > 0.0 or v > 0.0 or w > 0.0):
+                    continue
+                det = u + v + w
+                if det == 0.0:
+                    continue
+                t_scaled = sz * (u * az + v * bz + w * cz)
+                if det < 0.0:
+                    t_scaled = -t_scaled
+                    det = -det
+                if t_scaled > tmin * det and t_scaled <= far * det:
+                    t = t_scaled / det
+                    if t < best_t:
+                        best_t = t
+                        best_k = k
+                        far = t
+        while nxt < 0:
+            # pop the next inner node that may still hold a nearer hit
+            if sp == 0:
+                return best_t, best_k
+            sp -= 1
+            if stack_t[sp] <= far * (1.0 + BOX_PAD):
+                nxt = stack[sp]
+        node = nxt
+
+
+# -- batch kernels ---------------------------------------------------------------------
+@njit(**_JIT)
+def _unit_ray(origins, directions, shift, i):
+    """Ray ``i`` (rows broadcast when an array has one row) in the local frame:
+    ``(ox, oy, oz, dx, dy, dz, ok)``; ``ok`` is False for NaN/inf or zero input."""
+    a = i if origins.shape[0] > 1 else 0
+    b = i if directions.shape[0] > 1 else 0
+    ox = origins[a, 0] - shift[0]
+    oy = origins[a, 1] - shift[1]
+    oz = origins[a, 2] - shift[2]
+    dx = directions[b, 0]
+    dy = directions[b, 1]
+    dz = directions[b, 2]
+    length = np.sqrt(dx * dx + dy * dy + dz * dz)
+    ok = (
+        length > 0.0
+        and length < np.inf
+        and np.isfinite(ox)
+        and np.isfinite(oy)
+        and np.isfinite(oz)
+    )
+    if ok:
+        dx = dx / length
+        dy = dy / length
+        dz = dz / length
+    return ox, oy, oz, dx, dy, dz, ok
+
+
+@njit(parallel=True, **_JIT)
+def occluded_rays(nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out):
+    """Any-hit for each ray; writes ``out[i]`` (bool).
+
+    ``origins`` (world [m]) and ``directions`` (any length) have ``n`` rows or
+    one row (broadcast); ``shift`` (3,) is the mesh origin, subtracted in
+    float64; ``tmax`` has ``n`` entries or one. Returns the number of invalid
+    rays (NaN/inf origin or zero/non-finite direction), whose ``out`` is False.
+    """
+    n = max(origins.shape[0], directions.shape[0])
+    one_tmax = tmax.shape[0] == 1
+    n_blocks = (n + RAY_BLOCK - 1) // RAY_BLOCK
+    bad = 0
+    for blk in prange(n_blocks):
+        stack = np.empty(depth + 2, np.int64)
+        for i in range(blk * RAY_BLOCK, min(n, (blk + 1) * RAY_BLOCK)):
+            ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
+            if not ok:
+                out[i] = False
+                bad += 1
+                continue
+            ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+            tm = tmax[0] if one_tmax else tmax[i]
+            out[i] = any_hit(
+                nodes,
+                refs,
+                tri,
+                stack,
+                ox,
+                oy,
+                oz,
+                ix,
+                iy,
+                iz,
+                kx,
+                ky,
+                kz,
+                sx,
+                sy,
+                sz,
+                tmin,
+                tm,
+            )
+    return bad
+
+
+@njit(parallel=True, **_JIT)
+def intersect_rays(
+    nodes,
+    refs,
+    tri,
+    tri_face,
+    depth,
+    shift,
+    origins,
+    directions,
+    tmin,
+    tmax,
+    dist,
+    face,
+):
+    """Closest hit for each ray (conventions of :func:`occluded_rays`): writes
+    ``dist[i]`` [m] (inf when none) and ``face[i]`` (original face index, -1
+    when none); returns the number of invalid rays."""
+    n = max(origins.shape[0], directions.shape[0])
+    one_tmax = tmax.shape[0] == 1
+    n_blocks = (n + RAY_BLOCK - 1) // RAY_BLOCK
+    bad = 0
+    for blk in prange(n_blocks):
+        stack = np.empty(depth + 2, np.int64)
+        stack_t = np.empty(depth + 2)
+        for i in range(blk * RAY_BLOCK, min(n, (blk + 1) * RAY_BLOCK)):
+            ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
+            if not ok:
+                dist[i] = np.inf
+                face[i] = -1
+                bad += 1
+                continue
+            ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+            tm = tmax[0] if one_tmax else tmax[i]
+            t, k = closest_hit(
+                nodes,
+                refs,
+                tri,
+                stack,
+                stack_t,
+                ox,
+                oy,
+                oz,
+                ix,
+                iy,
+                iz,
+                kx,
+                ky,
+                kz,
+                sx,
+                sy,
+                sz,
+                tmin,
+                tm,
+            )
+            dist[i] = t
+            face[i] = tri_face[k] if k >= 0 else -1
+    return bad
+
+
+@njit(parallel=True, **_JIT)
+def occluded_matrix_bits(
+    nodes, refs, tri, depth, shift, origins, directions, normals, tmin, tmax, block, out
+):
+    """Any-hit for every (origin, direction) pair, bit-packed.
+
+    Bit ``j`` of row ``i`` (byte ``j // 8``, bit ``j % 8``: numpy
+    ``packbits(bitorder="little")``) is set when the ray from ``origins[i]``
+    (world [m], ``shift`` subtracted) along ``directions[j]`` (unit) is blocked
+    at ``tmin < t <= tmax``. When ``normals`` has one row per origin, pairs
+    with ``normals[i] · directions[j] <= 0`` are set without tracing (the
+    sensor's own surface blocks them). ``out`` must be zeroed by the caller.
+    Origins go to the threads in blocks of ``block``; each origin traces all
+    directions in a row (consecutive rays start at the same point, so they
+    walk the same top of the tree).
+    """
+    n = origins.shape[0]
+    nd = directions.shape[0]
+    use_normals = normals.shape[0] == n and n > 0
+    dset, kset = directions_setup(directions)
+    n_blocks = (n + block - 1) // block
+    for blk in prange(n_blocks):
+        stack = np.empty(depth + 2, np.int64)
+        for i in range(blk * block, min(n, (blk + 1) * block)):
+            ox = origins[i, 0] - shift[0]
+            oy = origins[i, 1] - shift[1]
+            oz = origins[i, 2] - shift[2]
+            for j in range(nd):
+                if use_normals:
+                    facing = (
+                        normals[i, 0] * directions[j, 0]
+                        + normals[i, 1] * directions[j, 1]
+                        + normals[i, 2] * directions[j, 2]
+                    )
+                    if facing <= 0.0:
+                        out[i, j >> 3] |= np.uint8(1 << (j & 7))
+                        continue
+                if any_hit(
+                    nodes,
+                    refs,
+                    tri,
+                    stack,
+                    ox,
+                    oy,
+                    oz,
+                    dset[j, 0],
+                    dset[j, 1],
+                    dset[j, 2],
+                    kset[j, 0],
+                    kset[j, 1],
+                    kset[j, 2],
+                    dset[j, 3],
+                    dset[j, 4],
+                    dset[j, 5],
+                    tmin,
+                    tmax,
+                ):
+                    out[i, j >> 3] |= np.uint8(1 << (j & 7))
