@@ -788,7 +788,7 @@ class FloodResult:
         scene=None,
         exposure=None,
         hillshade: bool = True,
-        cmap: str = "Blues",
+        cmap=None,
         vmax: float | None = None,
         title: str | None = None,
     ):
@@ -803,6 +803,8 @@ class FloodResult:
             Fills buildings by flooded storeys (dry ones in white).
         hillshade : bool
             Shade the terrain (else grey elevation).
+        cmap : matplotlib colormap or name, optional
+            Depth colours (default: light to dark blue).
         vmax : float, optional
             Upper bound of the depth colour scale [m].
 
@@ -843,31 +845,21 @@ class FloodResult:
         im = ax.imshow(
             d,
             extent=ext,
-            cmap=cmap,
+            cmap=cmap or _water_cmap(),
             vmin=0,
             vmax=vmax or max(self.max_depth, 0.1),
             interpolation="nearest",
         )
         plt.colorbar(im, ax=ax, shrink=0.75, label="water depth [m]")
         if exposure is not None:
-            B = exposure.buildings
-            fs = B["flooded_storeys"].to_numpy(float)
-            B.assign(_f=fs).plot(
-                ax=ax,
-                column="_f",
-                cmap="OrRd",
-                vmin=0,
-                vmax=max(1, np.nanmax(fs) if len(fs) else 1),
-                edgecolor="0.3",
-                linewidth=0.4,
-                legend=True,
-                legend_kwds={"label": "flooded storeys", "shrink": 0.75},
-            )
+            self._plot_buildings(ax, exposure.buildings, plt)
         elif scene is not None and len(scene.buildings):
             scene.buildings.boundary.plot(ax=ax, color="0.25", linewidth=0.5)
         ax.set_xlim(minx, maxx)
         ax.set_ylim(miny, maxy)
         ax.set_aspect("equal")
+        ax.ticklabel_format(useOffset=False, style="plain")
+        ax.tick_params(axis="x", labelrotation=30)
         ax.set_xlabel(f"x [m] ({t.crs.to_string()})")
         ax.set_ylabel("y [m]")
         if title is None:
@@ -877,6 +869,28 @@ class FloodResult:
             )
         ax.set_title(title, fontsize=10)
         return ax
+
+    @staticmethod
+    def _plot_buildings(ax, B, plt):
+        """Dry buildings in white; reached ones by flooded storeys (discrete)."""
+        from matplotlib import colors
+
+        if not len(B):
+            return
+        fl = B["flooded"].to_numpy(bool)
+        if (~fl).any():
+            B[~fl].plot(ax=ax, facecolor="white", edgecolor="0.35", linewidth=0.4)
+        if not fl.any():
+            return
+        fs = B["flooded_storeys"].to_numpy(int)
+        top = max(1, int(fs[fl].max()))
+        cmap = plt.get_cmap("OrRd", top + 2)
+        cmap = colors.ListedColormap(cmap(np.arange(1, top + 2)))
+        norm = colors.BoundaryNorm(np.arange(-0.5, top + 1.5), cmap.N)
+        B[fl].plot(ax=ax, color=cmap(norm(fs[fl])), edgecolor="0.25", linewidth=0.4)
+        sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+        cb = plt.colorbar(sm, ax=ax, shrink=0.75, ticks=np.arange(0, top + 1))
+        cb.set_label("flooded storeys (buildings reached)")
 
     def render(
         self,
@@ -943,7 +957,7 @@ class FloodResult:
             pl.add_mesh(
                 water,
                 scalars="depth",
-                cmap="Blues",
+                cmap=_water_cmap(),
                 clim=(0, max(self.max_depth, 0.1)),
                 opacity=0.85,
                 scalar_bar_args={
@@ -1006,6 +1020,16 @@ class FloodResult:
         poly = pv.PolyData(v, np.hstack([np.full((len(tris), 1), 3), tris]).ravel())
         poly.point_data["depth"] = np.nan_to_num(dep)
         return poly.clean()
+
+
+def _water_cmap():
+    """Blues that start at a visible light blue (shallow water must not look
+    like dry ground)."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list(
+        "cimcity_water", ["#b7d4ea", "#6baed6", "#2171b5", "#08306b"]
+    )
 
 
 def extent(
