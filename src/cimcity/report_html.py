@@ -671,9 +671,11 @@ def _section_data(report):
 
 def _impact_figures(report) -> list[tuple[str, str]]:
     res = report.context.get("impact")
-    if not res or res.get("figures") is None:
+    if not res or res.get("result") is None:
         return []
-    return res["figures"]
+    from .permit.impact import impact_figures
+
+    return impact_figures(res)
 
 
 # ---------------------------------------------------------------------------------

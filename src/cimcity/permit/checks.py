@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
-from ..errors import InputError
+from ..errors import CimcityError, InputError
 from ._geometry import (
     _direction_name,
     _fmt,
@@ -1169,8 +1169,10 @@ class _Check:
         from .impact import neighbour_impact
 
         try:
-            res = neighbour_impact(self.bim, self.scene, self.terrain, self.dates)
-        except ImportError as exc:  # shadow module not available in this build
+            res = neighbour_impact(
+                self.bim, self.scene, self.terrain, self.dates, parcels=self.parcel_ids
+            )
+        except (ImportError, CimcityError) as exc:  # no shadow module / unusable scene
             self.add(
                 "neighbour_sun_hours",
                 "not_checkable",
