@@ -34,6 +34,11 @@ CAMERAS = ("iso", "top", "south", "north", "street")
 
 
 def _pv():
+    import os
+
+    # headless machines: go straight to EGL instead of probing for an X server
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
     pv = import_optional("pyvista")
     pv.OFF_SCREEN = True
     return pv
@@ -68,27 +73,26 @@ def _vegetation_mesh(scene, origin):
 
 
 def _camera(plotter, mode, bounds):
+    """Point the camera along a named direction and fit the scene in view."""
     xmin, xmax, ymin, ymax, zmin, zmax = bounds
-    cx, cy, cz = (xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2
-    span = max(xmax - xmin, ymax - ymin, 1.0)
+    c = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2])
     if isinstance(mode, (tuple, list)):
         plotter.camera_position = mode
         return
-    if mode == "iso":
-        pos = (cx + 0.75 * span, cy - 0.95 * span, cz + 0.85 * span)
-    elif mode == "top":
-        pos = (cx, cy, cz + 1.6 * span)
-        plotter.camera_position = [pos, (cx, cy, cz), (0, 1, 0)]
-        return
-    elif mode == "south":
-        pos = (cx, cy - 1.3 * span, cz + 0.5 * span)
-    elif mode == "north":
-        pos = (cx, cy + 1.3 * span, cz + 0.5 * span)
-    elif mode == "street":
-        pos = (cx + 0.2 * span, cy - 0.6 * span, cz + 0.12 * span)
-    else:
+    directions = {
+        "iso": ((0.55, -0.75, 0.65), (0, 0, 1)),
+        "top": ((0.0, 0.0, 1.0), (0, 1, 0)),
+        "south": ((0.0, -1.0, 0.45), (0, 0, 1)),
+        "north": ((0.0, 1.0, 0.45), (0, 0, 1)),
+        "street": ((0.25, -1.0, 0.16), (0, 0, 1)),
+    }
+    if mode not in directions:
         raise InputError(f"unknown camera {mode!r}; expected one of {CAMERAS} or a camera position")
-    plotter.camera_position = [pos, (cx, cy, cz), (0, 0, 1)]
+    d, up = directions[mode]
+    d = np.asarray(d) / np.linalg.norm(d)
+    plotter.camera_position = [tuple(c + d * 1000.0), tuple(c), up]
+    plotter.reset_camera(bounds=bounds)
+    plotter.camera.zoom({"street": 2.2, "iso": 1.5}.get(mode, 1.25))
 
 
 def add_scene(plotter, scene, mesh=None, color_by=None, face_values=None, highlight=None,
@@ -168,7 +172,8 @@ def add_scene(plotter, scene, mesh=None, color_by=None, face_values=None, highli
             plotter.add_mesh(plain, scalars="rgb", rgb=True, opacity=opacity)
     else:
         poly.cell_data["rgb"] = (base_rgb * 255).astype(np.uint8)
-        plotter.add_mesh(poly, scalars="rgb", rgb=True, opacity=opacity, lighting=True)
+        plotter.add_mesh(poly, scalars="rgb", rgb=True, opacity=opacity, lighting=True,
+                         ambient=0.25, diffuse=0.8)
 
     if vegetation:
         vm, vk = _vegetation_mesh(scene, mesh.origin)
@@ -226,7 +231,7 @@ def snapshot(scene, path, color_by=None, camera="iso", face_values=None, highlig
                   highlight=highlight, cmap=cmap, clim=clim, scalar_title=scalar_title)
     if title:
         pl.add_text(title, position="upper_left", font_size=12, color="black")
-    pl.enable_anti_aliasing("fxaa")
+    pl.enable_anti_aliasing("msaa")
     b = m.to_pyvista().bounds if m.n_faces else (0, 1, 0, 1, 0, 1)
     _camera(pl, camera, b)
     pl.add_light(pv.Light(position=(b[1], b[2], b[5] * 3 + 100), light_type="scene light", intensity=0.4))
