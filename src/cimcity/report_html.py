@@ -244,11 +244,7 @@ def plot_site(report, ax=None, margin: float = 25.0):
         }
     )
     fp = getattr(bim, "footprint", None)
-    if (
-        fp is not None
-        and report.project.get("georeference") != "none"
-        or (fp is not None and getattr(bim, "crs", None) is not None)
-    ):
+    if fp is not None and report.context.get("placed"):
         _draw_geom(
             ax,
             fp,
@@ -753,10 +749,7 @@ def report_html(report, images: bool = True) -> str:
                     )
             except Exception as exc:
                 errors.append(f"section failed: {exc}")
-        if (
-            report.terrain is not None
-            and report.project.get("georeference") is not None
-        ):
+        if report.terrain is not None and report.context.get("placed"):
             try:
                 for cap, b64 in render_views(report):
                     figs.append(

@@ -37,6 +37,10 @@ Measures (all in the scene CRS, metres):
 
 from __future__ import annotations
 
+import math
+import os
+
+import numpy as np
 import pandas as pd
 
 from ..errors import CRSError, InputError
@@ -54,6 +58,7 @@ __all__ = [
     "envelope_height",
     "massing",
     "variant",
+    "read_project",
     "LENGTH_TOL",
     "RATIO_TOL",
     "ON_LIMIT_TOL",
@@ -74,12 +79,13 @@ def check(
     dates=None,
     impact=True,
     tolerances=None,
+    placement=None,
 ) -> PermitReport:
     """Check a BIM project against the PLU rules of the land it stands on.
 
     Parameters
     ----------
-    bim : BimModel
+    bim : BimModel or path to an IFC file
         The project, placed in the scene CRS (:func:`cimcity.read_ifc` with a
         georeference or ``placement=``; or :func:`massing`). A model without
         georeference gives ``not_checkable`` rows, never an exception.
@@ -103,6 +109,9 @@ def check(
         December).
     impact : bool
         Compute the neighbour impact (sun hours lost, informative).
+    placement : (x, y, z[, rotation_deg]), optional
+        When ``bim`` is a path: explicit placement of the IFC (see
+        :func:`read_project`).
     tolerances : dict, optional
         Override ``{"length": 0.02, "ratio": 1e-4, "on_limit": 0.10}`` [m, -, m].
 
@@ -131,6 +140,13 @@ def check(
 
     if not isinstance(scene, Scene):
         raise InputError(f"scene must be a cimcity Scene, got {type(scene).__name__}")
+    if isinstance(bim, str | os.PathLike):
+        bim = read_project(bim, scene, placement=placement)
+    elif placement is not None:
+        raise InputError(
+            "placement= applies when bim is an IFC path; place a BimModel with "
+            "read_ifc(path, placement=...)"
+        )
     for attr in ("mesh", "footprint", "base_z", "top_z", "georef"):
         if not hasattr(bim, attr):
             raise InputError(
@@ -202,3 +218,69 @@ def check(
         scene=scene,
         context=dict(ck.context, dates=[str(d) for d in (dates or DEFAULT_DATES)]),
     )
+
+
+def read_project(path, scene, placement=None):
+    """Read an IFC project for a permit check, placed in the scene CRS.
+
+    Like :func:`cimcity.read_ifc` (``scene_crs=scene.crs``), except that a file
+    whose georeference is missing or unusable (e.g. an IfcSite latitude /
+    longitude on another continent) does not raise when no ``placement`` is
+    given: the model is returned in its own project coordinates [m] with
+    ``georef["method"] == "none"`` and the reason in ``georef["reason"]``, so
+    :func:`check` reports ``not_checkable`` rows instead of failing.
+
+    Parameters
+    ----------
+    path : str or Path
+        IFC file.
+    scene : Scene
+        Gives the CRS.
+    placement : (x, y, z[, rotation_deg]), optional
+        Explicit placement [m, m, m, degrees counter-clockwise from east to the
+        project x axis], which wins over the file's georeference.
+
+    Returns
+    -------
+    BimModel
+    """
+    import warnings
+
+    from ..errors import GeoreferenceError
+    from ..io.ifc import read_ifc
+
+    try:
+        return read_ifc(path, placement=placement, scene_crs=scene.crs)
+    except GeoreferenceError as exc:
+        if placement is not None:
+            raise
+        reason = str(exc).split(";")[0]
+    # read in project coordinates: place the origin inside the CRS's area of use,
+    # then move the model back to (0, 0)
+    x0, y0, x1, y1 = scene.bounds
+    if not all(map(math.isfinite, (x0, y0, x1, y1))):
+        x0, y0, x1, y1 = _area_of_use_xy(scene.crs)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bim = read_ifc(path, placement=(cx, cy, 0.0, 0.0), scene_crs=scene.crs)
+    import shapely
+    import trimesh
+
+    v = np.asarray(bim.mesh.vertices, float) - (cx, cy, 0.0)
+    bim.mesh = trimesh.Trimesh(v, np.asarray(bim.mesh.faces), process=False)
+    bim.footprint = shapely.affinity.translate(bim.footprint, -cx, -cy)
+    bim.crs = None
+    bim.georef = {"method": "none", "approximate": False, "reason": reason}
+    return bim
+
+
+def _area_of_use_xy(crs):
+    """Bounds of a projected CRS's area of use, in its own coordinates."""
+    from pyproj import Transformer
+
+    a = crs.area_of_use
+    t = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x0, y0 = t.transform(a.west, a.south)
+    x1, y1 = t.transform(a.east, a.north)
+    return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))

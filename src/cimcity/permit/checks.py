@@ -220,8 +220,24 @@ class _Check:
         scene, bim = self.scene, self.bim
         placed = bim.is_georeferenced or bim.crs is not None
         self.placed = placed
+        self.context["placed"] = placed
         P = scene.parcels
         req = self.requested_parcels
+        if not placed:
+            why = (bim.georef or {}).get("reason")
+            self.add(
+                "georeference",
+                "not_checkable",
+                article="—",
+                explanation="The model carries no usable georeference"
+                + (
+                    f" ({why})"
+                    if why
+                    else " (no IfcMapConversion, no IfcSite latitude/longitude)"
+                )
+                + " and no placement was given, so its position, heights above ground "
+                "and distances are unknown; give placement=(x, y, z, rotation_deg).",
+            )
         if req is not None:
             if isinstance(req, gpd.GeoDataFrame | gpd.GeoSeries):
                 geoms = list(
@@ -244,15 +260,6 @@ class _Check:
                 self.parcel_ids = ids
             self.terrain = shapely.union_all(geoms)
         elif not placed:
-            self.add(
-                "georeference",
-                "not_checkable",
-                article="—",
-                explanation="The model carries no georeference (no IfcMapConversion, "
-                "no IfcSite latitude/longitude) and no placement was given, so its "
-                "parcel, zone and every distance are unknown; read it with "
-                "read_ifc(path, placement=(x, y, z, rotation)).",
-            )
             self.add(
                 "zone",
                 "not_checkable",
