@@ -134,7 +134,10 @@ def run(args) -> int:
         scene.add_zones(cc.read_plu(args.zones, crs=scene.crs), rules=rules)
         scene.add_parcels(cc.read_cadastre(args.parcels, crs=scene.crs))
         if args.buildings:
-            scene.add_buildings(cc.read_buildings(args.buildings, crs=scene.crs))
+            b = cc.read_buildings(args.buildings, crs=scene.crs)
+            scene.add_buildings(
+                b, id_column="cleabs" if "cleabs" in b.columns else None
+            )
         if args.roads:
             scene.add_layer("roads", gpd.read_file(args.roads))
         if args.vegetation:
