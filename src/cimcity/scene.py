@@ -454,6 +454,11 @@ class Scene:
                     f"(first {i!r}: {v[bad][0]}); {name} must be > 0 or missing"
                 )
         src = np.full(n, "data", dtype=object)
+        if "height_source" in gdf.columns:
+            # keep what a reader recorded for given heights ("altitudes", "dsm", "user")
+            given = gdf["height_source"].to_numpy(dtype=object)
+            keep = np.isfinite(height) & pd.notna(given)
+            src[keep] = given[keep]
         h = height.copy()
         m = ~np.isfinite(h) & np.isfinite(roof) & (roof > ground)
         h[m] = (roof - ground)[m]
