@@ -125,8 +125,10 @@ def test_bdtopo_v3_sample_heights():
     assert f"{n_missing} of {len(b)} buildings have no height" in msg
     assert f"({n_missing} from storeys" in msg
     scene = cc.Scene().add_buildings(b, id_column="cleabs")
-    est = scene.buildings["height_source"] == "storeys"
-    assert int(est.sum()) == n_missing
+    src = scene.buildings["height_source"]
+    assert int((src == "storeys").sum()) == n_missing
+    # the Scene keeps the reader's record of how given heights were obtained
+    assert int((src == "altitudes").sum()) == int(known.sum())
 
 
 def _write(tmp_path, data, geoms=None, name="b.gpkg", crs="EPSG:2154"):
