@@ -1,0 +1,2080 @@
+"""Vegetation versus built: green ratios, pleine terre and the biotope coefficient.
+
+For every unit (parcel, zone or any polygon set) the ground is split, as seen
+from above, into a *cover partition* that sums to the unit's area:
+
+``built_area + canopy_area + low_vegetation_area + open_area = area``
+
+and, on the ground itself, into the surfaces the PLU weighs in the coefficient
+de biotope par surface (CBS):
+
+``pleine_terre_area + permeable_paving_area + impervious_area + green_roof_area = area``
+
+Green walls (vertical, ``green_wall_area``) come on top of both.
+
+Precedence (nothing is counted twice)
+-------------------------------------
+1. Polygons of one class are merged first (overlapping lawns, touching tree
+   crowns, a green roof given both as a building attribute and as a roof
+   polygon count once).
+2. **Built wins**: a building footprint hides whatever vegetation polygon
+   overlaps it on the ground (a crown overhanging a roof counts as built).
+3. **Canopy over ground**: outside buildings a tree crown counts as
+   ``canopy_area`` whatever is beneath it; ground vegetation not under a crown is
+   ``low_vegetation_area``. ``vegetation_area = canopy_area +
+   low_vegetation_area``.
+4. **Pleine terre** is unbuilt ground covered by ground vegetation (lawn, shrub,
+   park, garden...), *whether or not a crown is above it*. A tree crown alone
+   (a street tree over pavement) is canopy, never pleine terre.
+5. **Permeable paving** is unbuilt ground under a ``permeable_paving`` polygon
+   that is not pleine terre. Everything else on the ground is impervious
+   (paved, bare, water), weight ``impervious``.
+6. **Green roofs** are roof surface: they are clipped to the building
+   footprints and counted in ``green_roof_area``, apart from the ground
+   partition; deep substrate (>= :data:`DEEP_SUBSTRATE_M`) wins over shallow
+   where both are given.
+
+Inputs
+------
+Vector: ``scene.buildings`` (footprints, optional ``green_roof`` bool and
+``green_roof_substrate_m`` [m]), ``scene.vegetation`` (polygons with a
+``kind``, see :data:`KIND_CLASSES`). Raster: a land-cover raster with a class
+mapping (:data:`UMEP_LANDCOVER_CLASSES` by default), an NDVI raster with a
+threshold, a canopy height raster (CDSM, height above ground [m]) with a
+minimum height; the raster path counts pixel centres per unit, so it agrees
+with the vector path within one pixel's area per boundary cell.
+
+References
+----------
+Becker, G., Mohren, R. (1990). Der Biotopflächenfaktor als ökologischer
+Kennwert. Senatsverwaltung für Stadtentwicklung und Umweltschutz, Berlin (the
+CBS weights: vegetation on natural soil 1.0, on slabs > 80 cm 0.7, < 80 cm 0.5,
+semi-permeable surfaces 0.3, vertical greening, sealed surfaces 0).
+Ville de Paris (2024). Plan local d'urbanisme bioclimatique, règlement,
+article UG.13 (espaces libres, pleine terre, surfaces végétalisées pondérées).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import (
+    CRSError,
+    EstimateWarning,
+    GeometryError,
+    InputError,
+    RepairWarning,
+    RuleError,
+)
+
+__all__ = [
+    "ratios",
+    "biotope_coefficient",
+    "cover_areas",
+    "raster_cover_areas",
+    "intersection_area",
+    "weighted_surface",
+    "VegetationResult",
+    "KIND_CLASSES",
+    "DEFAULT_BIOTOPE_WEIGHTS",
+    "UMEP_LANDCOVER_CLASSES",
+    "DEEP_SUBSTRATE_M",
+    "COINCIDENCE_TOL",
+    "AREA_TOL",
+]
+
+#: boundaries closer than this are taken as shared (coincident) [m]
+COINCIDENCE_TOL = 1e-7
+#: overlaps smaller than this are ignored when merging or pairing layers [m²]
+AREA_TOL = 1e-6
+#: green-roof substrate at least this deep is "deep" (weight green_roof_deep) [m]
+DEEP_SUBSTRATE_M = 0.8
+#: height of a green wall when neither ``wall_area`` nor ``height`` is given [m]
+DEFAULT_GREEN_WALL_HEIGHT = 3.0
+
+#: CBS weights used when the scene has no rule pack (those of the rule-pack
+#: schema; Berlin BFF, Becker & Mohren 1990). Keys are the surface types.
+DEFAULT_BIOTOPE_WEIGHTS = {
+    "pleine_terre": 1.0,
+    "green_roof_deep": 0.7,
+    "green_roof_shallow": 0.5,
+    "green_wall": 0.2,
+    "permeable_paving": 0.3,
+    "impervious": 0.0,
+}
+
+#: vegetation ``kind`` (lower case) -> class used by the precedence rules:
+#: ``canopy`` (tree crowns), ``ground`` (ground vegetation: pleine terre),
+#: ``green_roof``, ``green_roof_deep``, ``green_roof_shallow``, ``green_wall``,
+#: ``permeable_paving``, ``open`` (paved, bare, water: counted as open ground),
+#: ``built`` (land-cover rasters only).
+KIND_CLASSES = {
+    "tree": "canopy",
+    "trees": "canopy",
+    "street_tree": "canopy",
+    "canopy": "canopy",
+    "crown": "canopy",
+    "forest": "canopy",
+    "woodland": "canopy",
+    "evergreen_tree": "canopy",
+    "deciduous_tree": "canopy",
+    "lawn": "ground",
+    "grass": "ground",
+    "shrub": "ground",
+    "shrubs": "ground",
+    "hedge": "ground",
+    "park": "ground",
+    "garden": "ground",
+    "meadow": "ground",
+    "flowerbed": "ground",
+    "low_vegetation": "ground",
+    "vegetation": "ground",
+    "pleine_terre": "ground",
+    "green_roof": "green_roof",
+    "green_roof_deep": "green_roof_deep",
+    "green_roof_shallow": "green_roof_shallow",
+    "green_wall": "green_wall",
+    "permeable_paving": "permeable_paving",
+    "paved": "open",
+    "impervious": "open",
+    "bare": "open",
+    "bare_soil": "open",
+    "water": "open",
+    "building": "built",
+    "built": "built",
+}
+_CLASSES = (
+    "canopy",
+    "ground",
+    "green_roof",
+    "green_roof_deep",
+    "green_roof_shallow",
+    "green_wall",
+    "permeable_paving",
+    "open",
+    "built",
+)
+
+#: UMEP land-cover classes (Lindberg et al., 2018, SOLWEIG / UMEP manual)
+UMEP_LANDCOVER_CLASSES = {
+    1: "paved",
+    2: "building",
+    3: "evergreen_tree",
+    4: "deciduous_tree",
+    5: "grass",
+    6: "bare_soil",
+    7: "water",
+}
+
+#: area columns of every result [m²]
+AREA_COLUMNS = (
+    "area",
+    "built_area",
+    "unbuilt_area",
+    "vegetation_area",
+    "canopy_area",
+    "low_vegetation_area",
+    "open_area",
+    "pleine_terre_area",
+    "permeable_paving_area",
+    "impervious_area",
+    "green_roof_area",
+    "green_roof_deep_area",
+    "green_roof_shallow_area",
+    "green_wall_area",
+    "green_area",
+)
+#: share columns of every result (of the unit area) [0-1]
+SHARE_COLUMNS = (
+    "built_share",
+    "unbuilt_share",
+    "vegetation_share",
+    "canopy_share",
+    "low_vegetation_share",
+    "open_share",
+    "pleine_terre_share",
+    "green_roof_share",
+    "green_share",
+)
+#: rule name in the rule pack -> (measured column, area column it is a share of)
+RULES = {
+    "min_biotope_coefficient": ("biotope_coefficient", "weighted_area"),
+    "min_pleine_terre_share": ("pleine_terre_share", "pleine_terre_area"),
+    "min_green_share": ("green_share", "green_area"),
+    "min_open_space_share": ("unbuilt_share", "unbuilt_area"),
+}
+_STATUS = {
+    "min_biotope_coefficient": "biotope_ok",
+    "min_pleine_terre_share": "pleine_terre_ok",
+    "min_green_share": "green_ok",
+    "min_open_space_share": "open_space_ok",
+}
+_MISSING = {
+    "min_biotope_coefficient": "missing_weighted_m2",
+    "min_pleine_terre_share": "missing_pleine_terre_m2",
+    "min_green_share": "missing_green_m2",
+    "min_open_space_share": "missing_open_space_m2",
+}
+
+# each output area is a signed sum of terms area(unit ∩ layers...), one letter per
+# layer: B built, C canopy, G ground vegetation, P permeable paving, R green
+# roofs, D deep green roofs (inclusion-exclusion: intersections only)
+_COEF = {
+    "built_area": {"B": 1},
+    "canopy_area": {"C": 1, "CB": -1},
+    "pleine_terre_area": {"G": 1, "GB": -1},
+    "low_vegetation_area": {"G": 1, "GB": -1, "GC": -1, "GCB": 1},
+    "permeable_paving_area": {"P": 1, "PB": -1, "PG": -1, "PGB": 1},
+    "green_roof_area": {"RB": 1},
+    "green_roof_deep_area": {"DB": 1},
+}
+
+
+# ----------------------------------------------------------------------------------
+# geometry helpers
+# ----------------------------------------------------------------------------------
+def _as_geometry_array(geoms, what: str, validate: bool = True) -> np.ndarray:
+    """Polygonal shapely array (object) from a GeoDataFrame / GeoSeries / list;
+    invalid polygons are repaired with a RepairWarning; empty ones are kept (they
+    simply have no area)."""
+    if isinstance(geoms, gpd.GeoDataFrame):
+        geoms = geoms.geometry.values
+    if isinstance(geoms, gpd.GeoSeries):
+        geoms = geoms.values
+    if isinstance(geoms, shapely.Geometry):
+        geoms = [geoms]
+    arr = np.asarray(geoms, dtype=object)
+    if arr.ndim != 1:
+        raise GeometryError(
+            f"{what}: expected a 1-D sequence of polygons, got shape {arr.shape}"
+        )
+    if not len(arr):
+        return arr
+    missing = pd.isna(arr)
+    if missing.any():
+        arr = arr.copy()
+        arr[missing] = shapely.Polygon()
+    ok_type = np.isin(shapely.get_type_id(arr), (3, 6)) | shapely.is_empty(arr)
+    if not ok_type.all():
+        first = arr[~ok_type][0]
+        raise GeometryError(
+            f"{what}: {int((~ok_type).sum())} geometries are not polygons (first: "
+            f"{first.geom_type}); expected Polygon or MultiPolygon"
+        )
+    invalid = ~shapely.is_valid(arr) if validate else np.zeros(len(arr), bool)
+    if invalid.any():
+        arr = arr.copy()
+        fixed = shapely.make_valid(arr[invalid])
+        arr[invalid] = [_polygonal(g) for g in fixed]
+        warnings.warn(
+            f"{what}: repaired {int(invalid.sum())} invalid polygons with make_valid",
+            RepairWarning,
+            stacklevel=3,
+        )
+    return arr
+
+
+def _polygonal(g):
+    """The polygonal part of a geometry (collections from overlay or make_valid)."""
+    tid = shapely.get_type_id(g)
+    if tid in (3, 6):
+        return g
+    parts = shapely.get_parts(g)
+    keep = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+    return shapely.union_all(keep) if len(keep) else shapely.Polygon()
+
+
+@dataclass
+class _Flat:
+    """Polygons flattened for the area kernels (rings oriented, interior left)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    ring_off: np.ndarray
+    geom_ring: np.ndarray
+    bounds: np.ndarray
+
+    @classmethod
+    def of(cls, geoms: np.ndarray) -> _Flat:
+        from ._kernels.vegetation import orient_rings, ring_offsets
+
+        geoms = np.asarray(geoms, dtype=object)
+        n = len(geoms)
+        if n == 0:
+            z = np.zeros(0)
+            return cls(
+                z,
+                z.copy(),
+                np.zeros(1, np.int64),
+                np.zeros(1, np.int64),
+                np.zeros((0, 4)),
+            )
+        coords, gidx = shapely.get_coordinates(geoms, return_index=True)
+        geom_start = np.searchsorted(gidx, np.arange(n + 1)).astype(np.int64)
+        # exterior flag of every ring, in coordinate order: each polygon (part)
+        # has its exterior first, then its holes
+        tid = shapely.get_type_id(geoms)
+        nonempty = ~shapely.is_empty(geoms)
+        poly = np.flatnonzero((tid == 3) & nonempty)
+        multi = np.flatnonzero((tid == 6) & nonempty)
+        part_geom = [poly]
+        part_rings = [1 + shapely.get_num_interior_rings(geoms[poly])]
+        if len(multi):
+            parts, pidx = shapely.get_parts(geoms[multi], return_index=True)
+            ok = ~shapely.is_empty(parts)
+            part_geom.append(multi[pidx[ok]])
+            part_rings.append(1 + shapely.get_num_interior_rings(parts[ok]))
+        pg = np.concatenate(part_geom)
+        pr = np.concatenate(part_rings).astype(np.int64)
+        order = np.argsort(pg, kind="stable")
+        pr = pr[order]
+        exterior = np.zeros(int(pr.sum()), bool)
+        exterior[np.cumsum(pr) - pr] = True
+        x = np.ascontiguousarray(coords[:, 0], dtype=np.float64)
+        y = np.ascontiguousarray(coords[:, 1], dtype=np.float64)
+        ring_off, geom_ring, ok = ring_offsets(x, y, geom_start, len(exterior))
+        if not ok:  # a ring closing on itself mid-way (invalid input): slow path
+            return cls._ragged(geoms)
+        orient_rings(x, y, ring_off, exterior)
+        b = shapely.bounds(geoms)
+        b[~nonempty] = (np.inf, np.inf, -np.inf, -np.inf)
+        return cls(x, y, ring_off, geom_ring, np.ascontiguousarray(b, dtype=np.float64))
+
+    @classmethod
+    def _ragged(cls, geoms) -> _Flat:
+        g = shapely.orient_polygons(geoms, exterior_cw=False)
+        empty = shapely.is_empty(g)
+        g = g.copy()
+        g[empty] = None
+        _, coords, offsets = shapely.to_ragged_array(g)
+        if len(offsets) == 2:
+            ring_off, geom_ring = offsets
+        else:
+            ring_off, poly_off, multi_off = offsets
+            geom_ring = poly_off[multi_off]
+        b = shapely.bounds(g)
+        b[empty] = (np.inf, np.inf, -np.inf, -np.inf)
+        return cls(
+            np.ascontiguousarray(coords[:, 0], dtype=np.float64),
+            np.ascontiguousarray(coords[:, 1], dtype=np.float64),
+            np.ascontiguousarray(ring_off, dtype=np.int64),
+            np.ascontiguousarray(geom_ring, dtype=np.int64),
+            np.ascontiguousarray(b, dtype=np.float64),
+        )
+
+    def __add__(self, other: _Flat) -> _Flat:
+        nr = len(self.ring_off) - 1
+        return _Flat(
+            np.concatenate([self.x, other.x]),
+            np.concatenate([self.y, other.y]),
+            np.concatenate([self.ring_off[:-1], other.ring_off + len(self.x)]),
+            np.concatenate([self.geom_ring[:-1], other.geom_ring + nr]),
+            np.concatenate([self.bounds, other.bounds]),
+        )
+
+
+def _threads(threads) -> int:
+    if threads is None:
+        return max(1, min(os.cpu_count() or 1, 8))
+    threads = int(threads)
+    if threads < 1:
+        raise InputError(f"threads must be >= 1, got {threads}")
+    return threads
+
+
+class _Store:
+    """All polygons of one computation, flattened once, addressed by id."""
+
+    def __init__(self, threads=None):
+        self.geoms = np.zeros(0, dtype=object)
+        self.flat = _Flat.of(self.geoms)
+        self.threads = _threads(threads)
+        self._area = None
+        self._trees: dict = {}
+        self.tuples: dict = {}
+        self.prepared = False
+
+    def add(self, geoms) -> np.ndarray:
+        geoms = np.asarray(geoms, dtype=object)
+        start = len(self.geoms)
+        if len(geoms):
+            self.flat = self.flat + _Flat.of(geoms)
+            self.geoms = np.concatenate([self.geoms, geoms])
+            self._area = None
+        return np.arange(start, start + len(geoms), dtype=np.int64)
+
+    @property
+    def area(self) -> np.ndarray:
+        if self._area is None or len(self._area) != len(self.geoms):
+            self._area = shapely.area(self.geoms)
+        return self._area
+
+    def tree(self, ids: np.ndarray, key: str) -> shapely.STRtree:
+        if key not in self._trees:
+            self._trees[key] = shapely.STRtree(self.geoms[ids])
+        return self._trees[key]
+
+    def areas(self, tuples: np.ndarray) -> np.ndarray:
+        """Intersection area of each row of ``tuples`` (n, k) [m²] (kernel,
+        threaded; implausible values redone with GEOS)."""
+        from ._kernels.vegetation import intersection_areas
+
+        tuples = np.ascontiguousarray(tuples, dtype=np.int64)
+        out = np.empty(len(tuples))
+        if not len(tuples):
+            return out
+        f = self.flat
+        args = (f.x, f.y, f.ring_off, f.geom_ring, f.bounds)
+        n = self.threads
+        if n == 1 or len(tuples) < 20_000:
+            intersection_areas(*args, tuples, COINCIDENCE_TOL, out)
+        else:
+            # compile (or load from the cache) once before the threads share it
+            intersection_areas(*args, tuples[:1], COINCIDENCE_TOL, out[:1])
+            cuts = np.linspace(0, len(tuples), 4 * n + 1).astype(np.int64)
+
+            def run(k):
+                s, e = cuts[k], cuts[k + 1]
+                intersection_areas(*args, tuples[s:e], COINCIDENCE_TOL, out[s:e])
+
+            with ThreadPoolExecutor(n) as ex:
+                list(ex.map(run, range(len(cuts) - 1)))
+        # guard: an area outside [0, min(member areas)] flags input the kernel
+        # cannot resolve (boundaries nearly coincident at the tolerance); those
+        # rare tuples are redone with GEOS
+        lim = self.area[tuples].min(axis=1)
+        bad = (
+            (out < -AREA_TOL) | (out > lim * (1 + 1e-9) + AREA_TOL) | ~np.isfinite(out)
+        )
+        if bad.any():
+            g = self.geoms[tuples[bad, 0]]
+            for j in range(1, tuples.shape[1]):
+                g = shapely.intersection(g, self.geoms[tuples[bad, j]])
+            out[bad] = shapely.area(g)
+        return np.clip(out, 0.0, lim)
+
+
+def intersection_area(a, b, ia=None, ib=None, threads=None) -> np.ndarray:
+    """Area of the intersection of polygon pairs, without building the geometry.
+
+    Exact (Green's theorem on the clipped boundaries, numba kernel in
+    :mod:`cimcity._kernels.vegetation`), many times faster than
+    ``shapely.area(shapely.intersection(a, b))`` and equal to it within
+    floating-point rounding; shared (coincident) boundaries are handled.
+
+    Parameters
+    ----------
+    a, b : sequences of Polygon / MultiPolygon (n_a,), (n_b,)
+    ia, ib : (n_pairs,) int, optional
+        Pair indices into ``a`` and ``b``; default: element-wise (same length).
+    threads : int, optional
+        Worker threads (the kernel releases the GIL); default: CPU count.
+
+    Returns
+    -------
+    (n_pairs,) float64
+        Intersection areas [m² when the coordinates are in metres].
+    """
+    a = _as_geometry_array(a, "a")
+    b = _as_geometry_array(b, "b")
+    if ia is None and ib is None:
+        if len(a) != len(b):
+            raise InputError(
+                f"a and b have different lengths ({len(a)} and {len(b)}); give ia "
+                f"and ib to pair them"
+            )
+        ia = ib = np.arange(len(a))
+    elif ia is None or ib is None:
+        raise InputError("give both ia and ib, or neither")
+    ia = np.asarray(ia, dtype=np.int64)
+    ib = np.asarray(ib, dtype=np.int64)
+    if ia.shape != ib.shape or ia.ndim != 1:
+        raise InputError(
+            f"ia and ib must be 1-D of one length, got {ia.shape} and {ib.shape}"
+        )
+    for name, idx, n in (("ia", ia, len(a)), ("ib", ib, len(b))):
+        if len(idx) and (idx.min() < 0 or idx.max() >= n):
+            raise InputError(f"{name} holds indices outside [0, {n})")
+    st = _Store(threads)
+    ida = st.add(a)
+    idb = st.add(b)
+    return st.areas(np.column_stack([ida[ia], idb[ib]]))
+
+
+def _overlapping_pairs(st: _Store, ids: np.ndarray):
+    """Pairs (i < j) of positions in ``ids`` whose interiors overlap (> AREA_TOL)."""
+    g = st.geoms[ids]
+    i, j = shapely.STRtree(g).query(g)
+    keep = i < j
+    i, j = i[keep], j[keep]
+    if not len(i):
+        return i, j
+    area = st.areas(np.column_stack([ids[i], ids[j]]))
+    keep = area > AREA_TOL
+    return i[keep], j[keep]
+
+
+def _dissolve(st: _Store, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge overlapping polygons of one class so their interiors are disjoint.
+
+    Only connected groups of overlapping polygons are unioned (one vectorised
+    ``shapely.union_all`` per group size); the others are kept as they are,
+    which is much cheaper than one union of the whole layer.
+
+    Returns
+    -------
+    kept ids (into the store), new merged geometries (to add to the store)
+    """
+    ids = ids[~shapely.is_empty(st.geoms[ids])]
+    none = np.zeros(0, dtype=object)
+    if len(ids) < 2:
+        return ids, none
+    i, j = _overlapping_pairs(st, ids)
+    if not len(i):
+        return ids, none
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(ids)
+    _, label = connected_components(
+        coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)), directed=False
+    )
+    size = np.bincount(label)
+    single = size[label] == 1
+    multi = np.flatnonzero(~single)
+    order = multi[np.argsort(label[multi], kind="stable")]
+    labs = label[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(labs)) + 1]
+    lengths = np.diff(np.r_[starts, len(order)])
+    merged = []
+    for s in np.unique(lengths):
+        sel = starts[lengths == s]
+        block = st.geoms[ids[order[sel[:, None] + np.arange(s)[None, :]]]]
+        merged.append(shapely.union_all(block, axis=1))
+    merged = np.concatenate(merged)
+    return ids[single], merged[~shapely.is_empty(merged)]
+
+
+def _boxes(b: np.ndarray) -> np.ndarray:
+    return shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+
+
+def _tuples(st: _Store, L: dict, names: str):
+    """Tuples of pieces, one from each layer named by the letters of ``names``,
+    whose common area is positive: (tuples (n, m) ids, areas (n,) [m²], common
+    boxes (n, 4)); cached on the store (``"GC"`` serves ``"GCB"``)."""
+    if names in st.tuples:
+        return st.tuples[names]
+    lay = L[names[-1]]
+    if len(names) == 1:
+        res = (lay[:, None], st.area[lay], st.flat.bounds[lay])
+    else:
+        tup0, _, box0 = _tuples(st, L, names[:-1])
+        empty = (np.zeros((0, len(names)), np.int64), np.zeros(0), np.zeros((0, 4)))
+        if not len(tup0) or not len(lay):
+            res = empty
+        else:
+            # query with the last member (its box holds the common box), then
+            # keep the candidates that meet the common box
+            q, p = st.tree(lay, names[-1]).query(st.geoms[tup0[:, -1]])
+            b2 = st.flat.bounds[lay[p]]
+            box = np.column_stack(
+                [np.maximum(box0[q, :2], b2[:, :2]), np.minimum(box0[q, 2:], b2[:, 2:])]
+            )
+            ok = (box[:, 0] < box[:, 2]) & (box[:, 1] < box[:, 3])
+            tup = np.column_stack([tup0[q[ok]], lay[p[ok]]])
+            area = st.areas(tup)
+            keep = area > AREA_TOL
+            res = (tup[keep], area[keep], box[ok][keep]) if len(tup) else empty
+    st.tuples[names] = res
+    return res
+
+
+def _term(st: _Store, units: np.ndarray, L: dict, names: str) -> np.ndarray:
+    """Per unit, Σ area(unit ∩ x₁ ∩ … ∩ xₘ) over the pieces xᵢ of the layers
+    named by the letters of ``names`` (``L[letter]``: id array of disjoint
+    polygons) [m²], (n_units,).
+
+    A tuple whose common box lies inside one unit adds its area there without
+    clipping (prepared GEOS ``contains_properly``); the others are clipped by the
+    kernel with the unit as one more member.
+    """
+    out = np.zeros(len(units))
+    if not len(units) or any(not len(L[c]) for c in names):
+        return out
+    tup, area, box = _tuples(st, L, names)
+    if not len(tup):
+        return out
+    q, u = st.tree(units, "units").query(st.geoms[tup[:, -1]])
+    ub = st.flat.bounds[units[u]]
+    tb = box[q]
+    meet = (np.maximum(tb[:, 0], ub[:, 0]) < np.minimum(tb[:, 2], ub[:, 2])) & (
+        np.maximum(tb[:, 1], ub[:, 1]) < np.minimum(tb[:, 3], ub[:, 3])
+    )
+    q, u, tb, ub = q[meet], u[meet], tb[meet], ub[meet]
+    if not len(q):
+        return out
+    inbox = (
+        (tb[:, 0] > ub[:, 0])
+        & (tb[:, 1] > ub[:, 1])
+        & (tb[:, 2] < ub[:, 2])
+        & (tb[:, 3] < ub[:, 3])
+    )
+    inside = np.zeros(len(q), bool)
+    if inbox.any():
+        if not st.prepared:
+            shapely.prepare(st.geoms[units])
+            st.prepared = True
+        test = st.geoms[tup[q[inbox], 0]] if len(names) == 1 else _boxes(tb[inbox])
+        inside[inbox] = shapely.contains_properly(st.geoms[units[u[inbox]]], test)
+    a = np.empty(len(q))
+    a[inside] = area[q[inside]]
+    rest = ~inside
+    if rest.any():
+        a[rest] = st.areas(np.column_stack([units[u[rest]], tup[q[rest]]]))
+    return np.bincount(u, weights=a, minlength=len(units))
+
+
+# ----------------------------------------------------------------------------------
+# kinds and layers
+# ----------------------------------------------------------------------------------
+def _kind_classes(kinds_in, kinds=None) -> np.ndarray:
+    """Class of each vegetation kind, with user overrides; unknown kinds raise."""
+    table = dict(KIND_CLASSES)
+    if kinds:
+        for k, c in kinds.items():
+            if c not in _CLASSES:
+                raise InputError(
+                    f"kinds[{k!r}] = {c!r} is not a class; expected one of "
+                    f"{', '.join(_CLASSES)}"
+                )
+            table[str(k).lower()] = c
+    low = pd.Series(kinds_in, dtype=object).astype(str).str.strip().str.lower()
+    cls = low.map(table)
+    if cls.isna().any():
+        unknown = sorted(set(low[cls.isna()]))
+        raise InputError(
+            f"unknown vegetation kind(s) {unknown}; known kinds are "
+            f"{sorted(table)}; map others with kinds={{'my_kind': 'ground'}} "
+            f"(classes: {', '.join(_CLASSES)})"
+        )
+    return cls.to_numpy(dtype=object)
+
+
+def _column(df, names, default=np.nan) -> np.ndarray:
+    for n in names:
+        if n in df.columns:
+            return pd.to_numeric(df[n], errors="coerce").to_numpy(dtype=float)
+    return np.full(len(df), default, dtype=float)
+
+
+def _green_roofs(buildings, vegetation, classes, green_roofs):
+    """(all green-roof polygons, deep ones) from building attributes, vegetation
+    kinds and an optional roof layer."""
+    allr, deep = [], []
+    if buildings is not None and isinstance(buildings, pd.DataFrame) and len(buildings):
+        if "green_roof" in buildings.columns:
+            flag = buildings["green_roof"].fillna(False).astype(bool).to_numpy()
+            sub = _column(buildings, ("green_roof_substrate_m", "substrate_m"))
+            g = buildings.geometry.values[flag]
+            allr.append(np.asarray(g, object))
+            deep.append(np.asarray(g[sub[flag] >= DEEP_SUBSTRATE_M], object))
+    if vegetation is not None and len(vegetation):
+        isroof = np.isin(
+            classes, ("green_roof", "green_roof_deep", "green_roof_shallow")
+        )
+        if isroof.any():
+            sub = _column(vegetation, ("substrate_m", "green_roof_substrate_m"))
+            g = vegetation.geometry.values
+            allr.append(np.asarray(g[isroof], object))
+            isdeep = (classes == "green_roof_deep") | (
+                (classes == "green_roof") & (sub >= DEEP_SUBSTRATE_M)
+            )
+            deep.append(np.asarray(g[isdeep], object))
+    if green_roofs is not None and len(green_roofs):
+        g = _as_geometry_array(green_roofs, "green_roofs")
+        allr.append(g)
+        if isinstance(green_roofs, pd.DataFrame):
+            sub = _column(green_roofs, ("substrate_m", "green_roof_substrate_m"))
+            deep.append(g[sub >= DEEP_SUBSTRATE_M])
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, object)  # noqa: E731
+    return cat(allr), cat(deep)
+
+
+def _green_wall_areas(st, units, vegetation, classes, green_wall_height) -> np.ndarray:
+    """Facade area of green walls per unit [m²], shared between units in
+    proportion to the overlap of each wall's plan polygon."""
+    out = np.zeros(len(units))
+    if vegetation is None or not len(vegetation) or not len(units):
+        return out
+    wall = classes == "green_wall"
+    if not wall.any():
+        return out
+    W = vegetation[wall]
+    g = np.asarray(W.geometry.values, object)
+    vertical = _column(W, ("wall_area",))
+    height = _column(W, ("height", "wall_height"))
+    half_perimeter = shapely.length(g) / 2.0
+    need = ~np.isfinite(vertical)
+    no_h = need & ~(np.isfinite(height) & (height > 0))
+    if no_h.any():
+        h0 = (
+            DEFAULT_GREEN_WALL_HEIGHT
+            if green_wall_height is None
+            else float(green_wall_height)
+        )
+        if green_wall_height is None:
+            warnings.warn(
+                f"{int(no_h.sum())} green wall(s) have neither 'wall_area' nor "
+                f"'height'; their height is taken as {h0} m (give green_wall_height= "
+                f"or a height column)",
+                EstimateWarning,
+                stacklevel=4,
+            )
+        height = np.where(no_h, h0, height)
+    # a wall given as a thin strip: its length is half the strip's perimeter
+    vertical = np.where(need, height * half_perimeter, vertical)
+    wid = st.add(g)
+    wi, ui = st.tree(units, "units").query(g)
+    if not len(ui):
+        return out
+    inter = st.areas(np.column_stack([units[ui], wid[wi]]))
+    plan = st.area[wid]
+    frac = np.divide(inter, plan[wi], out=np.zeros(len(ui)), where=plan[wi] > 0)
+    return np.bincount(ui, weights=frac * vertical[wi], minlength=len(units))
+
+
+def _finish_areas(areas: pd.DataFrame) -> pd.DataFrame:
+    """Derived area columns from the base ones (all clipped to >= 0)."""
+    a = areas
+    base = (
+        "built_area",
+        "canopy_area",
+        "low_vegetation_area",
+        "pleine_terre_area",
+        "permeable_paving_area",
+        "green_roof_area",
+        "green_roof_deep_area",
+        "green_wall_area",
+    )
+    for c in base:
+        a[c] = np.clip(a[c].to_numpy(float), 0.0, None)
+    total = a["observed_area"] if "observed_area" in a else a["area"]
+    total = total.to_numpy(float)
+    # rounding: never more built than the unit, nor more roof than built
+    a["built_area"] = np.minimum(a["built_area"], total)
+    a["green_roof_area"] = np.minimum(a["green_roof_area"], a["built_area"])
+    a["green_roof_deep_area"] = np.minimum(
+        a["green_roof_deep_area"], a["green_roof_area"]
+    )
+    a["green_roof_shallow_area"] = a["green_roof_area"] - a["green_roof_deep_area"]
+    a["unbuilt_area"] = np.clip(total - a["built_area"], 0.0, None)
+    a["vegetation_area"] = a["canopy_area"] + a["low_vegetation_area"]
+    a["open_area"] = np.clip(a["unbuilt_area"] - a["vegetation_area"], 0.0, None)
+    a["impervious_area"] = np.clip(
+        total
+        - a["pleine_terre_area"]
+        - a["permeable_paving_area"]
+        - a["green_roof_area"],
+        0.0,
+        None,
+    )
+    a["green_area"] = a["vegetation_area"] + a["green_roof_area"]
+    cols = [c for c in AREA_COLUMNS if c in a] + (
+        ["observed_area"] if "observed_area" in a else []
+    )
+    return a[cols]
+
+
+# ----------------------------------------------------------------------------------
+# vector path
+# ----------------------------------------------------------------------------------
+def cover_areas(
+    units,
+    buildings=None,
+    vegetation=None,
+    *,
+    green_roofs=None,
+    kinds: dict | None = None,
+    green_wall_height: float | None = None,
+    threads: int | None = None,
+    validate: bool = True,
+) -> pd.DataFrame:
+    """Built, vegetation, pleine terre and green-roof areas per unit (vector path).
+
+    Applies the precedence described in :mod:`cimcity.vegetation` (merge per
+    class, built wins, canopy over ground, pleine terre under crowns, green roofs
+    apart). Pure geometry: no Scene, no rules.
+
+    Parameters
+    ----------
+    units : GeoDataFrame, GeoSeries or sequence of (Multi)Polygon (n,)
+        Parcels, zones or any polygons [m]; overlapping units are each counted
+        in full.
+    buildings : GeoDataFrame or sequence of polygons, optional
+        Footprints; a GeoDataFrame may carry ``green_roof`` (bool) and
+        ``green_roof_substrate_m`` [m].
+    vegetation : GeoDataFrame, optional
+        Polygons with a ``kind`` column (see :data:`KIND_CLASSES`); optional
+        ``substrate_m`` [m] for green roofs, ``wall_area`` [m²] or ``height``
+        [m] for green walls.
+    green_roofs : GeoDataFrame or sequence of polygons, optional
+        An extra roof layer of green roofs (optional ``substrate_m`` [m]).
+    kinds : dict, optional
+        Extra ``kind -> class`` entries, e.g. ``{"potager": "ground"}``.
+    green_wall_height : float, optional
+        Height of green walls without ``wall_area`` or ``height`` [m]
+        (default :data:`DEFAULT_GREEN_WALL_HEIGHT`, with an EstimateWarning).
+    threads : int, optional
+        Threads for the area kernel (default: CPU count).
+    validate : bool
+        Check polygon validity and repair (``make_valid``, RepairWarning);
+        False skips the check for inputs already validated (Scene tables).
+
+    Returns
+    -------
+    DataFrame (n rows, index of ``units`` when it has one)
+        :data:`AREA_COLUMNS` [m²]; a unit without vegetation has 0, not NaN.
+    """
+    index = units.index if isinstance(units, pd.DataFrame | pd.Series) else None
+    U = _as_geometry_array(units, "units", validate)
+    if index is None:
+        index = pd.RangeIndex(len(U))
+
+    if buildings is not None and not isinstance(buildings, pd.DataFrame):
+        buildings = gpd.GeoDataFrame(
+            geometry=list(_as_geometry_array(buildings, "buildings"))
+        )
+        validate_b = False
+    else:
+        validate_b = validate
+    B_raw = (
+        _as_geometry_array(buildings, "buildings", validate_b)
+        if buildings is not None
+        else np.zeros(0, object)
+    )
+    if vegetation is not None and len(vegetation):
+        if "kind" not in vegetation.columns:
+            raise InputError(
+                f"vegetation needs a 'kind' column; columns are {list(vegetation.columns)}"
+            )
+        Vg = _as_geometry_array(vegetation, "vegetation", validate)
+        classes = _kind_classes(vegetation["kind"].to_numpy(), kinds)
+        if (classes == "built").any():
+            raise InputError(
+                "vegetation kind 'building'/'built' is for land-cover rasters; give "
+                "footprints as buildings="
+            )
+    else:
+        Vg = np.zeros(0, object)
+        classes = np.zeros(0, object)
+        vegetation = None
+
+    st = _Store(threads)
+    uid = st.add(U)
+    R_all, R_deep = _green_roofs(buildings, vegetation, classes, green_roofs)
+    raw = {
+        "B": B_raw,
+        "C": Vg[classes == "canopy"],
+        "G": Vg[classes == "ground"],
+        "P": Vg[classes == "permeable_paving"],
+        "R": R_all,
+        "D": R_deep,
+    }
+    raw_ids = {k: st.add(v) for k, v in raw.items()}
+    kept, merged = {}, {}
+    for k, ids in raw_ids.items():
+        kept[k], merged[k] = _dissolve(st, ids)
+    L = {k: np.concatenate([kept[k], st.add(merged[k])]) for k in raw}
+    names = dict.fromkeys(t for coef in _COEF.values() for t in coef)
+    terms = {t: _term(st, uid, L, t) for t in names}
+    data = {"area": st.area[uid]}
+    for col, coef in _COEF.items():
+        data[col] = sum(c * terms[t] for t, c in coef.items())
+    data["green_wall_area"] = _green_wall_areas(
+        st, uid, vegetation, classes, green_wall_height
+    )
+    return _finish_areas(pd.DataFrame(data, index=index))
+
+
+# ----------------------------------------------------------------------------------
+# raster path
+# ----------------------------------------------------------------------------------
+@dataclass
+class _Raster:
+    values: np.ndarray  # float64, NaN = nodata
+    transform: object
+    crs: object
+    what: str
+
+
+def _read_raster(r, what: str) -> _Raster:
+    """Array + transform + CRS from a path, a rasterio dataset, a Terrain-like
+    object (``elevation``/``values``, ``transform``, ``crs``) or a tuple
+    ``(array, transform[, crs])``."""
+    from affine import Affine
+
+    crs = None
+    if isinstance(r, str | Path):
+        import rasterio
+
+        p = Path(r)
+        if not p.exists():
+            raise InputError(f"{what} raster {str(p)!r} does not exist")
+        with rasterio.open(p) as ds:
+            arr = ds.read(1, masked=True)
+            transform, crs = ds.transform, ds.crs
+        values = np.ma.filled(arr.astype(np.float64), np.nan)
+    elif hasattr(r, "read") and hasattr(r, "transform"):
+        arr = r.read(1, masked=True)
+        transform, crs = r.transform, r.crs
+        values = np.ma.filled(arr.astype(np.float64), np.nan)
+    elif isinstance(r, tuple | list):
+        if len(r) not in (2, 3):
+            raise InputError(
+                f"{what} raster tuple must be (array, transform) or (array, "
+                f"transform, crs); got {len(r)} items"
+            )
+        values = np.asarray(r[0], dtype=np.float64)
+        transform = r[1]
+        crs = r[2] if len(r) == 3 else None
+    elif hasattr(r, "transform") and (hasattr(r, "elevation") or hasattr(r, "values")):
+        values = np.asarray(
+            getattr(r, "elevation", None) if hasattr(r, "elevation") else r.values,
+            np.float64,
+        )
+        transform, crs = r.transform, getattr(r, "crs", None)
+    else:
+        raise InputError(
+            f"{what} raster must be a GeoTIFF path, a rasterio dataset, a Terrain or "
+            f"(array, transform[, crs]); got {type(r).__name__}"
+        )
+    if values.ndim != 2:
+        raise InputError(f"{what} raster must be 2-D, got shape {values.shape}")
+    if not isinstance(transform, Affine):
+        transform = Affine(*tuple(transform)[:6])
+    if transform.b != 0 or transform.d != 0:
+        raise InputError(
+            f"{what} raster is rotated (transform {tuple(transform)[:6]}); only "
+            f"north-up grids are supported"
+        )
+    if crs is not None:
+        from pyproj import CRS
+
+        crs = CRS.from_user_input(crs)
+    return _Raster(values, transform, crs, what)
+
+
+def _rasterize_layers(units: np.ndarray, shape, transform, threads) -> list[np.ndarray]:
+    """Label grids (0 = no unit, i + 1 = unit i, pixel centres) such that no
+    two overlapping units share a grid (greedy colouring of the overlap graph)."""
+    from rasterio.features import rasterize
+
+    n = len(units)
+    colour = np.zeros(n, np.int64)
+    valid = ~shapely.is_empty(units)
+    if n > 1:
+        st = _Store(threads)
+        i, j = _overlapping_pairs(st, st.add(units))
+        if len(i):
+            nbr: dict[int, list[int]] = {}
+            for a, b in zip(i.tolist(), j.tolist(), strict=True):
+                nbr.setdefault(b, []).append(a)
+            for k in sorted(nbr):
+                used = {colour[m] for m in nbr[k]}
+                c = 0
+                while c in used:
+                    c += 1
+                colour[k] = c
+    grids = []
+    for c in range(int(colour.max()) + 1 if n else 0):
+        sel = np.flatnonzero((colour == c) & valid)
+        if not len(sel):
+            continue
+        grids.append(
+            rasterize(
+                zip(units[sel], (sel + 1).astype(np.int64), strict=True),
+                out_shape=shape,
+                transform=transform,
+                fill=0,
+                all_touched=False,
+                dtype="int64",
+            )
+        )
+    return grids
+
+
+# pixel bit mask used by the raster path
+_VALID, _BUILT, _CANOPY, _GROUND, _PERMEABLE = 1, 2, 4, 8, 16
+
+
+def raster_cover_areas(
+    units,
+    *,
+    landcover=None,
+    classes: dict | None = None,
+    ndvi=None,
+    ndvi_threshold: float = 0.3,
+    cdsm=None,
+    min_canopy_height: float = 2.0,
+    buildings=None,
+    green_roofs=None,
+    vegetation=None,
+    kinds: dict | None = None,
+    green_wall_height: float | None = None,
+    crs=None,
+    threads: int | None = None,
+) -> pd.DataFrame:
+    """Built, vegetation and pleine terre areas per unit from rasters.
+
+    Each pixel is classified (below), units are burnt into the grid by pixel
+    centre (``rasterio.features.rasterize``; overlapping units on separate
+    grids) and pixels are counted per unit and class in one ``np.bincount``.
+    The same precedence as the vector path applies pixel by pixel:
+
+    - built: land-cover class ``building``; without a land cover, the
+      ``buildings`` footprints burnt into the grid;
+    - canopy: not built, and land-cover tree class or CDSM >=
+      ``min_canopy_height``;
+    - ground vegetation (pleine terre): not built, and land-cover ground class
+      (grass, shrub...) or NDVI >= ``ndvi_threshold`` outside the CDSM canopy
+      (without a CDSM all NDVI vegetation is taken as ground vegetation);
+      a land-cover ground pixel under a CDSM crown stays pleine terre;
+    - permeable paving: land-cover class ``permeable_paving``.
+
+    Green roofs and green walls are not visible in such rasters: they come from
+    ``buildings`` attributes, ``green_roofs`` and ``vegetation`` kinds by the
+    vector path.
+
+    Parameters
+    ----------
+    units : GeoDataFrame, GeoSeries or sequence of polygons (n,)
+        In the rasters' CRS [m].
+    landcover : path, rasterio dataset or (array, transform[, crs]), optional
+        Integer class codes; nodata pixels are not observed.
+    classes : dict, optional
+        Land-cover code -> kind (see :data:`KIND_CLASSES`); default
+        :data:`UMEP_LANDCOVER_CLASSES`.
+    ndvi : raster, optional
+        NDVI [-1, 1]; vegetation where >= ``ndvi_threshold``.
+    ndvi_threshold : float
+        NDVI above which a pixel is vegetation (default 0.3).
+    cdsm : raster, optional
+        Canopy height above ground [m] (UMEP CDSM); NaN/nodata = no canopy.
+    min_canopy_height : float
+        Minimum canopy height counted as tree canopy [m] (default 2).
+    buildings, green_roofs, vegetation, kinds, green_wall_height
+        As in :func:`cover_areas` (footprints give built pixels only without a
+        land cover; they always clip green roofs).
+    crs : CRS, optional
+        CRS of ``units`` when it is not a GeoDataFrame; checked against the
+        rasters' CRS.
+    threads : int, optional
+
+    Returns
+    -------
+    DataFrame (n rows)
+        :data:`AREA_COLUMNS` [m²] plus ``observed_area`` (area of the unit's
+        observed pixels [m²]); ``area`` is the unit's polygon area.
+
+    Raises
+    ------
+    InputError
+        No raster given, rasters on different grids, a land-cover code without
+        a class, or a bad threshold.
+    CRSError
+        Units and rasters in different CRS.
+    """
+    index = units.index if isinstance(units, pd.DataFrame | pd.Series) else None
+    ucrs = getattr(units, "crs", None) if crs is None else crs
+    U = _as_geometry_array(units, "units")
+    if index is None:
+        index = pd.RangeIndex(len(U))
+    given = [
+        _read_raster(r, w)
+        for r, w in ((landcover, "landcover"), (ndvi, "ndvi"), (cdsm, "cdsm"))
+        if r is not None
+    ]
+    if not given:
+        raise InputError("raster path needs at least one of landcover=, ndvi=, cdsm=")
+    if not np.isfinite(min_canopy_height) or min_canopy_height < 0:
+        raise InputError(f"min_canopy_height must be >= 0 m, got {min_canopy_height}")
+    if not -1.0 <= ndvi_threshold <= 1.0:
+        raise InputError(f"ndvi_threshold must lie in [-1, 1], got {ndvi_threshold}")
+    ref = given[0]
+    for r in given[1:]:
+        if r.values.shape != ref.values.shape or not r.transform.almost_equals(
+            ref.transform
+        ):
+            raise InputError(
+                f"{r.what} raster grid {r.values.shape} {tuple(r.transform)[:6]} differs "
+                f"from {ref.what} grid {ref.values.shape} {tuple(ref.transform)[:6]}; "
+                f"resample them to one grid first"
+            )
+    rcrs = next((r.crs for r in given if r.crs is not None), None)
+    if ucrs is not None and rcrs is not None:
+        from pyproj import CRS
+
+        if not CRS.from_user_input(ucrs).equals(rcrs, ignore_axis_order=True):
+            raise CRSError(
+                f"units are in {CRS.from_user_input(ucrs).to_string()!r} but the rasters "
+                f"in {rcrs.to_string()!r}; reproject the units (gdf.to_crs) to the "
+                f"raster CRS"
+            )
+    shape = ref.values.shape
+    transform = ref.transform
+    pixel_area = abs(transform.a * transform.e)
+
+    R = {r.what: r.values for r in given}
+    mask = np.zeros(shape, np.uint8)
+    valid = np.ones(shape, bool)
+    canopy = np.zeros(shape, bool)
+    ground = np.zeros(shape, bool)
+    built = np.zeros(shape, bool)
+    permeable = np.zeros(shape, bool)
+    if "landcover" in R:
+        lc = R["landcover"]
+        valid &= np.isfinite(lc)
+        table = UMEP_LANDCOVER_CLASSES if classes is None else classes
+        codes = np.unique(lc[valid]).astype(np.int64)
+        cls_of = {}
+        for c in codes.tolist():
+            if c not in table:
+                raise InputError(
+                    f"land-cover code {c} has no entry in classes (codes present: "
+                    f"{codes.tolist()}; classes: {table})"
+                )
+            cls_of[c] = _kind_classes([table[c]], kinds)[0]
+        lci = np.where(valid, lc, -1).astype(np.int64)
+        for c, k in cls_of.items():
+            hit = lci == c
+            if k == "built":
+                built |= hit
+            elif k == "canopy":
+                canopy |= hit
+            elif k == "ground":
+                ground |= hit
+            elif k == "permeable_paving":
+                permeable |= hit
+            elif k in ("green_roof", "green_roof_deep", "green_roof_shallow"):
+                built |= hit  # a green roof seen from above stands on a building
+    elif buildings is not None and len(buildings):
+        from rasterio.features import rasterize
+
+        bg = _as_geometry_array(buildings, "buildings")
+        bg = bg[~shapely.is_empty(bg)]
+        if len(bg):
+            built = rasterize(
+                ((g, 1) for g in bg),
+                out_shape=shape,
+                transform=transform,
+                fill=0,
+                all_touched=False,
+                dtype="uint8",
+            ).astype(bool)
+    cdsm_canopy = np.zeros(shape, bool)
+    if "cdsm" in R:
+        h = R["cdsm"]
+        with np.errstate(invalid="ignore"):
+            cdsm_canopy = np.isfinite(h) & (h >= min_canopy_height)
+        canopy |= cdsm_canopy
+    if "ndvi" in R:
+        v = R["ndvi"]
+        if "landcover" not in R:
+            valid &= np.isfinite(v)
+        with np.errstate(invalid="ignore"):
+            green = np.isfinite(v) & (v >= ndvi_threshold)
+        ground |= green & ~cdsm_canopy
+    canopy &= ~built
+    ground &= ~built
+    permeable &= ~built & ~ground
+    mask |= np.where(valid, _VALID, 0).astype(np.uint8)
+    mask |= np.where(built & valid, _BUILT, 0).astype(np.uint8)
+    mask |= np.where(canopy & valid, _CANOPY, 0).astype(np.uint8)
+    mask |= np.where(ground & valid, _GROUND, 0).astype(np.uint8)
+    mask |= np.where(permeable & valid, _PERMEABLE, 0).astype(np.uint8)
+
+    n = len(U)
+    counts = np.zeros((n + 1, 32))
+    for labels in _rasterize_layers(U, shape, transform, threads):
+        key = labels.ravel() * 32 + mask.ravel()
+        counts += np.bincount(key, minlength=(n + 1) * 32).reshape(n + 1, 32)
+    counts = counts[1:] * pixel_area
+    code = np.arange(32)
+
+    def total(cond):
+        return counts[:, cond].sum(axis=1)
+
+    v = (code & _VALID) > 0
+    b = (code & _BUILT) > 0
+    c = (code & _CANOPY) > 0
+    g = (code & _GROUND) > 0
+    p = (code & _PERMEABLE) > 0
+    data = {
+        "area": shapely.area(U),
+        "observed_area": total(v),
+        "built_area": total(v & b),
+        "canopy_area": total(v & ~b & c),
+        "low_vegetation_area": total(v & ~b & ~c & g),
+        "pleine_terre_area": total(v & ~b & g),
+        "permeable_paving_area": total(v & ~b & ~g & p),
+    }
+    # roofs and walls from vectors; without footprints the roof polygons are
+    # their own footprints, then clipped to the observed built area below
+    roof_base = buildings
+    if buildings is None or not len(buildings):
+        cls = (
+            _kind_classes(vegetation["kind"].to_numpy(), kinds)
+            if vegetation is not None and len(vegetation) and "kind" in vegetation
+            else np.zeros(0, object)
+        )
+        r_all, _ = _green_roofs(
+            None, vegetation if len(cls) else None, cls, green_roofs
+        )
+        roof_base = gpd.GeoDataFrame(geometry=list(r_all)) if len(r_all) else None
+    vec = cover_areas(
+        U,
+        buildings=roof_base,
+        vegetation=_only_roofs_walls(vegetation, kinds),
+        green_roofs=green_roofs,
+        kinds=kinds,
+        green_wall_height=green_wall_height,
+        threads=threads,
+    )
+    for col in ("green_roof_area", "green_roof_deep_area", "green_wall_area"):
+        data[col] = vec[col].to_numpy()
+    if buildings is None or not len(buildings):
+        # roof polygons without footprints: clip to the observed built area
+        data["green_roof_area"] = np.minimum(
+            data["green_roof_area"], data["built_area"]
+        )
+    return _finish_areas(pd.DataFrame(data, index=index))
+
+
+def _only_roofs_walls(vegetation, kinds):
+    if vegetation is None or not len(vegetation) or "kind" not in vegetation.columns:
+        return None
+    cls = _kind_classes(vegetation["kind"].to_numpy(), kinds)
+    keep = np.isin(
+        cls, ("green_roof", "green_roof_deep", "green_roof_shallow", "green_wall")
+    )
+    return vegetation[keep] if keep.any() else None
+
+
+# ----------------------------------------------------------------------------------
+# weights, rules and the biotope coefficient
+# ----------------------------------------------------------------------------------
+#: surface type (weight key) -> area column it weighs
+WEIGHTED_SURFACES = {
+    "pleine_terre": "pleine_terre_area",
+    "green_roof_deep": "green_roof_deep_area",
+    "green_roof_shallow": "green_roof_shallow_area",
+    "green_wall": "green_wall_area",
+    "permeable_paving": "permeable_paving_area",
+    "impervious": "impervious_area",
+}
+
+
+def _check_weights(w, what: str, error=InputError) -> dict:
+    if not isinstance(w, dict):
+        raise error(
+            f"{what} must be a dict of surface type -> weight, got {type(w).__name__}"
+        )
+    out = {}
+    for k, v in w.items():
+        if k not in WEIGHTED_SURFACES:
+            raise error(
+                f"{what}: unknown surface type {k!r}; expected one of "
+                f"{', '.join(WEIGHTED_SURFACES)}"
+            )
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise error(f"{what}[{k!r}] = {v!r} is not a number") from None
+        if not (0.0 <= v <= 1.0):
+            raise error(f"{what}[{k!r}] = {v} lies outside [0, 1]")
+        out[k] = v
+    return out
+
+
+def weighted_surface(
+    areas: pd.DataFrame, weights: dict | pd.DataFrame | None = None
+) -> pd.Series:
+    """Weighted surface Σ wₖ · areaₖ per unit (numerator of the CBS).
+
+    Parameters
+    ----------
+    areas : DataFrame (n rows)
+        With the area columns of :data:`WEIGHTED_SURFACES` [m²] (as returned by
+        :func:`cover_areas`); missing ones count 0.
+    weights : dict or DataFrame, optional
+        One dict for every unit, or a DataFrame aligned on ``areas`` with one
+        column per surface type; default :data:`DEFAULT_BIOTOPE_WEIGHTS`.
+
+    Returns
+    -------
+    Series (n,)
+        Weighted surface [m²]; divide by the unit area for the coefficient.
+    """
+    if weights is None:
+        weights = DEFAULT_BIOTOPE_WEIGHTS
+    if isinstance(weights, dict):
+        w = {**DEFAULT_BIOTOPE_WEIGHTS, **_check_weights(weights, "weights")}
+        weights = pd.DataFrame(
+            {k: np.full(len(areas), v) for k, v in w.items()}, index=areas.index
+        )
+    total = np.zeros(len(areas))
+    for key, col in WEIGHTED_SURFACES.items():
+        if col in areas and key in weights:
+            total += weights[key].to_numpy(float) * areas[col].to_numpy(float)
+    return pd.Series(total, index=areas.index, name="weighted_area")
+
+
+def _pack_weights(rules, libelle) -> dict:
+    """CBS weights of one zone: defaults, then the pack's, then the zone's."""
+    w = dict(DEFAULT_BIOTOPE_WEIGHTS)
+    if rules is None:
+        return w
+    base = getattr(rules, "biotope_weights", None)
+    if base:
+        w.update({k: float(v) for k, v in base.items() if k in WEIGHTED_SURFACES})
+    if libelle is not None and rules.for_zone(libelle) is not None:
+        zw = rules.weights(libelle)
+        w.update({k: float(v) for k, v in zw.items() if k in WEIGHTED_SURFACES})
+    return _check_weights(w, f"rule pack weights of zone {libelle!r}", RuleError)
+
+
+def _rule_value(rules, libelle, name) -> float:
+    if rules is None or libelle is None:
+        return np.nan
+    zone = rules.for_zone(libelle)
+    if zone is None:
+        return np.nan
+    rule = zone.get(name)
+    if rule is None or rule.value is None:
+        return np.nan
+    return float(rule.value)
+
+
+def _apply_weights_and_rules(units: gpd.GeoDataFrame, rules, weights) -> tuple:
+    """Shares, CBS, minima, compliance and "what would it take" columns; returns
+    (units, weights table)."""
+    U = units
+    user = _check_weights(weights, "weights") if weights is not None else {}
+    libs = (
+        U["libelle"].to_numpy(dtype=object)
+        if "libelle" in U
+        else np.full(len(U), None, object)
+    )
+    libs = np.array([None if pd.isna(v) else v for v in libs], dtype=object)
+    keys = sorted({lib for lib in libs if lib is not None}) + (
+        ["(no zone)"] if any(v is None for v in libs) or not len(libs) else []
+    )
+    table = {}
+    for k in keys:
+        lib = None if k == "(no zone)" else k
+        table[k] = {**_pack_weights(rules, lib), **user}
+    wt = pd.DataFrame.from_dict(table, orient="index", columns=list(WEIGHTED_SURFACES))
+    wt.index.name = "libelle"
+    per_unit = wt.reindex(["(no zone)" if v is None else v for v in libs])
+    per_unit.index = U.index
+
+    denom = (U["observed_area"] if "observed_area" in U else U["area"]).to_numpy(float)
+    safe = np.where(denom > 0, denom, np.nan)
+    for s in SHARE_COLUMNS:
+        U[s] = U[s.replace("_share", "_area")].to_numpy(float) / safe
+    U["weighted_area"] = weighted_surface(U, per_unit).to_numpy()
+    U["biotope_coefficient"] = U["weighted_area"].to_numpy() / safe
+
+    if rules is None:
+        return U, wt
+    status_cols = []
+    for name, (measured, area_col) in RULES.items():
+        lim = np.array([_rule_value(rules, lib, name) for lib in libs], dtype=float)
+        if not np.isfinite(lim).any():
+            continue
+        U[name] = lim
+        ok = U[measured].to_numpy(float) >= lim - 1e-9
+        st = pd.array(np.where(np.isfinite(lim), ok, False), dtype="boolean")
+        st[~np.isfinite(lim)] = pd.NA
+        U[_STATUS[name]] = st
+        status_cols.append(_STATUS[name])
+        need = np.clip(lim * denom - U[area_col].to_numpy(float), 0.0, None)
+        U[_MISSING[name]] = np.where(np.isfinite(lim), need, np.nan)
+    if not status_cols:
+        return U, wt
+    S = U[status_cols]
+    any_rule = S.notna().any(axis=1).to_numpy()
+    all_ok = S.fillna(True).all(axis=1).to_numpy()
+    comp = pd.array(all_ok, dtype="boolean")
+    comp[~any_rule] = pd.NA
+    U["compliant"] = comp
+    _what_would_it_take(U, per_unit)
+    return U, wt
+
+
+def _what_would_it_take(U, w) -> None:
+    """Adds ``depave_m2`` / ``green_roof_needed_m2`` (ways to close the CBS gap)
+    and a readable ``what_would_it_take`` for each failing unit."""
+    paved = np.clip(
+        U["unbuilt_area"] - U["pleine_terre_area"] - U["permeable_paving_area"], 0, None
+    ).to_numpy(float)
+    bare_roof = np.clip(U["built_area"] - U["green_roof_area"], 0, None).to_numpy(float)
+    gain_pt = (w["pleine_terre"] - w["impervious"]).to_numpy(float)
+    gain_roof = (w["green_roof_shallow"] - w["impervious"]).to_numpy(float)
+    miss_w = (
+        U["missing_weighted_m2"].to_numpy(float)
+        if "missing_weighted_m2" in U
+        else np.full(len(U), np.nan)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        U["depave_m2"] = np.where(gain_pt > 0, miss_w / gain_pt, np.nan)
+        U["green_roof_needed_m2"] = np.where(gain_roof > 0, miss_w / gain_roof, np.nan)
+    texts = []
+    cols = {
+        c: U[c].to_numpy(float) if c in U else np.full(len(U), np.nan)
+        for c in _MISSING.values()
+    }
+    comp = U["compliant"].to_numpy(dtype=object)
+    for k in range(len(U)):
+        if comp[k] is not False:
+            texts.append("")
+            continue
+        parts = []
+        m = cols["missing_pleine_terre_m2"][k]
+        if m > 0:
+            feas = (
+                ""
+                if m <= paved[k] + 1e-6
+                else f" (only {paved[k]:.0f} m² of unbuilt paved ground)"
+            )
+            parts.append(
+                f"pleine terre +{m:.0f} m²: de-pave and plant {m:.0f} m²{feas}"
+            )
+        m = cols["missing_open_space_m2"][k]
+        if m > 0:
+            parts.append(f"open space +{m:.0f} m²: reduce the footprint by {m:.0f} m²")
+        m = cols["missing_green_m2"][k]
+        if m > 0:
+            parts.append(f"green surface +{m:.0f} m² (planting or green roof)")
+        m = cols["missing_weighted_m2"][k]
+        if m > 0:
+            d = U["depave_m2"].iat[k]
+            r = U["green_roof_needed_m2"].iat[k]
+            opts = []
+            if np.isfinite(d):
+                opts.append(
+                    f"{d:.0f} m² de-paved to pleine terre (of {paved[k]:.0f} m² paved)"
+                )
+            if np.isfinite(r):
+                opts.append(
+                    f"{r:.0f} m² of green roof (of {bare_roof[k]:.0f} m² bare roof)"
+                )
+            parts.append(f"biotope +{m:.0f} weighted m²: " + " or ".join(opts))
+        texts.append("; ".join(parts))
+    U["what_would_it_take"] = texts
+
+
+# ----------------------------------------------------------------------------------
+# the result
+# ----------------------------------------------------------------------------------
+_PLOT_LABELS = {
+    "vegetation_share": "vegetation share (canopy + low vegetation) [0-1]",
+    "built_share": "built share [0-1]",
+    "pleine_terre_share": "pleine terre share [0-1]",
+    "green_share": "green share (vegetation + green roofs) [0-1]",
+    "canopy_share": "canopy share [0-1]",
+    "biotope_coefficient": "biotope coefficient (CBS)",
+    "unbuilt_share": "open space (unbuilt) share [0-1]",
+}
+
+
+@dataclass(repr=False)
+class VegetationResult:
+    """Per-unit vegetation, built and biotope figures.
+
+    Attributes
+    ----------
+    units : GeoDataFrame (n units)
+        Geometry, ``libelle`` (zone) when known, :data:`AREA_COLUMNS` [m²],
+        :data:`SHARE_COLUMNS` [0-1] (of ``area``, or of ``observed_area`` on the
+        raster path), ``weighted_area`` [m²], ``biotope_coefficient``; with a
+        rule pack also the minima (``min_biotope_coefficient``...), status
+        columns (``biotope_ok``, ``pleine_terre_ok``, ``green_ok``,
+        ``open_space_ok``, nullable bool: NA where the zone has no such rule),
+        ``compliant``, missing areas (``missing_weighted_m2``,
+        ``missing_pleine_terre_m2``...) [m²], ``depave_m2`` /
+        ``green_roof_needed_m2`` (either closes the CBS gap) [m²] and a
+        readable ``what_would_it_take``.
+    weights : DataFrame
+        CBS weights used, one row per zone ``libelle`` (``"(no zone)"`` for
+        units outside every zone), one column per surface type.
+    by : str
+        ``"parcel"``, ``"zone"`` or ``"custom"``.
+    source : str
+        ``"vector"`` or ``"raster"``.
+    rules : RulePack or None
+    """
+
+    units: gpd.GeoDataFrame
+    weights: pd.DataFrame
+    by: str = "parcel"
+    source: str = "vector"
+    rules: object = None
+    meta: dict = field(default_factory=dict)
+
+    # -- views ------------------------------------------------------------------------
+    @property
+    def failing(self) -> gpd.GeoDataFrame:
+        """Units that fail at least one vegetation rule of their zone, worst CBS
+        first, with the missing areas and ``what_would_it_take``."""
+        U = self.units
+        if "compliant" not in U:
+            return U.iloc[0:0]
+        bad = U[_fails(U["compliant"])]
+        return bad.sort_values("biotope_coefficient")
+
+    def summary(self) -> pd.DataFrame:
+        """District summary: one row per zone ``libelle`` and a total row
+        ``"all"``: unit count, areas [m²], shares of the total area [0-1], the
+        area-weighted biotope coefficient and, with rules, the failing count."""
+        U = self.units
+        denom_col = "observed_area" if "observed_area" in U else "area"
+        area_cols = (
+            [c for c in AREA_COLUMNS if c in U]
+            + (["observed_area"] if "observed_area" in U else [])
+            + ["weighted_area"]
+        )
+
+        def agg(df) -> dict:
+            tot = df[area_cols].sum()
+            d = float(tot[denom_col])
+            row = {"units": len(df), **tot.to_dict()}
+            for s in SHARE_COLUMNS:
+                row[s] = (
+                    float(tot[s.replace("_share", "_area")]) / d if d > 0 else np.nan
+                )
+            row["biotope_coefficient"] = (
+                float(tot["weighted_area"]) / d if d > 0 else np.nan
+            )
+            if "compliant" in df:
+                row["failing"] = int(_fails(df["compliant"]).sum())
+                row["checked"] = int(df["compliant"].notna().sum())
+            return row
+
+        rows = {}
+        if "libelle" in U and U["libelle"].notna().any():
+            for lib, df in U.groupby(U["libelle"].fillna("(no zone)"), sort=True):
+                rows[lib] = agg(df)
+        rows["all"] = agg(U)
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "libelle"
+        return out
+
+    def summary_lines(self) -> list[str]:
+        """A few readable lines for a console or a report."""
+        s = self.summary()
+        a = s.loc["all"]
+        unit = {"parcel": "parcels", "zone": "zones"}.get(self.by, "units")
+        lines = [
+            f"{int(a['units'])} {unit} ({self.source} path), {a['area'] / 1e4:.2f} ha: "
+            f"built {a['built_share']:.0%}, vegetation {a['vegetation_share']:.0%} "
+            f"(canopy {a['canopy_share']:.0%}), open {a['open_share']:.0%}; "
+            f"pleine terre {a['pleine_terre_share']:.0%}, green roofs "
+            f"{a['green_roof_area']:.0f} m², CBS {a['biotope_coefficient']:.2f}"
+        ]
+        for lib, r in s.drop(index="all").iterrows():
+            tail = ""
+            if "failing" in r and r["checked"] > 0:
+                tail = (
+                    f", {int(r['failing'])}/{int(r['checked'])} below the PLU minimum"
+                )
+            lines.append(
+                f"  zone {lib}: {int(r['units'])} {unit}, vegetation "
+                f"{r['vegetation_share']:.0%}, pleine terre {r['pleine_terre_share']:.0%}, "
+                f"CBS {r['biotope_coefficient']:.2f}{tail}"
+            )
+        return lines
+
+    def reweight(self, weights: dict | None = None, rules=None) -> VegetationResult:
+        """Same areas, new CBS weights and/or rule pack (no geometry recomputed).
+
+        Parameters
+        ----------
+        weights : dict, optional
+            Surface type -> weight overriding the pack's for every unit.
+        rules : RulePack, optional
+            Default: the result's own rule pack.
+        """
+        keep = [
+            c
+            for c in self.units.columns
+            if c in AREA_COLUMNS or c in ("observed_area",)
+        ]
+        base = [c for c in self.units.columns if c not in _DERIVED and c not in keep]
+        U = self.units[base + keep].copy()
+        rules = self.rules if rules is None else rules
+        U, wt = _apply_weights_and_rules(U, rules, weights)
+        return VegetationResult(U, wt, self.by, self.source, rules, dict(self.meta))
+
+    # -- output -----------------------------------------------------------------------
+    def plot(
+        self,
+        column: str = "vegetation_share",
+        ax=None,
+        path=None,
+        cmap: str | None = None,
+        highlight_failing: bool = True,
+        title: str | None = None,
+        **kwargs,
+    ):
+        """Choropleth of one column with a colour-bar legend (matplotlib).
+
+        Parameters
+        ----------
+        column : str
+            Any numeric column of :attr:`units` (default ``vegetation_share``).
+        ax : matplotlib Axes, optional
+        path : str or Path, optional
+            Also save the figure there (PNG, SVG, PDF by suffix).
+        cmap : str, optional
+            Default ``"YlGn"`` (``"OrRd"`` for built/missing columns).
+        highlight_failing : bool
+            Outline units that fail a PLU rule in red.
+        **kwargs
+            Passed to :meth:`geopandas.GeoDataFrame.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        plt = _import_optional()("matplotlib.pyplot")
+        U = self.units
+        if column not in U:
+            raise InputError(
+                f"unknown column {column!r}; numeric columns are "
+                f"{[c for c in U.columns if pd.api.types.is_numeric_dtype(U[c])]}"
+            )
+        if not pd.api.types.is_numeric_dtype(U[column]):
+            raise InputError(f"column {column!r} is not numeric")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 7))
+        if cmap is None:
+            cmap = (
+                "OrRd"
+                if column.startswith(
+                    ("built", "missing", "depave", "green_roof_needed")
+                )
+                else "YlGn"
+            )
+        vr = {}
+        if column.endswith("_share"):
+            vr = {"vmin": 0.0, "vmax": 1.0}
+        label = _PLOT_LABELS.get(column, column.replace("_", " "))
+        if len(U):
+            U.plot(
+                column=column,
+                ax=ax,
+                cmap=cmap,
+                legend=True,
+                edgecolor="0.4",
+                linewidth=0.3,
+                legend_kwds={"label": label, "shrink": 0.7},
+                missing_kwds={"color": "lightgrey", "label": "no data"},
+                **vr,
+                **kwargs,
+            )
+            if highlight_failing and len(self.failing):
+                self.failing.boundary.plot(ax=ax, color="red", linewidth=1.2)
+                from matplotlib.lines import Line2D
+
+                ax.legend(
+                    handles=[
+                        Line2D([0], [0], color="red", lw=1.2, label="below PLU minimum")
+                    ],
+                    loc="lower left",
+                    fontsize=8,
+                )
+        ax.set_title(title or f"{label} per {self.by}")
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        if path is not None:
+            ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+        return ax
+
+    def to_file(self, path, **kwargs) -> Path:
+        """Write the per-unit table: ``.csv`` (no geometry), ``.parquet``
+        (GeoParquet) or any vector format geopandas writes (``.gpkg``,
+        ``.geojson``...).
+
+        Returns
+        -------
+        Path
+        """
+        path = Path(path)
+        suffix = path.suffix.lower()
+        U = self.units
+        if suffix == ".csv":
+            pd.DataFrame(U.drop(columns=U.geometry.name)).to_csv(path, **kwargs)
+        elif suffix == ".parquet":
+            U.to_parquet(path, **kwargs)
+        else:
+            out = U.copy()
+            for c in out.columns:
+                if isinstance(out[c].dtype, pd.BooleanDtype):
+                    out[c] = out[c].astype(object)
+            out.to_file(path, **kwargs)
+        return path
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def __repr__(self) -> str:
+        lines = (
+            self.summary_lines()
+            if len(self.units)
+            else [f"0 units ({self.source} path)"]
+        )
+        return "<VegetationResult " + "\n ".join(lines) + ">"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "<br>".join(
+            html.escape(x)
+            for x in (self.summary_lines() if len(self.units) else ["no units"])
+        )
+        cols = [
+            c
+            for c in (
+                "units",
+                "area",
+                "built_share",
+                "vegetation_share",
+                "pleine_terre_share",
+                "green_roof_area",
+                "biotope_coefficient",
+                "failing",
+            )
+            if c in self.summary()
+        ]
+        tab = self.summary()[cols].to_html(float_format=lambda v: f"{v:,.2f}")
+        return f"<div><b>VegetationResult</b><br>{head}{tab}<b>CBS weights</b>{self.weights.to_html()}</div>"
+
+
+_DERIVED = set(SHARE_COLUMNS) | {
+    "weighted_area",
+    "biotope_coefficient",
+    "compliant",
+    "what_would_it_take",
+    "depave_m2",
+    "green_roof_needed_m2",
+    *RULES,
+    *_STATUS.values(),
+    *_MISSING.values(),
+}
+
+
+def _fails(status: pd.Series) -> np.ndarray:
+    """True where a nullable-bool status is False (NA is not a failure)."""
+    return ~status.fillna(True).to_numpy(dtype=bool)
+
+
+def _import_optional():
+    from ._compat import import_optional
+
+    return import_optional
+
+
+# ----------------------------------------------------------------------------------
+# Scene entry points
+# ----------------------------------------------------------------------------------
+def _units_of(scene, by):
+    """(units GeoDataFrame with a ``libelle`` column, by-label)."""
+    from .crs import to_crs
+
+    if isinstance(by, str):
+        key = by.lower()
+        if key in ("parcel", "parcels"):
+            P = scene.parcels
+            U = gpd.GeoDataFrame(
+                {
+                    "zone_id": P["zone_id"]
+                    if "zone_id" in P
+                    else pd.Series(None, index=P.index, dtype=object)
+                },
+                geometry=P.geometry.values,
+                crs=scene.crs,
+                index=P.index,
+            )
+            Z = scene.zones
+            if "libelle" in Z and len(Z):
+                U["libelle"] = U["zone_id"].map(Z["libelle"])
+            else:
+                U["libelle"] = None
+            U.index.name = "parcel_id"
+            return U, "parcel"
+        if key in ("zone", "zones"):
+            Z = scene.zones
+            U = gpd.GeoDataFrame(
+                {
+                    "libelle": Z["libelle"]
+                    if "libelle" in Z
+                    else pd.Series(None, index=Z.index, dtype=object)
+                },
+                geometry=Z.geometry.values,
+                crs=scene.crs,
+                index=Z.index,
+            )
+            U.index.name = "zone_id"
+            return U, "zone"
+        raise InputError(
+            f"unknown by={by!r}; expected 'parcel', 'zone' or a GeoDataFrame of polygons"
+        )
+    if isinstance(by, gpd.GeoDataFrame):
+        U = to_crs(by, scene.crs, what="units")
+        U = U.copy()
+        if U.geometry.name != "geometry":
+            U = U.rename_geometry("geometry")
+        U["geometry"] = _as_geometry_array(U.geometry.values, "units")
+        if U.index.name is None:
+            U.index.name = "unit_id"
+        if "libelle" not in U:
+            U["libelle"] = _zone_of(U.geometry.values, scene.zones)
+        return U, "custom"
+    raise InputError(
+        f"by must be 'parcel', 'zone' or a GeoDataFrame; got {type(by).__name__}"
+    )
+
+
+def _zone_of(geoms, zones) -> np.ndarray:
+    """Zone ``libelle`` of largest overlap for each polygon (None outside)."""
+    out = np.full(len(geoms), None, dtype=object)
+    if not len(zones) or "libelle" not in zones or not len(geoms):
+        return out
+    zg = np.asarray(zones.geometry.values, object)
+    ia, ib = shapely.STRtree(zg).query(np.asarray(geoms, object))
+    if not len(ia):
+        return out
+    area = intersection_area(np.asarray(geoms, object), zg, ia, ib)
+    ok = area > AREA_TOL
+    ia, ib, area = ia[ok], ib[ok], area[ok]
+    order = np.lexsort((-area, ia))
+    ia, ib = ia[order], ib[order]
+    first = np.r_[True, ia[1:] != ia[:-1]] if len(ia) else np.zeros(0, bool)
+    out[ia[first]] = zones["libelle"].to_numpy(dtype=object)[ib[first]]
+    return out
+
+
+def ratios(
+    scene,
+    by="parcel",
+    *,
+    source: str = "auto",
+    landcover=None,
+    classes: dict | None = None,
+    ndvi=None,
+    ndvi_threshold: float = 0.3,
+    cdsm=None,
+    min_canopy_height: float = 2.0,
+    green_roofs=None,
+    kinds: dict | None = None,
+    weights: dict | None = None,
+    rules=None,
+    green_wall_height: float | None = None,
+    threads: int | None = None,
+) -> VegetationResult:
+    """Vegetation versus built per parcel, zone or any polygon set.
+
+    Measures, for each unit, the built footprint, the vegetation seen from
+    above (tree canopy, low vegetation), the other open ground, pleine terre,
+    green roofs and green walls, their shares, the weighted biotope surface and
+    coefficient (CBS), and, when the scene carries a PLU rule pack, compliance
+    with the zone's minima and what it would take to comply. The precedence
+    rules that keep overlapping layers from being counted twice are given in
+    :mod:`cimcity.vegetation`.
+
+    Parameters
+    ----------
+    scene : Scene
+    by : {"parcel", "zone"} or GeoDataFrame
+        Units: the scene's parcels (default), its zones, or any polygons
+        (reprojected to the scene CRS; a ``libelle`` column, when present,
+        names their zone, else the zone of largest overlap is used).
+    source : {"auto", "vector", "raster"}
+        ``"vector"``: ``scene.buildings`` and ``scene.vegetation`` polygons.
+        ``"raster"``: land cover / NDVI / CDSM (arguments below, else
+        ``scene.rasters["landcover" | "ndvi" | "cdsm"]``). ``"auto"``: raster
+        when a raster is given, else vector.
+    landcover, classes, ndvi, ndvi_threshold, cdsm, min_canopy_height
+        Raster inputs, see :func:`raster_cover_areas`.
+    green_roofs : GeoDataFrame, optional
+        Extra roof layer of green roofs (optional ``substrate_m`` [m]).
+    kinds : dict, optional
+        Extra vegetation ``kind -> class`` entries (see :data:`KIND_CLASSES`).
+    weights : dict, optional
+        CBS weights overriding the rule pack's (or :data:`DEFAULT_BIOTOPE_WEIGHTS`)
+        for every unit, e.g. ``{"green_wall": 0.5}``.
+    rules : RulePack or False, optional
+        Default ``scene.rules``; ``False`` skips the compliance columns.
+    green_wall_height : float, optional
+        Height of green walls that carry neither ``wall_area`` nor ``height`` [m].
+    threads : int, optional
+        Threads for the area kernel (default: CPU count).
+
+    Returns
+    -------
+    VegetationResult
+        ``.units`` GeoDataFrame (one row per unit, see
+        :class:`VegetationResult`), ``.weights`` table, ``.summary()``,
+        ``.failing``, ``.plot()``, ``.to_file()``.
+
+    Raises
+    ------
+    InputError
+        Unknown ``by``, ``source`` or vegetation kind, bad weights or rasters.
+
+    Examples
+    --------
+    >>> import cimcity as cc
+    >>> scene = cc.datasets.load("paris")
+    >>> res = cc.vegetation.ratios(scene, by="parcel")  # doctest: +SKIP
+    >>> res.units[["vegetation_share", "pleine_terre_share", "biotope_coefficient"]]  # doctest: +SKIP
+    >>> res.failing[["what_would_it_take"]]  # doctest: +SKIP
+    """
+    if source not in ("auto", "vector", "raster"):
+        raise InputError(
+            f"unknown source {source!r}; expected 'auto', 'vector' or 'raster'"
+        )
+    rules = (
+        getattr(scene, "rules", None)
+        if rules is None
+        else (None if rules is False else rules)
+    )
+    if rules is not None and not (
+        hasattr(rules, "for_zone") and hasattr(rules, "weights")
+    ):
+        raise InputError(
+            f"rules must be a RulePack (cimcity.read_rules), got {type(rules).__name__}"
+        )
+    U, by_label = _units_of(scene, by)
+    rasters = dict(getattr(scene, "rasters", {}) or {})
+    lc = landcover if landcover is not None else None
+    nd = ndvi if ndvi is not None else None
+    ch = cdsm if cdsm is not None else None
+    explicit = any(r is not None for r in (lc, nd, ch))
+    if source == "auto":
+        source = "raster" if explicit else "vector"
+    common = dict(
+        green_roofs=green_roofs,
+        kinds=kinds,
+        green_wall_height=green_wall_height,
+        threads=threads,
+    )
+    if source == "raster":
+        if not explicit:
+            lc, nd, ch = (
+                rasters.get("landcover"),
+                rasters.get("ndvi"),
+                rasters.get("cdsm"),
+            )
+        if all(r is None for r in (lc, nd, ch)):
+            raise InputError(
+                "source='raster' needs landcover=, ndvi= or cdsm= (or scene.rasters "
+                "with one of the keys 'landcover', 'ndvi', 'cdsm')"
+            )
+        areas = raster_cover_areas(
+            U,
+            landcover=lc,
+            classes=classes,
+            ndvi=nd,
+            ndvi_threshold=ndvi_threshold,
+            cdsm=ch,
+            min_canopy_height=min_canopy_height,
+            buildings=scene.buildings if len(scene.buildings) else None,
+            vegetation=scene.vegetation if len(scene.vegetation) else None,
+            crs=scene.crs,
+            **common,
+        )
+    else:
+        areas = cover_areas(
+            U,
+            buildings=scene.buildings if len(scene.buildings) else None,
+            vegetation=scene.vegetation if len(scene.vegetation) else None,
+            validate=False,  # Scene tables and units are validated already
+            **common,
+        )
+    keep = [c for c in U.columns if c not in areas.columns]
+    out = gpd.GeoDataFrame(
+        pd.concat([U[keep], areas], axis=1), geometry="geometry", crs=scene.crs
+    )
+    out, wt = _apply_weights_and_rules(out, rules, weights)
+    return VegetationResult(out, wt, by_label, source, rules)
+
+
+def biotope_coefficient(
+    obj, by="parcel", *, weights: dict | None = None, rules=None, **kwargs
+):
+    """Coefficient de biotope par surface (CBS): Σ wₖ · areaₖ / unit area.
+
+    Surface types and their areas (precedence in :mod:`cimcity.vegetation`):
+    ``pleine_terre``, ``green_roof_deep`` (substrate >= 0.8 m),
+    ``green_roof_shallow``, ``green_wall`` (facade area), ``permeable_paving``
+    and ``impervious`` (everything else). Weights come from the PLU rule pack of
+    each unit's zone (``pack.weights(libelle)``), else
+    :data:`DEFAULT_BIOTOPE_WEIGHTS`; ``weights=`` overrides them.
+
+    Parameters
+    ----------
+    obj : Scene, VegetationResult or DataFrame
+        A Scene: measured with :func:`ratios` (``by`` and ``**kwargs`` passed
+        on). A VegetationResult: the same areas re-weighted (no geometry
+        recomputed). A DataFrame of areas (as from :func:`cover_areas`): the
+        coefficient per row.
+    by : {"parcel", "zone"} or GeoDataFrame
+        Units, when ``obj`` is a Scene.
+    weights : dict, optional
+        Surface type -> weight in [0, 1].
+    rules : RulePack, optional
+        Rule pack (default: the scene's / result's).
+
+    Returns
+    -------
+    VegetationResult, or Series (n,) [ratio] for a DataFrame of areas
+        With ``biotope_coefficient``, ``weighted_area`` [m²], the weights table
+        (``.weights``) and, with a rule pack, the ``biotope_ok`` compliance
+        column against the zone's ``min_biotope_coefficient``.
+    """
+    if isinstance(obj, VegetationResult):
+        if kwargs:
+            raise InputError(
+                f"unexpected arguments for a VegetationResult: {sorted(kwargs)}"
+            )
+        return obj.reweight(weights=weights, rules=rules)
+    if isinstance(obj, pd.DataFrame) and not hasattr(obj, "parcels"):
+        if "area" not in obj:
+            raise InputError(
+                f"the areas table needs an 'area' column; columns are {list(obj.columns)}"
+            )
+        den = (
+            obj["observed_area"] if "observed_area" in obj else obj["area"]
+        ).to_numpy(float)
+        w = weighted_surface(obj, weights).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.where(den > 0, w / den, np.nan)
+        return pd.Series(v, index=obj.index, name="biotope_coefficient")
+    if not hasattr(obj, "parcels"):
+        raise InputError(
+            f"biotope_coefficient needs a Scene, a VegetationResult or a DataFrame of "
+            f"areas; got {type(obj).__name__}"
+        )
+    return ratios(obj, by, weights=weights, rules=rules, **kwargs)
