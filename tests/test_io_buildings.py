@@ -12,6 +12,8 @@ import pyogrio
 import pytest
 import rasterio
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Transformer
 from rasterio.mask import mask as rio_mask
 
@@ -265,3 +267,12 @@ def test_gothenburg_heights_from_dsm(shared_data):
     h = b["height"][inside]
     assert h.median() == pytest.approx(15.75, abs=2.0)
     assert h.max() < 40
+
+
+@settings(max_examples=50, deadline=None)
+@given(v=st.floats(min_value=0.01, max_value=999, allow_nan=False))
+def test_parse_length_round_trips_written_metres(v):
+    s = f"{v:.2f}"
+    expect = float(s)
+    got = parse_length([s, s + " m", s.replace(".", ","), f"{s};1"])
+    np.testing.assert_allclose(got, [expect, expect, expect, max(expect, 1.0)])

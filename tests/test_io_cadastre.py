@@ -266,3 +266,31 @@ def test_bad_input(tmp_path):
     ).to_file(lines)
     with pytest.raises(GeometryError, match="2 of 2 .*LineString"):
         read_cadastre(lines)
+
+
+def test_layer_names_in_a_geopackage(tmp_path):
+    p = tmp_path / "cadastre.gpkg"
+    box = shapely.box(650_000, 6_860_000, 650_020, 6_860_010)
+    gpd.GeoDataFrame(
+        {"id": ["75101000AB0012"], "contenance": [200]}, geometry=[box], crs="EPSG:2154"
+    ).to_file(p, layer="parcelles")
+    gpd.GeoDataFrame(
+        {
+            "type": ["01"],
+            "nom": [None],
+            "commune": ["75101"],
+            "created": ["2020"],
+            "updated": ["2021"],
+        },
+        geometry=[box],
+        crs="EPSG:2154",
+    ).to_file(p, layer="batiments")
+    parcels = read_cadastre(p, layer="parcelles")
+    assert parcels.attrs["kind"] == "parcelles" and parcels["section"][0] == "AB"
+    assert parcels["area"][0] == pytest.approx(200.0)
+    bats = read_cadastre(p, layer="batiments")
+    assert bats.attrs["kind"] == "batiments" and "type" in bats.columns
+    # no layer given: the parcels layer is the default
+    assert read_cadastre(p).attrs["kind"] == "parcelles"
+    with pytest.raises(InputError, match="'bâti' not found.*parcelles, batiments"):
+        read_cadastre(p, layer="bâti")

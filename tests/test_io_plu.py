@@ -9,6 +9,8 @@ import geopandas as gpd
 import pyogrio
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cimcity as cc
 from cimcity.errors import (
@@ -341,3 +343,32 @@ def test_read_plu_lonlat_declared_lambert93(tmp_path):
     ).to_file(p)
     with pytest.raises(CRSError, match="longitude/latitude"):
         read_plu(p)
+
+
+def test_non_utf8_attributes_decoded_and_reported(tmp_path):
+    """A shapefile whose .cpg claims UTF-8 but whose .dbf holds Latin-1 bytes."""
+    p = tmp_path / "zones.shp"
+    gpd.GeoDataFrame(
+        {"LIBELLE": ["UA"], "LIBELONG": ["Zone à urbaniser é"], "TYPEZONE": ["U"]},
+        geometry=[shapely.box(650_000, 6_860_000, 650_100, 6_860_100)],
+        crs="EPSG:2154",
+    ).to_file(p)
+    dbf = tmp_path / "zones.dbf"
+    raw = dbf.read_bytes()
+    # same field width: each 2-byte UTF-8 letter becomes its Latin-1 byte + a blank
+    dbf.write_bytes(raw.replace("à".encode(), b"\xe0 ").replace("é".encode(), b"\xe9 "))
+    assert (tmp_path / "zones.cpg").read_text().strip().upper() in ("UTF-8", "UTF8")
+    with pytest.warns(DataQualityWarning, match="not valid UTF-8"):
+        z = read_plu(p)
+    assert z["libelong"].iloc[0].startswith("Zone à  urbaniser é")
+
+
+@settings(max_examples=40, deadline=None)
+@given(v=st.floats(allow_nan=False, allow_infinity=False, min_value=-10, max_value=10))
+def test_ratio_rules_accept_exactly_the_unit_interval(v):
+    data = {"zones": {"UA": {"max_footprint_ratio": {"value": v, "article": "UA.9"}}}}
+    if 0.0 <= v <= 1.0:
+        assert read_rules(data).for_zone("UA").get("max_footprint_ratio").value == v
+    else:
+        with pytest.raises(RuleError, match="outside"):
+            read_rules(data)
