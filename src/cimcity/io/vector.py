@@ -477,7 +477,7 @@ def read_vector(
         )
     if polygons and len(gdf):
         gdf = _check_polygons(gdf, what, p)
-    if len(gdf):
+    if len(gdf) and target is None:  # (to_crs runs the same check)
         check_bounds_in_area_of_use(gdf.total_bounds, source, f"{what} {p}")
     if target is not None:
         gdf = to_crs(gdf, target, what=f"{what} {p}")
