@@ -220,7 +220,7 @@ def check(
     )
 
 
-def read_project(path, scene, placement=None):
+def read_project(path, scene, placement=None, **kwargs):
     """Read an IFC project for a permit check, placed in the scene CRS.
 
     Like :func:`cimcity.read_ifc` (``scene_crs=scene.crs``), except that a file
@@ -239,6 +239,8 @@ def read_project(path, scene, placement=None):
     placement : (x, y, z[, rotation_deg]), optional
         Explicit placement [m, m, m, degrees counter-clockwise from east to the
         project x axis], which wins over the file's georeference.
+    **kwargs
+        Passed to :func:`cimcity.read_ifc` (``subtract_openings``, ``threads``...).
 
     Returns
     -------
@@ -250,7 +252,7 @@ def read_project(path, scene, placement=None):
     from ..io.ifc import read_ifc
 
     try:
-        return read_ifc(path, placement=placement, scene_crs=scene.crs)
+        return read_ifc(path, placement=placement, scene_crs=scene.crs, **kwargs)
     except GeoreferenceError as exc:
         if placement is not None:
             raise
@@ -263,7 +265,9 @@ def read_project(path, scene, placement=None):
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bim = read_ifc(path, placement=(cx, cy, 0.0, 0.0), scene_crs=scene.crs)
+        bim = read_ifc(
+            path, placement=(cx, cy, 0.0, 0.0), scene_crs=scene.crs, **kwargs
+        )
     import shapely
     import trimesh
 

@@ -200,19 +200,32 @@ class _Check:
             return []
         return [g for g in self.face_gid[np.asarray(faces, np.int64)] if g is not None]
 
-    def facade_name(self, x, y) -> str:
-        """Compass name of the footprint facade nearest to (x, y)."""
-        best, name = np.inf, ""
+    def facade_name(self, x, y, toward=None) -> str:
+        """Compass name of the footprint facade nearest to (x, y); at a corner
+        (several facades within 5 cm), the one facing ``toward`` (a point, e.g.
+        the limit) the most."""
+        cands = []
+        p = shapely.Point(x, y)
         for poly in _parts(self.footprint):
             poly = shapely.orient_polygons(poly)
             c = np.asarray(poly.exterior.coords)[:, :2]
             for a, b in zip(c[:-1], c[1:], strict=True):
-                d = shapely.LineString([a, b]).distance(shapely.Point(x, y))
-                if d < best - 1e-9:
-                    ex, ey = b - a
-                    # outward normal of a counter-clockwise ring: (ey, -ex)
-                    best, name = d, f"{_direction_name(ey, -ex)} facade"
-        return name
+                ex, ey = b - a
+                n = float(np.hypot(ex, ey))
+                if n < 1e-9:
+                    continue
+                # outward normal of a counter-clockwise ring: (ey, -ex)
+                cands.append((shapely.LineString([a, b]).distance(p), ey / n, -ex / n))
+        if not cands:
+            return ""
+        dmin = min(c[0] for c in cands)
+        near = [c for c in cands if c[0] <= dmin + 0.05]
+        if toward is not None and len(near) > 1:
+            tx, ty = toward[0] - x, toward[1] - y
+            near.sort(key=lambda c: -(c[1] * tx + c[2] * ty))
+        else:
+            near.sort(key=lambda c: c[0])
+        return f"{_direction_name(near[0][1], near[0][2])} facade"
 
     # -- site ----------------------------------------------------------------------------
     def locate(self) -> bool:
@@ -660,7 +673,7 @@ class _Check:
             a, b = shapely.ops.nearest_points(self.footprint, line)
             loc = f"x={a.x:.1f}, y={a.y:.1f}"
             els = self.elements_at(self._nearest_vertices(a.x, a.y))
-            facade = self.facade_name(a.x, a.y)
+            facade = self.facade_name(a.x, a.y, toward=(b.x, b.y))
             if d > self.tol["on_limit"]:
                 self.mark(
                     a.x,
@@ -811,7 +824,8 @@ class _Check:
             st = _status(dist[i], req[i], "min", tol=self.tol["length"])
             if self._no_ground() and st == "pass":
                 st = "maybe"
-            facade = self.facade_name(V[i, 0], V[i, 1])
+            q = line.interpolate(line.project(shapely.Point(V[i, 0], V[i, 1])))
+            facade = self.facade_name(V[i, 0], V[i, 1], toward=(q.x, q.y))
             txt = (
                 f"The {facade} at {h[i]:.2f} m above ground stands {dist[i]:.2f} m from the "
                 f"{subj}; the article requires max({k:g} × {h[i]:.2f}, {dmin:.2f}) = "

@@ -205,18 +205,26 @@ def _classify_ring(
             atoms.append((i, pts[j], pts[j + 1]))
     mids = np.array([(p0 + p1) / 2 for _, p0, p1 in atoms])
     mpts = shapely.points(mids)
-    # probe just outside each piece (exterior is on the right of a counter-clockwise
-    # ring): a neighbour there shares the edge; pieces near a corner whose
-    # neighbour only touches the corner are not shared
+    # a piece is shared when a neighbour lies along it (both ends within
+    # ``shared_tol``) and across it (a probe just outside, on the right of the
+    # counter-clockwise ring); pieces by a corner that a neighbour only touches
+    # at the corner are not shared
     tang = np.array([p1 - p0 for _, p0, p1 in atoms])
     tang /= np.maximum(np.hypot(tang[:, 0], tang[:, 1]), 1e-12)[:, None]
-    probe = shapely.points(mids + (_PROBE + 0.0) * np.c_[tang[:, 1], -tang[:, 0]])
+    out = np.c_[tang[:, 1], -tang[:, 0]]
     shared = np.zeros(len(atoms), bool)
     if tree is not None:
-        idx, dist = tree.query_nearest(
-            probe, max_distance=shared_tol, return_distance=True
-        )
-        shared[idx[0]] = True
+        ok = np.ones(len(atoms), bool)
+        for pts in (
+            mids + _PROBE * out,
+            np.array([p0 for _, p0, _ in atoms]) + 0.05 * out,
+            np.array([p1 for _, _, p1 in atoms]) + 0.05 * out,
+        ):
+            near = np.zeros(len(atoms), bool)
+            idx = tree.query_nearest(shapely.points(pts), max_distance=shared_tol)
+            near[idx[0]] = True
+            ok &= near
+        shared = ok
     label = np.where(shared, "limit", "street").astype(object)
     atom_road = np.full(len(atoms), -1)
     if road_g is not None:
