@@ -247,3 +247,11 @@ def test_empty_scene_meshes_to_nothing():
         warnings.simplefilter("error")
         m = s.mesh()
     assert m.n_faces == 0
+
+
+def test_terrain_index_accepts_scalars_and_arrays():
+    t = Terrain.from_array(np.zeros((4, 5)), origin=(X0, Y0 + 4), resolution=1.0)
+    r, c = t.index(X0 + 2.5, Y0 + 3.5)  # upper row (row 0), third column
+    assert (r.tolist(), c.tolist()) == ([0], [2])
+    r, c = t.index([X0 - 1, X0 + 4.9], [Y0 + 1, Y0 + 0.1])
+    assert r.tolist() == [-1, 3] and c.tolist() == [-1, 4]

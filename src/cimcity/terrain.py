@@ -157,8 +157,8 @@ class Terrain:
 
     def index(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """(row, col) integer indices of the cells containing points (-1 outside)."""
-        x = np.asarray(x, dtype=float)
-        y = np.asarray(y, dtype=float)
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        y = np.atleast_1d(np.asarray(y, dtype=float))
         rows, cols = self.shape
         t = self.transform
         c = np.floor((x - t.c) / t.a).astype(np.int64)
