@@ -256,7 +256,8 @@ def build_layers(seed: int = 17):
             "usage_1": B["usage"],
             "etat_de_l_objet": "En service",
             "nombre_d_etages": storeys,
-            "hauteur": height,
+            # BD TOPO v3: hauteur is measured from the ground to the gutter
+            "hauteur": np.round(eave_h + np.where(B["pitched"], 0.0, 1.0), 2),
             "altitude_minimale_sol": ground,
             "altitude_minimale_toit": np.round(ground + eave_h + np.where(B["pitched"], 0.0, 1.0), 2),
             "altitude_maximale_toit": np.round(ground + height, 2),
