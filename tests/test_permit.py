@@ -737,7 +737,7 @@ def test_fzk_haus_on_a_gennes_parcel_gives_a_complete_report(gennes, fzk):
     assert (
         row(r, "max_eave_height")["measured"] < row(r, "max_height")["measured"] - 1.0
     )
-    gids = set(bim.elements["global_id"])
+    gids = set(bim.elements["global_id"]) | set(bim.storeys["global_id"])
     for els in r.results["elements"]:
         assert set(els) <= gids
     # the street limit faces the road (BD TOPO LARGEUR 4 m)

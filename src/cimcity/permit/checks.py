@@ -251,6 +251,15 @@ class _Check:
                 + " and no placement was given, so its position, heights above ground "
                 "and distances are unknown; give placement=(x, y, z, rotation_deg).",
             )
+        if placed and bim.georef.get("approximate"):
+            self.add(
+                "georeference",
+                "maybe",
+                article="—",
+                explanation=f"The placement comes from {bim.georef.get('method')} and is "
+                "approximate: distances to the limits may be off by metres; ask for a "
+                "surveyed placement (IfcMapConversion).",
+            )
         if req is not None:
             if isinstance(req, gpd.GeoDataFrame | gpd.GeoSeries):
                 geoms = list(
@@ -299,15 +308,6 @@ class _Check:
                 )
                 return False
             self.terrain = shapely.union_all(P.geometry.loc[self.parcel_ids].values)
-        if placed and bim.georef.get("approximate"):
-            self.add(
-                "georeference",
-                "maybe",
-                article="—",
-                explanation=f"The placement comes from {bim.georef.get('method')} and is "
-                "approximate: distances to the limits may be off by metres; ask for a "
-                "surveyed placement (IfcMapConversion).",
-            )
         # zone
         Z = scene.zones
         if not len(Z) or "libelle" not in Z.columns:
@@ -751,13 +751,23 @@ class _Check:
         for _, lim in lims.iterrows():
             line = lim.geometry
             subj = lim["name"]
-            # 1. crossing the limit
-            if outside.area > 0.05 and outside.distance(line) < 0.05:
+            # 1. crossing the limit: footprint points beyond the terrain whose
+            # nearest terrain edge is this limit (slivers of a few mm are ignored)
+            depth, far = 0.0, None
+            if outside.area > 0.05:
                 pts = shapely.get_coordinates(outside)
-                depth = float(shapely.distance(shapely.points(pts), line).max())
-                i = self._nearest_vertices(
-                    *pts[np.argmax(shapely.distance(shapely.points(pts), line))]
-                )
+                pp = shapely.points(pts)
+                d_t = shapely.distance(pp, self.terrain)
+                d_l = shapely.distance(pp, line)
+                mine = (d_t > self.tol["on_limit"]) & (d_l <= d_t + 0.05)
+                if mine.any():
+                    k_ = int(np.argmax(np.where(mine, d_t, -1.0)))
+                    depth, far = float(d_t[k_]), pts[k_]
+            if far is not None:
+                i = self._nearest_vertices(*far)
+                q = line.interpolate(line.project(shapely.Point(*far)))
+                facade = self.facade_name(far[0], far[1])
+                self.mark(far[0], far[1], line, f"crosses by {depth:.2f} m", "fail")
                 self.add(
                     rule.name,
                     "fail",
@@ -765,10 +775,11 @@ class _Check:
                     dmin if not on_ok else 0.0,
                     "m",
                     self.elements_at(i),
-                    f"The building crosses the {subj} by {depth:.2f} m (onto the "
+                    f"The {facade} crosses the {subj} by {depth:.2f} m (onto the "
                     f"neighbouring land).",
                     subject=subj,
-                    location=f"{self.facade_name(*pts[0])}",
+                    location=f"x={far[0]:.1f}, y={far[1]:.1f} (limit at x={q.x:.1f}, "
+                    f"y={q.y:.1f})",
                 )
                 continue
             dist_fp = float(self.footprint.distance(line))

@@ -241,12 +241,27 @@ def variant(
         dz = add_storeys * h
         v[v[:, 2] > float(last["elevation"]) + 1e-6, 2] += dz
         extra = []
+        new_elements = None
         for k in range(add_storeys):
             r = last.copy()
             r["elevation"] = float(last["elevation"]) + (k + 1) * h
             r["name"] = f"{last['name']} +{k + 1}"
             r["global_id"] = f"{last.get('global_id', 'storey')}-added{k + 1}"
             extra.append(r)
+            # the new level holds copies of the top level's elements (the mesh
+            # stretches the top level's own elements over the added height)
+            E = new_elements if new_elements is not None else bim.elements
+            if E is not None and len(E) and "storey" in E.columns:
+                keys = {str(last.get("name")), str(last.get("global_id"))}
+                top_el = E[E["storey"].astype(str).isin(keys)].copy()
+                if len(top_el):
+                    top_el["storey"] = r["name"]
+                    if "storey_id" in top_el.columns:
+                        top_el["storey_id"] = r["global_id"]
+                    top_el["global_id"] = (
+                        top_el["global_id"].astype(str) + f"-added{k + 1}"
+                    )
+                    new_elements = pd.concat([E, top_el], ignore_index=True)
         storeys = pd.concat([storeys, pd.DataFrame(extra)], ignore_index=True)
         top += dz
     if any(np.asarray(move, float) != 0):
@@ -255,6 +270,8 @@ def variant(
         fp = shapely.affinity.translate(fp, dx, dy)
     new.mesh = trimesh.Trimesh(v, np.asarray(bim.mesh.faces), process=False)
     new.footprint = fp
+    if add_storeys and new_elements is not None:
+        new.elements = new_elements
     new.storeys = storeys
     new.top_z = float(v[:, 2].max()) if len(v) else top
     new.extras = dict(bim.extras)
