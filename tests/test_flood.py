@@ -486,6 +486,94 @@ def test_outputs_files_and_plots(tmp_path):
     assert img[..., :3].std() > 0.05  # not blank
 
 
+def test_ring_samples_lie_outside_at_the_offsets_with_core_bilinear_ground():
+    from cimcity._kernels import flood as K
+
+    z = fractal(64, seed=11)
+    t = make_terrain(z)
+    ccw = shapely.box(X0 + 10.3, Y0 + 10.7, X0 + 30.1, Y0 + 22.9)
+    cw = shapely.Polygon(list(ccw.exterior.coords)[::-1])
+    court = shapely.box(X0 + 35, Y0 + 35, X0 + 60, Y0 + 60).difference(
+        shapely.box(X0 + 42, Y0 + 42, X0 + 53, Y0 + 53)
+    )
+    for poly in (ccw, cw, court):
+        rings = [poly.exterior, *poly.interiors]
+        xy = np.concatenate([np.asarray(r.coords) for r in rings])
+        ring_start = np.cumsum([0] + [len(r.coords) for r in rings]).astype(np.int64)
+        hole = np.array([False] + [True] * (len(rings) - 1))
+        offsets = np.array([1.0, 2.0, 3.0])
+        tr = t.transform
+        starts, px, py, ground, r, c = K.ring_samples(
+            xy,
+            ring_start,
+            np.zeros(len(rings), np.int64),
+            hole,
+            1,
+            offsets,
+            1.0,
+            z,
+            tr.c,
+            tr.f,
+            tr.a,
+            -tr.e,
+        )
+        pts = shapely.points(px, py)
+        # each point lies outside the footprint, at most its offset away; for
+        # convex outlines exactly at its offset (shapely distance, 1e-9 m)
+        dist = shapely.distance(pts, poly)
+        expected = np.tile(offsets, len(px) // 3)
+        assert (dist >= 0.5 - 1e-9).all() and (dist <= expected + 1e-9).all()
+        if poly is not court:
+            np.testing.assert_allclose(dist, expected, atol=1e-9)
+        else:  # samples of the courtyard ring fall in the courtyard
+            n_out = 3 * int(np.ceil(poly.exterior.length))  # 1 m parts, 3 offsets
+            hole = shapely.Polygon(poly.interiors[0])
+            assert shapely.contains(hole, pts[n_out:]).all()
+            assert not shapely.intersects(hole, pts[:n_out]).any()
+        # ground = the core's bilinear Terrain.sample, cells = Terrain.index
+        np.testing.assert_allclose(ground, t.sample(px, py), rtol=0, atol=1e-12)
+        rr, cc_ = t.index(px, py)
+        np.testing.assert_array_equal(r, rr)
+        np.testing.assert_array_equal(c, cc_)
+        assert starts[-1] == len(px)
+
+
+def test_fill_polygons_matches_rasterio_rasterize():
+    from rasterio import features
+
+    from cimcity._kernels import flood as K
+
+    rng = np.random.default_rng(4)
+    t = make_terrain(np.zeros((80, 90)))
+    polys = []
+    for _ in range(25):
+        cx, cy = X0 + rng.uniform(-5, 95), Y0 + rng.uniform(-5, 85)
+        ang = np.sort(rng.uniform(0, 2 * np.pi, 7))
+        rad = rng.uniform(2, 9, 7)
+        p = shapely.Polygon(
+            np.column_stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)])
+        )
+        if rng.random() < 0.4:
+            p = p.difference(shapely.Point(cx, cy).buffer(1.7))
+        polys.append(shapely.make_valid(p))
+    parts = shapely.get_parts(np.array(polys, dtype=object))
+    parts = parts[shapely.get_type_id(parts) == 3]
+    rings, ridx = shapely.get_rings(parts, return_index=True)
+    xy, vr = shapely.get_coordinates(rings, return_index=True)
+    ring_start = np.searchsorted(vr, np.arange(len(rings) + 1))
+    poly_start = np.searchsorted(ridx, np.arange(len(parts) + 1))
+    mask = np.zeros(t.shape, bool)
+    tr = t.transform
+    K.fill_polygons(
+        np.ascontiguousarray(xy), ring_start, poly_start, tr.c, tr.f, tr.a, -tr.e, mask
+    )
+    # reference: GDAL rasterisation (cell centre inside), cell for cell
+    ref = (
+        features.rasterize(((p, 1) for p in parts), out_shape=t.shape, transform=tr) > 0
+    )
+    np.testing.assert_array_equal(mask, ref)
+
+
 # -- real DEMs --------------------------------------------------------------------------
 def test_real_dem_pysheds_fort_worth(shared_data):
     with warnings.catch_warnings():

@@ -1180,6 +1180,8 @@ def _ring_samples(geoms, terrain, ring, spacing, exclude_buildings) -> _Ring:
     any footprint (neighbours, concave corners) are left out of the
     statistics unless that leaves a building without samples.
     """
+    from ._kernels import flood as K
+
     n = len(geoms)
     res = max(terrain.resolution)
     inner, outer = ring
@@ -1187,51 +1189,49 @@ def _ring_samples(geoms, terrain, ring, spacing, exclude_buildings) -> _Ring:
     outer = max(outer, inner + 0.5 * res, 1.5 * res)
     offsets = np.linspace(inner, outer, RING_OFFSETS)
     parts, pidx = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
-    parts = shapely.orient_polygons(parts, exterior_cw=False)
     rings, ridx = shapely.get_rings(parts, return_index=True)
-    rings = shapely.segmentize(rings, spacing)
-    xy, vidx = shapely.get_coordinates(rings, return_index=True)
-    same = vidx[1:] == vidx[:-1]
-    a = xy[:-1][same]
-    b = xy[1:][same]
-    seg_ring = vidx[:-1][same]
-    seg_b = pidx[ridx[seg_ring]]
-    d = b - a
-    length = np.hypot(d[:, 0], d[:, 1])
-    good = length > 0
-    a, d, length, seg_b = a[good], d[good], length[good], seg_b[good]
-    # polygon interiors lie left of the oriented outlines: outward is right
-    nrm = np.column_stack([d[:, 1], -d[:, 0]]) / length[:, None]
-    mid = a + 0.5 * d
-    k = len(offsets)
-    pts = (mid[:, None, :] + offsets[None, :, None] * nrm[:, None, :]).reshape(-1, 2)
-    owner = np.repeat(seg_b, k)
-    order = np.argsort(owner, kind="stable")
-    pts, owner = pts[order], owner[order]
-    starts = np.searchsorted(owner, np.arange(n + 1))
-    ground = terrain.sample(pts[:, 0], pts[:, 1])
-    r, c = terrain.index(pts[:, 0], pts[:, 1])
+    first = np.searchsorted(ridx, np.arange(len(parts)))
+    is_hole = np.ones(len(rings), bool)
+    is_hole[first[first < len(rings)]] = False
+    xy, vring = shapely.get_coordinates(rings, return_index=True)
+    xy = np.ascontiguousarray(xy)
+    ring_start = np.searchsorted(vring, np.arange(len(rings) + 1))
+    t = terrain.transform
+    z = np.ascontiguousarray(terrain.elevation)
+    # rings come out in input order, so owners are non-decreasing
+    starts, _, _, ground, r, c = K.ring_samples(
+        xy,
+        ring_start,
+        pidx[ridx].astype(np.int64),
+        is_hole,
+        n,
+        offsets,
+        float(spacing),
+        z,
+        t.c,
+        t.f,
+        t.a,
+        -t.e,
+    )
     use = np.isfinite(ground)
     fallback = np.zeros(n, bool)
-    if exclude_buildings and len(pts):
-        inside = _in_footprints(geoms, terrain, r, c)
+    if exclude_buildings and len(ground):
+        inside = _in_footprints(xy, ring_start, ridx, len(parts), terrain, r, c)
         kept = use & ~inside
-        has_kept = (
-            np.add.reduceat(kept.astype(np.int64), starts[:-1])
-            if len(pts)
-            else np.zeros(n)
+        counts = np.diff(starts)
+        n_kept = np.add.reduceat(
+            kept.astype(np.int64), np.minimum(starts[:-1], len(kept) - 1)
         )
-        has_kept = np.where(np.diff(starts) > 0, has_kept, 0)
-        fallback = (has_kept == 0) & (np.diff(starts) > 0)
-        use = kept | (use & np.repeat(fallback, np.diff(starts)))
+        n_kept = np.where(counts > 0, n_kept, 0)
+        fallback = (n_kept == 0) & (counts > 0)
+        use = kept | (use & np.repeat(fallback, counts))
     return _Ring(starts, ground, use, r, c, fallback)
 
 
-def _in_footprints(geoms, terrain, r, c) -> np.ndarray:
-    """True for samples whose DEM cell centre lies in a footprint (rasterised
-    on the window of the samples only)."""
-    from affine import Affine
-    from rasterio import features
+def _in_footprints(xy, ring_start, ridx, n_parts, terrain, r, c) -> np.ndarray:
+    """True for samples whose DEM cell centre lies in a footprint (the
+    footprints are filled on the window of the samples only)."""
+    from ._kernels import flood as K
 
     on = r >= 0
     out = np.zeros(len(r), bool)
@@ -1240,16 +1240,19 @@ def _in_footprints(geoms, terrain, r, c) -> np.ndarray:
     r0, r1 = int(r[on].min()), int(r[on].max()) + 1
     c0, c1 = int(c[on].min()), int(c[on].max()) + 1
     t = terrain.transform
-    win_t = Affine(t.a, 0, t.c + c0 * t.a, 0, t.e, t.f + r0 * t.e)
-    mask = features.rasterize(
-        ((g, 1) for g in geoms),
-        out_shape=(r1 - r0, c1 - c0),
-        transform=win_t,
-        fill=0,
-        dtype="uint8",
+    poly_ring_start = np.searchsorted(ridx, np.arange(n_parts + 1))
+    mask = np.zeros((r1 - r0, c1 - c0), bool)
+    K.fill_polygons(
+        xy,
+        ring_start,
+        poly_ring_start,
+        t.c + c0 * t.a,
+        t.f + r0 * t.e,
+        t.a,
+        -t.e,
+        mask,
     )
-    out[on] = mask[r[on] - r0, c[on] - c0] > 0
-    return out
+    return K.lookup_mask(mask, r0, c0, r, c)
 
 
 def _storey_model(B, projects, ground, storey_height):
@@ -1494,8 +1497,7 @@ class _ExposureContext:
     storeys_from: np.ndarray
     explicit: dict
     basements: np.ndarray
-    parcel_codes: object = None
-    zone_codes: object = None
+    n_used: np.ndarray
 
 
 def _exposure_context(scene, terrain, ring, spacing, exclude_buildings, storey_height):
@@ -1528,11 +1530,7 @@ def _exposure_context(scene, terrain, ring, spacing, exclude_buildings, storey_h
     B = scene.buildings
     geoms = B.geometry.values
     rs = _ring_samples(geoms, terrain, (inner, outer), spacing, exclude_buildings)
-    dummy = np.zeros(len(rs.ground), bool)
-    nan = np.full(len(rs.ground), np.nan)
-    g_med, *_ = K.group_ring_stats(
-        rs.starts, rs.ground, rs.use, dummy, nan, nan, np.full(len(rs.ground), np.inf)
-    )
+    g_med, n_used = K.ring_ground(rs.starts, rs.ground, rs.use)
     ground_from = np.where(rs.fallback, "ring_in_footprints", "ring").astype(object)
     off = ~np.isfinite(g_med)
     if off.any():
@@ -1548,7 +1546,17 @@ def _exposure_context(scene, terrain, ring, spacing, exclude_buildings, storey_h
     )
     basements = _basements(B, bim_base)
     return _ExposureContext(
-        scene, terrain, rs, g_med, ground_from, storeys, h, sfrom, explicit, basements
+        scene,
+        terrain,
+        rs,
+        g_med,
+        ground_from,
+        storeys,
+        h,
+        sfrom,
+        explicit,
+        basements,
+        n_used,
     )
 
 
@@ -1565,15 +1573,13 @@ def _exposure_from(ctx: _ExposureContext, flood: FloodResult, tables: bool = Tru
             "the flood was computed on another DEM grid than the exposure context"
         )
     rs = ctx.ring
-    on = rs.rows >= 0
-    d = np.full(len(rs.rows), np.nan)
-    d[on] = flood.depth[rs.rows[on], rs.cols[on]]
-    wet = np.isfinite(d)
-    surf = np.full(len(rs.rows), np.nan)
-    surf[on] = flood.terrain.elevation[rs.rows[on], rs.cols[on]]
-    surf = surf + d
-    _, max_d, wl, frac, _, n_used = K.group_ring_stats(
-        rs.starts, rs.ground, rs.use, wet, d, surf, np.full(len(d), np.inf)
+    max_d, wl, frac = K.ring_flood(
+        rs.starts,
+        rs.use,
+        rs.rows,
+        rs.cols,
+        flood.depth,
+        np.ascontiguousarray(flood.terrain.elevation),
     )
     flooded = np.isfinite(wl)
     g = ctx.ground
@@ -1593,7 +1599,7 @@ def _exposure_from(ctx: _ExposureContext, flood: FloodResult, tables: bool = Tru
         {
             "ground_level": g,
             "ground_from": ctx.ground_from,
-            "ring_samples": n_used,
+            "ring_samples": ctx.n_used,
             "water_level": wl,
             "water_depth": water_depth,
             "max_depth": np.where(flooded, max_d, 0.0),
