@@ -59,6 +59,9 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="HTML report to write")
     p.add_argument("--json", help="JSON report to write (default: --out with .json)")
     p.add_argument(
+        "--bcf", help="also write one BCF topic per failing rule (needs bcf-client)"
+    )
+    p.add_argument(
         "--dates",
         nargs="+",
         help="reference dates of the neighbour impact (default 2024-03-21 2024-12-21)",
@@ -159,6 +162,8 @@ def run(args) -> int:
         report.to_html(out, images=not args.no_images)
         js = Path(args.json) if args.json else out.with_suffix(".json")
         report.to_json(js)
+        if args.bcf:
+            report.to_bcf(args.bcf)
     print(f"cimcity check: {args.ifc}")
     seen = set()
     for w in caught:
@@ -169,4 +174,8 @@ def run(args) -> int:
     print(report.summary())
     print(f"  wrote {out}")
     print(f"  wrote {js}")
+    if args.bcf:
+        print(
+            f"  wrote {args.bcf} ({int((report.results['status'] == 'fail').sum())} topics)"
+        )
     return 0 if report.passed else 1

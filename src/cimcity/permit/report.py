@@ -187,6 +187,65 @@ class PermitReport:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
+    def to_bcf(self, path, author: str = "cimcity", statuses=("fail",)):
+        """Write one BCF 3.0 topic per failing rule, for the architect's BIM tool.
+
+        Each topic carries the rule, article, measured value and limit, the
+        explanation, and a viewpoint aimed at the IFC elements involved (they
+        are selected in the viewpoint). Needs ``bcf-client``.
+
+        Parameters
+        ----------
+        path : str or Path
+            ``.bcf`` file to write.
+        author : str
+            Author (e-mail or name) of the topics.
+        statuses : sequence of str
+            Row statuses that become topics (default failures only; add
+            ``"maybe"`` for the rows to check).
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        try:
+            from bcf.v3.bcfxml import BcfXml
+        except ImportError as exc:
+            from ..errors import MissingDependencyError
+
+            raise MissingDependencyError(
+                f"BCF export needs the bcf-client package ({exc}); install it with: "
+                f"pip install bcf-client"
+            ) from exc
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        bcf = BcfXml.create_new(
+            f"Permit check — {self.project.get('name') or self.project.get('id')}"
+        )
+        to_project = _to_project_coords(self.bim)
+        for _, r in self.results[
+            self.results["status"].isin(list(statuses))
+        ].iterrows():
+            subj = f" ({r['subject']})" if r["subject"] else ""
+            lim = "" if not np.isfinite(r["limit"]) else f" / limit {r['limit']:.3g}"
+            title = f"{r['article']} {r['rule']}{subj}: {r['measured']:.3g}{lim} {r['unit']}"
+            topic = bcf.add_topic(
+                title[:250],
+                f"{r['explanation']} Zone {r['zone']}; status {r['status']}.",
+                author,
+                topic_type="Issue",
+                topic_status="Open",
+            )
+            target = _target(self.bim, r["elements"])
+            if target is not None:
+                topic.add_viewpoint_from_point_and_guids(
+                    to_project(target), *[str(g) for g in r["elements"]]
+                )
+        bcf.save(path)
+        bcf.close()
+        return path
+
     def _repr_html_(self) -> str:
         from ..report_html import results_table
 
@@ -221,3 +280,33 @@ def _jsonable(v):
     if isinstance(v, (os.PathLike,)):
         return str(v)
     return str(v)
+
+
+def _target(bim, elements):
+    """Centre of the faces of ``elements`` (world coordinates), else the
+    middle of the building; None without geometry."""
+    mesh = getattr(bim, "mesh", None)
+    if mesh is None or not len(mesh.faces):
+        return None
+    V = np.asarray(mesh.vertices, float)
+    F = np.asarray(mesh.faces, np.int64)
+    fe = getattr(bim, "face_element", None)
+    E = getattr(bim, "elements", None)
+    if elements and fe is not None and E is not None and "global_id" in E.columns:
+        rows = np.flatnonzero(
+            E["global_id"].astype(str).isin([str(e) for e in elements])
+        )
+        faces = np.flatnonzero(np.isin(np.asarray(fe), rows))
+        if len(faces):
+            return V[F[faces]].reshape(-1, 3).mean(axis=0)
+    return (V.min(axis=0) + V.max(axis=0)) / 2
+
+
+def _to_project_coords(bim):
+    """Map world (scene CRS) points back to the IFC project's coordinates, the
+    frame BCF viewpoints use (inverse of the model's placement matrix)."""
+    m = (getattr(bim, "georef", None) or {}).get("matrix")
+    if m is None:
+        return lambda p: np.asarray(p, float)
+    inv = np.linalg.inv(np.asarray(m, float))
+    return lambda p: (inv @ np.r_[np.asarray(p, float), 1.0])[:3]
