@@ -284,37 +284,53 @@ class SkyPatches:
         return out.astype(np.int64)
 
     def subsample(self, k: int = 8):
-        """Equal-area sub-directions of every patch (midpoint rule in
-        ``(φ, sin a)``), for integrating over patches.
+        """Sub-cells of every patch, for integrating over patches.
+
+        Each patch is cut into ``k × k`` cells, equal steps in azimuth and in
+        ``sin(elevation)`` (equal areas). Each cell is represented by its first
+        moment ``M = ∫_cell ω dω`` (analytic): direction ``M / |M|`` and weight
+        ``|M|``, so ``Σ weight · max(0, n·direction)`` integrates
+        ``max(0, n·ω)`` *exactly* over every cell lying in front of the plane
+        of normal ``n`` (only cells cut by that plane are approximated).
 
         Parameters
         ----------
         k : int
-            Each patch is cut into ``k × k`` cells.
+            Cells per patch side.
 
         Returns
         -------
         directions : (P k², 3) float64
-            Cell-centre unit vectors.
+            Unit mean direction of each cell.
         solid_angles : (P k²,) float64
             Cell solid angles [sr] (sum to 2π).
         patch : (P k²,) int64
             Patch index of each cell.
+        weights : (P k²,) float64
+            ``|M|`` [sr], the projected solid angle of the cell on a plane
+            facing its mean direction.
         """
-        t = (np.arange(k) + 0.5) / k
+        t = np.arange(k + 1) / k
         s0 = np.sin(np.radians(self.altitude[:, 0]))
         s1 = np.sin(np.radians(self.altitude[:, 1]))
         a0 = self.azimuth[:, 0]
         a1 = self.azimuth[:, 1]
-        u = s0[:, None] + (s1 - s0)[:, None] * t[None, :]  # (P, k) sin(alt)
-        phi = a0[:, None] + (a1 - a0)[:, None] * t[None, :]  # (P, k) deg
-        U = np.repeat(u, k, axis=1)  # (P, k*k)
-        PH = np.tile(phi, (1, k))
-        el = np.degrees(np.arcsin(np.clip(U, -1, 1)))
-        dirs = direction_vectors(el.ravel(), PH.ravel())
-        dom = np.repeat(self.solid_angles / (k * k), k * k)
+        u = s0[:, None] + (s1 - s0)[:, None] * t[None, :]  # (P, k+1) sin(alt) edges
+        e = np.arcsin(np.clip(u, -1, 1))
+        phi = np.radians(a0[:, None] + (a1 - a0)[:, None] * t[None, :])  # (P, k+1)
+        # per (patch, elevation cell i, azimuth cell j)
+        e0, e1 = e[:, :-1, None], e[:, 1:, None]
+        f0, f1 = phi[:, None, :-1], phi[:, None, 1:]
+        cos2 = (e1 - e0) / 2 + (np.sin(2 * e1) - np.sin(2 * e0)) / 4  # ∫ cos² e de
+        mx = cos2 * (np.cos(f0) - np.cos(f1))  # ∫ cos e sin φ · cos e de dφ
+        my = cos2 * (np.sin(f1) - np.sin(f0))
+        mz = (np.sin(e1) ** 2 - np.sin(e0) ** 2) / 2 * (f1 - f0)
+        M = np.stack([mx, my, mz], axis=-1).reshape(-1, 3)
+        w = np.linalg.norm(M, axis=1)
+        dirs = M / w[:, None]
+        dom = ((np.sin(e1) - np.sin(e0)) * (f1 - f0)).reshape(-1)
         patch = np.repeat(np.arange(len(self)), k * k)
-        return dirs, dom, patch
+        return dirs, dom, patch, w
 
     def horizon_samples(self, k: int = 16):
         """Azimuth samples of the horizon ring under the lowest row.

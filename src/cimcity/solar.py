@@ -34,9 +34,11 @@ the sky model):
   view of an open horizontal ground of albedo ``ρ`` (not shaded by the
   buildings: an upper bound in deep canyons).
 
-Rays to cells that straddle the sensor's own plane (centre behind it, part in
-front) leave ``asin(LIFT_SIN)`` ≈ 2° above the plane, so an open facade sees
-exactly half the sky.
+Sensors are traced in groups sharing a normal, against the cells in front of
+that normal only (walls skip the half of the sky behind them). Rays to cells
+that straddle the sensor's own plane (centre behind it or within 2° of it,
+part in front) leave ``asin(LIFT_SIN)`` ≈ 2° above the plane, so an open facade
+sees exactly half the sky.
 
 Surface kinds, per-building totals, the favourable-area threshold
 (1,000 kWh/m²/yr, the Paris solar cadastre's "favourable" class) and the PV
@@ -224,8 +226,8 @@ def _sky_weights(unormals, patches):
     """Dome (U, P) [sr], horizon ring (U, P) [rad] weights and front mask."""
     from ._kernels import solar as ks
 
-    dirs, dom, cell = patches.subsample(_subgrid(patches))
-    K = ks.projected_solid_angles(unormals, dirs, dom, cell, len(patches))
+    dirs, _, cell, moment = patches.subsample(_subgrid(patches))
+    K = ks.projected_solid_angles(unormals, dirs, moment, cell, len(patches))
     hd, hphi, hcell = patches.horizon_samples(16)
     H = ks.projected_solid_angles(unormals, hd, hphi, hcell, len(patches))
     front = (K > 0) | (H > 0)
@@ -258,30 +260,47 @@ def _store(mesh, key) -> _Visibility:
     return stores[key]
 
 
-def _trace(mesh, points, normals, sensor_u, dirs, front, engine, cb):
-    """Blocked bits (n, ceil(d/8)) for sensors x directions, with rays of
-    straddling cells lifted above the sensor plane. Returns (bits, lifted rays)."""
+def _trace_groups(mesh, points, unormals, sensor_u, dirs, front, engine, cb, lift=True):
+    """Blocked bits (n, ceil(d/8)) of sensors x directions.
+
+    Sensors are traced by groups sharing a normal, each against the directions
+    in front of that normal (``front[u]``); pairs not in front stay 0 (their
+    weights are 0). With ``lift``, directions closer than ``LIFT_SIN`` to the
+    sensor plane (cells straddling it) are tilted to ``asin(LIFT_SIN)`` above it.
+
+    Returns
+    -------
+    bits : (n, ceil(d / 8)) uint8
+    rays : int
+        Rays traced.
+    """
     from . import raycast
     from ._kernels import solar as ks
 
-    bits = raycast.occluded_matrix(
-        mesh, points, dirs, normals=normals, engine=engine, progress=cb
-    )
-    si, dj = ks.straddle_pairs(bits, sensor_u, normals, dirs, front)
-    if len(si):
-        d = ks.lift_directions(
-            np.ascontiguousarray(normals[si]), np.ascontiguousarray(dirs[dj]), LIFT_SIN
-        )
-        vis = ~raycast.occluded(mesh, points[si], d, engine=engine)
-        ks.clear_bits(bits, si, dj, vis)
-    return bits, len(si)
-
-
-def _front_rays(normals, dirs) -> int:
-    total = 0
-    for i in range(0, len(normals), 200_000):
-        total += int(np.count_nonzero(normals[i : i + 200_000] @ dirs.T > 0))
-    return total
+    n, nd = len(points), len(dirs)
+    bits = np.zeros((n, (nd + 7) // 8), np.uint8)
+    if n == 0 or nd == 0:
+        return bits, 0
+    order = np.argsort(sensor_u, kind="stable")
+    counts = np.bincount(sensor_u, minlength=len(unormals))
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    per_group = counts * front.sum(axis=1)
+    total = int(per_group.sum())
+    done = 0
+    for u in np.flatnonzero(per_group):
+        cols = np.flatnonzero(front[u])
+        idx = order[starts[u] : starts[u + 1]]
+        d = np.ascontiguousarray(dirs[cols])
+        if lift:
+            d = ks.lift_directions(
+                np.repeat(unormals[u][None], len(cols), 0), d, LIFT_SIN
+            )
+        b = raycast.occluded_matrix(mesh, points[idx], d, engine=engine)
+        ks.scatter_rows(bits, idx, b, cols)
+        done += int(per_group[u])
+        if cb is not None:
+            cb(done, total)
+    return bits, total
 
 
 # -- sensors & occluders ----------------------------------------------------------------------
@@ -484,6 +503,7 @@ def irradiance(
         scene, spacing, surfaces, points, normals, occluders
     )
     n = len(sensors)
+    timings["sensors_s"] = time.perf_counter() - t_start
     # site and weather
     if location is not None:
         loc = tuple(location)
@@ -505,7 +525,7 @@ def irradiance(
         lat, lon, alt = site_location(sc, crs=crs, bounds=b)
     w = _sky.read_weather(weather, lat, lon, alt, start, end)
     comp = _sky.sky_components(w, sky)
-    timings["weather_s"] = time.perf_counter() - t_start
+    timings["weather_s"] = time.perf_counter() - t_start - timings["sensors_s"]
 
     if timeseries and n * len(comp) > MAX_SERIES_VALUES:
         raise InputError(
@@ -532,8 +552,9 @@ def irradiance(
     store = _store(mesh, key)
     cache_hit = {"sky": sky_p.name in store.sky}
 
-    # rays to trace, for the progress bar
+    # what is left to trace (the rest is in the cache)
     todo_sky = sky_p.name not in store.sky
+    share = direct == "binned" and sun_grid.name == sky_p.name  # sun bins = sky patches
     if direct == "binned":
         bins = np.full(len(comp), -1, np.int64)
         bins[live] = sun_grid.find(comp.sun[live])
@@ -542,45 +563,58 @@ def irradiance(
         if bits_sun is None:
             bits_sun = np.zeros((n, (len(sun_grid) + 7) // 8), np.uint8)
             traced = np.zeros(len(sun_grid), bool)
-        new_bins = used[~traced[used]]
-        sun_dirs_new = sun_grid.directions[new_bins]
+        new_bins = used[~traced[used]] if not share else used[:0]
+        n_new_sun = len(new_bins)
     else:
         sun_vec = np.ascontiguousarray(comp.sun[live])
         skey = hashlib.blake2b(sun_vec.tobytes(), digest_size=16).hexdigest()
-        sun_dirs_new = sun_vec if skey not in store.exact else np.zeros((0, 3))
-    cache_hit["sun"] = len(sun_dirs_new) == 0
-    est = (n * len(sky_p) * 0.75 if todo_sky else 0) + n * len(sun_dirs_new) * 0.6
+        n_new_sun = len(sun_vec) if skey not in store.exact else 0
+    cache_hit["sun"] = n_new_sun == 0
+    est = (n * len(sky_p) * 0.75 if todo_sky else 0) + n * n_new_sun * 0.6
     show = progress if progress is not None else est > PROGRESS_RAYS
     bar = _Progress(est, "cimcity solar: tracing", bool(show) and n > 0)
     rays = 0
-    straddle = 0
 
     t0 = time.perf_counter()
     if todo_sky:
-        cb = bar.stage(n * len(sky_p) * 0.75)
-        bits, ns = _trace(
-            mesh, pts, nrm, su, sky_p.directions, front_sky, engine_name, cb
+        bits, r = _trace_groups(
+            mesh,
+            pts,
+            un,
+            su,
+            sky_p.directions,
+            front_sky,
+            engine_name,
+            bar.stage(n * len(sky_p) * 0.75),
         )
         store.sky[sky_p.name] = bits
-        rays += _front_rays(nrm, sky_p.directions) + ns
-        straddle += ns
+        rays += r
     bits_sky = store.sky[sky_p.name]
     timings["trace_sky_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     if direct == "binned":
-        if len(new_bins):
-            gd, _, gcell = sun_grid.subsample(_subgrid(sun_grid))
+        if share:
+            bits_sun = bits_sky
+        elif len(new_bins):
+            gd, _, gcell, _ = sun_grid.subsample(_subgrid(sun_grid))
             sel = np.isin(gcell, new_bins)
             remap = np.full(len(sun_grid), -1, np.int64)
             remap[new_bins] = np.arange(len(new_bins))
             fr = ks.front_mask(
                 un, np.ascontiguousarray(gd[sel]), remap[gcell[sel]], len(new_bins)
             )
-            cb = bar.stage(n * len(new_bins) * 0.6)
-            sub_bits, ns = _trace(mesh, pts, nrm, su, sun_dirs_new, fr, engine_name, cb)
-            rays += _front_rays(nrm, sun_dirs_new) + ns
-            straddle += ns
+            sub_bits, r = _trace_groups(
+                mesh,
+                pts,
+                un,
+                su,
+                sun_grid.directions[new_bins],
+                fr,
+                engine_name,
+                bar.stage(n * n_new_sun * 0.6),
+            )
+            rays += r
             ks.scatter_bits(bits_sun, sub_bits, new_bins.astype(np.int64))
             traced[new_bins] = True
             store.sun[sun_grid.name] = (bits_sun, traced)
@@ -590,11 +624,19 @@ def irradiance(
         if skey not in store.exact:
             if len(store.exact) >= 2:
                 store.exact.pop(next(iter(store.exact)))
-            cb = bar.stage(n * len(sun_dirs_new) * 0.6)
-            bits_e = raycast.occluded_matrix(
-                mesh, pts, sun_vec, normals=nrm, engine=engine_name, progress=cb
+            fr = (un @ sun_vec.T) > 0
+            bits_e, r = _trace_groups(
+                mesh,
+                pts,
+                un,
+                su,
+                sun_vec,
+                fr,
+                engine_name,
+                bar.stage(n * n_new_sun * 0.6),
+                lift=False,
             )
-            rays += _front_rays(nrm, sun_vec)
+            rays += r
             store.exact[skey] = bits_e
         bits_direct = store.exact[skey]
         col = np.full(len(comp), -1, np.int64)
@@ -676,7 +718,6 @@ def irradiance(
         "sensors": n,
         "unique_normals": len(un),
         "rays_traced": int(rays),
-        "straddle_rays": int(straddle),
         "cache_hit": cache_hit,
         "location": (lat, lon, alt),
         "hours": hours,

@@ -130,49 +130,6 @@ def gather_visible(blocked, sensor_normal, weights, out):  # pragma: no cover
         out[i] += acc
 
 
-@njit(**_JIT)
-def straddle_pairs(blocked, sensor_normal, normals, dirs, front):  # pragma: no cover
-    """Sensor-direction pairs whose direction lies behind the sensor's surface
-    while part of its cell is in front (``n · d <= 0`` and ``front[u, j]``).
-
-    Returns
-    -------
-    sensor : (k,) int64
-    direction : (k,) int64
-    """
-    n = blocked.shape[0]
-    D = dirs.shape[0]
-    cnt = 0
-    for i in range(n):
-        u = sensor_normal[i]
-        for j in range(D):
-            if front[u, j]:
-                if (
-                    normals[i, 0] * dirs[j, 0]
-                    + normals[i, 1] * dirs[j, 1]
-                    + normals[i, 2] * dirs[j, 2]
-                    <= 0.0
-                ):
-                    cnt += 1
-    si = np.empty(cnt, np.int64)
-    dj = np.empty(cnt, np.int64)
-    k = 0
-    for i in range(n):
-        u = sensor_normal[i]
-        for j in range(D):
-            if front[u, j]:
-                if (
-                    normals[i, 0] * dirs[j, 0]
-                    + normals[i, 1] * dirs[j, 1]
-                    + normals[i, 2] * dirs[j, 2]
-                    <= 0.0
-                ):
-                    si[k] = i
-                    dj[k] = j
-                    k += 1
-    return si, dj
-
-
 @njit(parallel=True, **_JIT)
 def lift_directions(normals, dirs, min_sin):  # pragma: no cover
     """Tilt each direction ``dirs[i]`` about ``normals[i]`` so that
@@ -207,18 +164,18 @@ def lift_directions(normals, dirs, min_sin):  # pragma: no cover
     return out
 
 
-@njit(**_JIT)
-def clear_bits(blocked, sensor, direction, visible):  # pragma: no cover
-    """Clear bit ``direction[k]`` of row ``sensor[k]`` where ``visible[k]``,
-    set it otherwise."""
-    for k in range(sensor.shape[0]):
-        i = sensor[k]
-        j = direction[k]
-        bit = np.uint8(1 << (j & 7))
-        if visible[k]:
-            blocked[i, j >> 3] &= ~bit
-        else:
-            blocked[i, j >> 3] |= bit
+@njit(parallel=True, **_JIT)
+def scatter_rows(full, rows, sub, cols):  # pragma: no cover
+    """Bit ``k`` of ``sub[r]`` → bit ``cols[k]`` of ``full[rows[r]]``."""
+    for r in prange(rows.shape[0]):
+        i = rows[r]
+        for k in range(cols.shape[0]):
+            c = cols[k]
+            bit = np.uint8(1 << (c & 7))
+            if (sub[r, k >> 3] >> (k & 7)) & 1:
+                full[i, c >> 3] |= bit
+            else:
+                full[i, c >> 3] &= ~bit
 
 
 @njit(parallel=True, **_JIT)

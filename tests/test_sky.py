@@ -1,0 +1,212 @@
+"""Sun positions, sky patches, weather readers and the Perez decomposition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cimcity import sky
+from cimcity.errors import FileFormatError, InputError
+
+EPW = "weather/FRA_Paris.Orly.071490_IWEC.epw"
+PARIS = (48.8867, 2.3156, 35.0)
+
+
+@pytest.fixture(scope="module")
+def orly(shared_data):
+    return sky.read_weather(shared_data / EPW, *PARIS)
+
+
+# -- sun ------------------------------------------------------------------------------
+def test_sun_position_matches_spa_paper_example():
+    # Reference: Reda & Andreas (2004), NREL SPA worked example (Golden, CO,
+    # 2003-10-17 12:30:30 -07:00): topocentric azimuth 194.34024°, topocentric
+    # zenith with refraction 50.11162° (at 820 mbar; we derive the pressure from
+    # the altitude, which shifts refraction by < 1e-3°).
+    t = [pd.Timestamp("2003-10-17 12:30:30", tz="Etc/GMT+7")]
+    sp = sky.sun_positions(t, 39.742476, -105.1786, altitude=1830.14, temperature=11)
+    assert sp["azimuth"].iloc[0] == pytest.approx(194.34024, abs=1e-4)
+    assert sp["apparent_zenith"].iloc[0] == pytest.approx(50.11162, abs=1e-3)
+    v = sp[["x", "y", "z"]].to_numpy()[0]
+    assert np.linalg.norm(v) == pytest.approx(1.0, abs=1e-12)
+    # unit vector agrees with the angles (exact trigonometry)
+    assert np.degrees(np.arcsin(v[2])) == pytest.approx(
+        sp["apparent_elevation"].iloc[0]
+    )
+
+
+def test_sun_positions_refuses_naive_times():
+    with pytest.raises(InputError, match="timezone-aware"):
+        sky.sun_positions(pd.date_range("2023-06-21", periods=3, freq="h"), 48.8, 2.3)
+    with pytest.raises(InputError, match="latitude"):
+        sky.sun_positions(
+            pd.date_range("2023-06-21", periods=3, freq="h", tz="UTC"), 95, 2
+        )
+
+
+# -- patches ----------------------------------------------------------------------------
+@pytest.mark.parametrize("mf,count", [(1, 145), (2, 577), (4, 2305)])
+def test_patches_cover_the_hemisphere(mf, count):
+    p = sky.reinhart(mf)
+    assert len(p) == count  # Tregenza 145, Reinhart 144 mf² + 1
+    # exact: solid angles telescope to 2π (float rounding only)
+    assert p.solid_angles.sum() == pytest.approx(2 * np.pi, rel=1e-12)
+    assert (p.solid_angles > 0).all()
+    # patch centres and sub-cells fall in their own patch
+    assert (p.find(p.directions) == np.arange(count)).all()
+    d, dom, cell, w = p.subsample(3)
+    assert (p.find(d) == cell).all()
+    assert (w <= dom + 1e-15).all()
+    assert dom.sum() == pytest.approx(2 * np.pi, rel=1e-12)
+
+
+def test_projected_solid_angle_of_the_sky():
+    # Reference (analytic): ∫ max(0, n·ω) dω over the upper hemisphere is π for a
+    # horizontal plane and π/2 for a vertical one.
+    from cimcity._kernels.solar import projected_solid_angles
+
+    p = sky.tregenza()
+    d, dom, cell, w = p.subsample(8)
+    n = np.array([[0, 0, 1.0], [0, 1.0, 0], [1.0, 0, 0], [0.6, 0, 0.8]])
+    K = projected_solid_angles(n, d, w, cell, len(p)).sum(axis=1)
+    # horizontal: every cell is in front and integrated exactly (first moments)
+    assert K[0] == pytest.approx(np.pi, rel=1e-12)
+    # vertical planes: only the cells cut by the plane are approximated
+    assert K[1:3] == pytest.approx(np.pi / 2, rel=1e-5)
+    # plane tilted by 36.87°: sky view (1 + cos β) / 2 of π
+    assert K[3] == pytest.approx(np.pi * (1 + 0.8) / 2, rel=1e-4)
+
+
+def test_sky_patch_names():
+    assert sky.sky_patches("tregenza").name == "tregenza"
+    assert len(sky.sky_patches("reinhart")) == 577
+    assert len(sky.sky_patches("reinhart4")) == 2305
+    assert len(sky.sky_patches(2)) == 577
+    with pytest.raises(InputError, match="unknown sky patches"):
+        sky.sky_patches("tregenze")
+    with pytest.raises(InputError, match="integer >= 1"):
+        sky.reinhart(0)
+
+
+# -- weather ----------------------------------------------------------------------------
+def test_epw_reads_a_typical_year(orly):
+    w = orly
+    assert len(w.data) == 8760
+    # EPW rows are moved to the middle of their hour
+    assert w.times[0] == pd.Timestamp("2023-01-01 00:30", tz="Etc/GMT-1")
+    assert w.interval == 1.0
+    assert not w.upper_bound
+    t = w.totals()
+    # Reference: annual GHI of the file (SOURCES.md: about 1,068 kWh/m²); the sum
+    # of its GHI column must be reproduced to the watt-hour.
+    assert t["ghi_input"] == pytest.approx(1068.138, abs=1e-3)
+    # closure GHI = DHI + DNI cos Z within 1 % of the file's GHI over the year
+    assert abs(w.summary()["closure_gap"]) < 0.01
+
+
+def test_epw_period_and_errors(shared_data, tmp_path):
+    w = sky.read_weather(
+        shared_data / EPW, *PARIS, start="2023-06-01", end="2023-07-01"
+    )
+    assert len(w.data) == 30 * 24
+    with pytest.raises(InputError, match="not an .epw"):
+        sky.read_weather(tmp_path / "x.csv", *PARIS)
+    bad = tmp_path / "bad.epw"
+    bad.write_text("not an epw\n")
+    with pytest.raises(FileFormatError):
+        sky.read_weather(bad, *PARIS)
+    with pytest.raises(FileNotFoundError):
+        sky.read_weather(tmp_path / "missing.epw", *PARIS)
+
+
+def test_dataframe_weather_checks_and_completion():
+    cs = sky.clear_sky(
+        *PARIS[:2], start="2023-06-21", end="2023-06-22", altitude=PARIS[2]
+    )
+    df = cs.data[["ghi", "dni", "dhi"]]
+    w = sky.read_weather(df, *PARIS)
+    np.testing.assert_allclose(w.data["ghi"], cs.data["ghi"], rtol=1e-12)
+    # DNI left out: pvlib.irradiance.complete_irradiance gives it back from the
+    # closure (exact up to rounding where the sun is up)
+    w2 = sky.read_weather(df.drop(columns="dni"), *PARIS)
+    up = w2.data["apparent_elevation"] > 1
+    np.testing.assert_allclose(
+        w2.data["dni"][up], cs.data["dni"][up], rtol=1e-9, atol=1e-6
+    )
+    with pytest.raises(InputError, match="timezone-aware"):
+        sky.read_weather(df.tz_localize(None), *PARIS)
+    with pytest.raises(InputError, match="at least two"):
+        sky.read_weather(df[["ghi"]], *PARIS)
+    with pytest.raises(InputError, match="negative"):
+        sky.read_weather(df.assign(dhi=-5.0), *PARIS)
+    with pytest.raises(InputError, match="must be None"):
+        sky.read_weather(42, *PARIS)
+
+
+def test_clear_sky_is_an_upper_bound(orly):
+    cs = sky.read_weather(None, *PARIS)
+    assert cs.upper_bound and "clear sky" in cs.source
+    assert len(cs.data) == 8760
+    # a cloudless sky gives more GHI than the measured typical year (Orly)
+    assert cs.totals()["ghi"] > 1.3 * orly.totals()["ghi"]
+    # pvlib Ineichen keeps the closure exactly
+    assert cs.summary()["closure_gap"] == pytest.approx(0.0, abs=1e-9)
+
+
+# -- sky model ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "tilt,azimuth", [(0, 180), (30, 180), (45, 90), (90, 180), (60, 300)]
+)
+def test_perez_decomposition_equals_pvlib_per_step(orly, tilt, azimuth):
+    # Reference: pvlib.irradiance.perez (same coefficients, airmass, dni_extra).
+    # dome + horizon ring + circumsolar point source must rebuild pvlib's sky
+    # diffuse exactly on any open plane while Z < 85° (rel. 1e-9).
+    import pvlib
+
+    d = orly.data
+    c = sky.sky_components(orly, "perez")
+    n = sky.direction_vectors(90 - tilt, azimuth)  # plane normal
+    mine = (
+        c.dome * np.pi * (1 + n[2]) / 2
+        + c.horizon * 2 * np.hypot(n[0], n[1])
+        + c.circumsolar * np.clip(c.sun @ n, 0, None)
+    )
+    ref = pvlib.irradiance.perez(
+        tilt,
+        azimuth,
+        d["dhi"],
+        d["dni"],
+        pvlib.irradiance.get_extra_radiation(d.index),
+        d["apparent_zenith"],
+        d["azimuth"],
+        pvlib.atmosphere.get_relative_airmass(d["apparent_zenith"]),
+        model=sky.PEREZ_SET,
+    ).to_numpy()
+    ok = (d["apparent_zenith"] < 85).to_numpy() & (ref > 0)
+    assert ok.sum() > 3000
+    np.testing.assert_allclose(mine[ok], ref[ok], rtol=1e-9, atol=1e-9)
+    assert c.meta["perez_fallback_steps"] == 0
+
+
+def test_isotropic_and_horizontal_closure(orly):
+    c = sky.sky_components(orly, "isotropic")
+    assert (c.circumsolar == 0).all() and (c.horizon == 0).all()
+    np.testing.assert_allclose(c.dome * np.pi, orly.data["dhi"], rtol=1e-12)
+    # Perez: an open horizontal plane receives DHI (dome + circumsolar) exactly
+    p = sky.sky_components(orly, "perez")
+    horiz = p.dome * np.pi + p.circumsolar * np.clip(p.sun[:, 2], 0, None)
+    np.testing.assert_allclose(horiz, orly.data["dhi"], rtol=1e-9, atol=1e-9)
+    with pytest.raises(InputError, match="unknown sky model"):
+        sky.sky_components(orly, "cie")
+
+
+def test_patch_radiance_spreads_the_horizon_ring(orly):
+    p = sky.tregenza()
+    c = sky.sky_components(orly.select("2023-06-01", "2023-06-08"), "perez")
+    L = sky.patch_radiance(c, p)
+    assert L.shape == (len(c), len(p))
+    # radiance above the dome, integrated over the lowest row, is the ring's
+    # 2π · intensity (exact)
+    extra = ((L - c.dome[:, None]) * p.solid_angles[None, :]).sum(axis=1)
+    np.testing.assert_allclose(extra, 2 * np.pi * c.horizon, rtol=1e-9, atol=1e-9)
