@@ -295,20 +295,21 @@ def _footprints(groups) -> list:
     groups: one shapely call builds every polygon. Of a closed shell only the
     upward-facing surfaces are used: they alone cover its projection (the top
     crossing of any vertical line is an upward face), which halves the union."""
-    coords, ring_ids, owners = [], [], []
+    coords, ring_ids, owners, from_shell = [], [], [], []
     holed, holed_owner = [], []
     n_ring = 0
     for gi, surfaces in enumerate(groups):
         for rings, _, closed in surfaces:
             if not rings or len(rings[0]) < 3:
                 continue
-            if closed and _signed_area(rings[0]) <= 0:
-                continue
             if len(rings) == 1:
                 coords.append(rings[0][:, :2])
                 ring_ids.append(np.full(len(rings[0]), n_ring))
                 owners.append(gi)
+                from_shell.append(closed)
                 n_ring += 1
+            elif closed and _signed_area(rings[0]) <= 0:
+                continue
             else:
                 holed.append(
                     shapely.Polygon(
@@ -324,8 +325,9 @@ def _footprints(groups) -> list:
             rings = shapely.linearrings(
                 np.concatenate(coords), indices=np.concatenate(ring_ids)
             )
-        polys = shapely.polygons(rings)
-        owner = np.asarray(owners, np.int64)
+        up = shapely.is_ccw(rings) | ~np.asarray(from_shell, bool)
+        polys = shapely.polygons(rings[up])
+        owner = np.asarray(owners, np.int64)[up]
     if holed:
         polys = np.concatenate([polys, np.asarray(holed, dtype=object)])
         owner = np.concatenate([owner, np.asarray(holed_owner, np.int64)])
