@@ -403,7 +403,7 @@ class Scene:
         ):
             raise CRSError(
                 f"BIM project {pid!r} is placed in {bim.crs!r}, the scene is in "
-                f"{self.crs.to_string()!r}; read it with read_ifc(path, crs=scene.crs)"
+                f"{self.crs.to_string()!r}; read it with read_ifc(path, scene_crs=scene.crs)"
             )
         self.projects[pid] = bim
         self.touch()
