@@ -99,6 +99,7 @@ def _read(path, **kw):
         ("mm", 1.0, "IFC4", "does not include the unit"),  # exporter ignored units
         ("m", None, "IFC2X3", None),
         ("mm", None, "IFC2X3", "no Scale"),
+        ("m", None, "IFC4X3", None),  # IfcBuiltElement instead of IfcBuildingElement
     ],
 )
 def test_synthetic_project_lands_where_the_map_conversion_says(
@@ -107,8 +108,9 @@ def test_synthetic_project_lands_where_the_map_conversion_says(
     path = _write(tmp_path, 30.0, unit, scale, schema)
     bim, msgs = _read(path)
     assert bim.georef["method"] == (
-        "map_conversion" if schema == "IFC4" else "epset_map_conversion"
+        "epset_map_conversion" if schema == "IFC2X3" else "map_conversion"
     )
+    assert bim.schema == schema
     assert bim.georef["approximate"] is False
     assert bim.crs.to_epsg() == 2154
     # footprint = written polygon rotated by 30° and translated (analytic)

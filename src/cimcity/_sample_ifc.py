@@ -98,7 +98,7 @@ def write_project_ifc(
         Add a roof slab at the top of the last storey.
     length_unit : {"m", "mm", "cm"}
         Project length unit (the geometry is the same; only its encoding changes).
-    schema : {"IFC4", "IFC2X3"}
+    schema : {"IFC4", "IFC4X3", "IFC2X3"}
     seed : str
         Seed of the deterministic GlobalIds.
     site_latlon : (lat, lon, elevation), optional
@@ -125,8 +125,10 @@ def write_project_ifc(
     import_optional("ifcopenshell.guid")
     api = ifcopenshell.api
 
-    if schema not in ("IFC4", "IFC2X3"):
-        raise InputError(f"unsupported schema {schema!r}; expected 'IFC4' or 'IFC2X3'")
+    if schema not in ("IFC4", "IFC2X3", "IFC4X3"):
+        raise InputError(
+            f"unsupported schema {schema!r}; expected 'IFC4', 'IFC4X3' or 'IFC2X3'"
+        )
     if length_unit not in _UNITS:
         raise InputError(
             f"unknown length_unit {length_unit!r}; expected one of {list(_UNITS)}"
