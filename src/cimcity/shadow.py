@@ -137,11 +137,13 @@ def _site(scene):
     to_ll = Transformer.from_crs(scene.crs, "EPSG:4326", always_xy=True)
     lon, lat = to_ll.transform(cx, cy)
     to_xy = Transformer.from_crs("EPSG:4326", scene.crs, always_xy=True)
+    x0, y0 = to_xy.transform(lon, lat)
     x1, y1 = to_xy.transform(lon, lat + 1e-3)
-    north = float(np.degrees(np.arctan2(x1 - cx, y1 - cy)))
+    north = float(np.degrees(np.arctan2(x1 - x0, y1 - y0)))
     B = scene.buildings
     alt = float(np.nanmedian(B["ground_z"])) if len(B) else 0.0
-    return float(lon), float(lat), north, alt if np.isfinite(alt) else 0.0
+    alt = round(alt, 0) if np.isfinite(alt) else 0.0
+    return float(lon), float(lat), north, alt
 
 
 def _spa(times, lat, lon, alt) -> pd.DataFrame:
@@ -1851,7 +1853,19 @@ def animate(
     B = scene.buildings
     hl = list(scene.projects) if highlight is None else list(highlight)
     is_hl = B.index.isin(hl)
-    b = scene.bounds
+    # view: the scene and its shadows, at most half the scene's size beyond it
+    b = np.asarray(scene.bounds, float)
+    if len(shadows):
+        sb = shadows.total_bounds
+        pad = max(50.0, 0.5 * max(b[2] - b[0], b[3] - b[1]))
+        b = np.array(
+            [
+                max(min(b[0], sb[0]), b[0] - pad),
+                max(min(b[1], sb[1]), b[1] - pad),
+                min(max(b[2], sb[2]), b[2] + pad),
+                min(max(b[3], sb[3]), b[3] + pad),
+            ]
+        )
     frames = []
     for t in times:
         fig = Figure(figsize=(size, size), dpi=dpi)
