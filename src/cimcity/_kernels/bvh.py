@@ -62,6 +62,108 @@ _BIG = 1e30
 
 
 # -- build -------------------------------------------------------------------------
+# Written as small functions with few branches: numba's compile time grows
+# quickly with the number of basic blocks in one function.
+
+
+@njit(**_JIT)
+def _half_area(lo, hi):
+    ex = hi[0] - lo[0]
+    ey = hi[1] - lo[1]
+    ez = hi[2] - lo[2]
+    return ex * ey + ey * ez + ez * ex
+
+
+@njit(**_JIT)
+def _grow(lo, hi, src_lo, src_hi):
+    for c in range(3):
+        lo[c] = min(lo[c], src_lo[c])
+        hi[c] = max(hi[c], src_hi[c])
+
+
+@njit(**_JIT)
+def _reset(lo, hi):
+    """Empty bounds (+inf, -inf); loops rather than slice fills, which compile
+    numba's string formatting for their error messages."""
+    for c in range(lo.size):
+        lo.flat[c] = np.inf
+        hi.flat[c] = -np.inf
+
+
+@njit(**_JIT)
+def _bounds(order, start, end, lo, hi, cen, node_lo, node_hi, cen_lo, cen_hi):
+    """Bounds of triangles ``order[start:end]`` and of their centroids."""
+    _reset(node_lo, node_hi)
+    _reset(cen_lo, cen_hi)
+    for k in range(start, end):
+        i = order[k]
+        _grow(node_lo, node_hi, lo[i], hi[i])
+        _grow(cen_lo, cen_hi, cen[i], cen[i])
+
+
+@njit(**_JIT)
+def _bin_of(value, low, scale):
+    return min(int((value - low) * scale), N_BINS - 1)
+
+
+@njit(**_JIT)
+def _best_split(order, start, end, lo, hi, cen, cen_lo, cen_hi, scratch):
+    """Binned SAH over the three axes: ``(cost, axis, last bin of the left side)``
+    with cost = sum of child half-areas x triangle counts (axis -1: no split)."""
+    b_cnt, b_lo, b_hi, r_area, r_cnt, acc_lo, acc_hi = scratch
+    best_cost = np.inf
+    best_axis = -1
+    best_bin = -1
+    for a in range(3):
+        ext = cen_hi[a] - cen_lo[a]
+        if not ext > 0.0:
+            continue
+        scale = N_BINS / ext
+        b_cnt *= 0
+        _reset(b_lo, b_hi)
+        for k in range(start, end):
+            i = order[k]
+            b = _bin_of(cen[i, a], cen_lo[a], scale)
+            b_cnt[b] += 1
+            _grow(b_lo[b], b_hi[b], lo[i], hi[i])
+        _reset(acc_lo, acc_hi)
+        count = 0
+        for b in range(N_BINS - 1, 0, -1):
+            _grow(acc_lo, acc_hi, b_lo[b], b_hi[b])
+            count += b_cnt[b]
+            r_cnt[b] = count
+            r_area[b] = _half_area(acc_lo, acc_hi) if count > 0 else 0.0
+        _reset(acc_lo, acc_hi)
+        count = 0
+        for b in range(N_BINS - 1):
+            _grow(acc_lo, acc_hi, b_lo[b], b_hi[b])
+            count += b_cnt[b]
+            if count > 0 and r_cnt[b + 1] > 0:
+                cost = _half_area(acc_lo, acc_hi) * count + r_area[b + 1] * r_cnt[b + 1]
+                if cost < best_cost:
+                    best_cost = cost
+                    best_axis = a
+                    best_bin = b
+    return best_cost, best_axis, best_bin
+
+
+@njit(**_JIT)
+def _partition(order, start, end, cen, axis, low, scale, last_bin):
+    """Move triangles whose centroid bin is <= ``last_bin`` first; returns the
+    index of the first triangle of the right side."""
+    i = start
+    j = end - 1
+    while i <= j:
+        t = order[i]
+        if _bin_of(cen[t, axis], low, scale) <= last_bin:
+            i += 1
+        else:
+            order[i] = order[j]
+            order[j] = t
+            j -= 1
+    return i
+
+
 @njit(**_JIT)
 def build(tri):
     """Binned-SAH BVH over triangles.
@@ -74,12 +176,14 @@ def build(tri):
     Returns
     -------
     box : (nodes, 6) float64
-        Node bounds (rounded to float32 by the caller).
+        Node bounds ``(min xyz, max xyz)``.
     first, count : (nodes,) int64
+        Leaf: ``count > 0`` triangles from position ``first`` of ``order``;
+        inner node: ``count == 0``, children at ``first`` and ``first + 1``.
     order : (m,) int64
         Triangle indices in BVH order.
     depth : int
-        Depth of the deepest leaf (root = 0); sizes the traversal stack.
+        Depth of the deepest node (root = 0); sizes the traversal stack.
     """
     m = tri.shape[0]
     lo = np.empty((m, 3))
@@ -87,203 +191,72 @@ def build(tri):
     cen = np.empty((m, 3))
     for i in range(m):
         for a in range(3):
-            v0 = tri[i, 0, a]
-            v1 = tri[i, 1, a]
-            v2 = tri[i, 2, a]
-            lo[i, a] = min(v0, v1, v2)
-            hi[i, a] = max(v0, v1, v2)
+            lo[i, a] = min(tri[i, 0, a], tri[i, 1, a], tri[i, 2, a])
+            hi[i, a] = max(tri[i, 0, a], tri[i, 1, a], tri[i, 2, a])
             cen[i, a] = 0.5 * (lo[i, a] + hi[i, a])
     order = np.arange(m)
     cap = max(2 * m - 1, 1)
-    box = np.empty((cap, 6))
+    box = np.zeros((cap, 6))
     first = np.zeros(cap, np.int64)
     count = np.zeros(cap, np.int64)
-    if m == 0:
-        box[0, :3] = 0.0
-        box[0, 3:] = -1.0  # empty box: nothing hits
-        return box[:1], first[:1], count[:1], order, 0
     # work stack of (node, start, end, depth)
-    w_node = np.empty(cap, np.int64)
-    w_start = np.empty(cap, np.int64)
-    w_end = np.empty(cap, np.int64)
-    w_depth = np.empty(cap, np.int64)
-    sp = 0
-    w_node[0] = 0
-    w_start[0] = 0
-    w_end[0] = m
-    w_depth[0] = 0
-    sp = 1
+    work = np.empty((cap, 4), np.int64)
+    work[0, 0] = 0
+    work[0, 1] = 0
+    work[0, 2] = m
+    work[0, 3] = 0
+    sp = 1 if m > 0 else 0
     n_nodes = 1
     max_depth = 0
-    b_cnt = np.empty(N_BINS, np.int64)
-    b_lo = np.empty((N_BINS, 3))
-    b_hi = np.empty((N_BINS, 3))
-    r_area = np.empty(N_BINS)
-    r_cnt = np.empty(N_BINS, np.int64)
+    node_lo = np.empty(3)
+    node_hi = np.empty(3)
+    cen_lo = np.empty(3)
+    cen_hi = np.empty(3)
+    scratch = (
+        np.empty(N_BINS, np.int64),
+        np.empty((N_BINS, 3)),
+        np.empty((N_BINS, 3)),
+        np.empty(N_BINS),
+        np.empty(N_BINS, np.int64),
+        np.empty(3),
+        np.empty(3),
+    )
     while sp > 0:
         sp -= 1
-        node = w_node[sp]
-        start = w_start[sp]
-        end = w_end[sp]
-        depth = w_depth[sp]
-        if depth > max_depth:
-            max_depth = depth
+        node, start, end, depth = work[sp, 0], work[sp, 1], work[sp, 2], work[sp, 3]
+        max_depth = max(max_depth, depth)
         cnt = end - start
-        nlo0 = np.inf
-        nlo1 = np.inf
-        nlo2 = np.inf
-        nhi0 = -np.inf
-        nhi1 = -np.inf
-        nhi2 = -np.inf
-        clo = np.full(3, np.inf)
-        chi = np.full(3, -np.inf)
-        for k in range(start, end):
-            i = order[k]
-            nlo0 = min(nlo0, lo[i, 0])
-            nlo1 = min(nlo1, lo[i, 1])
-            nlo2 = min(nlo2, lo[i, 2])
-            nhi0 = max(nhi0, hi[i, 0])
-            nhi1 = max(nhi1, hi[i, 1])
-            nhi2 = max(nhi2, hi[i, 2])
-            for a in range(3):
-                clo[a] = min(clo[a], cen[i, a])
-                chi[a] = max(chi[a], cen[i, a])
-        box[node, 0] = nlo0
-        box[node, 1] = nlo1
-        box[node, 2] = nlo2
-        box[node, 3] = nhi0
-        box[node, 4] = nhi1
-        box[node, 5] = nhi2
-        if cnt == 1:
+        _bounds(order, start, end, lo, hi, cen, node_lo, node_hi, cen_lo, cen_hi)
+        for c in range(3):  # element-wise, see _reset
+            box[node, c] = node_lo[c]
+            box[node, 3 + c] = node_hi[c]
+        cost, axis, last_bin = _best_split(
+            order, start, end, lo, hi, cen, cen_lo, cen_hi, scratch
+        )
+        # SAH: a leaf costs cnt tests; a split one traversal plus its children
+        leaf_cost = _half_area(node_lo, node_hi) * cnt
+        split_cost = COST_TRAVERSAL * _half_area(node_lo, node_hi) + cost
+        if cnt == 1 or (cnt <= MAX_LEAF and leaf_cost <= split_cost):
             first[node] = start
-            count[node] = 1
+            count[node] = cnt
             continue
-        ex = nhi0 - nlo0
-        ey = nhi1 - nlo1
-        ez = nhi2 - nlo2
-        node_area = ex * ey + ey * ez + ez * ex
-        best_cost = np.inf
-        best_axis = -1
-        best_split = -1
-        for a in range(3):
-            ext = chi[a] - clo[a]
-            if not ext > 0.0:
-                continue
-            scale = N_BINS / ext
-            b_cnt[:] = 0
-            b_lo[:, :] = np.inf
-            b_hi[:, :] = -np.inf
-            for k in range(start, end):
-                i = order[k]
-                b = int((cen[i, a] - clo[a]) * scale)
-                if b >= N_BINS:
-                    b = N_BINS - 1
-                b_cnt[b] += 1
-                for c in range(3):
-                    b_lo[b, c] = min(b_lo[b, c], lo[i, c])
-                    b_hi[b, c] = max(b_hi[b, c], hi[i, c])
-            # sweep from the right: area and count of bins b..N-1
-            x0 = np.inf
-            y0 = np.inf
-            z0 = np.inf
-            x1 = -np.inf
-            y1 = -np.inf
-            z1 = -np.inf
-            c_acc = 0
-            for b in range(N_BINS - 1, 0, -1):
-                if b_cnt[b] > 0:
-                    x0 = min(x0, b_lo[b, 0])
-                    y0 = min(y0, b_lo[b, 1])
-                    z0 = min(z0, b_lo[b, 2])
-                    x1 = max(x1, b_hi[b, 0])
-                    y1 = max(y1, b_hi[b, 1])
-                    z1 = max(z1, b_hi[b, 2])
-                c_acc += b_cnt[b]
-                r_cnt[b] = c_acc
-                if c_acc > 0:
-                    r_area[b] = (
-                        (x1 - x0) * (y1 - y0)
-                        + (y1 - y0) * (z1 - z0)
-                        + (z1 - z0) * (x1 - x0)
-                    )
-                else:
-                    r_area[b] = 0.0
-            # sweep from the left, evaluating the split after bin b
-            x0 = np.inf
-            y0 = np.inf
-            z0 = np.inf
-            x1 = -np.inf
-            y1 = -np.inf
-            z1 = -np.inf
-            c_acc = 0
-            for b in range(N_BINS - 1):
-                if b_cnt[b] > 0:
-                    x0 = min(x0, b_lo[b, 0])
-                    y0 = min(y0, b_lo[b, 1])
-                    z0 = min(z0, b_lo[b, 2])
-                    x1 = max(x1, b_hi[b, 0])
-                    y1 = max(y1, b_hi[b, 1])
-                    z1 = max(z1, b_hi[b, 2])
-                c_acc += b_cnt[b]
-                if c_acc == 0 or r_cnt[b + 1] == 0:
-                    continue
-                l_area = (
-                    (x1 - x0) * (y1 - y0)
-                    + (y1 - y0) * (z1 - z0)
-                    + (z1 - z0) * (x1 - x0)
-                )
-                cost = l_area * c_acc + r_area[b + 1] * r_cnt[b + 1]
-                if cost < best_cost:
-                    best_cost = cost
-                    best_axis = a
-                    best_split = b
-        mid = -1
-        if best_axis >= 0:
-            leaf_cost = node_area * cnt
-            split_cost = COST_TRAVERSAL * node_area + best_cost
-            if cnt <= MAX_LEAF and leaf_cost <= split_cost:
-                first[node] = start
-                count[node] = cnt
-                continue
-            # partition order[start:end] by bin
-            a = best_axis
-            scale = N_BINS / (chi[a] - clo[a])
-            lo_k = start
-            hi_k = end - 1
-            while lo_k <= hi_k:
-                i = order[lo_k]
-                b = int((cen[i, a] - clo[a]) * scale)
-                if b >= N_BINS:
-                    b = N_BINS - 1
-                if b <= best_split:
-                    lo_k += 1
-                else:
-                    order[lo_k] = order[hi_k]
-                    order[hi_k] = i
-                    hi_k -= 1
-            mid = lo_k
-        else:
-            # all centroids coincide: no spatial split helps
-            if cnt <= MAX_LEAF:
-                first[node] = start
-                count[node] = cnt
-                continue
-        if mid <= start or mid >= end:
-            mid = start + cnt // 2
-        left = n_nodes
+        mid = start + cnt // 2  # coincident centroids: split in the middle
+        if axis >= 0:
+            scale = N_BINS / (cen_hi[axis] - cen_lo[axis])
+            mid = _partition(
+                order, start, end, cen, axis, cen_lo[axis], scale, last_bin
+            )
+        first[node] = n_nodes
+        work[sp, 0] = n_nodes + 1
+        work[sp, 1] = mid
+        work[sp, 2] = end
+        work[sp, 3] = depth + 1
+        work[sp + 1, 0] = n_nodes
+        work[sp + 1, 1] = start
+        work[sp + 1, 2] = mid
+        work[sp + 1, 3] = depth + 1
+        sp += 2
         n_nodes += 2
-        first[node] = left
-        count[node] = 0
-        w_node[sp] = left + 1
-        w_start[sp] = mid
-        w_end[sp] = end
-        w_depth[sp] = depth + 1
-        sp += 1
-        w_node[sp] = left
-        w_start[sp] = start
-        w_end[sp] = mid
-        w_depth[sp] = depth + 1
-        sp += 1
     return box[:n_nodes], first[:n_nodes], count[:n_nodes], order, max_depth
 
 
