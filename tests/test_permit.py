@@ -447,6 +447,9 @@ def test_missing_georeference_gives_not_checkable():
         unplaced(project()), street_scene(), parcels=["SITE"], impact=False
     )
     assert row(r2, "max_storeys")["status"] == "pass"
+    # and the floor area ratio (storeys' areas over the parcels' area): 2880 / 672
+    far = row(r2, "max_floor_area_ratio")
+    assert far["measured"] == pytest.approx(8 * 360 / 672, rel=AREA_REL)
     others = r2.results[
         ~r2.results["rule"].isin(["max_storeys", "max_floor_area_ratio"])
     ]

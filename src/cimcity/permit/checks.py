@@ -179,7 +179,9 @@ class _Check:
         self.footprint = bim.footprint
         terrain = self.scene.terrain
         self.ground_v = None
-        if terrain is not None and len(self.V):
+        placed = bim.is_georeferenced or bim.crs is not None
+        # an unplaced model's coordinates are its own: never sample the DEM there
+        if terrain is not None and len(self.V) and placed:
             g = terrain.sample(self.V[:, 0], self.V[:, 1])
             if np.isfinite(g).all():
                 self.ground_v = g
@@ -409,7 +411,7 @@ class _Check:
             rule = z.get(name)
             if rule is None:
                 continue
-            needs_place = name not in ("max_storeys",)
+            needs_place = name not in ("max_storeys", "max_floor_area_ratio")
             if needs_place and not self.placed:
                 self.add(
                     name,
