@@ -477,6 +477,32 @@ def test_zone_without_rules_and_missing_inputs():
     assert "no parcel" in r.results["explanation"].iloc[0]
 
 
+def test_project_across_two_zones_and_no_rule_pack():
+    s = street_scene()
+    # a UV zone over the eastern 4 m of the site: 4 m x 15 m of the footprint
+    s._tables["zones"] = s.zones.iloc[0:0]
+    b = shapely.box
+    s.add_zones(
+        gpd.GeoDataFrame(
+            {"libelle": ["UG", "UV"]},
+            geometry=[
+                b(X0 - 100, Y0 - 100, X0 + 20, Y0 + 100),
+                b(X0 + 20, Y0 - 100, X0 + 100, Y0 + 100),
+            ],
+            crs="EPSG:2154",
+        ),
+        rules=rules(),
+    )
+    r = permit.check(project(), s, impact=False)
+    z = row(r, "zone")
+    assert z["status"] == "maybe" and "UV (60 m²)" in z["explanation"]
+    assert r.site["zone"] == "UG"
+    s.rules = None
+    r = permit.check(project(), s, impact=False)
+    assert list(r.results["rule"]) == ["rules"]
+    assert r.results["status"].iloc[0] == "not_checkable"
+
+
 def test_bad_inputs_raise_specific_errors():
     s = street_scene()
     with pytest.raises(InputError, match="Scene"):
