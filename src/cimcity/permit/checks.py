@@ -43,22 +43,6 @@ COLUMNS = [
     "location",
 ]
 
-# surface types of a site plan (biotope weight keys) that count as green
-_GREEN_KINDS = ("pleine_terre", "green_roof_deep", "green_roof_shallow", "green_wall")
-# scene vegetation kinds growing in the ground (pleine terre when not built over)
-_GROUND_VEGETATION = (
-    "lawn",
-    "tree",
-    "shrub",
-    "grass",
-    "garden",
-    "meadow",
-    "hedge",
-    "vegetation",
-    "pleine_terre",
-    "forest",
-    "wood",
-)
 # IFC classes that make a storey a real level (not a datum line)
 _LEVEL_CLASSES = (
     "IfcSpace",
@@ -987,15 +971,22 @@ class _Check:
         )
 
     def surfaces(self):
-        """Site surfaces on the terrain: GeoDataFrame (kind, area) and source text."""
+        """Surfaces of the terrain as :func:`cimcity.vegetation.cover_areas`
+        measures them (one row: ``pleine_terre_area``, ``green_area``,
+        ``green_roof_deep_area``... [m²]) and a text naming the source; (None,
+        None) without a site plan or vegetation."""
         if "surfaces" in self.context:
             return self.context["surfaces"]
-        res = (None, None)
+        from ..vegetation import cover_areas
+
         site = self.site_plan
+        src = "the site plan"
         if site is None:
             site = self.scene.layers.get("site_plan")
+            src = "the scene's 'site_plan' layer"
         if site is None:
             site = (getattr(self.bim, "extras", {}) or {}).get("site_surfaces")
+            src = "the model's site surfaces"
         if site is not None and len(site):
             if "kind" not in site.columns:
                 raise InputError(
@@ -1003,45 +994,27 @@ class _Check:
                     f"({', '.join(self.pack.weights(self.zone))}); got columns "
                     f"{list(site.columns)}"
                 )
-            g = shapely.intersection(site.geometry.values, self.terrain)
-            df = pd.DataFrame(
-                {"kind": site["kind"].astype(str).to_numpy(), "area": shapely.area(g)}
+            veg = site
+        elif len(self.scene.vegetation):
+            veg = self.scene.vegetation
+            src = (
+                "the scene's vegetation on the terrain, outside the footprint "
+                "(assumed kept by the project; no site plan was given)"
             )
-            # green walls count by their own (vertical) area when given
-            if "area" in site.columns:
-                wall = df["kind"] == "green_wall"
-                df.loc[wall, "area"] = pd.to_numeric(
-                    site["area"], errors="coerce"
-                ).to_numpy()[wall]
-            res = (df[df["area"] > 0], "the site plan")
         else:
-            V = self.scene.vegetation
-            if len(V):
-                free = shapely.difference(self.terrain, self.footprint)
-                kinds = V["kind"].astype(str).str.lower().to_numpy()
-                ground = np.isin(kinds, _GROUND_VEGETATION)
-                geoms = V.geometry.values[ground]
-                if len(geoms):
-                    # trees over lawn: count the ground once
-                    u = shapely.intersection(shapely.union_all(geoms), free)
-                    a = float(u.area)
-                    if a > 0:
-                        res = (
-                            pd.DataFrame({"kind": ["pleine_terre"], "area": [a]}),
-                            "the scene's vegetation on the terrain, outside the footprint "
-                            "(assumed kept by the project; no site plan was given)",
-                        )
-                if res[0] is None:
-                    res = (
-                        pd.DataFrame({"kind": [], "area": []}),
-                        "the scene's vegetation (none on the terrain outside the footprint)",
-                    )
-        self.context["surfaces"] = res
-        return res
+            self.context["surfaces"] = (None, None)
+            return self.context["surfaces"]
+        near = veg[shapely.intersects(veg.geometry.values, self.terrain)]
+        # the project is the only building left on its terrain (Scene.with_project)
+        b = gpd.GeoDataFrame(geometry=[self.footprint], crs=self.scene.crs)
+        units = gpd.GeoSeries([self.terrain], crs=self.scene.crs)
+        areas = cover_areas(units, buildings=b, vegetation=near if len(near) else None)
+        self.context["surfaces"] = (areas.iloc[0], src)
+        return self.context["surfaces"]
 
     def check_surfaces(self, rule):
-        df, source = self.surfaces()
-        if df is None:
+        a, source = self.surfaces()
+        if a is None:
             self.add(
                 rule.name,
                 "not_checkable",
@@ -1051,30 +1024,35 @@ class _Check:
             )
             return
         ta = float(self.terrain.area)
-        w = self.pack.weights(self.zone)
-        by = df.groupby("kind")["area"].sum() if len(df) else pd.Series(dtype=float)
         if rule.name == "min_pleine_terre_share":
-            a = float(by.get("pleine_terre", 0.0))
-            m = a / ta
-            txt = f"Pleine terre {a:.1f} m² of {ta:.1f} m² ({m:.3f}), from {source}."
+            v = float(a["pleine_terre_area"])
+            m = v / ta
+            txt = f"Pleine terre {v:.1f} m² of {ta:.1f} m² ({m:.3f}), from {source}."
         elif rule.name == "min_green_share":
-            a = float(sum(by.get(k, 0.0) for k in _GREEN_KINDS))
-            m = a / ta
-            txt = f"Green surfaces {a:.1f} m² of {ta:.1f} m² ({m:.3f}), from {source}."
+            v = float(a["green_area"])
+            m = v / ta
+            txt = (
+                f"Green surfaces (vegetation and green roofs) {v:.1f} m² of {ta:.1f} m² "
+                f"({m:.3f}), from {source}."
+            )
         else:
-            unknown = [k for k in by.index if k not in w]
-            if unknown:
-                raise InputError(
-                    f"site plan surface kind(s) {unknown} have no biotope weight; expected "
-                    f"one of {', '.join(w)}"
-                )
-            a = float(sum(by[k] * w[k] for k in by.index))
-            m = a / ta
-            parts = (
-                ", ".join(f"{k} {by[k]:.0f} m² × {w[k]:g}" for k in by.index) or "none"
+            w = self.pack.weights(self.zone)
+            parts = {
+                "pleine_terre": float(a["pleine_terre_area"]),
+                "green_roof_deep": float(a["green_roof_deep_area"]),
+                "green_roof_shallow": float(a["green_roof_shallow_area"]),
+                "green_wall": float(a["green_wall_area"]),
+                "permeable_paving": float(a["permeable_paving_area"]),
+                "impervious": float(a["impervious_area"]),
+            }
+            v = sum(parts[k] * float(w.get(k, 0.0)) for k in parts)
+            m = v / ta
+            terms = ", ".join(
+                f"{k} {x:.0f} m² × {w.get(k, 0.0):g}" for k, x in parts.items() if x > 0
             )
             txt = (
-                f"Biotope coefficient ({parts}) / {ta:.1f} m² = {m:.3f}, from {source}."
+                f"Biotope coefficient ({terms or 'no weighted surface'}) / {ta:.1f} m² = "
+                f"{m:.3f}, from {source}."
             )
         st = _status(m, rule.value, "min", tol=self.tol["ratio"])
         self.add(
