@@ -70,7 +70,13 @@ from ..errors import (
 )
 from ..mesh import KIND_CODES
 
-__all__ = ["read_ifc", "describe", "GeoreferenceWarning", "GEOMETRY_LIBRARIES"]
+__all__ = [
+    "read_ifc",
+    "describe",
+    "GeoreferenceWarning",
+    "IfcGeometryWarning",
+    "GEOMETRY_LIBRARIES",
+]
 
 #: storeys lower than this below project zero are basements [m]
 STOREY_GROUND_TOL = 0.5
@@ -94,6 +100,10 @@ _NOT_FLOOR_SLABS = ("ROOF", "LANDING")
 
 class GeoreferenceWarning(CimcityWarning):
     """Georeferencing is approximate, incomplete or was corrected."""
+
+
+class IfcGeometryWarning(CimcityWarning):
+    """Some IFC geometry could not be triangulated, or none is above ground."""
 
 
 # -- file access ------------------------------------------------------------------------
@@ -754,7 +764,10 @@ def read_ifc(
     -----
     GeoreferenceWarning
         Approximate placement from the site latitude/longitude; missing or
-        inconsistent map conversion ``Scale``; elements without geometry.
+        inconsistent map conversion ``Scale``.
+    IfcGeometryWarning
+        Elements whose representation produced no triangles; no above-ground
+        geometry at all.
 
     Examples
     --------
@@ -796,6 +809,7 @@ def read_ifc(
     }
 
     rows = []
+    geometry_warnings: list = []
     verts, faces, face_el = [], [], []
     nv = 0
     missing = []
@@ -835,8 +849,8 @@ def read_ifc(
             f"{len(missing)} element(s) with a representation produced no geometry "
             f"and are left out ({cls}; first {missing[0].GlobalId})"
         )
-        georef.setdefault("warnings", []).append(msg)
-        warnings.warn(f"{name}: {msg}", GeoreferenceWarning, stacklevel=2)
+        geometry_warnings.append(msg)
+        warnings.warn(f"{name}: {msg}", IfcGeometryWarning, stacklevel=2)
     el_df = pd.DataFrame(
         rows,
         columns=[
@@ -874,8 +888,8 @@ def read_ifc(
     top_local = float(V[:, 2].max()) if len(V) else np.nan
     if not len(V):
         msg = "no above-ground building element geometry: empty mesh and footprint"
-        georef.setdefault("warnings", []).append(msg)
-        warnings.warn(f"{name}: {msg}", GeoreferenceWarning, stacklevel=2)
+        geometry_warnings.append(msg)
+        warnings.warn(f"{name}: {msg}", IfcGeometryWarning, stacklevel=2)
 
     # -- storeys table ---------------------------------------------------------------
     st_rows = []
@@ -1003,6 +1017,7 @@ def read_ifc(
             "unit_scale": unit_m,
             "ground_z": float(zs[2]) if len(V) else np.nan,
             "map_crs": map_crs.to_string() if map_crs is not None else None,
+            "geometry_warnings": geometry_warnings,
         },
     )
 
@@ -1189,7 +1204,10 @@ def describe(path) -> dict:
     if site is not None:
         geo["site_latitude"] = round(site["latitude"], 7)
         geo["site_longitude"] = round(site["longitude"], 7)
-        geo["site_elevation"] = site["elevation"]
+        # RefElevation is a length in project units (spec): reported in metres
+        geo["site_elevation"] = (
+            None if site["elevation"] is None else round(site["elevation"] * unit_m, 4)
+        )
         if geo["method"] == "none":
             geo["method"] = "site_latlon (approximate)"
     geo["true_north"] = _true_north(f)
