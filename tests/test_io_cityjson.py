@@ -531,3 +531,74 @@ def test_bad_vertex_index_and_crs(tmp_path):
         read_cityjson(p, crs="EPSG:2154", parts="drop")
     with pytest.raises(InputError, match="precision"):
         write_cityjson(_scene(), tmp_path / "x.json", precision=0)
+
+
+# -- original geometry as a mesh ------------------------------------------------------
+
+
+def _polygon_area(V, surface):
+    """Area of a planar 3D polygon with holes (Newell's method) [m²]."""
+
+    def ring_area(idx):
+        r = V[idx]
+        return np.linalg.norm(np.cross(r, np.roll(r, -1, axis=0)).sum(axis=0)) / 2
+
+    return ring_area(surface[0]) - sum(ring_area(h) for h in surface[1:])
+
+
+@pytest.mark.parametrize(
+    "name, kw",
+    [
+        ("cjio_zurich_subset_lod2.json", {}),
+        ("cjio_rotterdam_subset.json", {"crs": RD_NEW}),
+    ],
+)
+def test_cityjson_mesh_keeps_semantic_areas(shared_data, name, kw):
+    """Triangulated Roof/Wall/GroundSurface areas equal the source polygons'
+    areas (Newell, holes subtracted) to 1e-6: the triangulation neither drops
+    nor adds surface."""
+    from cimcity.io.cityjson import cityjson_mesh
+    from cimcity.mesh import KIND_CODES
+
+    path = shared_data / "cityjson" / name
+    src = json.loads(path.read_text())
+    V = (
+        np.asarray(src["vertices"], float) * src["transform"]["scale"]
+        + src["transform"]["translate"]
+    )
+    expected = {"RoofSurface": 0.0, "WallSurface": 0.0, "GroundSurface": 0.0}
+    for o in src["CityObjects"].values():
+        for g in o.get("geometry", []):
+            types = [x["type"] for x in g["semantics"]["surfaces"]]
+            for surf, v in zip(g["boundaries"], g["semantics"]["values"], strict=True):
+                if v is not None and types[v] in expected:
+                    expected[types[v]] += _polygon_area(V, surf)
+    scene = _read(path, **kw)
+    m = cityjson_mesh(scene)
+    a = m.face_areas
+    for sem, kind in (
+        ("RoofSurface", "roof"),
+        ("WallSurface", "wall"),
+        ("GroundSurface", "ground"),
+    ):
+        got = a[m.face_kind == KIND_CODES[kind]].sum()
+        assert got == pytest.approx(expected[sem], rel=1e-6), sem
+    assert set(m.building_ids) == set(scene.buildings.index)
+    assert (m.face_building >= 0).all()
+
+
+def test_cityjson_mesh_delft_roofs_cover_the_footprints(delft):
+    from cimcity.io.cityjson import cityjson_mesh
+    from cimcity.mesh import KIND_CODES
+
+    m = cityjson_mesh(delft)
+    roof = m.face_kind == KIND_CODES["roof"]
+    # LoD1 blocks: flat roofs (normals up) whose area is the footprint area
+    assert np.allclose(m.face_normals[roof][:, 2], 1.0, atol=1e-6)
+    per = np.bincount(
+        m.face_building[roof], weights=m.face_areas[roof], minlength=len(m.building_ids)
+    )
+    fp = delft.buildings.geometry.area.reindex(m.building_ids).to_numpy()
+    assert per == pytest.approx(fp, rel=1e-3)
+    with pytest.raises(InputError, match="not read from CityJSON"):
+        cityjson_mesh(_scene())
