@@ -53,6 +53,21 @@ def fractal(n, seed, nodata=0.0):
     return z
 
 
+def data_edge(z):
+    """Numpy definition of the data edge: valid cells on the grid border or with
+    a nodata 4-neighbour (reference for the default sources)."""
+    valid = np.isfinite(z)
+    inner = np.zeros_like(valid)
+    inner[1:-1, 1:-1] = (
+        valid[1:-1, 1:-1]
+        & valid[:-2, 1:-1]
+        & valid[2:, 1:-1]
+        & valid[1:-1, :-2]
+        & valid[1:-1, 2:]
+    )
+    return valid & ~inner
+
+
 def scipy_reference(z, level, seed_rc, connectivity):
     """Connected flood from scipy.ndimage.label: label every component below the
     level, keep those holding a source cell."""
@@ -516,6 +531,7 @@ def test_ring_samples_lie_outside_at_the_offsets_with_core_bilinear_ground():
             tr.f,
             tr.a,
             -tr.e,
+            True,
         )
         pts = shapely.points(px, py)
         # each point lies outside the footprint, at most its offset away; for
@@ -582,7 +598,7 @@ def test_real_dem_pysheds_fort_worth(shared_data):
             shared_data / "dem" / "pysheds_dem.tif", crs="EPSG:32614"
         )  # UTM 14N
     z = t.elevation
-    edge = flood._data_edge(z)  # grid border + valid cells next to nodata
+    edge = data_edge(z)  # grid border + valid cells next to nodata
     zout = z[edge].min()  # the river outlet: lowest cell on the data edge
     src = np.nonzero(edge & (z == zout))
     areas = []
@@ -605,7 +621,7 @@ def test_real_dem_gothenburg(shared_data):
     z = t.elevation
     for level in (2.0, 5.0):
         f = flood.extent(t, level, sources="border")
-        src = np.nonzero(flood._data_edge(z))
+        src = np.nonzero(data_edge(z))
         np.testing.assert_array_equal(f.wet, scipy_reference(z, level, src, 8))
         b = flood.extent(t, level, mode="bathtub")
         assert 0 < f.area <= b.area < z.size  # m² at 1 m cells

@@ -417,14 +417,12 @@ def _seed_cells(terrain, sources):
     if sources is None or (
         isinstance(sources, str) and sources in ("lowest", "border")
     ):
-        r, c = np.nonzero(_data_edge(z))
+        from ._kernels import flood as K
+
+        r, c = K.edge_cells(np.ascontiguousarray(z), sources != "border")
         if not len(r):
             raise InputError("the DEM holds no valid cell (all nodata)")
-        if sources == "border":
-            return r.astype(np.int64), c.astype(np.int64)
-        ze = z[r, c]
-        low = ze == ze.min()
-        return r[low].astype(np.int64), c[low].astype(np.int64)
+        return r, c
     if isinstance(sources, str):
         raise InputError(
             f"unknown sources {sources!r}; expected 'lowest', 'border', a boolean grid, "
@@ -499,22 +497,6 @@ def _as_geometries(obj, crs, what) -> np.ndarray:
             f"(n, 2) or a boolean grid; got {type(obj).__name__}"
         )
     return arr
-
-
-def _data_edge(z) -> np.ndarray:
-    """Valid cells on the edge of the data: on the grid border or next to a
-    nodata cell (a reprojected DEM has nodata corners; rivers are often
-    nodata in lidar DEMs)."""
-    valid = np.isfinite(z)
-    inner = np.zeros_like(valid)
-    inner[1:-1, 1:-1] = (
-        valid[1:-1, 1:-1]
-        & valid[:-2, 1:-1]
-        & valid[2:, 1:-1]
-        & valid[1:-1, :-2]
-        & valid[1:-1, 2:]
-    )
-    return valid & ~inner
 
 
 # -- extent ----------------------------------------------------------------------------
@@ -1188,21 +1170,16 @@ def _ring_samples(geoms, terrain, ring, spacing, exclude_buildings) -> _Ring:
     # the outer offset must reach beyond the cells the walls cut through
     outer = max(outer, inner + 0.5 * res, 1.5 * res)
     offsets = np.linspace(inner, outer, RING_OFFSETS)
-    parts, pidx = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
-    rings, ridx = shapely.get_rings(parts, return_index=True)
-    first = np.searchsorted(ridx, np.arange(len(parts)))
-    is_hole = np.ones(len(rings), bool)
-    is_hole[first[first < len(rings)]] = False
-    xy, vring = shapely.get_coordinates(rings, return_index=True)
-    xy = np.ascontiguousarray(xy)
-    ring_start = np.searchsorted(vring, np.arange(len(rings) + 1))
+    xy, ring_start, ring_part, part_owner = _packed_rings(geoms)
+    is_hole = np.ones(len(ring_part), bool)
+    part_first = np.searchsorted(ring_part, np.arange(len(part_owner)))
+    is_hole[part_first[part_first < len(ring_part)]] = False
     t = terrain.transform
     z = np.ascontiguousarray(terrain.elevation)
-    # rings come out in input order, so owners are non-decreasing
     starts, _, _, ground, r, c = K.ring_samples(
         xy,
         ring_start,
-        pidx[ridx].astype(np.int64),
+        part_owner[ring_part],  # non-decreasing: parts keep the input order
         is_hole,
         n,
         offsets,
@@ -1212,11 +1189,13 @@ def _ring_samples(geoms, terrain, ring, spacing, exclude_buildings) -> _Ring:
         t.f,
         t.a,
         -t.e,
+        False,
     )
     use = np.isfinite(ground)
     fallback = np.zeros(n, bool)
     if exclude_buildings and len(ground):
-        inside = _in_footprints(xy, ring_start, ridx, len(parts), terrain, r, c)
+        part_ring_start = np.searchsorted(ring_part, np.arange(len(part_owner) + 1))
+        inside = _in_footprints(xy, ring_start, part_ring_start, outer, terrain, r, c)
         kept = use & ~inside
         counts = np.diff(starts)
         n_kept = np.add.reduceat(
@@ -1228,30 +1207,62 @@ def _ring_samples(geoms, terrain, ring, spacing, exclude_buildings) -> _Ring:
     return _Ring(starts, ground, use, r, c, fallback)
 
 
-def _in_footprints(xy, ring_start, ridx, n_parts, terrain, r, c) -> np.ndarray:
+def _packed_rings(geoms):
+    """Polygon / MultiPolygon outlines as flat arrays (one C call, no
+    per-geometry Python).
+
+    Returns
+    -------
+    xy : (v, 2) float64 vertices of closed rings, ring after ring [m]
+    ring_start : (n_rings + 1,) int64 vertex range of each ring
+    ring_part : (n_rings,) int64 polygon part of each ring (non-decreasing)
+    part_owner : (n_parts,) int64 input geometry of each part (non-decreasing)
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    if not n:
+        z = np.zeros(0, np.int64)
+        return np.zeros((0, 2)), np.zeros(1, np.int64), z, z
+    kind, coords, offsets = shapely.to_ragged_array(geoms, include_z=False)
+    xy = np.ascontiguousarray(coords[:, :2], dtype=np.float64)
+    ring_start = np.asarray(offsets[0], np.int64)
+    part_ring = np.asarray(offsets[1], np.int64)
+    ring_part = np.repeat(np.arange(len(part_ring) - 1), np.diff(part_ring))
+    if kind == shapely.GeometryType.MULTIPOLYGON:
+        geom_part = np.asarray(offsets[2], np.int64)
+        part_owner = np.repeat(np.arange(n), np.diff(geom_part))
+    elif kind == shapely.GeometryType.POLYGON:
+        part_owner = np.arange(n)
+    else:
+        raise GeometryError(f"building footprints must be polygons; got {kind.name}")
+    return xy, ring_start, ring_part.astype(np.int64), part_owner.astype(np.int64)
+
+
+def _in_footprints(xy, ring_start, part_ring_start, margin, terrain, r, c):
     """True for samples whose DEM cell centre lies in a footprint (the
-    footprints are filled on the window of the samples only)."""
+    footprints are filled on a window around them only)."""
     from ._kernels import flood as K
 
-    on = r >= 0
-    out = np.zeros(len(r), bool)
-    if not on.any():
-        return out
-    r0, r1 = int(r[on].min()), int(r[on].max()) + 1
-    c0, c1 = int(c[on].min()), int(c[on].max()) + 1
     t = terrain.transform
-    poly_ring_start = np.searchsorted(ridx, np.arange(n_parts + 1))
-    mask = np.zeros((r1 - r0, c1 - c0), bool)
-    K.fill_polygons(
-        xy,
-        ring_start,
-        poly_ring_start,
-        t.c + c0 * t.a,
-        t.f + r0 * t.e,
-        t.a,
-        -t.e,
-        mask,
-    )
+    rows, cols = terrain.shape
+    minx, miny = xy.min(axis=0) - margin - abs(t.a)
+    maxx, maxy = xy.max(axis=0) + margin + abs(t.a)
+    c0 = int(np.clip(np.floor((minx - t.c) / t.a), 0, cols))
+    c1 = int(np.clip(np.ceil((maxx - t.c) / t.a), 0, cols))
+    r0 = int(np.clip(np.floor((maxy - t.f) / t.e), 0, rows))
+    r1 = int(np.clip(np.ceil((miny - t.f) / t.e), 0, rows))
+    mask = np.zeros((max(r1 - r0, 0), max(c1 - c0, 0)), bool)
+    if mask.size:
+        K.fill_polygons(
+            xy,
+            ring_start,
+            part_ring_start,
+            t.c + c0 * t.a,
+            t.f + r0 * t.e,
+            t.a,
+            -t.e,
+            mask,
+        )
     return K.lookup_mask(mask, r0, c0, r, c)
 
 

@@ -206,7 +206,8 @@ def connect_runs(row_ptr, starts, ends, seed_runs, diagonal):
 
 @njit(nogil=True, cache=True)
 def paint_depth(z, level, row_ptr, starts, ends, keep, out):
-    """Water depth ``level - z`` on the kept runs, NaN elsewhere.
+    """Water depth ``level - z`` on the kept runs, NaN elsewhere (each cell of
+    ``out`` is written once).
 
     Parameters
     ----------
@@ -222,18 +223,23 @@ def paint_depth(z, level, row_ptr, starts, ends, keep, out):
     depth_sum : float, sum of depths over painted cells [m]
     """
     rows, cols = z.shape
-    out[:, :] = np.nan
     n = 0
     total = 0.0
     for r in range(rows):
+        c = 0
         for j in range(row_ptr[r], row_ptr[r + 1]):
             if not keep[j]:
                 continue
-            for c in range(starts[j], ends[j]):
-                v = level - z[r, c]
-                out[r, c] = v
+            for x in range(c, starts[j]):
+                out[r, x] = np.nan
+            for x in range(starts[j], ends[j]):
+                v = level - z[r, x]
+                out[r, x] = v
                 total += v
             n += ends[j] - starts[j]
+            c = ends[j]
+        for x in range(c, cols):
+            out[r, x] = np.nan
     return n, total
 
 
@@ -241,19 +247,75 @@ def paint_depth(z, level, row_ptr, starts, ends, keep, out):
 def paint_depth_grid(z, levels, row_ptr, starts, ends, keep, out):
     """As :func:`paint_depth` with a per-cell level grid ``levels`` [m]."""
     rows, cols = z.shape
-    out[:, :] = np.nan
     n = 0
     total = 0.0
     for r in range(rows):
+        c = 0
         for j in range(row_ptr[r], row_ptr[r + 1]):
             if not keep[j]:
                 continue
-            for c in range(starts[j], ends[j]):
-                v = levels[r, c] - z[r, c]
-                out[r, c] = v
+            for x in range(c, starts[j]):
+                out[r, x] = np.nan
+            for x in range(starts[j], ends[j]):
+                v = levels[r, x] - z[r, x]
+                out[r, x] = v
                 total += v
             n += ends[j] - starts[j]
+            c = ends[j]
+        for x in range(c, cols):
+            out[r, x] = np.nan
     return n, total
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _on_edge(z, r, c):
+    nr, nc = z.shape
+    if np.isnan(z[r, c]):
+        return False
+    if r == 0 or c == 0 or r == nr - 1 or c == nc - 1:
+        return True
+    return (
+        np.isnan(z[r - 1, c])
+        or np.isnan(z[r + 1, c])
+        or np.isnan(z[r, c - 1])
+        or np.isnan(z[r, c + 1])
+    )
+
+
+@njit(nogil=True, cache=True)
+def edge_cells(z, lowest):
+    """Valid cells on the edge of the data (grid border, or a 4-neighbour is
+    nodata); with ``lowest``, only those at the lowest edge elevation. One pass.
+
+    Returns
+    -------
+    rows, cols : (k,) int64
+    """
+    nr, nc = z.shape
+    cap = 1024
+    rows = np.empty(cap, np.int64)
+    cols = np.empty(cap, np.int64)
+    k = 0
+    zmin = np.inf
+    for r in range(nr):
+        for c in range(nc):
+            if not _on_edge(z, r, c):
+                continue
+            v = z[r, c]
+            if lowest:
+                if v > zmin:
+                    continue
+                if v < zmin:
+                    zmin = v
+                    k = 0
+            if k == cap:
+                rows = _grow(rows, k)
+                cols = _grow(cols, k)
+                cap *= 2
+            rows[k] = r
+            cols[k] = c
+            k += 1
+    return rows[:k].copy(), cols[:k].copy()
 
 
 @njit(nogil=True, cache=True)
@@ -530,7 +592,7 @@ def fill_polygons(xy, ring_start, poly_ring_start, left, top, dx, dy, mask):
                     mask[r, c] = True
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _bilinear(z, fc, fr):
     """Bilinear value at fractional (column, row) from the grid's north-west
     corner; clamped in the outer half cell (as Terrain.sample)."""
@@ -551,7 +613,19 @@ def _bilinear(z, fc, fr):
 
 @njit(nogil=True, cache=True)
 def ring_samples(
-    xy, ring_start, ring_owner, ring_is_hole, n, offsets, spacing, z, left, top, dx, dy
+    xy,
+    ring_start,
+    ring_owner,
+    ring_is_hole,
+    n,
+    offsets,
+    spacing,
+    z,
+    left,
+    top,
+    dx,
+    dy,
+    with_points,
 ):
     """Sample points just outside building outlines, with ground and cell.
 
@@ -571,13 +645,14 @@ def ring_samples(
     offsets : (k,) float64, distances from the outline [m]
     spacing : float, sample spacing along the outline [m]
     z : (rows, cols) float64 DEM [m]; left, top, dx, dy its grid [m]
+    with_points : bool, also return the sample coordinates
 
     Returns
     -------
     starts : (n + 1,) int64, sample range of each building
-    px, py : (m,) float64, sample coordinates [m]
+    px, py : (m,) float64, sample coordinates [m] (empty unless ``with_points``)
     ground : (m,) float64, bilinear ground (NaN off the grid or on nodata) [m]
-    rows, cols : (m,) int64, cell of each sample (-1 off the grid)
+    rows, cols : (m,) int32, cell of each sample (-1 off the grid)
     """
     nr, nc = z.shape
     k = offsets.shape[0]
@@ -597,11 +672,12 @@ def ring_samples(
     for i in range(n):
         starts[i + 1] = starts[i] + counts[i]
     total = starts[n]
-    px = np.empty(total, np.float64)
-    py = np.empty(total, np.float64)
+    npts = total if with_points else 0
+    px = np.empty(npts, np.float64)
+    py = np.empty(npts, np.float64)
     ground = np.empty(total, np.float64)
-    rows = np.empty(total, np.int64)
-    cols = np.empty(total, np.int64)
+    rows = np.empty(total, np.int32)
+    cols = np.empty(total, np.int32)
     pos = starts[:-1].copy()
     for q in range(n_rings):
         b = ring_owner[q]
@@ -630,8 +706,9 @@ def ring_samples(
                     y = my + offsets[o] * ny
                     i = pos[b]
                     pos[b] += 1
-                    px[i] = x
-                    py[i] = y
+                    if with_points:
+                        px[i] = x
+                        py[i] = y
                     fc = (x - left) / dx
                     fr = (top - y) / dy
                     if fc >= 0.0 and fc < nc and fr >= 0.0 and fr < nr:
