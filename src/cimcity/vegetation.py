@@ -391,6 +391,33 @@ def _threads(threads) -> int:
     return threads
 
 
+def _chunks(n: int, threads: int, min_size: int = 5_000) -> list[slice]:
+    k = max(1, min(threads * 2, n // min_size))
+    cuts = np.linspace(0, n, k + 1).astype(np.int64)
+    return [slice(cuts[i], cuts[i + 1]) for i in range(k)]
+
+
+def _parallel(func, n: int, threads: int, min_size: int = 5_000) -> list:
+    """``func(slice)`` over chunks of ``range(n)`` in threads (shapely and the
+    numba kernels release the GIL); results in chunk order."""
+    parts = _chunks(n, threads, min_size)
+    if len(parts) == 1 or threads == 1:
+        return [func(sl) for sl in parts]
+    with ThreadPoolExecutor(threads) as ex:
+        return list(ex.map(func, parts))
+
+
+def _query(tree: shapely.STRtree, geoms: np.ndarray, threads: int):
+    """``tree.query(geoms)`` (bounding boxes) in threads: (input idx, tree idx)."""
+
+    def run(sl):
+        q, p = tree.query(geoms[sl])
+        return q + sl.start, p
+
+    res = _parallel(run, len(geoms), threads, 20_000)
+    return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
+
+
 class _Store:
     """All polygons of one computation, flattened once, addressed by id."""
 
@@ -402,15 +429,28 @@ class _Store:
         self._trees: dict = {}
         self.tuples: dict = {}
         self.prepared = False
+        self.unit_ids = np.zeros(0, np.int64)
 
-    def add(self, geoms) -> np.ndarray:
-        geoms = np.asarray(geoms, dtype=object)
+    def add(self, *arrays) -> list[np.ndarray] | np.ndarray:
+        """Add polygon arrays (flattened together); their id arrays."""
+        arrays = [np.asarray(a, dtype=object) for a in arrays]
         start = len(self.geoms)
-        if len(geoms):
-            self.flat = self.flat + _Flat.of(geoms)
-            self.geoms = np.concatenate([self.geoms, geoms])
+        ids = []
+        for a in arrays:
+            ids.append(np.arange(start, start + len(a), dtype=np.int64))
+            start += len(a)
+        new = np.concatenate(arrays) if arrays else np.zeros(0, object)
+        if len(new):
+            flats = _parallel(
+                lambda sl: _Flat.of(new[sl]), len(new), self.threads, 50_000
+            )
+            flat = flats[0]
+            for f in flats[1:]:
+                flat = flat + f
+            self.flat = flat if not len(self.geoms) else self.flat + flat
+            self.geoms = np.concatenate([self.geoms, new])
             self._area = None
-        return np.arange(start, start + len(geoms), dtype=np.int64)
+        return ids[0] if len(ids) == 1 else ids
 
     @property
     def area(self) -> np.ndarray:
@@ -422,6 +462,10 @@ class _Store:
         if key not in self._trees:
             self._trees[key] = shapely.STRtree(self.geoms[ids])
         return self._trees[key]
+
+    def query(self, ids: np.ndarray, key: str, geoms: np.ndarray):
+        """Bounding-box candidates: (index into ``geoms``, index into ``ids``)."""
+        return _query(self.tree(ids, key), geoms, self.threads)
 
     def areas(self, tuples: np.ndarray) -> np.ndarray:
         """Intersection area of each row of ``tuples`` (n, k) [m²] (kernel,
@@ -505,15 +549,14 @@ def intersection_area(a, b, ia=None, ib=None, threads=None) -> np.ndarray:
         if len(idx) and (idx.min() < 0 or idx.max() >= n):
             raise InputError(f"{name} holds indices outside [0, {n})")
     st = _Store(threads)
-    ida = st.add(a)
-    idb = st.add(b)
+    ida, idb = st.add(a, b)
     return st.areas(np.column_stack([ida[ia], idb[ib]]))
 
 
 def _overlapping_pairs(st: _Store, ids: np.ndarray):
     """Pairs (i < j) of positions in ``ids`` whose interiors overlap (> AREA_TOL)."""
     g = st.geoms[ids]
-    i, j = shapely.STRtree(g).query(g)
+    i, j = _query(shapely.STRtree(g), g, st.threads)
     keep = i < j
     i, j = i[keep], j[keep]
     if not len(i):
@@ -559,7 +602,14 @@ def _dissolve(st: _Store, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for s in np.unique(lengths):
         sel = starts[lengths == s]
         block = st.geoms[ids[order[sel[:, None] + np.arange(s)[None, :]]]]
-        merged.append(shapely.union_all(block, axis=1))
+        merged.extend(
+            _parallel(
+                lambda sl, block=block: shapely.union_all(block[sl], axis=1),
+                len(block),
+                st.threads,
+                500,
+            )
+        )
     merged = np.concatenate(merged)
     return ids[single], merged[~shapely.is_empty(merged)]
 
@@ -585,7 +635,7 @@ def _tuples(st: _Store, L: dict, names: str):
         else:
             # query with the last member (its box holds the common box), then
             # keep the candidates that meet the common box
-            q, p = st.tree(lay, names[-1]).query(st.geoms[tup0[:, -1]])
+            q, p = st.query(lay, names[-1], st.geoms[tup0[:, -1]])
             b2 = st.flat.bounds[lay[p]]
             box = np.column_stack(
                 [np.maximum(box0[q, :2], b2[:, :2]), np.minimum(box0[q, 2:], b2[:, 2:])]
@@ -599,48 +649,104 @@ def _tuples(st: _Store, L: dict, names: str):
     return res
 
 
+def _contains(st: _Store, units_sel: np.ndarray, tests: np.ndarray) -> np.ndarray:
+    """Prepared GEOS ``contains_properly(unit, test)``, element-wise, threaded."""
+    if not st.prepared:
+        shapely.prepare(st.geoms[st.unit_ids])
+        st.prepared = True
+    ug = st.geoms[units_sel]
+    if not len(ug):
+        return np.zeros(0, bool)
+    return np.concatenate(
+        _parallel(
+            lambda sl: shapely.contains_properly(ug[sl], tests[sl]),
+            len(ug),
+            st.threads,
+            20_000,
+        )
+    )
+
+
+def _unit_pairs(st: _Store, units: np.ndarray, lay: np.ndarray, letter: str):
+    """Pieces of one layer × the units whose boxes overlap theirs: (piece
+    position in ``lay``, unit index, piece inside the unit), sorted by piece;
+    cached per layer."""
+    key = "units:" + letter
+    if key not in st.tuples:
+        q, u = st.query(units, "units", st.geoms[lay])
+        pb = st.flat.bounds[lay[q]]
+        ub = st.flat.bounds[units[u]]
+        meet = (np.maximum(pb[:, 0], ub[:, 0]) < np.minimum(pb[:, 2], ub[:, 2])) & (
+            np.maximum(pb[:, 1], ub[:, 1]) < np.minimum(pb[:, 3], ub[:, 3])
+        )
+        q, u, pb, ub = q[meet], u[meet], pb[meet], ub[meet]
+        order = np.argsort(q, kind="stable")
+        q, u, pb, ub = q[order], u[order], pb[order], ub[order]
+        inbox = (
+            (pb[:, 0] > ub[:, 0])
+            & (pb[:, 1] > ub[:, 1])
+            & (pb[:, 2] < ub[:, 2])
+            & (pb[:, 3] < ub[:, 3])
+        )
+        inside = np.zeros(len(q), bool)
+        inside[inbox] = _contains(st, units[u[inbox]], st.geoms[lay[q[inbox]]])
+        st.tuples[key] = (q, u, inside)
+    return st.tuples[key]
+
+
 def _term(st: _Store, units: np.ndarray, L: dict, names: str) -> np.ndarray:
     """Per unit, Σ area(unit ∩ x₁ ∩ … ∩ xₘ) over the pieces xᵢ of the layers
-    named by the letters of ``names`` (``L[letter]``: id array of disjoint
-    polygons) [m²], (n_units,).
+    named by the letters of ``names`` (``L[letter]``: sorted id array of
+    disjoint polygons) [m²], (n_units,).
 
-    A tuple whose common box lies inside one unit adds its area there without
-    clipping (prepared GEOS ``contains_properly``); the others are clipped by the
-    kernel with the unit as one more member.
+    A tuple lying inside one unit (its last piece is, or its common box is:
+    prepared GEOS ``contains_properly``) adds its area there without clipping;
+    the others are clipped by the kernel with the unit as one more member. The
+    candidate units of a tuple are those of its last piece (no new query).
     """
     out = np.zeros(len(units))
     if not len(units) or any(not len(L[c]) for c in names):
         return out
-    tup, area, box = _tuples(st, L, names)
+    last = L[names[-1]]
+    q0, u0, in0 = _unit_pairs(st, units, last, names[-1])
+    if len(names) == 1:
+        area = st.area[last[q0]]
+        rest = ~in0
+        if rest.any():
+            area[rest] = st.areas(np.column_stack([units[u0[rest]], last[q0[rest]]]))
+        return np.bincount(u0, weights=area, minlength=len(units))
+    tup, tarea, box = _tuples(st, L, names)
     if not len(tup):
         return out
-    q, u = st.tree(units, "units").query(st.geoms[tup[:, -1]])
+    # expand each tuple to the unit pairs of its last piece
+    pos = np.searchsorted(last, tup[:, -1])
+    cnt = np.bincount(q0, minlength=len(last))
+    start = np.cumsum(cnt) - cnt
+    k = cnt[pos]
+    t = np.repeat(np.arange(len(tup)), k)
+    idx = start[pos][t] + (np.arange(len(t)) - np.repeat(np.cumsum(k) - k, k))
+    u = u0[idx]
+    inside = in0[idx].copy()
+    tb = box[t]
     ub = st.flat.bounds[units[u]]
-    tb = box[q]
-    meet = (np.maximum(tb[:, 0], ub[:, 0]) < np.minimum(tb[:, 2], ub[:, 2])) & (
-        np.maximum(tb[:, 1], ub[:, 1]) < np.minimum(tb[:, 3], ub[:, 3])
+    meet = inside | (
+        (np.maximum(tb[:, 0], ub[:, 0]) < np.minimum(tb[:, 2], ub[:, 2]))
+        & (np.maximum(tb[:, 1], ub[:, 1]) < np.minimum(tb[:, 3], ub[:, 3]))
     )
-    q, u, tb, ub = q[meet], u[meet], tb[meet], ub[meet]
-    if not len(q):
-        return out
-    inbox = (
+    t, u, inside, tb, ub = t[meet], u[meet], inside[meet], tb[meet], ub[meet]
+    inbox = ~inside & (
         (tb[:, 0] > ub[:, 0])
         & (tb[:, 1] > ub[:, 1])
         & (tb[:, 2] < ub[:, 2])
         & (tb[:, 3] < ub[:, 3])
     )
-    inside = np.zeros(len(q), bool)
     if inbox.any():
-        if not st.prepared:
-            shapely.prepare(st.geoms[units])
-            st.prepared = True
-        test = st.geoms[tup[q[inbox], 0]] if len(names) == 1 else _boxes(tb[inbox])
-        inside[inbox] = shapely.contains_properly(st.geoms[units[u[inbox]]], test)
-    a = np.empty(len(q))
-    a[inside] = area[q[inside]]
+        inside[inbox] = _contains(st, units[u[inbox]], _boxes(tb[inbox]))
+    a = np.empty(len(t))
+    a[inside] = tarea[t[inside]]
     rest = ~inside
     if rest.any():
-        a[rest] = st.areas(np.column_stack([units[u[rest]], tup[q[rest]]]))
+        a[rest] = st.areas(np.column_stack([units[u[rest]], tup[t[rest]]]))
     return np.bincount(u, weights=a, minlength=len(units))
 
 
@@ -744,7 +850,7 @@ def _green_wall_areas(st, units, vegetation, classes, green_wall_height) -> np.n
     # a wall given as a thin strip: its length is half the strip's perimeter
     vertical = np.where(need, height * half_perimeter, vertical)
     wid = st.add(g)
-    wi, ui = st.tree(units, "units").query(g)
+    wi, ui = st.query(units, "units", g)
     if not len(ui):
         return out
     inter = st.areas(np.column_stack([units[ui], wid[wi]]))
@@ -880,7 +986,6 @@ def cover_areas(
         vegetation = None
 
     st = _Store(threads)
-    uid = st.add(U)
     R_all, R_deep = _green_roofs(buildings, vegetation, classes, green_roofs)
     raw = {
         "B": B_raw,
@@ -890,11 +995,14 @@ def cover_areas(
         "R": R_all,
         "D": R_deep,
     }
-    raw_ids = {k: st.add(v) for k, v in raw.items()}
+    uid, *ids = st.add(U, *raw.values())
+    st.unit_ids = uid
+    raw_ids = dict(zip(raw, ids, strict=True))
     kept, merged = {}, {}
     for k, ids in raw_ids.items():
         kept[k], merged[k] = _dissolve(st, ids)
-    L = {k: np.concatenate([kept[k], st.add(merged[k])]) for k in raw}
+    new_ids = st.add(*merged.values())
+    L = {k: np.concatenate([kept[k], new]) for k, new in zip(raw, new_ids, strict=True)}
     names = dict.fromkeys(t for coef in _COEF.values() for t in coef)
     terms = {t: _term(st, uid, L, t) for t in names}
     data = {"area": st.area[uid]}

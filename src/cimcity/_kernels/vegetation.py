@@ -213,7 +213,7 @@ def _split(px, py, rx, ry, rr, x, y, ring_off, geom_ring, g, ox, oy, eps, ts, n)
 
 
 @njit(nogil=True, cache=True)
-def _tuple_area(x, y, ring_off, geom_ring, ids, k, bx0, by0, bx1, by1, eps, ts):
+def _tuple_area(x, y, ring_off, geom_ring, bounds, ids, k, bx0, by0, bx1, by1, eps, ts):
     """Area of the intersection of the k geometries ``ids[:k]``, whose bounding
     boxes intersect in [bx0, bx1] × [by0, by1] (local coordinates around the
     centre of that box)."""
@@ -287,6 +287,15 @@ def _tuple_area(x, y, ring_off, geom_ring, ids, k, bx0, by0, bx1, by1, eps, ts):
                     for j in range(k):
                         if j == i:
                             continue
+                        g = ids[j]
+                        if (
+                            mx + ox < bounds[g, 0] - eps
+                            or mx + ox > bounds[g, 2] + eps
+                            or my + oy < bounds[g, 1] - eps
+                            or my + oy > bounds[g, 3] + eps
+                        ):
+                            keep = False  # outside g's box: outside g
+                            break
                         state, dx, dy = _classify(
                             mx, my, x, y, ring_off, geom_ring, ids[j], ox, oy, eps, eps2
                         )
@@ -343,5 +352,5 @@ def intersection_areas(x, y, ring_off, geom_ring, bounds, tuples, eps, out):
             out[t] = 0.0
             continue
         out[t] = _tuple_area(
-            x, y, ring_off, geom_ring, tuples[t], k, bx0, by0, bx1, by1, eps, ts
+            x, y, ring_off, geom_ring, bounds, tuples[t], k, bx0, by0, bx1, by1, eps, ts
         )
