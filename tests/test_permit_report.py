@@ -249,3 +249,19 @@ def test_cli_exit_2_on_bad_input(paris, tmp_path, capsys, bad):
     assert err.startswith("cimcity check: error:")
     assert code == 2
     assert len(err.splitlines()) == 1 and ("placement" in err or "missing.toml" in err)
+
+
+def test_cli_unplaced_ifc_is_reported_not_passed(paris, tmp_path, capsys, shared_data):
+    # IfcOpenHouse has no georeference at all: the report says so, exit code 2
+    ifc = shared_data / "ifc" / "IfcOpenHouse_IFC4.ifc"
+    args = _sample_args(paris, tmp_path / "r.html")
+    args[1] = str(ifc)
+    code = cli_main(args)
+    cap = capsys.readouterr()
+    assert code == 2, cap.out
+    assert (
+        "no rule could be checked" in cap.err and len(cap.err.strip().splitlines()) == 1
+    )
+    d = json.loads((tmp_path / "r.json").read_text())
+    assert {r["status"] for r in d["results"]} == {"not_checkable"}
+    assert d["results"][0]["rule"] == "georeference"

@@ -1,7 +1,9 @@
 """``cimcity check``: check an IFC project against the PLU of its parcel.
 
 Exit codes: 0 when every checkable rule passes, 1 when any rule fails, 2 on
-bad input (one-line reason, printed by :mod:`cimcity.cli`).
+bad input (one-line reason, printed by :mod:`cimcity.cli`) and when no rule at
+all could be checked (e.g. an IFC without georeference and no ``--placement``;
+the report is still written and says why).
 """
 
 from __future__ import annotations
@@ -178,4 +180,14 @@ def run(args) -> int:
         print(
             f"  wrote {args.bcf} ({int((report.results['status'] == 'fail').sum())} topics)"
         )
+    c = report.counts
+    if c["pass"] + c["fail"] + c["maybe"] == 0:
+        # nothing could be measured (no georeference, no zone...): not a pass
+        import sys
+
+        first = report.results["explanation"].iloc[0] if len(report.results) else ""
+        print(
+            f"cimcity check: error: no rule could be checked: {first}", file=sys.stderr
+        )
+        return 2
     return 0 if report.passed else 1
