@@ -88,6 +88,8 @@ DIRECT_MODES = ("binned", "exact")
 NORMAL_QUANTUM = 1e-4
 #: rays for cells straddling a sensor's plane leave this sine above it (≈ 2°)
 LIFT_SIN = float(np.sin(np.radians(2.0)))
+#: sensors whose normals differ by less than about this are traced together [deg]
+GROUP_DEG = 1.0
 #: sub-grid cells per patch side used to integrate projected solid angles
 #: (Tregenza: 8 x 8 cells of 1.5°; Reinhart MF:m: 8/m)
 SUBGRID = 8
@@ -260,13 +262,24 @@ def _store(mesh, key) -> _Visibility:
     return stores[key]
 
 
+def _normal_groups(unormals, step_deg=GROUP_DEG):
+    """Group index of each unique normal: normals within about ``step_deg``."""
+    if not len(unormals):
+        return np.zeros(0, np.int64)
+    q = np.round(unormals / np.radians(step_deg)).astype(np.int64)
+    _, group = np.unique(q, axis=0, return_inverse=True)
+    return group.reshape(-1).astype(np.int64)
+
+
 def _trace_groups(mesh, points, unormals, sensor_u, dirs, front, engine, cb, lift=True):
     """Blocked bits (n, ceil(d/8)) of sensors x directions.
 
-    Sensors are traced by groups sharing a normal, each against the directions
-    in front of that normal (``front[u]``); pairs not in front stay 0 (their
-    weights are 0). With ``lift``, directions closer than ``LIFT_SIN`` to the
-    sensor plane (cells straddling it) are tilted to ``asin(LIFT_SIN)`` above it.
+    Sensors are traced by groups of nearly equal normals (within
+    :data:`GROUP_DEG`), each against the directions in front of any of its
+    normals (``front[u]``); other pairs stay 0 (their weights are 0). With
+    ``lift``, directions closer than ``LIFT_SIN`` to the group's mean plane
+    (cells straddling it) are tilted to ``asin(LIFT_SIN)`` above it, which is
+    at least ``asin(LIFT_SIN) - GROUP_DEG / 2`` above each member's plane.
 
     Returns
     -------
@@ -281,23 +294,29 @@ def _trace_groups(mesh, points, unormals, sensor_u, dirs, front, engine, cb, lif
     bits = np.zeros((n, (nd + 7) // 8), np.uint8)
     if n == 0 or nd == 0:
         return bits, 0
-    order = np.argsort(sensor_u, kind="stable")
-    counts = np.bincount(sensor_u, minlength=len(unormals))
+    group = _normal_groups(unormals)
+    ng = int(group.max()) + 1
+    sensor_g = group[sensor_u]
+    order = np.argsort(sensor_g, kind="stable")
+    counts = np.bincount(sensor_g, minlength=ng)
     starts = np.concatenate([[0], np.cumsum(counts)])
-    per_group = counts * front.sum(axis=1)
+    gfront = np.zeros((ng, nd), bool)
+    np.logical_or.at(gfront, group, front)
+    rep = np.zeros((ng, 3))
+    np.add.at(rep, group, unormals)
+    rep /= np.linalg.norm(rep, axis=1)[:, None]
+    per_group = counts * gfront.sum(axis=1)
     total = int(per_group.sum())
     done = 0
-    for u in np.flatnonzero(per_group):
-        cols = np.flatnonzero(front[u])
-        idx = order[starts[u] : starts[u + 1]]
+    for g in np.flatnonzero(per_group):
+        cols = np.flatnonzero(gfront[g])
+        idx = order[starts[g] : starts[g + 1]]
         d = np.ascontiguousarray(dirs[cols])
         if lift:
-            d = ks.lift_directions(
-                np.repeat(unormals[u][None], len(cols), 0), d, LIFT_SIN
-            )
+            d = ks.lift_directions(np.repeat(rep[g][None], len(cols), 0), d, LIFT_SIN)
         b = raycast.occluded_matrix(mesh, points[idx], d, engine=engine)
         ks.scatter_rows(bits, idx, b, cols)
-        done += int(per_group[u])
+        done += int(per_group[g])
         if cb is not None:
             cb(done, total)
     return bits, total
@@ -372,6 +391,13 @@ def _resolve_inputs(scene, spacing, surfaces, points, normals, occluders):
         sensor_mesh = mesh
         sensors = mesh.sample(spacing, surfaces)
     else:
+        if not len(scene.buildings) and "terrain" not in surfaces:
+            raise InputError(
+                "the scene has no buildings to put sensors on (empty scene); add "
+                "buildings or give points= and normals="
+            )
+        if "terrain" in surfaces and scene.terrain is None and not len(scene.buildings):
+            raise InputError("the scene is empty: no buildings and no terrain")
         sensor_mesh = scene.mesh(terrain="terrain" in surfaces)
         sensors = scene.sample(spacing, surfaces)
     return mesh, sensors, sensor_mesh, label
@@ -519,10 +545,12 @@ def irradiance(
         else:
             mb = mesh.bounds
             b = np.array([mb[0, 0], mb[0, 1], mb[1, 0], mb[1, 1]])
+        alt = None
         if not np.all(np.isfinite(b)) and n:
             p = sensors.points
             b = np.array([p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()])
-        lat, lon, alt = site_location(sc, crs=crs, bounds=b)
+            alt = float(np.median(p[:, 2]))
+        lat, lon, alt = site_location(sc, crs=crs, bounds=b, altitude=alt)
     w = _sky.read_weather(weather, lat, lon, alt, start, end)
     comp = _sky.sky_components(w, sky)
     timings["weather_s"] = time.perf_counter() - t_start - timings["sensors_s"]

@@ -130,7 +130,7 @@ def gather_visible(blocked, sensor_normal, weights, out):  # pragma: no cover
         out[i] += acc
 
 
-@njit(parallel=True, **_JIT)
+@njit(**_JIT)
 def lift_directions(normals, dirs, min_sin):  # pragma: no cover
     """Tilt each direction ``dirs[i]`` about ``normals[i]`` so that
     ``normal · direction >= min_sin`` (rays for cells straddling the surface
@@ -164,10 +164,10 @@ def lift_directions(normals, dirs, min_sin):  # pragma: no cover
     return out
 
 
-@njit(parallel=True, **_JIT)
+@njit(**_JIT)
 def scatter_rows(full, rows, sub, cols):  # pragma: no cover
     """Bit ``k`` of ``sub[r]`` → bit ``cols[k]`` of ``full[rows[r]]``."""
-    for r in prange(rows.shape[0]):
+    for r in range(rows.shape[0]):
         i = rows[r]
         for k in range(cols.shape[0]):
             c = cols[k]
