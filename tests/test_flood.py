@@ -590,6 +590,23 @@ def test_fill_polygons_matches_rasterio_rasterize():
     np.testing.assert_array_equal(mask, ref)
 
 
+def test_render_3d_shows_the_water(tmp_path):
+    pytest.importorskip("pyvista")
+    from cimcity import render
+
+    s = street()
+    f = flood.extent(s.terrain, LEVEL)
+    e = flood.exposure(s, f)
+    p = f.render(tmp_path / "flood3d.png", scene=s, exposure=e, window_size=(480, 320))
+    assert not render.figure_is_blank(p)
+    import matplotlib.pyplot as plt
+
+    img = plt.imread(p)[..., :3]
+    # the water colour map runs from light to dark blue: blue-dominant pixels
+    blue = (img[..., 2] > img[..., 0] + 0.15) & (img[..., 2] > 0.4)
+    assert blue.mean() > 0.01
+
+
 # -- real DEMs --------------------------------------------------------------------------
 def test_real_dem_pysheds_fort_worth(shared_data):
     with warnings.catch_warnings():

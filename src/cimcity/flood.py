@@ -1333,22 +1333,22 @@ def _flooded_storeys(water_level, ground, storeys, h, explicit):
     return out
 
 
+#: columns read, in this order, for the number of basement levels of a building
+BASEMENT_COLUMNS = ("basement_levels", "basement", "basements", "sous_sol")
+
+
 def _basements(B, basement_bim):
-    """Known basement levels per building (NaN unknown)."""
-    for col in ("basement_levels", "basement", "basements", "sous_sol"):
+    """Known basement levels per building (NaN unknown).
+
+    Numbers are levels; booleans mean one level (True) or none (False); BIM
+    storeys below ground take precedence.
+    """
+    for col in BASEMENT_COLUMNS:
         if col in B.columns:
             v = B[col]
-            if v.dtype == bool or v.dtype == object:
-                v = v.map(
-                    lambda x: (
-                        np.nan
-                        if x is None or (isinstance(x, float) and np.isnan(x))
-                        else float(bool(x))
-                        if isinstance(x, (bool, np.bool_))
-                        else x
-                    )
-                )
-            out = pd.to_numeric(v, errors="coerce").to_numpy(float)
+            if v.dtype == object:
+                v = v.map(lambda x: float(x) if isinstance(x, (bool, np.bool_)) else x)
+            out = pd.to_numeric(v.astype(object), errors="coerce").to_numpy(float)
             return np.where(np.isfinite(basement_bim), basement_bim, out)
     return basement_bim
 
@@ -1363,7 +1363,8 @@ class ExposureResult:
         One row per building (index ``building_id``): ``ground_level`` [m]
         (median terrain in the ring outside the footprint), ``ground_from``
         (``ring``; ``ring_in_footprints`` when every ring sample fell in a
-        footprint; ``scene`` off the DEM), ``water_level`` [m] (water surface
+        footprint; ``scene`` off the DEM), ``ring_samples`` (samples used),
+        ``water_level`` [m] (water surface
         against the building, NaN when dry), ``water_depth`` [m] (water above
         the ground level, 0 when dry), ``max_depth`` [m] (deepest water along
         the walls), ``wet_fraction`` [0-1] (share of the ring under water),

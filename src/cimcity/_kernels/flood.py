@@ -382,7 +382,7 @@ def profile_levels(z, x0, dx, y0, dy, zmax, line, chainage, stations, levels, ou
             out[r, c] = np.interp(best_ch, stations, levels)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _heap_push(keys, vals, n, key, val):
     i = n
     keys[i] = key
@@ -396,7 +396,7 @@ def _heap_push(keys, vals, n, key, val):
         i = p
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _heap_pop(keys, vals, n):
     """Remove the root of a heap of size ``n`` (caller decrements n)."""
     last = n - 1
