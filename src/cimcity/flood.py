@@ -609,7 +609,13 @@ class FloodResult:
         info = self.level_info
         out = {
             "level_m": self.level,
-            "level": info.label() if isinstance(info, Level) else repr(info),
+            "level": (
+                info.label()
+                if isinstance(info, Level)
+                else f"{self.level:.2f} m"
+                if self.level is not None
+                else repr(info)
+            ),
             "vertical_datum": self.vertical_datum,
             "mode": self.mode,
             "connectivity": self.connectivity,
