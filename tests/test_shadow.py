@@ -158,7 +158,7 @@ def test_fast_sweep_equals_the_geos_union(seed, azimuth, length):
     # independent construction: GEOS union of P, P + d and the edge quads
     rng = np.random.default_rng(seed)
     geoms = _footprints(rng, 12)
-    parts, _ = shadow._parts(geoms, np.array([X0, Y0]))
+    parts, _ = shadow._parts(geoms)
     a = np.radians(azimuth)
     disp = np.tile([length * np.sin(a), length * np.cos(a)], (len(parts), 1))
     fast, fallback = shadow._sweep_fast(parts, disp)

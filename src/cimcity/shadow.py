@@ -203,12 +203,11 @@ def sun_table(scene, times, tz=DEFAULT_TZ) -> pd.DataFrame:
 
 
 # -- shadow polygons ----------------------------------------------------------------------
-def _parts(geoms, origin):
-    """Oriented polygon parts in local coordinates: (parts, owner index)."""
-    from .mesh import _polygon_parts
-
-    parts, owner = _polygon_parts(geoms)
-    return shapely.transform(parts, lambda c: c - origin), owner
+def _parts(geoms):
+    """Polygon parts of (multi)polygons, any orientation: (parts, owner index)."""
+    parts, owner = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
+    ok = shapely.get_type_id(parts) == 3
+    return parts[ok], owner[ok]
 
 
 def _sweep_fast(parts, disp):
@@ -232,6 +231,7 @@ def _sweep_fast(parts, disp):
     part_off = np.concatenate([[0], np.cumsum(part_counts)]).astype(np.int64)
     out_xy = np.empty((2 * len(xy) + 4 * len(rings) + 8, 2))
     out_off = np.zeros(len(rings) + 1, np.int64)
+    hole_flag = np.zeros(len(rings), np.int8)
     status = sweep_parts(
         np.ascontiguousarray(xy),
         ring_off,
@@ -239,6 +239,7 @@ def _sweep_fast(parts, disp):
         np.ascontiguousarray(disp, dtype=np.float64),
         out_xy,
         out_off,
+        hole_flag,
     )
     made = status != FALLBACK
     # rebuild polygons from the ragged output, dropping vanished holes
@@ -267,6 +268,32 @@ def _sweep_fast(parts, disp):
             inner = _holes_as_polygons(g[holes])
             ext[holes] = shapely.difference(ext[holes], inner)
         out[cyc] = ext
+    flagged = np.flatnonzero(hole_flag.astype(bool) & made[ring_part])
+    if len(flagged):
+        # monotone non-convex courtyards: the hole H ∩ (H + d) survives
+        hole = shapely.polygons(rings[flagged])
+        owner = ring_part[flagged]
+        kept = shapely.intersection(
+            hole,
+            shapely.transform(
+                hole,
+                lambda c: (
+                    c
+                    + np.repeat(disp[owner], shapely.get_num_coordinates(hole), axis=0)
+                ),
+            ),
+        )
+        pieces, pidx = shapely.get_parts(kept, return_index=True)
+        pieces = pieces[shapely.get_type_id(pieces) == 3]
+        pidx = pidx[shapely.get_type_id(shapely.get_parts(kept)) == 3]
+        if len(pieces):
+            grp = owner[pidx]
+            order = np.argsort(grp, kind="stable")
+            uniq, first = np.unique(grp[order], return_index=True)
+            holes_mp = shapely.multipolygons(
+                pieces[order], indices=np.searchsorted(uniq, grp[order])
+            )
+            out[uniq] = shapely.difference(out[uniq], holes_mp)
     return out, status == FALLBACK
 
 
@@ -300,6 +327,7 @@ def _sweep_geos(parts, disp):
     """Minkowski sums by GEOS union of the part, its translate and edge quads."""
     if len(parts) == 0:
         return np.zeros(0, object)
+    parts = shapely.orient_polygons(parts)  # exterior CCW, holes CW
     moved = shapely.transform(
         parts,
         lambda c: c + np.repeat(disp, shapely.get_num_coordinates(parts), axis=0),
@@ -420,10 +448,6 @@ class _Geometry:
         B = scene.buildings
         self.ids = B.index.to_numpy()
         self.n = len(B)
-        b = scene.bounds
-        self.origin = (
-            np.array([np.floor(b[0]), np.floor(b[1])]) if self.n else np.zeros(2)
-        )
         self.ground = B["ground_z"].to_numpy(float) if self.n else np.zeros(0)
         self.roof = B["roof_z"].to_numpy(float) if self.n else np.zeros(0)
         eave = (
@@ -440,12 +464,12 @@ class _Geometry:
         if self.n and scene.projects and source is not None:
             self.bim = np.isin(self.ids, list(scene.projects)) & (source == "bim")
         self.footprints = B.geometry.values if self.n else np.zeros(0, object)
-        self.parts, self.owner = _parts(self.footprints, self.origin)
+        self.parts, self.owner = _parts(self.footprints)
         self.scene = scene
         self._tris = None
 
     def mesh_triangles(self):
-        """Triangles (local plan origin) of pitched roofs and of BIM projects."""
+        """Triangles (world coordinates) of pitched roofs and of BIM projects."""
         if self._tris is None:
             need = self.pitched | self.bim
             if not need.any():
@@ -462,7 +486,7 @@ class _Geometry:
             # pitched buildings: roof faces (walls are swept from the footprint)
             is_roof = mesh.face_kind == KIND_CODES["roof"]
             ok &= np.where(ok & self.pitched[np.maximum(fb, 0)], is_roof, True)
-            tri = mesh.triangles[ok] + (mesh.origin - np.r_[self.origin, 0.0])
+            tri = mesh.triangles[ok] + mesh.origin
             self._tris = (tri, fb[ok])
         return self._tris
 
@@ -591,10 +615,8 @@ def _shadow_at(geo, s, terrain=None) -> np.ndarray:
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         xy, cidx = shapely.get_coordinates(rings, return_index=True)
         bi = owner[ring_part[cidx]]
-        world = np.column_stack([xy + geo.origin, geo.wall_top[bi]])
-        moved_xy = (
-            _project(world, geo.ground[bi], direction, tan_e, terrain) - geo.origin
-        )
+        world = np.column_stack([xy, geo.wall_top[bi]])
+        moved_xy = _project(world, geo.ground[bi], direction, tan_e, terrain)
         ring_off = np.r_[0, np.cumsum(np.bincount(cidx, minlength=len(rings)))]
         part_off = np.r_[0, np.cumsum(np.bincount(ring_part, minlength=len(parts)))]
         moved = shapely.make_valid(
@@ -614,18 +636,17 @@ def _shadow_at(geo, s, terrain=None) -> np.ndarray:
     if need.any():
         tri, tri_owner = geo.mesh_triangles()
         if len(tri):
-            world = tri + np.r_[geo.origin, 0.0]
+            world = tri
             t_shadow = _triangles_shadow(
                 world, tri_owner, geo.ground, direction, tan_e, n, terrain
             )
-            t_shadow = shapely.transform(t_shadow, lambda c: c - geo.origin)
             has = np.flatnonzero(np.bincount(tri_owner, minlength=n) > 0)
             # BIM projects: their triangles replace the footprint prism
             drop = geo.bim[piece_owner] & np.isin(piece_owner, has)
             pieces = np.concatenate([pieces[~drop], t_shadow[has]])
             piece_owner = np.concatenate([piece_owner[~drop], has])
     out = _union_groups(np.asarray(pieces, dtype=object), piece_owner, n)
-    return shapely.transform(out, lambda c: c + geo.origin)
+    return out
 
 
 # -- sun-hours --------------------------------------------------------------------------------

@@ -18,16 +18,19 @@ Closed form (frame ``u`` along ``d``, ``v`` perpendicular, right-handed)
   L/T shapes at most sun azimuths): the sum's cross-section is
   ``[a(v), b(v) + |d|]``, so its boundary is the ring's right chain (max ``u``)
   translated by ``d`` followed by its left chain. Exact.
-* Each hole ``H`` (courtyard) that is convex: the sum keeps the hole
-  ``H ∩ (H + d)`` (points whose whole back-segment stays inside the hole),
-  computed by Sutherland–Hodgman clipping of two convex polygons. Exact.
+* Each hole ``H`` (courtyard) monotone across ``d`` (every line along ``d``
+  cuts it in one interval; always true when convex): the sum keeps the hole
+  ``H ∩ (H + d)`` (the points whose whole back-segment stays inside the
+  hole), whatever the exterior. Convex holes are clipped here
+  (Sutherland–Hodgman); the others are flagged for a GEOS intersection.
 * Exterior not monotone: the kernel writes the *convolution cycle* of the
   ring with the segment (each vertex translated by the segment end supporting
   its incoming and outgoing edges; Guibas, Ramshaw & Stolfi 1983, Wein 2006),
   a self-overlapping ring whose positive-winding region is exactly the sum;
   the caller resolves it with GEOS ``buffer(0)`` (depth > 0 regions), about
   10 µs per footprint. Holes are still handled as above.
-* Non-convex hole: status :data:`FALLBACK`, the caller unions with GEOS.
+* Hole not monotone across ``d``: status :data:`FALLBACK`, the caller unions
+  with GEOS.
 
 References
 ----------
@@ -129,13 +132,38 @@ def _clip_convex(sx, sy, ns, cx, cy, nc, ox, oy):
 
 
 @njit(**_JIT)
-def sweep_parts(xy, ring_offsets, part_ring_offsets, disp, out_xy, out_offsets):
+def _turns(x, y, n, vx, vy):
+    """Number of sign changes of the ``v`` coordinate along a closed ring
+    (2 when every line along ``u`` cuts the ring in one interval)."""
+    changes = 0
+    last = 0
+    first = 0
+    for i in range(n):
+        j = i + 1 if i + 1 < n else 0
+        dv = (x[j] - x[i]) * vx + (y[j] - y[i]) * vy
+        s = 1 if dv > 0.0 else (-1 if dv < 0.0 else 0)
+        if s == 0:
+            continue
+        if first == 0:
+            first = s
+        elif s != last:
+            changes += 1
+        last = s
+    if last != 0 and last != first:
+        changes += 1
+    return changes
+
+
+@njit(**_JIT)
+def sweep_parts(
+    xy, ring_offsets, part_ring_offsets, disp, out_xy, out_offsets, hole_flag
+):
     """Minkowski sum of polygon parts with a segment each (see module docstring).
 
     Parameters
     ----------
     xy : (N, 2) float64
-        Ring coordinates with closing vertex, exteriors CCW, holes CW [m].
+        Ring coordinates with closing vertex, any orientation [m].
     ring_offsets : (R + 1,) int64
         Ring ``r`` is ``xy[ring_offsets[r]:ring_offsets[r + 1]]``.
     part_ring_offsets : (P + 1,) int64
@@ -147,14 +175,17 @@ def sweep_parts(xy, ring_offsets, part_ring_offsets, disp, out_xy, out_offsets):
     out_offsets : (R + 1,) int64
         Filled with the output ring offsets; ring ``r`` of the output replaces
         input ring ``r`` (a vanished hole has length 0), closing vertex written.
+    hole_flag : (R,) int8, zeros
+        Set to 1 for holes that are not convex but monotone across ``d``: the
+        caller subtracts ``H ∩ (H + d)`` (nothing is written for them).
 
     Returns
     -------
     status : (P,) int8
         :data:`DONE`; :data:`CYCLE` (exterior not monotone: its output ring is
         the convolution cycle, whose positive-winding region is the exterior's
-        sum; holes are done); or :data:`FALLBACK` (a hole is not convex; output
-        rings of that part are empty).
+        sum; holes are done); or :data:`FALLBACK` (a hole is not monotone
+        across ``d``; output rings of that part are empty).
     """
     n_parts = len(part_ring_offsets) - 1
     status = np.zeros(n_parts, np.int8)
@@ -186,27 +217,21 @@ def sweep_parts(xy, ring_offsets, part_ring_offsets, disp, out_xy, out_offsets):
             # v: u rotated by +90 degrees (frame (u, v) keeps orientation)
             vx = -uy
             vy = ux
-            x = xy[c0 : c0 + n, 0]
-            y = xy[c0 : c0 + n, 1]
+            # ring vertices, oriented: exterior CCW, holes CW
+            x = np.empty(n)
+            y = np.empty(n)
+            a2 = 0.0
+            for i in range(n):
+                j = i + 1 if i + 1 < n else 0
+                a2 += xy[c0 + i, 0] * xy[c0 + j, 1] - xy[c0 + j, 0] * xy[c0 + i, 1]
+            flip = (a2 < 0.0) if r == r0 else (a2 > 0.0)
+            for i in range(n):
+                k = c0 + (n - 1 - i if flip else i)
+                x[i] = xy[k, 0]
+                y[i] = xy[k, 1]
             if r == r0:
                 vv = x * vx + y * vy
-                # monotone in v: exactly two sign changes of dv around the ring
-                changes = 0
-                last = 0
-                first = 0
-                for i in range(n):
-                    j = i + 1 if i + 1 < n else 0
-                    dv = vv[j] - vv[i]
-                    s = 1 if dv > 0.0 else (-1 if dv < 0.0 else 0)
-                    if s == 0:
-                        continue
-                    if first == 0:
-                        first = s
-                    elif s != last:
-                        changes += 1
-                    last = s
-                if last != 0 and last != first:
-                    changes += 1
+                changes = _turns(x, y, n, vx, vy)
                 if changes != 2:
                     # not monotone: write the convolution cycle of the ring
                     # with the segment; its positive-winding region is the sum
@@ -283,8 +308,13 @@ def sweep_parts(xy, ring_offsets, part_ring_offsets, disp, out_xy, out_offsets):
                 w += 1
                 out_offsets[r + 1] = w
             else:
-                # hole (CW): keep H ∩ (H + d) when H is convex
+                # hole (CW): keep H ∩ (H + d) when H is convex (clipped here)
+                # or monotone across d (left to GEOS: hole_flag); else fall back
                 if not _is_convex(x, y, n, -1):
+                    if _turns(x, y, n, vx, vy) == 2:
+                        hole_flag[r] = 1
+                        out_offsets[r + 1] = w
+                        continue
                     ok = False
                     break
                 # both polygons CCW for the clipper
