@@ -41,6 +41,7 @@ unobstructed day length matches pvlib's sunrise/sunset to seconds at any step.
 from __future__ import annotations
 
 import datetime as _dt
+import weakref
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -491,6 +492,19 @@ class _Geometry:
         return self._tris
 
 
+_GEOMETRY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _geometry(scene) -> _Geometry:
+    """Footprint arrays of a scene, cached until the scene changes."""
+    hit = _GEOMETRY.get(scene)
+    if hit is not None and hit[0] == scene.version:
+        return hit[1]
+    geo = _Geometry(scene)
+    _GEOMETRY[scene] = (scene.version, geo)
+    return geo
+
+
 def polygons(
     scene,
     when,
@@ -562,7 +576,7 @@ def polygons(
         terrain = scene.terrain
     times = _as_times(when, tz)
     columns = ["building_id", "time", "azimuth", "elevation", "length", "geometry"]
-    geo = _Geometry(scene)
+    geo = _geometry(scene)
     if geo.n == 0:
         return gpd.GeoDataFrame(
             {c: [] for c in columns[:-1]}, geometry=gpd.GeoSeries([], crs=scene.crs)
