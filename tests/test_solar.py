@@ -445,3 +445,85 @@ def test_sun_positions_is_reexported():
     t = pd.date_range("2023-06-21 12:00", periods=2, freq="h", tz="Europe/Paris")
     sp = solar.sun_positions(t, 48.85, 2.35)
     assert (sp["elevation"] > 55).all()
+
+
+# -- command line and demo step ----------------------------------------------------------------
+def test_cli_solar(tmp_path, epw):
+    from cimcity.cli import main
+
+    b = street_canyon(height=20.0, width=15.0, length=40.0).buildings
+    path = tmp_path / "b.gpkg"
+    b[["height", "ground_z", "geometry"]].reset_index(drop=True).to_file(path)
+    out = tmp_path / "out"
+    code = main(
+        [
+            "solar",
+            "--buildings",
+            str(path),
+            "--weather",
+            str(epw),
+            "--spacing",
+            "4",
+            "--engine",
+            ENGINE,
+            "--no-render",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    best = pd.read_csv(out / "best_roofs.csv")
+    assert len(best) == 2 and (best["pv_kwh"] > 0).all()
+    assert (out / "sensors.gpkg").exists() and (out / "buildings.csv").exists()
+    # bad input: one-line error, exit code 2
+    assert (
+        main(
+            [
+                "solar",
+                "--buildings",
+                str(path),
+                "--weather",
+                str(tmp_path / "no.epw"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "solar",
+                "--buildings",
+                str(path),
+                "--sky",
+                "perez",
+                "--patches",
+                "tregenze",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
+
+
+def test_demo_step_on_the_sample(paris, tmp_path):
+    import warnings
+
+    from cimcity._demo import solar as step
+
+    lines = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = step.run(paris, tmp_path, lines.append)
+    best = pd.read_csv(tmp_path / "best_roofs.csv")
+    assert len(best) == step.N_BEST
+    assert best["pv_kwh"].is_monotonic_decreasing
+    assert any("UPPER BOUND" in line for line in lines)
+    png = tmp_path / "solar_map.png"
+    if png.exists():
+        from cimcity.render import figure_is_blank
+
+        assert not figure_is_blank(png)
+    assert summary["favourable_roof_area_m2"] > 0

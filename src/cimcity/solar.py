@@ -71,6 +71,8 @@ __all__ = [
     "sun_positions",
     "site_location",
     "SolarResult",
+    "impact",
+    "SolarImpact",
 ]
 
 #: ground albedo (urban average, also pvlib's default)
@@ -759,6 +761,36 @@ def irradiance(
     )
 
 
+def _sensor_quads(points, normals, areas):
+    """pyvista PolyData of one square per sensor (side ``1.3 sqrt(area)``), lying in
+    the sensor's plane with edges horizontal/vertical on walls."""
+    from ._compat import import_optional
+
+    pv = import_optional("pyvista")
+    n = np.asarray(normals, float)
+    up = np.array([0.0, 0.0, 1.0])
+    t1 = np.cross(up, n)
+    flat = np.linalg.norm(t1, axis=1) < 1e-6
+    t1[flat] = [1.0, 0.0, 0.0]
+    t1 /= np.linalg.norm(t1, axis=1)[:, None]
+    t2 = np.cross(n, t1)
+    h = 0.65 * np.sqrt(np.asarray(areas, float))[:, None]  # 1.3 x: sensors sit on a
+    # triangular grid, squares this size cover it without gaps
+    p = np.asarray(points, float)
+    corners = np.stack(
+        [
+            p - h * t1 - h * t2,
+            p + h * t1 - h * t2,
+            p + h * t1 + h * t2,
+            p - h * t1 + h * t2,
+        ],
+        axis=1,
+    ).reshape(-1, 3)
+    k = len(p)
+    cells = np.column_stack([np.full(k, 4), np.arange(4 * k).reshape(k, 4)]).ravel()
+    return pv.PolyData(corners, cells)
+
+
 # -- result -----------------------------------------------------------------------------------
 class SolarResult:
     """Result of :func:`irradiance`.
@@ -1042,30 +1074,84 @@ class SolarResult:
         camera: str = "iso",
         clim=None,
         title=None,
-        **kw,
+        cmap="inferno",
+        window_size=(1600, 1000),
     ):
-        """3D render of the scene coloured by ``column`` per face (PNG, offscreen).
+        """3D solar map (PNG, offscreen): one small square per sensor, coloured by
+        ``column``, on the scene drawn in neutral colours.
 
-        Uses :func:`cimcity.render.snapshot`; needs the scene the result came from.
+        Parameters
+        ----------
+        path : str or Path
+            Output PNG.
+        column : str
+            Sensor column (``irradiation`` [kWh/m²], ``sky_view``...).
+        camera : {"iso", "top", "south", "north", "street"}
+        clim : (float, float), optional
+            Colour range; default: 1st-99th percentiles.
+
+        Returns
+        -------
+        pathlib.Path
         """
         from . import render
+        from ._compat import import_optional
 
         if self.scene is None or not hasattr(self.scene, "mesh"):
             raise InputError("render() needs a result computed on a Scene")
+        pv = import_optional("pyvista")
+        pv.OFF_SCREEN = True
+        S = self.sensors
+        if column not in S.columns:
+            raise InputError(
+                f"unknown column {column!r}; sensors have {list(S.columns)}"
+            )
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         mesh = self.scene.mesh()
-        values = self.face_values(column, mesh)
-        unit = "kWh/m²" if column != "sky_view" else "-"
-        return render.snapshot(
-            self.scene,
-            path,
-            face_values=values,
-            camera=camera,
-            clim=clim,
-            title=title,
-            scalar_title=f"{column} [{unit}]",
-            mesh=mesh,
-            **kw,
+        pl = pv.Plotter(off_screen=True, window_size=list(window_size))
+        pl.set_background("white")
+        render.add_scene(pl, self.scene, mesh=mesh)
+        quads = _sensor_quads(
+            S[["x", "y", "z"]].to_numpy() - mesh.origin,
+            S[["nx", "ny", "nz"]].to_numpy(),
+            S["area"].to_numpy(),
         )
+        v = S[column].to_numpy(float)
+        quads.cell_data["value"] = v
+        if clim is None and len(v):
+            clim = tuple(np.nanpercentile(v, [1, 99]))
+        unit = "kWh/m²" if column != "sky_view" else "-"
+        pl.add_mesh(
+            quads,
+            scalars="value",
+            cmap=cmap,
+            clim=clim,
+            lighting=False,
+            scalar_bar_args={
+                "title": f"{column} [{unit}]",
+                "vertical": True,
+                "position_x": 0.88,
+                "position_y": 0.15,
+                "height": 0.7,
+            },
+        )
+        ub = " (clear sky: upper bound)" if self.meta["upper_bound"] else ""
+        pl.add_text(
+            title or f"{column}, {self.meta['hours']:g} h{ub}",
+            position="upper_left",
+            font_size=12,
+            color="black",
+        )
+        bounds = mesh.to_pyvista().bounds
+        cam = getattr(render, "_camera", None)
+        if cam is not None:
+            cam(pl, camera, bounds)
+        else:  # pragma: no cover - older render module
+            pl.reset_camera()
+        pl.screenshot(str(path))
+        pl.close()
+        return path
 
     def to_file(self, path, what: str = "sensors"):
         """Write results by file suffix.
@@ -1120,3 +1206,261 @@ class SolarResult:
         raise InputError(
             f"unsupported file type {suffix!r}; expected .gpkg, .parquet or .csv"
         )
+
+
+# -- before / after ------------------------------------------------------------------------------
+def _changed_buildings(before, after):
+    """Ids removed from ``before`` and added in ``after`` (changed = both)."""
+    import shapely
+
+    B0, B1 = before.buildings, after.buildings
+    common = B0.index.intersection(B1.index)
+    same = np.zeros(len(common), bool)
+    if len(common):
+        same = shapely.equals_exact(
+            B0.loc[common].geometry.values,
+            B1.loc[common].geometry.values,
+            tolerance=1e-6,
+        )
+        for col in ("ground_z", "roof_z", "eave_z"):
+            if col in B0.columns and col in B1.columns:
+                a = B0.loc[common, col].to_numpy(float)
+                b = B1.loc[common, col].to_numpy(float)
+                same &= np.isclose(a, b, atol=1e-6) | (np.isnan(a) & np.isnan(b))
+    unchanged = set(common[same])
+    return [b for b in B0.index if b not in unchanged], [
+        b for b in B1.index if b not in unchanged
+    ]
+
+
+def impact(
+    before,
+    after,
+    weather=None,
+    start=None,
+    end=None,
+    spacing: float = 1.0,
+    surfaces=("wall", "roof"),
+    radius: float | None = 100.0,
+    engine: str = "auto",
+    **kw,
+) -> SolarImpact:
+    """Irradiation the neighbours of a project lose (or gain).
+
+    The same sensors are used in both scenes: roofs and facades of the
+    buildings that stand unchanged in both, within ``radius`` of the changed
+    buildings (the project and what it replaces). Facade sensors that end up
+    inside a new building (a wall that becomes a party wall) are flagged
+    ``covered`` and left out of the totals.
+
+    Parameters
+    ----------
+    before, after : Scene
+        Typically ``scene`` and ``scene.with_project(bim)``.
+    weather, start, end, spacing, surfaces, engine
+        As in :func:`irradiance`.
+    radius : float or None
+        Plan distance from the changed footprints within which sensors are kept
+        [m]; None keeps all.
+    **kw
+        Passed to :func:`irradiance` (``sky``, ``patches``, ``albedo``...).
+
+    Returns
+    -------
+    SolarImpact
+    """
+    import shapely
+
+    from .mesh import _buried
+
+    if not before.crs.equals(after.crs):
+        raise InputError(
+            f"before and after scenes have different CRS ({before.crs.to_string()} vs "
+            f"{after.crs.to_string()})"
+        )
+    removed, added = _changed_buildings(before, after)
+    if not removed and not added:
+        raise InputError("before and after scenes have the same buildings: no impact")
+    S = before.sample(spacing, surfaces)
+    keep = np.isin(
+        S.building_id.astype(object),
+        [b for b in before.buildings.index if b not in set(removed)],
+    )
+    changed = shapely.union_all(
+        list(before.buildings.geometry.reindex(removed).dropna().values)
+        + list(after.buildings.geometry.reindex(added).dropna().values)
+    )
+    if radius is not None:
+        d = shapely.distance(shapely.points(S.points[:, 0], S.points[:, 1]), changed)
+        keep &= d <= radius
+    pts, nrm = S.points[keep], S.normals[keep]
+    if not len(pts):
+        raise InputError(
+            f"no neighbour sensors within radius={radius} m of the project"
+        )
+    loc = kw.pop("location", None) or site_location(before)
+    common = dict(
+        weather=weather,
+        start=start,
+        end=end,
+        points=pts,
+        normals=nrm,
+        engine=engine,
+        location=loc,
+        **kw,
+    )
+    r0 = irradiance(before, **common)
+    r1 = irradiance(after, **common)
+    A = after.buildings.reindex(added)
+    covered = (
+        _buried(
+            pts, np.full(len(pts), -1), A.geometry.values, A["roof_z"].to_numpy(float)
+        )
+        if len(A)
+        else np.zeros(len(pts), bool)
+    )
+    frame = r0.sensors.drop(
+        columns=["irradiation", "direct", "diffuse", "reflected", "sky_view"]
+    )
+    frame["kind"] = S.kind[keep]
+    frame["building_id"] = S.building_id[keep]
+    frame["area"] = S.areas[keep]
+    frame["face"] = S.face[keep]
+    frame["before"] = r0.sensors["irradiation"].to_numpy()
+    frame["after"] = r1.sensors["irradiation"].to_numpy()
+    frame["delta"] = frame["after"] - frame["before"]
+    frame["sky_view_before"] = r0.sensors["sky_view"].to_numpy()
+    frame["sky_view_after"] = r1.sensors["sky_view"].to_numpy()
+    frame["covered"] = covered
+    meta = {
+        "removed": removed,
+        "added": added,
+        "radius": radius,
+        "before": r0.meta,
+        "after": r1.meta,
+    }
+    return SolarImpact(frame, meta, before, after)
+
+
+class SolarImpact:
+    """Result of :func:`impact`.
+
+    Attributes
+    ----------
+    sensors : geopandas.GeoDataFrame
+        One row per neighbour sensor: position, normal, ``kind``,
+        ``building_id``, ``area`` [m²], ``before``, ``after``, ``delta``
+        [kWh/m² over the period], ``sky_view_before``/``_after``, ``covered``.
+    meta : dict
+        Buildings removed/added, radius, settings of both runs.
+    """
+
+    def __init__(self, sensors, meta, before=None, after=None):
+        self.sensors = sensors
+        self.meta = meta
+        self.before = before
+        self.after = after
+
+    @property
+    def by_building(self) -> pd.DataFrame:
+        """Per neighbour building and surface kind: ``area`` [m²],
+        ``before``/``after``/``delta`` [kWh over the period] and ``delta_pct``."""
+        S = self.sensors[~self.sensors["covered"]]
+        e = S.assign(
+            before=S["before"] * S["area"],
+            after=S["after"] * S["area"],
+            delta=S["delta"] * S["area"],
+        )
+        g = e.groupby(["building_id", "kind"])[
+            ["area", "before", "after", "delta"]
+        ].sum()
+        g["delta_pct"] = 100.0 * g["delta"] / g["before"].where(g["before"] > 0)
+        return g.sort_values("delta")
+
+    def summary(self) -> dict:
+        """Totals per surface kind [kWh over the period and %]."""
+        S = self.sensors[~self.sensors["covered"]]
+        out = {
+            "sensors": len(self.sensors),
+            "covered": int(self.sensors["covered"].sum()),
+            "buildings": int(S["building_id"].nunique()),
+            "added": self.meta["added"],
+            "removed": self.meta["removed"],
+        }
+        for kind, k in S.groupby("kind"):
+            b = float((k["before"] * k["area"]).sum())
+            a = float((k["after"] * k["area"]).sum())
+            out[f"{kind}_before_kwh"] = round(b, 0)
+            out[f"{kind}_after_kwh"] = round(a, 0)
+            out[f"{kind}_delta_pct"] = round(100 * (a - b) / b, 2) if b > 0 else 0.0
+        return out
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        parts = [
+            f"{k[:-10]} {v:+.2f} %" for k, v in s.items() if k.endswith("_delta_pct")
+        ]
+        return (
+            f"<SolarImpact {s['sensors']:,} sensors on {s['buildings']} neighbours: "
+            f"{', '.join(parts)}>"
+        )
+
+    def plot(self, kinds=("wall", "roof"), ax=None, cmap="RdBu", vmax=None):
+        """Top-view map of ``delta`` [kWh/m²] (blue: gain, red: loss)."""
+        from ._compat import import_optional
+
+        plt = import_optional("matplotlib.pyplot")
+        S = self.sensors[
+            self.sensors["kind"].isin(list(kinds)) & ~self.sensors["covered"]
+        ]
+        S = S.sort_values("delta", ascending=False)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 7))
+        if self.after is not None:
+            B = self.after.buildings
+            B.boundary.plot(ax=ax, color="0.6", linewidth=0.4)
+            added = B.reindex(self.meta["added"]).dropna(subset=["geometry"])
+            if len(added):
+                added.plot(ax=ax, color="#f28c28", alpha=0.6)
+        v = vmax or float(np.nanpercentile(np.abs(S["delta"]), 98)) or 1.0
+        sc = ax.scatter(
+            S["x"],
+            S["y"],
+            c=S["delta"],
+            cmap=cmap,
+            vmin=-v,
+            vmax=v,
+            s=3,
+            marker="s",
+            linewidths=0,
+        )
+        plt.colorbar(sc, ax=ax, shrink=0.8, label="after - before [kWh/m²]")
+        ax.set_aspect("equal")
+        ax.set_title("Irradiation change on neighbours (orange: project)")
+        return ax
+
+    def to_file(self, path, what: str = "sensors"):
+        """Write ``sensors`` (.gpkg/.csv/.parquet) or ``buildings`` (.csv)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if what == "buildings":
+            self.by_building.to_csv(path)
+            return path
+        if what != "sensors":
+            raise InputError(
+                f"unknown what={what!r}; expected 'sensors' or 'buildings'"
+            )
+        t = self.sensors.copy()
+        t["building_id"] = t["building_id"].astype(str)
+        suffix = path.suffix.lower()
+        if suffix == ".gpkg":
+            t.to_file(path, layer="sensors", driver="GPKG")
+        elif suffix == ".parquet":
+            t.to_parquet(path)
+        elif suffix == ".csv":
+            pd.DataFrame(t.drop(columns="geometry")).to_csv(path)
+        else:
+            raise InputError(
+                f"unsupported file type {suffix!r}; expected .gpkg, .parquet or .csv"
+            )
+        return path
