@@ -1,0 +1,78 @@
+"""Demo step: vegetation versus built, pleine terre and the biotope coefficient
+per parcel and zone, parcels below the PLU minimum, the project's effect."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+
+
+def run(scene, out, echo) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cimcity import vegetation
+
+    res = vegetation.ratios(scene, by="parcel")
+    for line in res.summary_lines():
+        echo("  " + line)
+    files = [
+        res.to_file(out / "vegetation_parcels.csv"),
+        out / "vegetation_summary.csv",
+    ]
+    summary = res.summary()
+    summary.round(4).to_csv(files[-1])
+    zones = vegetation.ratios(scene, by="zone")
+    files.append(zones.to_file(out / "vegetation_zones.csv"))
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6.5))
+    res.plot("vegetation_share", ax=axes[0], title="Vegetation share per parcel")
+    res.plot(
+        "biotope_coefficient", ax=axes[1], title="Biotope coefficient (CBS) per parcel"
+    )
+    files.append(out / "vegetation_parcels.png")
+    fig.savefig(files[-1], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+    failing = res.failing
+    if len(failing):
+        echo(f"  {len(failing)} parcels below a PLU vegetation minimum; worst:")
+        for pid, row in failing.head(3).iterrows():
+            echo(
+                f"    {pid} ({row['libelle']}): CBS {row['biotope_coefficient']:.2f}; "
+                f"{row['what_would_it_take']}"
+            )
+
+    out_dict = {
+        "parcels": len(res),
+        "failing": len(failing),
+        "district": {k: float(v) for k, v in summary.loc["all"].items()},
+    }
+    pid = scene.meta.get("project_id") or (
+        next(iter(scene.projects)) if scene.projects else None
+    )
+    if pid is not None:
+        after = scene.with_project(scene.projects[pid])
+        land = scene.parcels.loc[after.meta["project_parcels"]]
+        site = gpd.GeoDataFrame(
+            geometry=land.geometry.values, index=land.index, crs=scene.crs
+        )
+        before_r = vegetation.ratios(scene, by=site).units
+        after_r = vegetation.ratios(after, by=site).units
+        for p in site.index:
+            b, a = before_r.loc[p], after_r.loc[p]
+            echo(
+                f"  project on {p}: built {b['built_share']:.0%} -> {a['built_share']:.0%}, "
+                f"pleine terre {b['pleine_terre_share']:.0%} -> {a['pleine_terre_share']:.0%}, "
+                f"CBS {b['biotope_coefficient']:.2f} -> {a['biotope_coefficient']:.2f}"
+            )
+        out_dict["project"] = {
+            "parcels": list(site.index),
+            "cbs_before": before_r["biotope_coefficient"].tolist(),
+            "cbs_after": after_r["biotope_coefficient"].tolist(),
+        }
+    for f in files:
+        echo(f"  wrote {f}")
+    out_dict["files"] = [str(f) for f in files]
+    return out_dict
