@@ -1698,13 +1698,20 @@ class ImpactResult:
         return out[cols].reset_index()
 
     @property
+    def _open(self):
+        """Points that stay in the open air (not covered by the project)."""
+        return self.points[~self.points["covered"].to_numpy(bool)]
+
+    @property
     def by_building(self) -> pd.DataFrame:
         """Per date, neighbouring building, surface kind and facade
         orientation: ``sensors``, ``area`` [m²], ``mean_before``,
         ``mean_after``, ``mean_delta`` (area-weighted) and ``worst_delta`` /
         ``best_delta`` (single points) [h], ``area_losing`` /
-        ``area_gaining`` [m²]."""
-        P = self.points[self.points["kind"].isin(["roof", "wall"])]
+        ``area_gaining`` [m²]. Facade points the project covers (new party
+        walls) are left out; see ``points["covered"]``."""
+        P = self._open
+        P = P[P["kind"].isin(["roof", "wall"])]
         P = P.assign(orientation=P["orientation"].fillna("-"))
         return self._agg(P, ["date", "building_id", "kind", "orientation"])
 
@@ -1712,7 +1719,8 @@ class ImpactResult:
     def by_parcel(self) -> pd.DataFrame:
         """Per date and parcel (open ground and the buildings on it), same
         columns as :attr:`by_building`."""
-        P = self.points[self.points["parcel_id"].notna()]
+        P = self._open
+        P = P[P["parcel_id"].notna()]
         return self._agg(P, ["date", "parcel_id", "kind"])
 
     @property
@@ -1733,15 +1741,20 @@ class ImpactResult:
         return allw.reset_index(drop=True)
 
     def summary(self) -> dict:
-        """Per date: sensors, area losing sun [m²], mean and worst change [h]."""
+        """Per date: area of facades the project covers (new party walls), area
+        losing / gaining sun [m²], mean and worst change [h] of the others."""
         out = {
             "removed": self.removed,
             "added": self.added,
             "sensors": int(self.points["sensor"].nunique()) if len(self.points) else 0,
         }
         for day, grp in self.points.groupby("date"):
+            covered = grp["covered"].to_numpy(bool)
+            area_covered = float(grp.loc[covered, "area"].sum())
+            grp = grp[~covered]
             losing = grp["delta"] < 0
             out[str(day)] = {
+                "area_covered_m2": round(area_covered, 1),
                 "area_losing_m2": round(float(grp.loc[losing, "area"].sum()), 1),
                 "area_gaining_m2": round(
                     float(grp.loc[grp["delta"] > 0, "area"].sum()), 1

@@ -81,7 +81,8 @@ def run(scene, out, echo) -> dict:
                 echo(
                     f"    {day:%d %b}: {v['area_losing_m2']:.0f} m² of neighbouring ground "
                     f"and facades lose sun (mean {v['mean_delta_h']:+.2f} h, worst point "
-                    f"{v['worst_delta_h']:+.2f} h), {v['buildings_losing']} buildings affected"
+                    f"{v['worst_delta_h']:+.2f} h), {v['buildings_losing']} buildings affected; "
+                    f"{v['area_covered_m2']:.0f} m² of facades become party walls"
                 )
         worst = imp.worst
         if len(worst):
