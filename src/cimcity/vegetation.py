@@ -1553,6 +1553,12 @@ def _what_would_it_take(U, w) -> None:
         for c in _MISSING.values()
     }
     comp = U["compliant"].to_numpy(dtype=object)
+
+    def option(need, have, verb, what):
+        if need <= have + 1e-6:
+            return f"{verb} {need:.0f} m² (of {have:.0f} m² {what})"
+        return f"{verb} {need:.0f} m² (only {have:.0f} m² {what}: not enough alone)"
+
     for k in range(len(U)):
         if comp[k] is not False:
             texts.append("")
@@ -1560,13 +1566,9 @@ def _what_would_it_take(U, w) -> None:
         parts = []
         m = cols["missing_pleine_terre_m2"][k]
         if m > 0:
-            feas = (
-                ""
-                if m <= paved[k] + 1e-6
-                else f" (only {paved[k]:.0f} m² of unbuilt paved ground)"
-            )
             parts.append(
-                f"pleine terre +{m:.0f} m²: de-pave and plant {m:.0f} m²{feas}"
+                f"pleine terre +{m:.0f} m²: "
+                + option(m, paved[k], "de-pave and plant", "paved ground")
             )
         m = cols["missing_open_space_m2"][k]
         if m > 0:
@@ -1581,12 +1583,10 @@ def _what_would_it_take(U, w) -> None:
             opts = []
             if np.isfinite(d):
                 opts.append(
-                    f"{d:.0f} m² de-paved to pleine terre (of {paved[k]:.0f} m² paved)"
+                    option(d, paved[k], "de-pave to pleine terre", "paved ground")
                 )
             if np.isfinite(r):
-                opts.append(
-                    f"{r:.0f} m² of green roof (of {bare_roof[k]:.0f} m² bare roof)"
-                )
+                opts.append(option(r, bare_roof[k], "green", "bare roof"))
             parts.append(f"biotope +{m:.0f} weighted m²: " + " or ".join(opts))
         texts.append("; ".join(parts))
     U["what_would_it_take"] = texts
