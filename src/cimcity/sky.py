@@ -92,7 +92,10 @@ __all__ = [
     "sky_patches",
     "Weather",
     "read_weather",
+    "read_epw",
+    "from_frame",
     "clear_sky",
+    "period_times",
     "SkyComponents",
     "sky_components",
     "patch_radiance",
@@ -1032,9 +1035,10 @@ def sky_components(weather: Weather, model: str = "perez") -> SkyComponents:
     -------
     SkyComponents
         An open plane with unit normal ``n`` receives
-        ``dome π (1 + n_z)/2 + horizon · 2 sqrt(n_x² + n_y²) / 2 ·… + beam max(0, n·s)``,
-        which equals :func:`pvlib.irradiance.get_total_irradiance` (Perez) sky
-        and beam parts for ``Z < 85°``.
+        ``dome · π (1 + n_z) / 2 + horizon · 2 sqrt(n_x² + n_y²) + beam · max(0, n·s)``
+        [W/m²] from the sky and the sun, which equals the sky-diffuse plus beam
+        parts of :func:`pvlib.irradiance.get_total_irradiance` (Perez) while
+        ``Z < 85°`` (``tests/test_sky.py`` checks it step by step).
     """
     import pvlib
 

@@ -28,8 +28,11 @@ the sky model):
   for all of them while keeping each step's exact ``B_t max(0, n·s_t)``. An
   unobstructed sensor is therefore exact in both modes; a sensor near a shadow
   edge is off by the part of the year whose sun lies within half a cell of the
-  edge. On the street-canyon test scene the binned annual totals stay within
-  2 % of the exact ones on average (``tests/test_solar.py``).
+  edge. On a street canyon over the Orly year (``tests/test_solar.py``), MF:2
+  bins give a mean error of 0.13 % of each sensor's annual total (worst facade
+  sensor 3.2 %), MF:4 bins 0.06 % (1.6 %), Tregenza bins 0.28 % (5.6 %);
+  Tregenza bins (``sun_bins="tregenza"`` with the default Tregenza sky) share
+  the sky rays and trace no extra ray at all, which suits city-scale runs.
 * **ground reflection**: ``ρ · Σ_t GHI_t Δt · (1 - n_z) / 2``, the isotropic
   view of an open horizontal ground of albedo ``ρ`` (not shaded by the
   buildings: an upper bound in deep canyons).
