@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cimcity as cc
-from cimcity import shadow
+from cimcity import shadow, sunhours
 from cimcity.errors import InputError
 from scenes import X0, Y0, courtyard, lone_box
 
@@ -413,7 +413,7 @@ def test_adding_a_building_never_increases_sun_hours(x, y, w, d, h):
         gpd.GeoDataFrame(geometry=[land], crs="EPSG:2154")
     )
     after = before.copy().add_buildings(_box_gdf(X0 + x, Y0 + y, w, d, h))
-    sensors = shadow._resolve_sensors(
+    sensors = sunhours._resolve_sensors(
         before, ("ground", "wall"), 4.0, None, None, None, "auto"
     )
     new = after.buildings.geometry.iloc[-1]
@@ -470,7 +470,7 @@ def test_impact_of_a_project_south_of_a_building():
     # same sensors, and they match an independent full sun_hours run on each scene
     dec = P[P["date"].astype(str) == "2024-12-21"].sort_values("sensor")
     pts = dec[["x", "y", "z"]].to_numpy()
-    nrm = shadow._resolve_sensors(
+    nrm = sunhours._resolve_sensors(
         before, ("ground", "wall", "roof"), 2.0, None, None, None, "auto"
     )
     full0 = shadow.sun_hours(
