@@ -331,20 +331,21 @@ def _rays(mesh, origins, directions):
 
 
 # -- Embree path ----------------------------------------------------------------------
-def _embree_run(scene, o_local, d, tmin, tmax, query):
-    """Trace rays with embreex on all cores; returns the raw per-ray result(s)."""
-    n = len(o_local)
-    # Embree's tnear is fixed at 0 by embreex: start the rays at tmin instead
-    o32 = (o_local + tmin * d).astype(np.float32)
-    d32 = d.astype(np.float32)
-    far = np.minimum(tmax - tmin, _EMBREE_INF).astype(np.float32)
-    if len(far) == 1:
-        far = np.full(n, far[0], np.float32)
+def _embree_run(scene, o32, d32, tmin, tmax, query):
+    """Trace float32 local rays (already started at ``tmin``, see
+    ``_kernels.bvh.embree_rays``) with embreex on all cores."""
+    n = len(o32)
+    if len(tmax) == 1:
+        far = float(min(tmax[0] - tmin, _EMBREE_INF))
+    else:
+        far = np.minimum(tmax - tmin, _EMBREE_INF).astype(np.float32)
 
     def run(sl):
+        # embreex writes hit distances into an array ``dists``: give it a copy
+        dists = far if isinstance(far, float) else far[sl].copy()
         if query == "OCCLUDED":
-            return scene.run(o32[sl], d32[sl], dists=far[sl].copy(), query="OCCLUDED")
-        out = scene.run(o32[sl], d32[sl], dists=far[sl].copy(), output=1)
+            return scene.run(o32[sl], d32[sl], dists=dists, query="OCCLUDED")
+        out = scene.run(o32[sl], d32[sl], dists=dists, output=1)
         return out["tfar"], out["primID"]
 
     n_tasks = max(1, min(_threads() * 4, -(-n // _EMBREE_TASK)))
@@ -353,11 +354,22 @@ def _embree_run(scene, o_local, d, tmin, tmax, query):
     parts = list(_pool().map(run, slices)) if n_tasks > 1 else [run(slices[0])]
     if query == "OCCLUDED":
         return np.concatenate(parts) != -1
-    tfar = np.concatenate([p[0] for p in parts]).astype(np.float64)
+    tfar = np.concatenate([p[0] for p in parts])
     prim = np.concatenate([p[1] for p in parts]).astype(np.int64)
     hit = prim >= 0
-    dist = np.where(hit, tfar + tmin, np.inf)
+    dist = np.where(hit, tfar.astype(np.float64) + tmin, np.inf)
     return dist, np.where(hit, prim, -1)
+
+
+def _embree_flat(mesh, o, d, n, tmin, tmax, query):
+    """Embree query on ``n`` flat rays (``o``/``d`` with ``n`` or one row)."""
+    from ._kernels import bvh as kernels
+
+    o32 = np.empty((n, 3), np.float32)
+    d32 = np.empty((n, 3), np.float32)
+    if kernels.embree_rays(o, d, mesh.origin, tmin, o32, d32):
+        _rays(mesh, o, d)  # raises the detailed InputError
+    return _embree_run(_embree(mesh).scene, o32, d32, tmin, tmax, query)
 
 
 # -- public queries ----------------------------------------------------------------------
@@ -396,11 +408,11 @@ def occluded(mesh, origins, directions, engine="auto", tmin=None, tmax=np.inf):
     name = resolve_engine(engine)
     o, d, n = _ray_arrays(mesh, origins, directions)
     tmin, tmax = _limits(tmin, tmax, n)
-    if name == "embree" or n == 0 or len(mesh.faces) == 0:
-        o, d = _rays(mesh, o, d)  # full checks on the numpy path
-        if n == 0 or len(mesh.faces) == 0:
-            return np.zeros(n, bool)
-        return _embree_run(_embree(mesh).scene, o, d, tmin, tmax, "OCCLUDED")
+    if n == 0 or len(mesh.faces) == 0:
+        _rays(mesh, o, d)  # value checks
+        return np.zeros(n, bool)
+    if name == "embree":
+        return _embree_flat(mesh, o, d, n, tmin, tmax, "OCCLUDED")
     from ._kernels import bvh as kernels
 
     b = _bvh(mesh)
@@ -447,11 +459,11 @@ def intersect(mesh, origins, directions, engine="auto", tmin=None, tmax=np.inf):
     name = resolve_engine(engine)
     o, d, n = _ray_arrays(mesh, origins, directions)
     tmin, tmax = _limits(tmin, tmax, n)
-    if name == "embree" or n == 0 or len(mesh.faces) == 0:
-        o, d = _rays(mesh, o, d)
-        if n == 0 or len(mesh.faces) == 0:
-            return np.full(n, np.inf), np.full(n, -1, np.int64)
-        return _embree_run(_embree(mesh).scene, o, d, tmin, tmax, "INTERSECT")
+    if n == 0 or len(mesh.faces) == 0:
+        _rays(mesh, o, d)  # value checks
+        return np.full(n, np.inf), np.full(n, -1, np.int64)
+    if name == "embree":
+        return _embree_flat(mesh, o, d, n, tmin, tmax, "INTERSECT")
     from ._kernels import bvh as kernels
 
     b = _bvh(mesh)
@@ -568,9 +580,9 @@ def occluded_matrix(
             progress(n, n)
         return bits if packed else unpack_matrix(bits, nd)
 
-    if name == "numba":
-        from ._kernels import bvh as kernels
+    from ._kernels import bvh as kernels
 
+    if name == "numba":
         b = _bvh(mesh)
         # small origin blocks keep the threads balanced within a chunk
         block = int(np.clip(rows // (8 * _threads()), 1, 64))
@@ -594,18 +606,20 @@ def occluded_matrix(
                 bits[r0:r1],
             )
         else:
-            k = r1 - r0
-            o_local = o[r0:r1] - mesh.origin
             if len(nrm):
                 blocked = (nrm[r0:r1] @ dirs.T) <= 0.0
-                trace = ~blocked
+                ii, jj = np.nonzero(~blocked)
             else:
-                blocked = np.zeros((k, nd), bool)
-                trace = np.ones((k, nd), bool)
-            ii, jj = np.nonzero(trace)
+                blocked = np.zeros((r1 - r0, nd), bool)
+                ii, jj = np.divmod(np.arange((r1 - r0) * nd), nd)
             if len(ii):
+                o32 = np.empty((len(ii), 3), np.float32)
+                d32 = np.empty((len(ii), 3), np.float32)
+                kernels.embree_pairs(
+                    o[r0:r1], dirs, mesh.origin, tmin, ii, jj, o32, d32
+                )
                 blocked[ii, jj] = _embree_run(
-                    scene, o_local[ii], dirs[jj], tmin, tmax_arr, "OCCLUDED"
+                    scene, o32, d32, tmin, tmax_arr, "OCCLUDED"
                 )
             bits[r0:r1] = np.packbits(blocked, axis=1, bitorder="little")
         if progress is not None:

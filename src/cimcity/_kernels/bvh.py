@@ -604,26 +604,21 @@ def closest_hit(
 def _unit_ray(origins, directions, shift, i):
     """Ray ``i`` (rows broadcast when an array has one row) in the local frame:
     ``(ox, oy, oz, dx, dy, dz, ok)``; ``ok`` is False for NaN/inf or zero input."""
-    a = i if origins.shape[0] > 1 else 0
-    b = i if directions.shape[0] > 1 else 0
+    a = i * (origins.shape[0] > 1)
+    b = i * (directions.shape[0] > 1)
     ox = origins[a, 0] - shift[0]
     oy = origins[a, 1] - shift[1]
     oz = origins[a, 2] - shift[2]
-    dx = directions[b, 0]
-    dy = directions[b, 1]
-    dz = directions[b, 2]
-    length = np.sqrt(dx * dx + dy * dy + dz * dz)
-    ok = (
-        length > 0.0
-        and length < np.inf
-        and np.isfinite(ox)
-        and np.isfinite(oy)
-        and np.isfinite(oz)
+    length = np.sqrt(
+        directions[b, 0] * directions[b, 0]
+        + directions[b, 1] * directions[b, 1]
+        + directions[b, 2] * directions[b, 2]
     )
-    if ok:
-        dx = dx / length
-        dy = dy / length
-        dz = dz / length
+    # non-short-circuit tests: fewer branches for numba to compile
+    ok = (length > 0.0) & (length < np.inf) & np.isfinite(ox + oy + oz)
+    dx = directions[b, 0] / length
+    dy = directions[b, 1] / length
+    dz = directions[b, 2] / length
     return ox, oy, oz, dx, dy, dz, ok
 
 
@@ -791,3 +786,42 @@ def occluded_matrix_bits(
                     tmax,
                 ):
                     out[i, j >> 3] |= np.uint8(1 << (j & 7))
+
+
+# -- Embree ray preparation ------------------------------------------------------------
+@njit(**_JIT)
+def embree_rays(origins, directions, shift, tmin, o32, d32):
+    """float32 rays for Embree from world origins and directions (``n`` or one
+    row each): origin moved into the local frame (``- shift``, float64) and
+    along the unit direction by ``tmin`` (embreex fixes tnear at 0). Returns the
+    number of invalid rays (NaN/inf origin, zero or non-finite direction)."""
+    n = o32.shape[0]
+    bad = 0
+    for i in range(n):
+        ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
+        bad += not ok
+        o32[i, 0] = ox + tmin * dx
+        o32[i, 1] = oy + tmin * dy
+        o32[i, 2] = oz + tmin * dz
+        d32[i, 0] = dx
+        d32[i, 1] = dy
+        d32[i, 2] = dz
+    return bad
+
+
+@njit(**_JIT)
+def embree_pairs(origins, directions, shift, tmin, rows, cols, o32, d32):
+    """float32 rays for the pairs ``(origins[rows[k]], directions[cols[k]])``
+    (directions already unit), as :func:`embree_rays`."""
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        j = cols[k]
+        dx = directions[j, 0]
+        dy = directions[j, 1]
+        dz = directions[j, 2]
+        o32[k, 0] = origins[i, 0] - shift[0] + tmin * dx
+        o32[k, 1] = origins[i, 1] - shift[1] + tmin * dy
+        o32[k, 2] = origins[i, 2] - shift[2] + tmin * dz
+        d32[k, 0] = dx
+        d32[k, 1] = dy
+        d32[k, 2] = dz
