@@ -181,7 +181,10 @@ def main():
         "green_roof_area",
     ]
     rows = []
-    print(f"cpus: {os.cpu_count()}, threads: {args.threads or 'auto'}")
+    print(
+        f"cpus: {os.cpu_count()}, threads: {args.threads or 'auto'}, load average "
+        f"at start: {os.getloadavg()[0]:.1f}"
+    )
     for n in args.sizes:
         p, b, v = synthetic_city(n)
         scene = cc.Scene()
@@ -221,6 +224,7 @@ def main():
         )
     print()
     print(tab.to_string(index=False, float_format=lambda x: f"{x:,.3g}"))
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

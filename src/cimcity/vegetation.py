@@ -1483,9 +1483,10 @@ def _apply_weights_and_rules(units: gpd.GeoDataFrame, rules, weights) -> tuple:
         if "libelle" in U
         else np.full(len(U), None, object)
     )
-    libs = np.array([None if pd.isna(v) else v for v in libs], dtype=object)
-    keys = sorted({lib for lib in libs if lib is not None}) + (
-        ["(no zone)"] if any(v is None for v in libs) or not len(libs) else []
+    libs = np.where(pd.isna(libs), None, libs).astype(object)
+    nozone = np.equal(libs, None)
+    keys = sorted(set(libs[~nozone].tolist())) + (
+        ["(no zone)"] if nozone.any() or not len(libs) else []
     )
     table = {}
     for k in keys:
@@ -1493,7 +1494,7 @@ def _apply_weights_and_rules(units: gpd.GeoDataFrame, rules, weights) -> tuple:
         table[k] = {**_pack_weights(rules, lib), **user}
     wt = pd.DataFrame.from_dict(table, orient="index", columns=list(WEIGHTED_SURFACES))
     wt.index.name = "libelle"
-    per_unit = wt.reindex(["(no zone)" if v is None else v for v in libs])
+    per_unit = wt.reindex(np.where(nozone, "(no zone)", libs))
     per_unit.index = U.index
 
     denom = (U["observed_area"] if "observed_area" in U else U["area"]).to_numpy(float)
@@ -1507,7 +1508,13 @@ def _apply_weights_and_rules(units: gpd.GeoDataFrame, rules, weights) -> tuple:
         return U, wt
     status_cols = []
     for name, (measured, area_col) in RULES.items():
-        lim = np.array([_rule_value(rules, lib, name) for lib in libs], dtype=float)
+        per_zone = {
+            k: _rule_value(rules, None if k == "(no zone)" else k, name) for k in keys
+        }
+        lim = pd.Series(per_zone, dtype=float).reindex(
+            np.where(nozone, "(no zone)", libs)
+        )
+        lim = lim.to_numpy(dtype=float)
         if not np.isfinite(lim).any():
             continue
         U[name] = lim
@@ -1547,22 +1554,18 @@ def _what_would_it_take(U, w) -> None:
     with np.errstate(divide="ignore", invalid="ignore"):
         U["depave_m2"] = np.where(gain_pt > 0, miss_w / gain_pt, np.nan)
         U["green_roof_needed_m2"] = np.where(gain_roof > 0, miss_w / gain_roof, np.nan)
-    texts = []
+    texts = np.full(len(U), "", dtype=object)
     cols = {
         c: U[c].to_numpy(float) if c in U else np.full(len(U), np.nan)
         for c in _MISSING.values()
     }
-    comp = U["compliant"].to_numpy(dtype=object)
 
     def option(need, have, verb, what):
         if need <= have + 1e-6:
             return f"{verb} {need:.0f} m² (of {have:.0f} m² {what})"
         return f"{verb} {need:.0f} m² (only {have:.0f} m² {what}: not enough alone)"
 
-    for k in range(len(U)):
-        if comp[k] is not False:
-            texts.append("")
-            continue
+    for k in np.flatnonzero(_fails(U["compliant"])):
         parts = []
         m = cols["missing_pleine_terre_m2"][k]
         if m > 0:
@@ -1588,7 +1591,7 @@ def _what_would_it_take(U, w) -> None:
             if np.isfinite(r):
                 opts.append(option(r, bare_roof[k], "green", "bare roof"))
             parts.append(f"biotope +{m:.0f} weighted m²: " + " or ".join(opts))
-        texts.append("; ".join(parts))
+        texts[k] = "; ".join(parts)
     U["what_would_it_take"] = texts
 
 
