@@ -293,7 +293,10 @@ def _sweep_fast(parts, disp):
         # positive-winding region of the cycle (GEOS buffer depth > 0), minus
         # the courtyards that survive the sweep
         g = out[cyc]
-        ext = shapely.buffer(shapely.polygons(shapely.get_exterior_ring(g)), 0)
+        ext = _threaded(
+            lambda r: shapely.buffer(shapely.polygons(r), 0),
+            shapely.get_exterior_ring(g),
+        )
         holes = shapely.get_num_interior_rings(g) > 0
         if holes.any():
             inner = _holes_as_polygons(g[holes])
@@ -369,6 +372,25 @@ def _sweep_geos(parts, disp):
     return _union_groups(pieces, owner, len(parts))
 
 
+#: GEOS work is split over threads (shapely releases the GIL) above this size
+_THREAD_MIN = 256
+
+
+def _threaded(fn, rows):
+    """``fn`` applied to chunks of ``rows`` on one thread per core (shapely's
+    vectorised functions release the GIL); results concatenated."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    k = min(os.cpu_count() or 1, max(1, len(rows) // _THREAD_MIN))
+    if k <= 1:
+        return fn(rows)
+    chunks = np.array_split(np.arange(len(rows)), k)
+    with ThreadPoolExecutor(k) as pool:
+        parts = list(pool.map(lambda ix: fn(rows[ix]), chunks))
+    return np.concatenate(parts)
+
+
 def _union_groups(pieces, owner, n):
     """Union of the pieces of each group ``0..n-1`` (empty polygon for none)."""
     out = np.full(n, None, dtype=object)
@@ -392,7 +414,7 @@ def _union_groups(pieces, owner, n):
         )
         src = np.repeat(starts[grp], counts[grp]) + col
         table[row, col] = pieces[src]
-        out[grp] = shapely.union_all(table, axis=1)
+        out[grp] = _threaded(lambda t: shapely.union_all(t, axis=1), table)
     for g in np.flatnonzero(counts > _UNION_PAD_MAX):
         out[g] = shapely.union_all(pieces[starts[g] : starts[g] + counts[g]])
     out[counts == 0] = shapely.Polygon()
