@@ -371,6 +371,23 @@ def test_facade_summaries_and_raster():
     assert shapely.contains_xy(fp, xs, ys).all()
     iv = res.sunny_intervals(int(np.argmax(res.sensors["sun_hours"])))
     assert iv["hours"].sum() == pytest.approx(res.sensors["sun_hours"].max())
+    # the unpacked visibility weighted by the steps gives back the sun-hours
+    vis = res.visibility()
+    hours = vis.to_numpy() @ res.steps["hours"].to_numpy()
+    assert np.allclose(hours, res.sensors["sun_hours"], atol=1e-12)
+
+
+def test_sun_hours_files(tmp_path):
+    import rasterio
+
+    res = shadow.sun_hours(lone_box(), "2024-06-21", spacing=4.0, step="30min")
+    assert len(gpd.read_file(res.to_file(tmp_path / "s.gpkg"))) == len(res.sensors)
+    with rasterio.open(res.to_file(tmp_path / "g.tif", "ground")) as src:
+        assert src.crs.to_epsg() == 2154
+        assert np.allclose(src.read(1), res.ground, equal_nan=True)
+    assert len(pd.read_csv(res.to_file(tmp_path / "b.csv", "by_building"))) == 5
+    with pytest.raises(InputError, match="unknown output"):
+        res.to_file(tmp_path / "x", "everything")
 
 
 def test_terrain_ground_sensors_follow_the_dem():
