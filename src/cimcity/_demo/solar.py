@@ -9,6 +9,8 @@ import time
 SPACING = 2.0
 #: buildings listed in best_roofs.csv
 N_BEST = 20
+#: pixels of the 3D map
+WINDOW = (1600, 1000)
 
 
 def run(scene, out, echo) -> dict:
