@@ -18,6 +18,8 @@ import pandas as pd
 import pytest
 import shapely
 from affine import Affine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import cimcity as cc
 from cimcity import vegetation as veg
@@ -168,12 +170,12 @@ def test_three_and_four_way_areas_match_geos():
 
     rng = np.random.default_rng(5)
     g = _random_polygons(rng, 400)
-    st = veg._Store(1)
-    st.add(g)
+    store = veg._Store(1)
+    store.add(g)
     for k in (3, 4):
         tup = rng.integers(0, len(g), (3000, k))
         out = np.empty(len(tup))
-        f = st.flat
+        f = store.flat
         intersection_areas(
             f.x, f.y, f.ring_off, f.geom_ring, f.bounds, tup, veg.COINCIDENCE_TOL, out
         )
@@ -398,6 +400,49 @@ def test_zone_and_custom_units():
     with pytest.warns(ReprojectionWarning):
         c2 = veg.ratios(s, by=grid.to_crs(4326)).units
     np.testing.assert_allclose(c2["built_area"], c["built_area"], atol=1e-3)
+
+
+rect = st.tuples(
+    st.integers(0, 30), st.integers(0, 30), st.integers(1, 15), st.integers(1, 15)
+).map(lambda t: box(t[0], t[1], t[0] + t[2], t[1] + t[3]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    buildings=st.lists(rect, max_size=4),
+    lawns=st.lists(rect, max_size=4),
+    crowns=st.lists(rect, max_size=4),
+    extra=rect,
+)
+def test_invariants_property(buildings, lawns, crowns, extra):
+    # invariants on random overlapping rectangles (integer grid: many shared
+    # edges): the cover partition sums to the area; adding a lawn never lowers
+    # pleine terre; adding a building never raises pleine terre nor vegetation;
+    # reference for the absolute values: GEOS union/difference
+    parcels = [box(0, 0, 20, 45), box(20, 0, 45, 20), box(20, 20, 45, 45)]
+    U = gpd.GeoSeries(parcels, crs=CRS)
+
+    def run(b, g, c):
+        v = gdf(g + c, kind=["lawn"] * len(g) + ["tree"] * len(c)) if g or c else None
+        return veg.cover_areas(U, buildings=b or None, vegetation=v)
+
+    a = run(buildings, lawns, crowns)
+    np.testing.assert_allclose(
+        a["built_area"] + a["vegetation_area"] + a["open_area"],
+        a["area"],
+        atol=AREA_TOL,
+    )
+    B = shapely.union_all(buildings) if buildings else shapely.Polygon()
+    G = shapely.union_all(lawns) if lawns else shapely.Polygon()
+    for i, p in enumerate(parcels):
+        assert a["pleine_terre_area"].iloc[i] == pytest.approx(
+            p.intersection(G.difference(B)).area, abs=AREA_TOL
+        )
+    more_lawn = run(buildings, lawns + [extra], crowns)
+    assert (more_lawn["pleine_terre_area"] >= a["pleine_terre_area"] - AREA_TOL).all()
+    more_built = run(buildings + [extra], lawns, crowns)
+    assert (more_built["pleine_terre_area"] <= a["pleine_terre_area"] + AREA_TOL).all()
+    assert (more_built["vegetation_area"] <= a["vegetation_area"] + AREA_TOL).all()
 
 
 # ---------------------------------------------------------------------------------

@@ -764,16 +764,18 @@ def _kind_classes(kinds_in, kinds=None) -> np.ndarray:
                     f"{', '.join(_CLASSES)}"
                 )
             table[str(k).lower()] = c
-    low = pd.Series(kinds_in, dtype=object).astype(str).str.strip().str.lower()
-    cls = low.map(table)
-    if cls.isna().any():
-        unknown = sorted(set(low[cls.isna()]))
+    values, inverse = np.unique(
+        np.asarray(kinds_in, dtype=object).astype(str), return_inverse=True
+    )
+    low = [v.strip().lower() for v in values.tolist()]
+    unknown = sorted({v for v in low if v not in table})
+    if unknown:
         raise InputError(
             f"unknown vegetation kind(s) {unknown}; known kinds are "
             f"{sorted(table)}; map others with kinds={{'my_kind': 'ground'}} "
             f"(classes: {', '.join(_CLASSES)})"
         )
-    return cls.to_numpy(dtype=object)
+    return np.array([table[v] for v in low], dtype=object)[inverse.ravel()]
 
 
 def _column(df, names, default=np.nan) -> np.ndarray:
@@ -859,23 +861,11 @@ def _green_wall_areas(st, units, vegetation, classes, green_wall_height) -> np.n
     return np.bincount(ui, weights=frac * vertical[wi], minlength=len(units))
 
 
-def _finish_areas(areas: pd.DataFrame) -> pd.DataFrame:
-    """Derived area columns from the base ones (all clipped to >= 0)."""
-    a = areas
-    base = (
-        "built_area",
-        "canopy_area",
-        "low_vegetation_area",
-        "pleine_terre_area",
-        "permeable_paving_area",
-        "green_roof_area",
-        "green_roof_deep_area",
-        "green_wall_area",
-    )
-    for c in base:
-        a[c] = np.clip(a[c].to_numpy(float), 0.0, None)
+def _finish_areas(data: dict, index) -> pd.DataFrame:
+    """Areas table from the base areas (numpy arrays) plus the derived columns,
+    all clipped to >= 0."""
+    a = {k: np.clip(np.asarray(v, dtype=float), 0.0, None) for k, v in data.items()}
     total = a["observed_area"] if "observed_area" in a else a["area"]
-    total = total.to_numpy(float)
     # rounding: never more built than the unit, nor more roof than built
     a["built_area"] = np.minimum(a["built_area"], total)
     a["green_roof_area"] = np.minimum(a["green_roof_area"], a["built_area"])
@@ -895,10 +885,8 @@ def _finish_areas(areas: pd.DataFrame) -> pd.DataFrame:
         None,
     )
     a["green_area"] = a["vegetation_area"] + a["green_roof_area"]
-    cols = [c for c in AREA_COLUMNS if c in a] + (
-        ["observed_area"] if "observed_area" in a else []
-    )
-    return a[cols]
+    cols = list(AREA_COLUMNS) + (["observed_area"] if "observed_area" in a else [])
+    return pd.DataFrame({c: a[c] for c in cols}, index=index)
 
 
 # ----------------------------------------------------------------------------------
@@ -956,15 +944,8 @@ def cover_areas(
     if index is None:
         index = pd.RangeIndex(len(U))
 
-    if buildings is not None and not isinstance(buildings, pd.DataFrame):
-        buildings = gpd.GeoDataFrame(
-            geometry=list(_as_geometry_array(buildings, "buildings"))
-        )
-        validate_b = False
-    else:
-        validate_b = validate
     B_raw = (
-        _as_geometry_array(buildings, "buildings", validate_b)
+        _as_geometry_array(buildings, "buildings", validate)
         if buildings is not None
         else np.zeros(0, object)
     )
@@ -1011,7 +992,7 @@ def cover_areas(
     data["green_wall_area"] = _green_wall_areas(
         st, uid, vegetation, classes, green_wall_height
     )
-    return _finish_areas(pd.DataFrame(data, index=index))
+    return _finish_areas(data, index)
 
 
 # ----------------------------------------------------------------------------------
@@ -1365,7 +1346,7 @@ def raster_cover_areas(
         data["green_roof_area"] = np.minimum(
             data["green_roof_area"], data["built_area"]
         )
-    return _finish_areas(pd.DataFrame(data, index=index))
+    return _finish_areas(data, index)
 
 
 def _only_roofs_walls(vegetation, kinds):
