@@ -532,3 +532,34 @@ def test_demo_step_on_the_sample(paris, tmp_path, monkeypatch):
 
         assert not figure_is_blank(png)
     assert summary["favourable_roof_area_m2"] > 0
+
+
+def test_impact_of_a_new_building(june_day):
+    # Invariant: a building added next door only removes light (delta <= 1e-9);
+    # its neighbour's facing wall loses, the far wall does not change, the wall
+    # it now touches is "covered" and out of the totals.
+    before = _boxes_scene([_BASE])
+    after = _boxes_scene([_BASE, (12.0, 0.0, 20.0, 8.0, 25.0)])  # adjoining, east
+    imp = solar.impact(
+        before,
+        after,
+        weather=june_day,
+        spacing=2.0,
+        radius=None,
+        engine=ENGINE,
+        location=SITE,
+    )
+    S = imp.sensors
+    assert imp.meta["added"] == [after.buildings.index[-1]] and not imp.meta["removed"]
+    assert (S["delta"] <= 1e-9).all()
+    east = S[(S["kind"] == "wall") & ((S["azimuth"] - 90).abs() < 1)]
+    west = S[(S["kind"] == "wall") & ((S["azimuth"] - 270).abs() < 1)]
+    assert east["covered"].all()  # now a party wall
+    np.testing.assert_allclose(west["delta"], 0.0, atol=1e-9)
+    roof = S[S["kind"] == "roof"]
+    assert roof["delta"].min() < 0  # the taller neighbour shades the roof
+    s = imp.summary()
+    assert s["covered"] == len(east) and s["roof_delta_pct"] < 0
+    assert set(imp.by_building.index.get_level_values("kind")) <= {"roof", "wall"}
+    with pytest.raises(InputError, match="same buildings"):
+        solar.impact(before, before, weather=june_day)
