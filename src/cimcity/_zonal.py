@@ -1,0 +1,650 @@
+"""Zonal areas: how much of each layer lies in each unit, exactly and fast.
+
+Two engines, both generic (no notion of vegetation or rules):
+
+* vector: polygons flattened once into arrays, area-only intersections of 2-4
+  polygons by the numba kernel of :mod:`cimcity._kernels.vegetation`, class
+  layers made disjoint by merging overlapping groups (vectorised GEOS union),
+  and per-unit sums of signed intersection terms (inclusion-exclusion), with
+  STRtree candidate search and prepared GEOS containment to skip clipping;
+* raster: units burnt into the grid by pixel centre (``rasterio.features``),
+  overlapping units on separate grids, then one ``np.bincount`` per grid.
+
+Used by :mod:`cimcity.vegetation`; shapely's vectorised functions and the
+kernels release the GIL, so the heavy steps run in threads.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import GeometryError, InputError, RepairWarning
+
+#: boundaries closer than this are taken as shared (coincident) [m]
+COINCIDENCE_TOL = 1e-7
+#: overlaps smaller than this are ignored when merging or pairing layers [m²]
+AREA_TOL = 1e-6
+
+
+def _as_geometry_array(geoms, what: str, validate: bool = True) -> np.ndarray:
+    """Polygonal shapely array (object) from a GeoDataFrame / GeoSeries / list;
+    invalid polygons are repaired with a RepairWarning; empty ones are kept (they
+    simply have no area)."""
+    if isinstance(geoms, gpd.GeoDataFrame):
+        geoms = geoms.geometry.values
+    if isinstance(geoms, gpd.GeoSeries):
+        geoms = geoms.values
+    if isinstance(geoms, shapely.Geometry):
+        geoms = [geoms]
+    arr = np.asarray(geoms, dtype=object)
+    if arr.ndim != 1:
+        raise GeometryError(
+            f"{what}: expected a 1-D sequence of polygons, got shape {arr.shape}"
+        )
+    if not len(arr):
+        return arr
+    missing = pd.isna(arr)
+    if missing.any():
+        arr = arr.copy()
+        arr[missing] = shapely.Polygon()
+    ok_type = np.isin(shapely.get_type_id(arr), (3, 6)) | shapely.is_empty(arr)
+    if not ok_type.all():
+        first = arr[~ok_type][0]
+        raise GeometryError(
+            f"{what}: {int((~ok_type).sum())} geometries are not polygons (first: "
+            f"{first.geom_type}); expected Polygon or MultiPolygon"
+        )
+    invalid = ~shapely.is_valid(arr) if validate else np.zeros(len(arr), bool)
+    if invalid.any():
+        arr = arr.copy()
+        fixed = shapely.make_valid(arr[invalid])
+        arr[invalid] = [_polygonal(g) for g in fixed]
+        warnings.warn(
+            f"{what}: repaired {int(invalid.sum())} invalid polygons with make_valid",
+            RepairWarning,
+            stacklevel=3,
+        )
+    return arr
+
+
+def _polygonal(g):
+    """The polygonal part of a geometry (collections from overlay or make_valid)."""
+    tid = shapely.get_type_id(g)
+    if tid in (3, 6):
+        return g
+    parts = shapely.get_parts(g)
+    keep = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+    return shapely.union_all(keep) if len(keep) else shapely.Polygon()
+
+
+@dataclass
+class _Flat:
+    """Polygons flattened for the area kernels (rings oriented, interior left)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    ring_off: np.ndarray
+    geom_ring: np.ndarray
+    bounds: np.ndarray
+
+    @classmethod
+    def of(cls, geoms: np.ndarray) -> _Flat:
+        from ._kernels.vegetation import orient_rings, ring_offsets
+
+        geoms = np.asarray(geoms, dtype=object)
+        n = len(geoms)
+        if n == 0:
+            z = np.zeros(0)
+            return cls(
+                z,
+                z.copy(),
+                np.zeros(1, np.int64),
+                np.zeros(1, np.int64),
+                np.zeros((0, 4)),
+            )
+        coords, gidx = shapely.get_coordinates(geoms, return_index=True)
+        geom_start = np.searchsorted(gidx, np.arange(n + 1)).astype(np.int64)
+        # exterior flag of every ring, in coordinate order: each polygon (part)
+        # has its exterior first, then its holes
+        tid = shapely.get_type_id(geoms)
+        nonempty = ~shapely.is_empty(geoms)
+        poly = np.flatnonzero((tid == 3) & nonempty)
+        multi = np.flatnonzero((tid == 6) & nonempty)
+        part_geom = [poly]
+        part_rings = [1 + shapely.get_num_interior_rings(geoms[poly])]
+        if len(multi):
+            parts, pidx = shapely.get_parts(geoms[multi], return_index=True)
+            ok = ~shapely.is_empty(parts)
+            part_geom.append(multi[pidx[ok]])
+            part_rings.append(1 + shapely.get_num_interior_rings(parts[ok]))
+        pg = np.concatenate(part_geom)
+        pr = np.concatenate(part_rings).astype(np.int64)
+        order = np.argsort(pg, kind="stable")
+        pr = pr[order]
+        exterior = np.zeros(int(pr.sum()), bool)
+        exterior[np.cumsum(pr) - pr] = True
+        x = np.ascontiguousarray(coords[:, 0], dtype=np.float64)
+        y = np.ascontiguousarray(coords[:, 1], dtype=np.float64)
+        ring_off, geom_ring, ok = ring_offsets(x, y, geom_start, len(exterior))
+        if not ok:  # a ring closing on itself mid-way (invalid input): slow path
+            return cls._ragged(geoms)
+        orient_rings(x, y, ring_off, exterior)
+        b = shapely.bounds(geoms)
+        b[~nonempty] = (np.inf, np.inf, -np.inf, -np.inf)
+        return cls(x, y, ring_off, geom_ring, np.ascontiguousarray(b, dtype=np.float64))
+
+    @classmethod
+    def _ragged(cls, geoms) -> _Flat:
+        g = shapely.orient_polygons(geoms, exterior_cw=False)
+        empty = shapely.is_empty(g)
+        g = g.copy()
+        g[empty] = None
+        _, coords, offsets = shapely.to_ragged_array(g)
+        if len(offsets) == 2:
+            ring_off, geom_ring = offsets
+        else:
+            ring_off, poly_off, multi_off = offsets
+            geom_ring = poly_off[multi_off]
+        b = shapely.bounds(g)
+        b[empty] = (np.inf, np.inf, -np.inf, -np.inf)
+        return cls(
+            np.ascontiguousarray(coords[:, 0], dtype=np.float64),
+            np.ascontiguousarray(coords[:, 1], dtype=np.float64),
+            np.ascontiguousarray(ring_off, dtype=np.int64),
+            np.ascontiguousarray(geom_ring, dtype=np.int64),
+            np.ascontiguousarray(b, dtype=np.float64),
+        )
+
+    def __add__(self, other: _Flat) -> _Flat:
+        nr = len(self.ring_off) - 1
+        return _Flat(
+            np.concatenate([self.x, other.x]),
+            np.concatenate([self.y, other.y]),
+            np.concatenate([self.ring_off[:-1], other.ring_off + len(self.x)]),
+            np.concatenate([self.geom_ring[:-1], other.geom_ring + nr]),
+            np.concatenate([self.bounds, other.bounds]),
+        )
+
+
+def _threads(threads) -> int:
+    if threads is None:
+        return max(1, min(os.cpu_count() or 1, 8))
+    threads = int(threads)
+    if threads < 1:
+        raise InputError(f"threads must be >= 1, got {threads}")
+    return threads
+
+
+def _chunks(n: int, threads: int, min_size: int = 5_000) -> list[slice]:
+    k = max(1, min(threads * 2, n // min_size))
+    cuts = np.linspace(0, n, k + 1).astype(np.int64)
+    return [slice(cuts[i], cuts[i + 1]) for i in range(k)]
+
+
+def _parallel(func, n: int, threads: int, min_size: int = 5_000) -> list:
+    """``func(slice)`` over chunks of ``range(n)`` in threads (shapely and the
+    numba kernels release the GIL); results in chunk order."""
+    parts = _chunks(n, threads, min_size)
+    if len(parts) == 1 or threads == 1:
+        return [func(sl) for sl in parts]
+    with ThreadPoolExecutor(threads) as ex:
+        return list(ex.map(func, parts))
+
+
+def _query(tree: shapely.STRtree, geoms: np.ndarray, threads: int):
+    """``tree.query(geoms)`` (bounding boxes) in threads: (input idx, tree idx)."""
+
+    def run(sl):
+        q, p = tree.query(geoms[sl])
+        return q + sl.start, p
+
+    res = _parallel(run, len(geoms), threads, 20_000)
+    return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
+
+
+class _Store:
+    """All polygons of one computation, flattened once, addressed by id."""
+
+    def __init__(self, threads=None):
+        self.geoms = np.zeros(0, dtype=object)
+        self.flat = _Flat.of(self.geoms)
+        self.threads = _threads(threads)
+        self._area = None
+        self._trees: dict = {}
+        self.tuples: dict = {}
+        self.prepared = False
+        self.unit_ids = np.zeros(0, np.int64)
+
+    def add(self, *arrays) -> list[np.ndarray] | np.ndarray:
+        """Add polygon arrays (flattened together); their id arrays."""
+        arrays = [np.asarray(a, dtype=object) for a in arrays]
+        start = len(self.geoms)
+        ids = []
+        for a in arrays:
+            ids.append(np.arange(start, start + len(a), dtype=np.int64))
+            start += len(a)
+        new = np.concatenate(arrays) if arrays else np.zeros(0, object)
+        if len(new):
+            flats = _parallel(
+                lambda sl: _Flat.of(new[sl]), len(new), self.threads, 50_000
+            )
+            flat = flats[0]
+            for f in flats[1:]:
+                flat = flat + f
+            self.flat = flat if not len(self.geoms) else self.flat + flat
+            self.geoms = np.concatenate([self.geoms, new])
+            self._area = None
+        return ids[0] if len(ids) == 1 else ids
+
+    @property
+    def area(self) -> np.ndarray:
+        if self._area is None or len(self._area) != len(self.geoms):
+            self._area = shapely.area(self.geoms)
+        return self._area
+
+    def tree(self, ids: np.ndarray, key: str) -> shapely.STRtree:
+        if key not in self._trees:
+            self._trees[key] = shapely.STRtree(self.geoms[ids])
+        return self._trees[key]
+
+    def query(self, ids: np.ndarray, key: str, geoms: np.ndarray):
+        """Bounding-box candidates: (index into ``geoms``, index into ``ids``)."""
+        return _query(self.tree(ids, key), geoms, self.threads)
+
+    def areas(self, tuples: np.ndarray) -> np.ndarray:
+        """Intersection area of each row of ``tuples`` (n, k) [m²] (kernel,
+        threaded; implausible values redone with GEOS)."""
+        from ._kernels.vegetation import intersection_areas
+
+        tuples = np.ascontiguousarray(tuples, dtype=np.int64)
+        out = np.empty(len(tuples))
+        if not len(tuples):
+            return out
+        f = self.flat
+        args = (f.x, f.y, f.ring_off, f.geom_ring, f.bounds)
+        n = self.threads
+        if n == 1 or len(tuples) < 20_000:
+            intersection_areas(*args, tuples, COINCIDENCE_TOL, out)
+        else:
+            # compile (or load from the cache) once before the threads share it
+            intersection_areas(*args, tuples[:1], COINCIDENCE_TOL, out[:1])
+            cuts = np.linspace(0, len(tuples), 4 * n + 1).astype(np.int64)
+
+            def run(k):
+                s, e = cuts[k], cuts[k + 1]
+                intersection_areas(*args, tuples[s:e], COINCIDENCE_TOL, out[s:e])
+
+            with ThreadPoolExecutor(n) as ex:
+                list(ex.map(run, range(len(cuts) - 1)))
+        # guard: an area outside [0, min(member areas)] flags input the kernel
+        # cannot resolve (boundaries nearly coincident at the tolerance); those
+        # rare tuples are redone with GEOS
+        lim = self.area[tuples].min(axis=1)
+        bad = (
+            (out < -AREA_TOL) | (out > lim * (1 + 1e-9) + AREA_TOL) | ~np.isfinite(out)
+        )
+        if bad.any():
+            g = self.geoms[tuples[bad, 0]]
+            for j in range(1, tuples.shape[1]):
+                g = shapely.intersection(g, self.geoms[tuples[bad, j]])
+            out[bad] = shapely.area(g)
+        return np.clip(out, 0.0, lim)
+
+
+def intersection_area(a, b, ia=None, ib=None, threads=None) -> np.ndarray:
+    """Area of the intersection of polygon pairs, without building the geometry.
+
+    Exact (Green's theorem on the clipped boundaries, numba kernel in
+    :mod:`cimcity._kernels.vegetation`), many times faster than
+    ``shapely.area(shapely.intersection(a, b))`` and equal to it within
+    floating-point rounding; shared (coincident) boundaries are handled.
+
+    Parameters
+    ----------
+    a, b : sequences of Polygon / MultiPolygon (n_a,), (n_b,)
+    ia, ib : (n_pairs,) int, optional
+        Pair indices into ``a`` and ``b``; default: element-wise (same length).
+    threads : int, optional
+        Worker threads (the kernel releases the GIL); default: CPU count.
+
+    Returns
+    -------
+    (n_pairs,) float64
+        Intersection areas [m² when the coordinates are in metres].
+    """
+    a = _as_geometry_array(a, "a")
+    b = _as_geometry_array(b, "b")
+    if ia is None and ib is None:
+        if len(a) != len(b):
+            raise InputError(
+                f"a and b have different lengths ({len(a)} and {len(b)}); give ia "
+                f"and ib to pair them"
+            )
+        ia = ib = np.arange(len(a))
+    elif ia is None or ib is None:
+        raise InputError("give both ia and ib, or neither")
+    ia = np.asarray(ia, dtype=np.int64)
+    ib = np.asarray(ib, dtype=np.int64)
+    if ia.shape != ib.shape or ia.ndim != 1:
+        raise InputError(
+            f"ia and ib must be 1-D of one length, got {ia.shape} and {ib.shape}"
+        )
+    for name, idx, n in (("ia", ia, len(a)), ("ib", ib, len(b))):
+        if len(idx) and (idx.min() < 0 or idx.max() >= n):
+            raise InputError(f"{name} holds indices outside [0, {n})")
+    st = _Store(threads)
+    ida, idb = st.add(a, b)
+    return st.areas(np.column_stack([ida[ia], idb[ib]]))
+
+
+def _overlapping_pairs(st: _Store, ids: np.ndarray):
+    """Pairs (i < j) of positions in ``ids`` whose interiors overlap (> AREA_TOL)."""
+    g = st.geoms[ids]
+    i, j = _query(shapely.STRtree(g), g, st.threads)
+    keep = i < j
+    i, j = i[keep], j[keep]
+    if not len(i):
+        return i, j
+    area = st.areas(np.column_stack([ids[i], ids[j]]))
+    keep = area > AREA_TOL
+    return i[keep], j[keep]
+
+
+def _dissolve(st: _Store, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge overlapping polygons of one class so their interiors are disjoint.
+
+    Only connected groups of overlapping polygons are unioned (one vectorised
+    ``shapely.union_all`` per group size); the others are kept as they are,
+    which is much cheaper than one union of the whole layer.
+
+    Returns
+    -------
+    kept ids (into the store), new merged geometries (to add to the store)
+    """
+    ids = ids[~shapely.is_empty(st.geoms[ids])]
+    none = np.zeros(0, dtype=object)
+    if len(ids) < 2:
+        return ids, none
+    i, j = _overlapping_pairs(st, ids)
+    if not len(i):
+        return ids, none
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(ids)
+    _, label = connected_components(
+        coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)), directed=False
+    )
+    size = np.bincount(label)
+    single = size[label] == 1
+    multi = np.flatnonzero(~single)
+    order = multi[np.argsort(label[multi], kind="stable")]
+    labs = label[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(labs)) + 1]
+    lengths = np.diff(np.r_[starts, len(order)])
+    merged = []
+    for s in np.unique(lengths):
+        sel = starts[lengths == s]
+        block = st.geoms[ids[order[sel[:, None] + np.arange(s)[None, :]]]]
+        merged.extend(
+            _parallel(
+                lambda sl, block=block: shapely.union_all(block[sl], axis=1),
+                len(block),
+                st.threads,
+                500,
+            )
+        )
+    merged = np.concatenate(merged)
+    return ids[single], merged[~shapely.is_empty(merged)]
+
+
+def _boxes(b: np.ndarray) -> np.ndarray:
+    return shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+
+
+def _tuples(st: _Store, L: dict, names: str):
+    """Tuples of pieces, one from each layer named by the letters of ``names``,
+    whose common area is positive: (tuples (n, m) ids, areas (n,) [m²], common
+    boxes (n, 4)); cached on the store (``"GC"`` serves ``"GCB"``)."""
+    if names in st.tuples:
+        return st.tuples[names]
+    lay = L[names[-1]]
+    if len(names) == 1:
+        res = (lay[:, None], st.area[lay], st.flat.bounds[lay])
+    else:
+        tup0, _, box0 = _tuples(st, L, names[:-1])
+        empty = (np.zeros((0, len(names)), np.int64), np.zeros(0), np.zeros((0, 4)))
+        if not len(tup0) or not len(lay):
+            res = empty
+        else:
+            # query with the last member (its box holds the common box), then
+            # keep the candidates that meet the common box
+            q, p = st.query(lay, names[-1], st.geoms[tup0[:, -1]])
+            b2 = st.flat.bounds[lay[p]]
+            box = np.column_stack(
+                [np.maximum(box0[q, :2], b2[:, :2]), np.minimum(box0[q, 2:], b2[:, 2:])]
+            )
+            ok = (box[:, 0] < box[:, 2]) & (box[:, 1] < box[:, 3])
+            tup = np.column_stack([tup0[q[ok]], lay[p[ok]]])
+            area = st.areas(tup)
+            keep = area > AREA_TOL
+            res = (tup[keep], area[keep], box[ok][keep]) if len(tup) else empty
+    st.tuples[names] = res
+    return res
+
+
+def _contains(st: _Store, units_sel: np.ndarray, tests: np.ndarray) -> np.ndarray:
+    """Prepared GEOS ``contains_properly(unit, test)``, element-wise, threaded."""
+    if not st.prepared:
+        shapely.prepare(st.geoms[st.unit_ids])
+        st.prepared = True
+    ug = st.geoms[units_sel]
+    if not len(ug):
+        return np.zeros(0, bool)
+    return np.concatenate(
+        _parallel(
+            lambda sl: shapely.contains_properly(ug[sl], tests[sl]),
+            len(ug),
+            st.threads,
+            20_000,
+        )
+    )
+
+
+def _unit_pairs(st: _Store, units: np.ndarray, lay: np.ndarray, letter: str):
+    """Pieces of one layer × the units whose boxes overlap theirs: (piece
+    position in ``lay``, unit index, piece inside the unit), sorted by piece;
+    cached per layer."""
+    key = "units:" + letter
+    if key not in st.tuples:
+        q, u = st.query(units, "units", st.geoms[lay])
+        pb = st.flat.bounds[lay[q]]
+        ub = st.flat.bounds[units[u]]
+        meet = (np.maximum(pb[:, 0], ub[:, 0]) < np.minimum(pb[:, 2], ub[:, 2])) & (
+            np.maximum(pb[:, 1], ub[:, 1]) < np.minimum(pb[:, 3], ub[:, 3])
+        )
+        q, u, pb, ub = q[meet], u[meet], pb[meet], ub[meet]
+        order = np.argsort(q, kind="stable")
+        q, u, pb, ub = q[order], u[order], pb[order], ub[order]
+        inbox = (
+            (pb[:, 0] > ub[:, 0])
+            & (pb[:, 1] > ub[:, 1])
+            & (pb[:, 2] < ub[:, 2])
+            & (pb[:, 3] < ub[:, 3])
+        )
+        inside = np.zeros(len(q), bool)
+        inside[inbox] = _contains(st, units[u[inbox]], st.geoms[lay[q[inbox]]])
+        st.tuples[key] = (q, u, inside)
+    return st.tuples[key]
+
+
+def _term(st: _Store, units: np.ndarray, L: dict, names: str) -> np.ndarray:
+    """Per unit, Σ area(unit ∩ x₁ ∩ … ∩ xₘ) over the pieces xᵢ of the layers
+    named by the letters of ``names`` (``L[letter]``: sorted id array of
+    disjoint polygons) [m²], (n_units,).
+
+    A tuple lying inside one unit (its last piece is, or its common box is:
+    prepared GEOS ``contains_properly``) adds its area there without clipping;
+    the others are clipped by the kernel with the unit as one more member. The
+    candidate units of a tuple are those of its last piece (no new query).
+    """
+    out = np.zeros(len(units))
+    if not len(units) or any(not len(L[c]) for c in names):
+        return out
+    last = L[names[-1]]
+    q0, u0, in0 = _unit_pairs(st, units, last, names[-1])
+    if len(names) == 1:
+        area = st.area[last[q0]]
+        rest = ~in0
+        if rest.any():
+            area[rest] = st.areas(np.column_stack([units[u0[rest]], last[q0[rest]]]))
+        return np.bincount(u0, weights=area, minlength=len(units))
+    tup, tarea, box = _tuples(st, L, names)
+    if not len(tup):
+        return out
+    # expand each tuple to the unit pairs of its last piece
+    pos = np.searchsorted(last, tup[:, -1])
+    cnt = np.bincount(q0, minlength=len(last))
+    start = np.cumsum(cnt) - cnt
+    k = cnt[pos]
+    t = np.repeat(np.arange(len(tup)), k)
+    idx = start[pos][t] + (np.arange(len(t)) - np.repeat(np.cumsum(k) - k, k))
+    u = u0[idx]
+    inside = in0[idx].copy()
+    tb = box[t]
+    ub = st.flat.bounds[units[u]]
+    meet = inside | (
+        (np.maximum(tb[:, 0], ub[:, 0]) < np.minimum(tb[:, 2], ub[:, 2]))
+        & (np.maximum(tb[:, 1], ub[:, 1]) < np.minimum(tb[:, 3], ub[:, 3]))
+    )
+    t, u, inside, tb, ub = t[meet], u[meet], inside[meet], tb[meet], ub[meet]
+    inbox = ~inside & (
+        (tb[:, 0] > ub[:, 0])
+        & (tb[:, 1] > ub[:, 1])
+        & (tb[:, 2] < ub[:, 2])
+        & (tb[:, 3] < ub[:, 3])
+    )
+    if inbox.any():
+        inside[inbox] = _contains(st, units[u[inbox]], _boxes(tb[inbox]))
+    a = np.empty(len(t))
+    a[inside] = tarea[t[inside]]
+    rest = ~inside
+    if rest.any():
+        a[rest] = st.areas(np.column_stack([units[u[rest]], tup[t[rest]]]))
+    return np.bincount(u, weights=a, minlength=len(units))
+
+
+# ----------------------------------------------------------------------------------
+# raster
+# ----------------------------------------------------------------------------------
+@dataclass
+class _Raster:
+    values: np.ndarray  # float64, NaN = nodata
+    transform: object
+    crs: object
+    what: str
+
+
+def _read_raster(r, what: str) -> _Raster:
+    """Array + transform + CRS from a path, a rasterio dataset, a Terrain-like
+    object (``elevation``/``values``, ``transform``, ``crs``) or a tuple
+    ``(array, transform[, crs])``."""
+    from affine import Affine
+
+    crs = None
+    if isinstance(r, str | Path):
+        import rasterio
+
+        p = Path(r)
+        if not p.exists():
+            raise InputError(f"{what} raster {str(p)!r} does not exist")
+        with rasterio.open(p) as ds:
+            arr = ds.read(1, masked=True)
+            transform, crs = ds.transform, ds.crs
+        values = np.ma.filled(arr.astype(np.float64), np.nan)
+    elif hasattr(r, "read") and hasattr(r, "transform"):
+        arr = r.read(1, masked=True)
+        transform, crs = r.transform, r.crs
+        values = np.ma.filled(arr.astype(np.float64), np.nan)
+    elif isinstance(r, tuple | list):
+        if len(r) not in (2, 3):
+            raise InputError(
+                f"{what} raster tuple must be (array, transform) or (array, "
+                f"transform, crs); got {len(r)} items"
+            )
+        values = np.asarray(r[0], dtype=np.float64)
+        transform = r[1]
+        crs = r[2] if len(r) == 3 else None
+    elif hasattr(r, "transform") and (hasattr(r, "elevation") or hasattr(r, "values")):
+        values = np.asarray(
+            getattr(r, "elevation", None) if hasattr(r, "elevation") else r.values,
+            np.float64,
+        )
+        transform, crs = r.transform, getattr(r, "crs", None)
+    else:
+        raise InputError(
+            f"{what} raster must be a GeoTIFF path, a rasterio dataset, a Terrain or "
+            f"(array, transform[, crs]); got {type(r).__name__}"
+        )
+    if values.ndim != 2:
+        raise InputError(f"{what} raster must be 2-D, got shape {values.shape}")
+    if not isinstance(transform, Affine):
+        transform = Affine(*tuple(transform)[:6])
+    if transform.b != 0 or transform.d != 0:
+        raise InputError(
+            f"{what} raster is rotated (transform {tuple(transform)[:6]}); only "
+            f"north-up grids are supported"
+        )
+    if crs is not None:
+        from pyproj import CRS
+
+        crs = CRS.from_user_input(crs)
+    return _Raster(values, transform, crs, what)
+
+
+def _rasterize_layers(units: np.ndarray, shape, transform, threads) -> list[np.ndarray]:
+    """Label grids (0 = no unit, i + 1 = unit i, pixel centres) such that no
+    two overlapping units share a grid (greedy colouring of the overlap graph)."""
+    from rasterio.features import rasterize
+
+    n = len(units)
+    colour = np.zeros(n, np.int64)
+    valid = ~shapely.is_empty(units)
+    if n > 1:
+        st = _Store(threads)
+        i, j = _overlapping_pairs(st, st.add(units))
+        if len(i):
+            nbr: dict[int, list[int]] = {}
+            for a, b in zip(i.tolist(), j.tolist(), strict=True):
+                nbr.setdefault(b, []).append(a)
+            for k in sorted(nbr):
+                used = {colour[m] for m in nbr[k]}
+                c = 0
+                while c in used:
+                    c += 1
+                colour[k] = c
+    grids = []
+    for c in range(int(colour.max()) + 1 if n else 0):
+        sel = np.flatnonzero((colour == c) & valid)
+        if not len(sel):
+            continue
+        grids.append(
+            rasterize(
+                zip(units[sel], (sel + 1).astype(np.int64), strict=True),
+                out_shape=shape,
+                transform=transform,
+                fill=0,
+                all_touched=False,
+                dtype="int64",
+            )
+        )
+    return grids
