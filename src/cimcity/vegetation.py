@@ -1225,7 +1225,19 @@ class VegetationResult:
             if len(self.units)
             else [f"0 units ({self.source} path)"]
         )
+        lines += self.weights_lines()
         return "<VegetationResult " + "\n ".join(lines) + ">"
+
+    def weights_lines(self) -> list[str]:
+        """The CBS weights used, one line per distinct set of zones."""
+        groups: dict[tuple, list] = {}
+        for lib, row in self.weights.iterrows():
+            groups.setdefault(tuple(row.round(4).items()), []).append(str(lib))
+        return [
+            f"  CBS weights ({', '.join(libs)}): "
+            + ", ".join(f"{k} {v:g}" for k, v in key)
+            for key, libs in groups.items()
+        ]
 
     def _repr_html_(self) -> str:
         import html

@@ -15,7 +15,7 @@ def run(scene, out, echo) -> dict:
     from cimcity import vegetation
 
     res = vegetation.ratios(scene, by="parcel")
-    for line in res.summary_lines():
+    for line in res.summary_lines() + res.weights_lines():
         echo("  " + line)
     files = [
         res.to_file(out / "vegetation_parcels.csv"),
