@@ -255,3 +255,19 @@ def test_terrain_index_accepts_scalars_and_arrays():
     assert (r.tolist(), c.tolist()) == ([0], [2])
     r, c = t.index([X0 - 1, X0 + 4.9], [Y0 + 1, Y0 + 0.1])
     assert r.tolist() == [-1, 3] and c.tolist() == [-1, 4]
+
+
+def test_cityjson_buildings_keep_their_lod2_geometry_in_the_scene_mesh(shared_data):
+    """Reference: the file's own LoD2 triangles (cityjson_mesh), not an extrusion."""
+    from cimcity.io.cityjson import cityjson_mesh
+
+    s = cc.read_cityjson(shared_data / "cityjson" / "cjio_zurich_subset_lod2.json")
+    m, ref = s.mesh(), cityjson_mesh(s)
+    assert m.n_faces == ref.n_faces
+    for kind in ("roof", "wall"):
+        assert m.face_areas[m.kind_mask(kind)].sum() == pytest.approx(
+            ref.face_areas[ref.kind_mask(kind)].sum(), rel=1e-9
+        )
+    # sloped roofs survive (an extrusion would give only horizontal roofs)
+    roof_n = m.face_normals[m.kind_mask("roof")]
+    assert (roof_n[:, 2] < 0.99).mean() > 0.2

@@ -728,8 +728,9 @@ class Scene:
         """The scene compiled to a :class:`CityMesh` (cached until the scene changes).
 
         Buildings are extruded from footprints (mansard/hip roofs where
-        ``eave_z`` is known), BIM projects contribute their own triangles, and
-        the DEM becomes a terrain surface.
+        ``eave_z`` is known), buildings read from CityJSON keep their original
+        LoD geometry, BIM projects contribute their own triangles, and the DEM
+        becomes a terrain surface.
 
         Parameters
         ----------
@@ -754,8 +755,19 @@ class Scene:
             if len(B)
             else np.zeros(0, bool)
         )
+        # buildings read from CityJSON keep their original LoD geometry
+        store = self.meta.get("cityjson")
+        from_cj = (
+            B.index.isin(list(store["objects"])) & ~is_bim
+            if store and len(B)
+            else np.zeros(len(B), bool)
+        )
         parts = []
-        ext = B[~is_bim]
+        if from_cj.any():
+            from .io.cityjson import cityjson_mesh
+
+            parts.append(cityjson_mesh(self, buildings=B.index[from_cj].tolist()))
+        ext = B[~is_bim & ~from_cj]
         if len(ext):
             parts.append(
                 extrude_buildings(
