@@ -563,3 +563,50 @@ def test_impact_of_a_new_building(june_day):
     assert set(imp.by_building.index.get_level_values("kind")) <= {"roof", "wall"}
     with pytest.raises(InputError, match="same buildings"):
         solar.impact(before, before, weather=june_day)
+
+
+def test_dsm_courtyard_shading_matches_measurements(shared_data):
+    # Real data: UMEP's Kronenhuset courtyard (Gothenburg, EPSG:3007), 1 m DSM +
+    # DEM, met forcing and measured Kdown of 7 Oct 2005 (Lindberg, Holmer &
+    # Thorsson 2008, Int J Biometeorol 52:697). Reference: the measured hours
+    # with sun on the station (Kdown > 100 W/m² at 15 and 16 h; 40-70 W/m² of
+    # diffuse light at 8-14 h). The model, run on the DSM alone at 10-min steps
+    # (met hours ending at "it"), must find direct sun in exactly those hours.
+    # Values in shade are not compared: light reflected by the sunlit courtyard
+    # walls is not modelled (the model gives ~25 W/m² of sky light there).
+    d = shared_data / "dem" / "goteborg_kronenhuset"
+    dsm = cc.read_dsm(d / "DSM_KRbig.tif", crs="EPSG:3007")
+    dem = cc.read_dem(d / "DEM_KRbig.tif", crs="EPSG:3007")
+    met = pd.read_csv(d / "MetFile_Prepared.txt", sep=r"\s+")
+    met.columns = [c.strip("%") for c in met.columns]
+    meas = pd.read_csv(d / "measurements_kr.csv").set_index("hour")["Kdown"]
+    x, y = 147837.67, 6398728.30  # station (poi.geojson)
+    z = dsm.sample([x], [y], method="nearest")[0] + 1.1
+    sub = (np.arange(6) + 0.5) / 6
+    hours = np.repeat(met["it"].to_numpy(), 6)
+    t = (
+        pd.Timestamp("2005-10-07")
+        + pd.to_timedelta(hours - 1 + np.tile(sub, len(met)), unit="h")
+    ).tz_localize("Etc/GMT-1")
+    w = pd.DataFrame(
+        {
+            "ghi": np.repeat(met["Kdn"].to_numpy(), 6),
+            "dni": np.repeat(met["Kdir"].to_numpy(), 6),
+            "dhi": np.repeat(met["Kdiff"].to_numpy(), 6),
+        },
+        index=t,
+    ).clip(lower=0)
+    scene = cc.Scene(crs="EPSG:3007").add_terrain(dem, dsm=dsm)
+    r = solar.irradiance(
+        scene, weather=w, points=[[x, y, z]], normals=UP, timeseries=True, engine=ENGINE
+    )
+    assert r.meta["occluders"] == "dsm"
+    # a horizontal sensor gets dome light (radiance x π x sky view) + direct sun
+    comp = sky.sky_components(r.weather, "perez")
+    sky_light = comp.dome * np.pi * r.sensors["sky_view"].iloc[0]
+    direct = r.timeseries[0].to_numpy() - sky_light
+    direct = pd.Series(direct, index=hours).groupby(level=0).max()
+    sunny_model = set(direct.index[direct > 20.0])
+    sunny_measured = set(meas.index[meas > 100.0])
+    hours_checked = set(range(8, 17))
+    assert sunny_model & hours_checked == sunny_measured & hours_checked == {15, 16}
