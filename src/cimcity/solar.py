@@ -593,10 +593,10 @@ def irradiance(
         bins[live] = sun_grid.find(comp.sun[live])
         used = np.unique(bins[bins >= 0])
         bits_sun, traced = store.sun.get(sun_grid.name, (None, None))
-        if bits_sun is None:
+        if bits_sun is None and not share:
             bits_sun = np.zeros((n, (len(sun_grid) + 7) // 8), np.uint8)
             traced = np.zeros(len(sun_grid), bool)
-        new_bins = used[~traced[used]] if not share else used[:0]
+        new_bins = used[:0] if share else used[~traced[used]]
         n_new_sun = len(new_bins)
     else:
         sun_vec = np.ascontiguousarray(comp.sun[live])
