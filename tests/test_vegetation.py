@@ -830,3 +830,17 @@ def test_sample_district_fingerprint(paris):
         and u.loc[u["libelle"] == "UG", "min_biotope_coefficient"].eq(0.3).all()
     )
     assert ((u["biotope_coefficient"] >= 0) & (u["biotope_coefficient"] <= 1.5)).all()
+
+
+def test_demo_step(paris, tmp_path):
+    # the demo step writes its files and reports the project's effect
+    from cimcity._demo import vegetation as step
+
+    lines = []
+    out = step.run(paris, tmp_path, lines.append)
+    for f in out["files"]:
+        assert (tmp_path / f.split("/")[-1]).stat().st_size > 0
+    assert out["parcels"] == len(paris.parcels)
+    assert any("CBS weights (UG)" in line for line in lines)
+    if "project" in out:  # needs the ifc extra to read the project
+        assert out["project"]["cbs_after"][0] < out["project"]["cbs_before"][0]
