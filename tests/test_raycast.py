@@ -352,6 +352,29 @@ def test_occluded_matrix_is_occluded_on_every_pair(engine, city):
     np.testing.assert_array_equal(plain, flat)
 
 
+def test_matrix_packets_match_single_rays(city):
+    # the numba matrix traces runs of 8 nearby sensors as one packet (SIMD);
+    # reference: the same pairs traced one by one by occluded(); dense sensors
+    # so packets are used, directions with zero components included
+    from cimcity._kernels.bvh import PACKET, PACKET_SPAN
+
+    sensors = city.sample(spacing=1.0)
+    p, nrm = sensors.points[:1500], sensors.normals[:1500]
+    runs = p[: len(p) // PACKET * PACKET].reshape(-1, PACKET, 3)
+    assert np.mean(np.ptp(runs, axis=1).max(axis=1) <= PACKET_SPAN) > 0.8
+    rng = np.random.default_rng(7)
+    dirs = np.concatenate(
+        [_directions(40, rng, upper=True), [[0, 0, 1.0], [1, 0, 1.0], [0, -1, 1.0]]]
+    )
+    dirs /= np.linalg.norm(dirs, axis=1)[:, None]
+    got = rc.occluded_matrix(city, p, dirs, normals=nrm, engine="numba", packed=False)
+    o = np.repeat(p, len(dirs), axis=0)
+    d = np.tile(dirs, (len(p), 1))
+    flat = rc.occluded(city, o, d, engine="numba").reshape(len(p), len(dirs))
+    np.testing.assert_array_equal(got, flat | (nrm @ dirs.T <= 0))
+    assert 0.1 < got.mean() < 0.9
+
+
 def test_empty_mesh():
     mesh = CATALOGUE["empty"]().mesh()
     o = np.array([[X0, Y0, 40.0]] * 3)

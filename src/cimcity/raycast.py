@@ -584,8 +584,9 @@ def occluded_matrix(
 
     if name == "numba":
         b = _bvh(mesh)
-        # small origin blocks keep the threads balanced within a chunk
-        block = int(np.clip(rows // (8 * _threads()), 1, 64))
+        # small origin blocks (whole packets) keep the threads balanced
+        packet = kernels.PACKET
+        block = packet * int(np.clip(rows // (8 * _threads() * packet), 1, 8))
     else:
         scene = _embree(mesh).scene
     for r0 in range(0, n, rows):
@@ -603,6 +604,7 @@ def occluded_matrix(
                 tmin,
                 float(tmax_arr[0]),
                 block,
+                packet,
                 bits[r0:r1],
             )
         else:
