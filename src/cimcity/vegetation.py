@@ -14,9 +14,9 @@ Green walls (vertical, ``green_wall_area``) come on top of both.
 
 Precedence (nothing is counted twice)
 -------------------------------------
-1. Polygons of one class are merged first (overlapping lawns, touching tree
-   crowns, a green roof given both as a building attribute and as a roof
-   polygon count once).
+1. Overlapping polygons of one class are merged first (duplicated lawns,
+   overlapping tree crowns, a green roof given both as a building attribute
+   and as a roof polygon count once).
 2. **Built wins**: a building footprint hides whatever vegetation polygon
    overlaps it on the ground (a crown overhanging a roof counts as built).
 3. **Canopy over ground**: outside buildings a tree crown counts as
@@ -42,7 +42,19 @@ Vector: ``scene.buildings`` (footprints, optional ``green_roof`` bool and
 mapping (:data:`UMEP_LANDCOVER_CLASSES` by default), an NDVI raster with a
 threshold, a canopy height raster (CDSM, height above ground [m]) with a
 minimum height; the raster path counts pixel centres per unit, so it agrees
-with the vector path within one pixel's area per boundary cell.
+with the vector path within one pixel's area per boundary cell. Green walls are
+vertical: their facade area is ``wall_area``, else ``height`` × half the
+perimeter of their plan strip, shared between units by plan overlap.
+
+Engine
+------
+Areas are exact (not rasterised): every quantity is a signed sum of
+intersection areas of the unit with one to three class layers
+(inclusion-exclusion, so no polygon difference is ever built), computed
+area-only by a numba kernel (Green's theorem on the clipped boundaries) behind
+STRtree candidate search; see :mod:`cimcity._zonal`. A geopandas
+``overlay`` + ``groupby`` gives the same numbers 30 times slower
+(``benchmarks/bench_vegetation.py``).
 
 References
 ----------
