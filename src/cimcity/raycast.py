@@ -608,22 +608,25 @@ def occluded_matrix(
                 bits[r0:r1],
             )
         else:
-            if len(nrm):
-                blocked = (nrm[r0:r1] @ dirs.T) <= 0.0
-                ii, jj = np.nonzero(~blocked)
-            else:
-                blocked = np.zeros((r1 - r0, nd), bool)
-                ii, jj = np.divmod(np.arange((r1 - r0) * nd), nd)
-            if len(ii):
-                o32 = np.empty((len(ii), 3), np.float32)
-                d32 = np.empty((len(ii), 3), np.float32)
-                kernels.embree_pairs(
-                    o[r0:r1], dirs, mesh.origin, tmin, ii, jj, o32, d32
-                )
-                blocked[ii, jj] = _embree_run(
-                    scene, o32, d32, tmin, tmax_arr, "OCCLUDED"
-                )
-            bits[r0:r1] = np.packbits(blocked, axis=1, bitorder="little")
+            k = (r1 - r0) * nd
+            o32 = np.empty((k, 3), np.float32)
+            d32 = np.empty((k, 3), np.float32)
+            pair = np.empty(k, np.int64)
+            chunk_nrm = nrm[r0:r1] if len(nrm) else nrm
+            m = kernels.embree_matrix_rays(
+                o[r0:r1],
+                dirs,
+                chunk_nrm,
+                mesh.origin,
+                tmin,
+                o32,
+                d32,
+                pair,
+                bits[r0:r1],
+            )
+            if m:
+                hit = _embree_run(scene, o32[:m], d32[:m], tmin, tmax_arr, "OCCLUDED")
+                kernels.set_pair_bits(pair[:m], hit, nd, bits[r0:r1])
         if progress is not None:
             progress(r1, n)
     return bits if packed else unpack_matrix(bits, nd)

@@ -1046,18 +1046,44 @@ def embree_rays(origins, directions, shift, tmin, o32, d32):
 
 
 @njit(**_JIT)
-def embree_pairs(origins, directions, shift, tmin, rows, cols, o32, d32):
-    """float32 rays for the pairs ``(origins[rows[k]], directions[cols[k]])``
-    (directions already unit), as :func:`embree_rays`."""
-    for k in range(rows.shape[0]):
-        i = rows[k]
-        j = cols[k]
-        dx = directions[j, 0]
-        dy = directions[j, 1]
-        dz = directions[j, 2]
-        o32[k, 0] = origins[i, 0] - shift[0] + tmin * dx
-        o32[k, 1] = origins[i, 1] - shift[1] + tmin * dy
-        o32[k, 2] = origins[i, 2] - shift[2] + tmin * dz
-        d32[k, 0] = dx
-        d32[k, 1] = dy
-        d32[k, 2] = dz
+def embree_matrix_rays(origins, directions, normals, shift, tmin, o32, d32, pair, out):
+    """float32 rays (as :func:`embree_rays`) for every origin × direction pair
+    in front of its sensor's surface; ``pair[m] = i * d + j`` records ray
+    ``m``'s pair. Back-facing pairs (``normals[i] · directions[j] <= 0``, when
+    ``normals`` has a row per origin) get their bit set in ``out`` (layout of
+    :func:`occluded_matrix_bits`) and no ray. Returns the number of rays."""
+    n = origins.shape[0]
+    nd = directions.shape[0]
+    use_normals = normals.shape[0] == n
+    m = 0
+    for i in range(n):
+        ox = origins[i, 0] - shift[0]
+        oy = origins[i, 1] - shift[1]
+        oz = origins[i, 2] - shift[2]
+        for j in range(nd):
+            dx = directions[j, 0]
+            dy = directions[j, 1]
+            dz = directions[j, 2]
+            if use_normals:
+                if normals[i, 0] * dx + normals[i, 1] * dy + normals[i, 2] * dz <= 0.0:
+                    out[i, j >> 3] |= np.uint8(1 << (j & 7))
+                    continue
+            o32[m, 0] = ox + tmin * dx
+            o32[m, 1] = oy + tmin * dy
+            o32[m, 2] = oz + tmin * dz
+            d32[m, 0] = dx
+            d32[m, 1] = dy
+            d32[m, 2] = dz
+            pair[m] = i * nd + j
+            m += 1
+    return m
+
+
+@njit(**_JIT)
+def set_pair_bits(pair, hit, n_directions, out):
+    """Set the bit of pair ``pair[m]`` (``i * d + j``) in ``out`` where ``hit[m]``."""
+    for m in range(pair.shape[0]):
+        if hit[m]:
+            i = pair[m] // n_directions
+            j = pair[m] - i * n_directions
+            out[i, j >> 3] |= np.uint8(1 << (j & 7))
