@@ -271,3 +271,15 @@ def test_cityjson_buildings_keep_their_lod2_geometry_in_the_scene_mesh(shared_da
     # sloped roofs survive (an extrusion would give only horizontal roofs)
     roof_n = m.face_normals[m.kind_mask("roof")]
     assert (roof_n[:, 2] < 0.99).mean() > 0.2
+
+
+def test_with_project_without_storeys_estimates_them():
+    import pandas as pd
+
+    s = make_district()
+    bim = box_bim(shapely.box(X0 + 55, Y0 + 10, X0 + 80, Y0 + 30), 35.0, 24.0)
+    bim.storeys = pd.DataFrame()
+    after = s.with_project(bim)
+    # no storeys table: estimated from the height (24 m / 3 m), flagged
+    assert after.buildings.loc["PRJ", "storeys"] == 8
+    assert after.buildings.loc["PRJ", "storeys_source"] == "estimated"
