@@ -646,7 +646,7 @@ class Scene:
                 "roof_z": [bim.top_z],
                 "storeys": [
                     int(len(bim.storeys))
-                    if getattr(bim, "storeys", None) is not None
+                    if getattr(bim, "storeys", None) is not None and len(bim.storeys)
                     else np.nan
                 ],
                 "source": ["bim"],
