@@ -190,6 +190,14 @@ def test_axis_rays_and_segments(engine):
     # per-ray tmax
     blocked = rc.occluded(mesh, o[[0, 0]], d[[0, 0]], engine=engine, tmax=[4.9, 5.1])
     np.testing.assert_array_equal(blocked, [False, True])
+    # one origin broadcast against many directions, and the other way round
+    np.testing.assert_array_equal(
+        rc.occluded(mesh, o[0], d, engine=engine),
+        rc.occluded(mesh, np.repeat(o[:1], 3, axis=0), d, engine=engine),
+    )
+    t_one, _ = rc.intersect(mesh, o, d[0], engine=engine)
+    t_rep, _ = rc.intersect(mesh, o, np.repeat(d[:1], 3, axis=0), engine=engine)
+    np.testing.assert_array_equal(t_one, t_rep)
     # tmin beyond the hit skips it: the ray goes on to the far (east) wall at 25 m
     dist, _ = rc.intersect(mesh, o[0], d[0], engine=engine, tmin=6.0)
     np.testing.assert_allclose(dist, [25.0], atol=1e-5)
@@ -491,3 +499,13 @@ def test_bad_input_raises_input_error(engine):
         rc.occluded_matrix(mesh, o[0], d, engine=engine)
     with pytest.raises(InputError, match="uint8"):
         rc.unpack_matrix(np.zeros((2, 1), bool), 3)
+    broken = CityMesh(
+        np.where(np.arange(len(mesh.vertices))[:, None] == 0, np.nan, mesh.vertices),
+        mesh.faces,
+        mesh.origin,
+        mesh.face_building,
+        mesh.face_kind,
+        mesh.building_ids,
+    )
+    with pytest.raises(cc.errors.GeometryError, match="finite"):
+        rc.occluded(broken, o, d, engine=engine)

@@ -55,7 +55,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._compat import has_module, import_optional
-from .errors import EngineError, InputError
+from .errors import EngineError, GeometryError, InputError
 
 __all__ = [
     "DEFAULT_TMIN",
@@ -80,6 +80,9 @@ DEFAULT_CHUNK_RAYS = 1 << 21
 _EMBREE_TASK = 1 << 15
 #: float32 carries Embree's ray distances: larger tmax is "no limit"
 _EMBREE_INF = 1e37
+
+#: face count limit of the numba BVH node format (leaf offsets on 27 bits)
+_MAX_FACES = 2**27
 
 _CACHE_BVH = "raycast.bvh"
 _CACHE_EMBREE = "raycast.embree"
@@ -170,6 +173,13 @@ def _bvh(mesh) -> _Bvh:
         return entry
     from ._kernels import bvh as kernels
 
+    if len(mesh.faces) >= _MAX_FACES:
+        raise InputError(
+            f"mesh has {len(mesh.faces)} faces; the numba engine takes at most "
+            f"{_MAX_FACES - 1} (split the scene into tiles, or use engine='embree')"
+        )
+    if not np.isfinite(mesh.vertices).all():
+        raise GeometryError("mesh vertices must be finite (found NaN or inf)")
     tri = np.ascontiguousarray(mesh.vertices[mesh.faces], dtype=np.float64)
     box, first, count, order, depth = kernels.build(tri.reshape(-1, 3, 3))
     nodes = kernels.pack_nodes(box, first, count)
@@ -196,6 +206,8 @@ def _embree(mesh) -> _Embree:
     entry = mesh.cache.get(_CACHE_EMBREE)
     if entry is not None and not _stale(entry, mesh):
         return entry
+    if not np.isfinite(mesh.vertices).all():
+        raise GeometryError("mesh vertices must be finite (found NaN or inf)")
     rtcs = import_optional("embreex.rtcore_scene")
     construction = import_optional("embreex.mesh_construction")
     scene = rtcs.EmbreeScene(robust=True)
