@@ -283,3 +283,22 @@ def test_with_project_without_storeys_estimates_them():
     # no storeys table: estimated from the height (24 m / 3 m), flagged
     assert after.buildings.loc["PRJ", "storeys"] == 8
     assert after.buildings.loc["PRJ", "storeys_source"] == "estimated"
+
+
+def test_vegetation_raster_is_stored_for_the_ratios(shared_data):
+    """Gothenburg UMEP land cover (EPSG:3007): stored as is in a SWEREF scene,
+    reprojected (nearest) into a Lambert-93-free UTM scene with a warning."""
+    path = shared_data / "dem" / "goteborg_kronenhuset" / "landcover.tif"
+    s = cc.Scene(crs="EPSG:3007")
+    s.add_vegetation(path, raster="landcover")
+    arr, transform, crs = s.rasters["landcover"]
+    assert arr.shape == (223, 234) and transform.c == pytest.approx(147720.0)
+    assert set(np.unique(arr)) <= set(range(0, 8))
+    u = cc.Scene(crs="EPSG:32633")
+    with pytest.warns(ReprojectionWarning, match="landcover raster reprojected"):
+        u.add_vegetation(path, raster="landcover")
+    arr2 = u.rasters["landcover"][0]
+    # nearest-neighbour keeps the class codes
+    assert set(np.unique(arr2)) <= set(np.unique(arr)) | {0}
+    with pytest.raises(InputError, match="unknown vegetation raster 'lidar'"):
+        u.add_vegetation(path, raster="lidar")

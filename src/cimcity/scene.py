@@ -321,14 +321,26 @@ class Scene:
         self._link()
         return self
 
-    def add_vegetation(self, vegetation, kind_column: str = "kind") -> Scene:
-        """Add vegetation polygons (``kind``: tree, lawn, shrub, green_roof...).
+    def add_vegetation(self, vegetation, kind_column: str = "kind", raster: str | None = None) -> Scene:
+        """Add vegetation: polygons with a ``kind``, or a raster.
 
         Parameters
         ----------
-        vegetation : GeoDataFrame
-            Polygons with a ``kind`` column (default ``"vegetation"`` when absent).
+        vegetation : GeoDataFrame, or a raster (GeoTIFF path, rasterio dataset,
+            or ``(array, transform, crs)``) when ``raster`` is given
+            Polygons with a ``kind`` column (tree, lawn, shrub, green_roof,
+            green_wall, permeable_paving...; default ``"vegetation"``).
+        raster : {"landcover", "ndvi", "cdsm"}, optional
+            What the raster holds: land-cover classes, NDVI, or canopy height
+            above ground [m]. Stored in ``scene.rasters[raster]`` (reprojected
+            to the scene CRS with a warning when needed: nearest neighbour for
+            land cover, bilinear otherwise) and used by
+            :func:`cimcity.vegetation.ratios`.
         """
+        if raster is not None:
+            self.rasters[raster] = self._vegetation_raster(vegetation, raster)
+            self.touch()
+            return self
         gdf = self._normalise(vegetation, "vegetation")
         if kind_column != "kind" and kind_column in gdf.columns:
             gdf["kind"] = gdf[kind_column]
@@ -337,6 +349,45 @@ class Scene:
         self._tables["vegetation"] = _concat(self.vegetation, gdf)
         self._link()
         return self
+
+    def _vegetation_raster(self, src, kind):
+        import rasterio
+        from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+        kinds = ("landcover", "ndvi", "cdsm")
+        if kind not in kinds:
+            raise InputError(f"unknown vegetation raster {kind!r}; expected one of {kinds}")
+        if isinstance(src, tuple):
+            if len(src) != 3:
+                raise InputError("a raster tuple must be (array, transform, crs)")
+            arr, transform, crs = src
+            arr = np.asarray(arr)
+        else:
+            ds = src if hasattr(src, "read") else rasterio.open(src)
+            arr = ds.read(1, masked=True)
+            arr = arr.filled(0 if kind == "landcover" else np.nan) if np.ma.isMaskedArray(arr) else arr
+            if kind != "landcover":
+                arr = arr.astype(float)
+            transform, crs = ds.transform, ds.crs
+        if crs is None:
+            raise CRSError(f"the {kind} raster has no CRS; give (array, transform, crs)")
+        from pyproj import CRS
+
+        if CRS.from_user_input(crs).equals(self.crs, ignore_axis_order=True):
+            return (arr, transform, self.crs)
+        from .errors import ReprojectionWarning
+
+        h, w = arr.shape
+        left, top = transform * (0, 0)
+        right, bottom = transform * (w, h)
+        dst_t, dw, dh = calculate_default_transform(crs, self.crs, w, h, left=left, bottom=bottom, right=right, top=top)
+        out = np.zeros((dh, dw), dtype=arr.dtype) if kind == "landcover" else np.full((dh, dw), np.nan)
+        reproject(arr, out, src_transform=transform, src_crs=crs, dst_transform=dst_t, dst_crs=self.crs,
+                  resampling=Resampling.nearest if kind == "landcover" else Resampling.bilinear,
+                  src_nodata=0 if kind == "landcover" else np.nan, dst_nodata=0 if kind == "landcover" else np.nan)
+        warnings.warn(f"{kind} raster reprojected from {CRS.from_user_input(crs).to_string()!r} to "
+                      f"{self.crs.to_string()!r}", ReprojectionWarning, stacklevel=3)
+        return (out, dst_t, self.crs)
 
     def add_layer(self, name: str, gdf) -> Scene:
         """Add any other vector layer (roads, water, flood zones...) by name."""
