@@ -302,3 +302,10 @@ def test_vegetation_raster_is_stored_for_the_ratios(shared_data):
     assert set(np.unique(arr2)) <= set(np.unique(arr)) | {0}
     with pytest.raises(InputError, match="unknown vegetation raster 'lidar'"):
         u.add_vegetation(path, raster="lidar")
+    # vegetation.ratios picks the stored raster up (reference: numpy pixel count)
+    units = gpd.GeoDataFrame(geometry=[shapely.box(147750, 6398600, 147850, 6398700)], crs="EPSG:3007")
+    r = cc.vegetation.ratios(s, by=units)
+    rows = slice(80, 180)  # y 6398700 -> 6398600 from the top at 6398780, 1 m pixels
+    cols = slice(30, 130)  # x 147750 -> 147850 from 147720
+    built = (arr[rows, cols] == 2).mean()  # UMEP class 2 = buildings
+    assert r.units["built_share"].iloc[0] == pytest.approx(built, abs=1e-9)

@@ -1419,7 +1419,8 @@ def ratios(
         ``"vector"``: ``scene.buildings`` and ``scene.vegetation`` polygons.
         ``"raster"``: land cover / NDVI / CDSM (arguments below, else
         ``scene.rasters["landcover" | "ndvi" | "cdsm"]``). ``"auto"``: raster
-        when a raster is given, else vector.
+        when a raster is given, or when the scene has vegetation rasters but
+        no vegetation polygons; else vector.
     landcover, classes, ndvi, ndvi_threshold, cdsm, min_canopy_height
         Raster inputs, see :func:`raster_cover_areas`.
     green_roofs : GeoDataFrame, optional
@@ -1478,7 +1479,10 @@ def ratios(
     ch = cdsm if cdsm is not None else None
     explicit = any(r is not None for r in (lc, nd, ch))
     if source == "auto":
-        source = "raster" if explicit else "vector"
+        from_scene = not len(scene.vegetation) and any(
+            k in rasters for k in ("landcover", "ndvi", "cdsm")
+        )
+        source = "raster" if explicit or from_scene else "vector"
     common = dict(
         green_roofs=green_roofs,
         kinds=kinds,
