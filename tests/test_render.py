@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from scenes import courtyard, street_canyon
 
 from cimcity import render
 from cimcity.errors import InputError
+from scenes import courtyard, street_canyon
 
 
 def test_snapshot_is_not_blank_across_the_frame(tmp_path):

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import shapely
 import trimesh
-from scenes import X0, Y0, courtyard, lone_box
 
 import cimcity as cc
 from cimcity.bim import BimModel
@@ -22,6 +21,7 @@ from cimcity.errors import (
     ReprojectionWarning,
 )
 from cimcity.terrain import Terrain
+from scenes import X0, Y0, courtyard, lone_box
 
 
 def gdf(geoms, crs="EPSG:2154", **cols):

@@ -141,7 +141,7 @@ def build_layers(seed: int = 17):
                 pid = f"{COMMUNE}000{section}{num:04d}"
                 parcels.append(dict(id=pid, section=section, numero=f"{num:04d}", geometry=block))
                 veg.append(dict(kind="lawn", height=0.1, geometry=block.buffer(-4)))
-                for k in range(14):
+                for _ in range(14):
                     cx = rng.uniform(bx[0] + 8, bx[1] - 8)
                     cy = rng.uniform(by[0] + 8, by[1] - 8)
                     veg.append(dict(kind="tree", height=rng.uniform(10, 18),
@@ -207,13 +207,13 @@ def build_layers(seed: int = 17):
             pid = f"{COMMUNE}000{section}{num:04d}"
             parcels.append(dict(id=pid, section=section, numero=f"{num:04d}", geometry=inner))
             veg.append(dict(kind="lawn", height=0.1, geometry=inner.buffer(-2.0)))
-            for k in range(3):
+            for _ in range(3):
                 c = inner.centroid
                 veg.append(dict(kind="tree", height=rng.uniform(8, 14),
                                 geometry=shapely.Point(c.x + rng.uniform(-12, 12), c.y + rng.uniform(-6, 6)).buffer(3.0, 12)))
 
     # street trees along the wide streets
-    for name, ax, ay, bx_, by_, width in STREETS:
+    for _name, ax, ay, bx_, by_, width in STREETS:
         if width < 15:
             continue
         line = shapely.LineString([(ax, ay), (bx_, by_)])

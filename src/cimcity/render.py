@@ -119,7 +119,7 @@ def add_scene(plotter, scene, mesh=None, color_by=None, face_values=None, highli
     CityMesh
         The mesh drawn (local coordinates).
     """
-    pv = _pv()
+    _pv()
     mesh = scene.mesh() if mesh is None else mesh
     poly = mesh.to_pyvista()
     kind = mesh.face_kind
@@ -185,13 +185,11 @@ def add_scene(plotter, scene, mesh=None, color_by=None, face_values=None, highli
     water = scene.layers.get("water")
     if water is not None and len(water) and scene.terrain is not None:
         g = water.geometry.values
-        xy = shapely.get_coordinates(shapely.segmentize(shapely.boundary(g), 5.0))
         zb = np.nanmin(scene.terrain.sample(*shapely.get_coordinates(shapely.segmentize(g, 5.0)).T))
         zw = float(zb + 1.0) if np.isfinite(zb) else 0.0
         wm = extrude_buildings(g, zw - 0.2, zw, origin=mesh.origin)
         wp = wm.to_pyvista()
         plotter.add_mesh(wp, color=PALETTE["water"], opacity=0.85)
-        del xy
     return mesh
 
 
