@@ -431,14 +431,14 @@ def _embree_matrix(scene, o, dirs, nrm, shift, tmin, tmax, bits):
         k = (sl.stop - sl.start) * nd
         o32 = np.empty((k, 3), np.float32)
         d32 = np.empty((k, 3), np.float32)
-        pair = np.empty(k, np.int64)
+        pair = np.empty((k, 2), np.int32)
         rows_nrm = nrm[sl] if len(nrm) else nrm
         m = kernels.embree_matrix_rays(
             o[sl], dirs, rows_nrm, shift, tmin, o32, d32, pair, bits[sl]
         )
         if m:
             hit = _embree_trace(scene, o32[:m], d32[:m], far, "OCCLUDED")
-            kernels.set_pair_bits(pair[:m], hit, nd, bits[sl])
+            kernels.set_pair_bits(pair[:m], hit, bits[sl])
 
     _map(run, _tasks(len(o), max(1, _EMBREE_TASK // nd)))
 

@@ -1048,10 +1048,11 @@ def embree_rays(origins, directions, shift, tmin, o32, d32):
 @njit(**_JIT)
 def embree_matrix_rays(origins, directions, normals, shift, tmin, o32, d32, pair, out):
     """float32 rays (as :func:`embree_rays`) for every origin × direction pair
-    in front of its sensor's surface; ``pair[m] = i * d + j`` records ray
-    ``m``'s pair. Back-facing pairs (``normals[i] · directions[j] <= 0``, when
-    ``normals`` has a row per origin) get their bit set in ``out`` (layout of
-    :func:`occluded_matrix_bits`) and no ray. Returns the number of rays."""
+    in front of its sensor's surface; ``pair[m]`` = (origin row, direction) of
+    ray ``m`` ((k, 2) int32). Back-facing pairs (``normals[i] · directions[j]
+    <= 0``, when ``normals`` has a row per origin) get their bit set in ``out``
+    (layout of :func:`occluded_matrix_bits`) and no ray. Returns the number of
+    rays."""
     n = origins.shape[0]
     nd = directions.shape[0]
     use_normals = normals.shape[0] == n
@@ -1074,16 +1075,17 @@ def embree_matrix_rays(origins, directions, normals, shift, tmin, o32, d32, pair
             d32[m, 0] = dx
             d32[m, 1] = dy
             d32[m, 2] = dz
-            pair[m] = i * nd + j
+            pair[m, 0] = i
+            pair[m, 1] = j
             m += 1
     return m
 
 
 @njit(**_JIT)
-def set_pair_bits(pair, hit, n_directions, out):
-    """Set the bit of pair ``pair[m]`` (``i * d + j``) in ``out`` where ``hit[m]``."""
+def set_pair_bits(pair, hit, out):
+    """Set the bit of pair ``pair[m]`` (origin row, direction) in ``out`` where
+    ``hit[m]``."""
     for m in range(pair.shape[0]):
         if hit[m]:
-            i = pair[m] // n_directions
-            j = pair[m] - i * n_directions
-            out[i, j >> 3] |= np.uint8(1 << (j & 7))
+            j = pair[m, 1]
+            out[pair[m, 0], j >> 3] |= np.uint8(1 << (j & 7))
