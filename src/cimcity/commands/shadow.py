@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._common import add_scene_arguments, load_scene
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -20,10 +22,7 @@ def register(sub) -> None:
         default=None,
         help="local time of shadow polygons (repeatable; default: every hour with sun)",
     )
-    p.add_argument(
-        "--buildings", help="building footprints file (default: the bundled sample)"
-    )
-    p.add_argument("--dem", help="DEM GeoTIFF (optional, with --buildings)")
+    add_scene_arguments(p)
     p.add_argument(
         "--project",
         action="store_true",
@@ -50,18 +49,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _scene(args):
-    import cimcity as cc
-
-    if args.buildings:
-        scene = cc.Scene()
-        if args.dem:
-            scene.add_terrain(cc.read_dem(args.dem, crs=scene.crs))
-        scene.add_buildings(cc.read_buildings(args.buildings, crs=scene.crs))
-        return scene
-    return cc.datasets.load("paris")
-
-
 def run(args) -> int:
     import time
 
@@ -72,7 +59,7 @@ def run(args) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    scene = _scene(args)
+    scene = load_scene(args)
     if args.project and not scene.projects:
         raise InputError(
             "--project needs a scene with an IFC project (the bundled sample)"
