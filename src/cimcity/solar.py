@@ -253,8 +253,8 @@ class _Visibility:
 
 def _sensor_key(points, normals) -> str:
     h = hashlib.blake2b(digest_size=16)
-    h.update(np.ascontiguousarray(points, np.float64).tobytes())
-    h.update(np.ascontiguousarray(normals, np.float64).tobytes())
+    h.update(memoryview(np.ascontiguousarray(points, np.float64)).cast("B"))
+    h.update(memoryview(np.ascontiguousarray(normals, np.float64)).cast("B"))
     return h.hexdigest()
 
 
@@ -404,7 +404,12 @@ def _resolve_inputs(scene, spacing, surfaces, points, normals, occluders):
         if "terrain" in surfaces and scene.terrain is None and not len(scene.buildings):
             raise InputError("the scene is empty: no buildings and no terrain")
         sensor_mesh = scene.mesh(terrain="terrain" in surfaces)
-        sensors = scene.sample(spacing, surfaces)
+        # the sensing mesh is cached per scene version: so are its sensors
+        key = ("solar.sensors", float(spacing), surfaces)
+        sensors = sensor_mesh.cache.get(key)
+        if sensors is None:
+            sensors = scene.sample(spacing, surfaces)
+            sensor_mesh.cache[key] = sensors
     return mesh, sensors, sensor_mesh, label
 
 
