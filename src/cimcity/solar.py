@@ -15,8 +15,10 @@ the sky model):
 
 * **dome** (isotropic sky, radiance ``L_t``): ``Σ_p V_p K_p(n) · Σ_t L_t Δt``,
   with ``K_p(n) = ∫_patch max(0, n·ω) dω`` the projected solid angle of patch
-  ``p`` [sr], integrated on an equal-area sub-grid of the patch. ``Σ_p V_p K_p / π``
-  is the sensor's **sky view factor** (1 for an open roof, ½ for an open wall).
+  ``p`` [sr], integrated on an equal-area sub-grid of the patch (exactly on
+  every sub-cell in front of the plane, through the cells' first moments).
+  ``Σ_p V_p K_p / π`` is the sensor's **sky view factor** (1 for an open roof,
+  ½ for an open wall).
 * **horizon ring** (Perez horizon brightening, intensity ``I_t``):
   ``Σ_{p in lowest row} V_p H_p(n) · Σ_t I_t Δt`` with
   ``H_p(n) = ∫_{φ in p} max(0, n·h(φ)) dφ``.
@@ -37,8 +39,8 @@ the sky model):
   view of an open horizontal ground of albedo ``ρ`` (not shaded by the
   buildings: an upper bound in deep canyons).
 
-Sensors are traced in groups sharing a normal, against the cells in front of
-that normal only (walls skip the half of the sky behind them). Rays to cells
+Sensors are traced in groups of normals within :data:`GROUP_DEG` (1°), against
+the cells in front of them only (walls skip the half of the sky behind them). Rays to cells
 that straddle the sensor's own plane (centre behind it or within 2° of it,
 part in front) leave ``asin(LIFT_SIN)`` ≈ 2° above the plane, so an open facade
 sees exactly half the sky.
@@ -46,6 +48,17 @@ sees exactly half the sky.
 Surface kinds, per-building totals, the favourable-area threshold
 (1,000 kWh/m²/yr, the Paris solar cadastre's "favourable" class) and the PV
 estimate are documented on :class:`SolarResult`.
+
+Caches and limits
+-----------------
+Sensors are cached on the scene's sensing mesh and visibility on the occluder
+mesh (``mesh.cache``, cleared with the scene's next change or
+``mesh.clear_cache()``): a Paris 11e study at 2 m (3.5 M sensors) re-runs with
+other weather in about 6 s. Not modelled: light reflected by buildings
+(inter-reflections; only the open ground reflects), vegetation as an occluder
+(``scene.mesh()`` holds buildings, BIM projects and terrain), and sub-step
+sun movement (hourly data are evaluated at mid-hour; resample the weather for
+finer shadow timing).
 """
 
 from __future__ import annotations
