@@ -78,6 +78,31 @@ def test_projected_solid_angle_of_the_sky():
     assert K[3] == pytest.approx(np.pi * (1 + 0.8) / 2, rel=1e-4)
 
 
+def test_patches_laid_in_a_grid_frame():
+    # Reference: a rotation about the vertical by the grid azimuth of true north
+    # (0.49° ~ Paris in Lambert-93): directions turn by it (1e-12), find() maps
+    # every patch centre and sub-cell back to its patch, solid angles and
+    # projected solid angles are unchanged (1e-12).
+    north = 0.4862
+    p0 = sky.tregenza()
+    p1 = p0.in_grid(north)
+    assert p1.north == north and p0.north == 0.0 and p1.key != p0.key
+    c, s = np.cos(np.radians(north)), np.sin(np.radians(north))
+    # rotation turning azimuths by +north (clockwise seen from above)
+    R = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(p1.directions, p0.directions @ R.T, atol=1e-12)
+    np.testing.assert_array_equal(p1.find(p1.directions), np.arange(len(p1)))
+    d1, dom1, cell1, w1 = p1.subsample(4)
+    d0, dom0, _, w0 = p0.subsample(4)
+    np.testing.assert_array_equal(p1.find(d1), cell1)
+    np.testing.assert_allclose(d1, d0 @ R.T, atol=1e-12)
+    np.testing.assert_allclose(dom1, dom0, atol=1e-12)
+    np.testing.assert_allclose(w1, w0, atol=1e-12)
+    hd, _, hp = p1.horizon_samples(4)
+    np.testing.assert_array_equal(p1.find(hd + [0, 0, 1e-9]), hp)
+    assert p1.in_grid(north) is p1
+
+
 def test_sky_patch_names():
     assert sky.sky_patches("tregenza").name == "tregenza"
     assert len(sky.sky_patches("reinhart")) == 577

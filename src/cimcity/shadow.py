@@ -20,8 +20,10 @@ Times are timezone-aware (naive times are read in Europe/Paris). Sun azimuth is
 clockwise from true north and elevation above the horizon [deg], by the NREL
 SPA (pvlib); the refracted (apparent) elevation sets shadow lengths. The scene
 CRS's grid north differs from true north by the meridian convergence
-(+0.47° at Paris in Lambert-93); sun directions are turned into the grid with
-the convergence at the scene centre (its variation across a 10 km scene moves
+(about +0.49° at Paris in Lambert-93); sun directions are turned into the grid
+with the convergence at the scene centre (PROJ's, through
+:mod:`cimcity._sunframe`, shared with :mod:`cimcity.solar` so both trace the
+same sun vector at the same instant; its variation across a 10 km scene moves
 a 60 m shadow tip by under 10 cm). Heights are metres; the projection's scale
 factor (|k - 1| < 1e-4 near Paris) is ignored.
 
@@ -48,6 +50,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import _sunframe
 from .errors import InputError
 
 __all__ = [
@@ -126,25 +129,15 @@ def _as_times(when, tz=DEFAULT_TZ) -> pd.DatetimeIndex:
 
 
 def _site(scene):
-    """(lon, lat, grid azimuth of true north [deg], altitude) at the scene centre."""
-    from pyproj import Transformer
-
+    """(lon, lat, grid azimuth of true north [deg], altitude) at the scene centre:
+    the site every sun analysis uses (:func:`cimcity._sunframe.site`)."""
     b = scene.bounds
     if not np.all(np.isfinite(b)):
         raise InputError(
             "the scene is empty: no building, parcel or terrain to place the sun"
         )
-    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-    to_ll = Transformer.from_crs(scene.crs, "EPSG:4326", always_xy=True)
-    lon, lat = to_ll.transform(cx, cy)
-    to_xy = Transformer.from_crs("EPSG:4326", scene.crs, always_xy=True)
-    x0, y0 = to_xy.transform(lon, lat)
-    x1, y1 = to_xy.transform(lon, lat + 1e-3)
-    north = float(np.degrees(np.arctan2(x1 - x0, y1 - y0)))
-    B = scene.buildings
-    alt = float(np.nanmedian(B["ground_z"])) if len(B) else 0.0
-    alt = round(alt, 0) if np.isfinite(alt) else 0.0
-    return float(lon), float(lat), north, alt
+    st = _sunframe.site(scene)
+    return st.longitude, st.latitude, st.north, st.altitude
 
 
 def _spa(times, lat, lon, alt) -> pd.DataFrame:
@@ -217,17 +210,16 @@ def sun_table(scene, times, tz=DEFAULT_TZ) -> pd.DataFrame:
     lon, lat, north, alt = _site(scene)
     sp = _spa(idx, lat, lon, alt)
     grid = sp["azimuth"].to_numpy() + north
-    e = np.radians(sp["apparent_elevation"].to_numpy())
-    a = np.radians(grid)
+    v = _sunframe.direction_vectors(sp["apparent_elevation"], sp["azimuth"], north)
     return pd.DataFrame(
         {
             "azimuth": sp["azimuth"].to_numpy(),
             "elevation": sp["apparent_elevation"].to_numpy(),
             "geometric_elevation": sp["elevation"].to_numpy(),
             "grid_azimuth": grid,
-            "sx": np.cos(e) * np.sin(a),
-            "sy": np.cos(e) * np.cos(a),
-            "sz": np.sin(e),
+            "sx": v[:, 0],
+            "sy": v[:, 1],
+            "sz": v[:, 2],
         },
         index=idx,
     )

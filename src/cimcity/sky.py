@@ -37,6 +37,15 @@ deficit of pvlib's horizontal plane into the dome (a fraction of a percent of
 annual diffuse). ``model="isotropic"`` is the plain isotropic sky
 (``F1 = F2 = 0``).
 
+Frames
+------
+Azimuths are clockwise from **true** north. Vectors are (east, north, up) in a
+frame whose grid azimuth of true north is ``north`` (0 by default: local
+east-north-up); :func:`cimcity.solar.irradiance` passes its scene's grid
+convergence (``docs/conventions.md``, :mod:`cimcity._sunframe`) to
+:func:`sky_components` and :meth:`SkyPatches.in_grid`, so the sun and the
+patches meet the mesh in the CRS grid (x = easting, y = northing).
+
 Time stamps
 -----------
 A :class:`Weather` holds **mid-interval** instants: EPW rows (values integrated
@@ -72,12 +81,13 @@ References
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import _sunframe
 from .errors import CimcityWarning, FileFormatError, InputError
 
 __all__ = [
@@ -126,7 +136,7 @@ def _as_times(times, tz=DEFAULT_TZ) -> pd.DatetimeIndex:
     return idx
 
 
-def direction_vectors(elevation, azimuth) -> np.ndarray:
+def direction_vectors(elevation, azimuth, north: float = 0.0) -> np.ndarray:
     """Unit vectors (east, north, up) of directions.
 
     Parameters
@@ -134,17 +144,19 @@ def direction_vectors(elevation, azimuth) -> np.ndarray:
     elevation : (n,) array-like
         Elevation above the horizon [deg].
     azimuth : (n,) array-like
-        Azimuth clockwise from north [deg].
+        Azimuth clockwise from true north [deg].
+    north : float
+        Grid azimuth of true north [deg]; give the scene's
+        (``cimcity._sunframe.grid_north``, about +0.49° at Paris in Lambert-93)
+        to get vectors in the scene's grid frame (x = easting, y = northing),
+        the frame of its mesh. 0 (default): local east-north-up.
 
     Returns
     -------
     (n, 3) float64
-        ``(cos e sin a, cos e cos a, sin e)``.
+        ``(cos e sin g, cos e cos g, sin e)`` with ``g = azimuth + north``.
     """
-    e = np.radians(np.asarray(elevation, float))
-    a = np.radians(np.asarray(azimuth, float))
-    ce = np.cos(e)
-    return np.stack([ce * np.sin(a), ce * np.cos(a), np.sin(e)], axis=-1)
+    return _sunframe.direction_vectors(elevation, azimuth, north)
 
 
 def sun_positions(
@@ -153,6 +165,7 @@ def sun_positions(
     longitude: float,
     altitude: float = 0.0,
     temperature: float = 12.0,
+    north: float = 0.0,
 ) -> pd.DataFrame:
     """Sun positions by the NREL SPA (pvlib ``method="nrel_numpy"``).
 
@@ -166,14 +179,18 @@ def sun_positions(
         Site altitude [m] (sets the pressure for refraction).
     temperature : float
         Air temperature for refraction [°C].
+    north : float
+        Grid azimuth of true north [deg] of the frame of ``x, y, z`` (see
+        :func:`direction_vectors`); 0: local east-north-up.
 
     Returns
     -------
     pandas.DataFrame
         Index ``times``; columns ``elevation``, ``apparent_elevation``,
-        ``zenith``, ``apparent_zenith``, ``azimuth`` [deg, clockwise from north]
-        and ``x``, ``y``, ``z``: the unit vector to the sun (east, north, up)
-        from the apparent (refracted) elevation.
+        ``zenith``, ``apparent_zenith``, ``azimuth`` [deg, clockwise from true
+        north] and ``x``, ``y``, ``z``: the unit vector to the sun (east,
+        north, up; grid east and north when ``north`` is given) from the
+        apparent (refracted) elevation.
 
     References
     ----------
@@ -195,7 +212,7 @@ def sun_positions(
         ["elevation", "apparent_elevation", "zenith", "apparent_zenith", "azimuth"]
     ]
     out = out.copy()
-    v = direction_vectors(out["apparent_elevation"], out["azimuth"])
+    v = direction_vectors(out["apparent_elevation"], out["azimuth"], north)
     out["x"], out["y"], out["z"] = v[:, 0], v[:, 1], v[:, 2]
     return out
 
@@ -216,15 +233,25 @@ class SkyPatches:
     ``[(j - ½) 360/n, (j + ½) 360/n]`` (clockwise from north, so each row is
     symmetric about the north-south axis); the last patch is the zenith cap.
 
+    Azimuths are true (clockwise from true north); every direction the patches
+    give (:attr:`directions`, :meth:`subsample`, :meth:`horizon_samples`) and
+    take (:meth:`find`) is in the frame whose grid azimuth of true north is
+    :attr:`north` (see :func:`direction_vectors`): :meth:`in_grid` lays the
+    same patches in a scene's grid frame, as :func:`cimcity.solar.irradiance`
+    does.
+
     Attributes
     ----------
     name : str
     altitude : (P, 2) float64
         Lower and upper elevation of each patch [deg].
     azimuth : (P, 2) float64
-        Azimuth bounds [deg]; the lower bound may be negative (row start).
+        True azimuth bounds [deg]; the lower bound may be negative (row start).
     row : (P,) int64
         Row index (0 at the horizon).
+    north : float
+        Grid azimuth of true north of the frame of the directions [deg]
+        (0: local east-north-up).
     directions : (P, 3) float64
         Unit vectors to the patch centres (east, north, up).
     solid_angles : (P,) float64
@@ -237,15 +264,17 @@ class SkyPatches:
     row: np.ndarray
     row_counts: tuple
     row_edges: np.ndarray
+    north: float = 0.0
     directions: np.ndarray = field(init=False)
     solid_angles: np.ndarray = field(init=False)
 
     def __post_init__(self):
+        self.north = float(self.north)
         alt_c = self.altitude.mean(axis=1)
         alt_c[-1] = 90.0  # zenith cap
         az_c = self.azimuth.mean(axis=1)
         az_c[-1] = 0.0
-        self.directions = direction_vectors(alt_c, az_c)
+        self.directions = direction_vectors(alt_c, az_c, self.north)
         dphi = np.radians(self.azimuth[:, 1] - self.azimuth[:, 0])
         s = np.sin(np.radians(self.altitude))
         self.solid_angles = dphi * (s[:, 1] - s[:, 0])
@@ -255,7 +284,23 @@ class SkyPatches:
         return len(self.row)
 
     def __repr__(self) -> str:
-        return f"<SkyPatches {self.name}: {len(self)} patches, {len(self.row_counts)} rows>"
+        turn = f", grid north {self.north:+.4f}°" if self.north else ""
+        return (
+            f"<SkyPatches {self.name}: {len(self)} patches, "
+            f"{len(self.row_counts)} rows{turn}>"
+        )
+
+    def in_grid(self, north: float) -> SkyPatches:
+        """The same patches with directions in a frame whose grid azimuth of
+        true north is ``north`` [deg] (e.g. a Lambert-93 scene's grid)."""
+        if float(north) == self.north:
+            return self
+        return replace(self, north=float(north))
+
+    @property
+    def key(self) -> tuple:
+        """(name, north): identifies the traced directions (cache key)."""
+        return (self.name, self.north)
 
     @property
     def horizon_row(self) -> np.ndarray:
@@ -268,7 +313,8 @@ class SkyPatches:
         Parameters
         ----------
         directions : (n, 3) float
-            Unit vectors (east, north, up).
+            Unit vectors (east, north, up) in the patches' frame
+            (:attr:`north`).
 
         Returns
         -------
@@ -276,7 +322,7 @@ class SkyPatches:
         """
         d = np.atleast_2d(np.asarray(directions, float))
         alt = np.degrees(np.arcsin(np.clip(d[:, 2], -1, 1)))
-        az = np.degrees(np.arctan2(d[:, 0], d[:, 1])) % 360.0
+        az = (np.degrees(np.arctan2(d[:, 0], d[:, 1])) - self.north) % 360.0
         r = np.searchsorted(self.row_edges, alt, side="right") - 1
         nrows = len(self.row_counts)
         r = np.clip(r, 0, nrows - 1)
@@ -320,7 +366,8 @@ class SkyPatches:
         a1 = self.azimuth[:, 1]
         u = s0[:, None] + (s1 - s0)[:, None] * t[None, :]  # (P, k+1) sin(alt) edges
         e = np.arcsin(np.clip(u, -1, 1))
-        phi = np.radians(a0[:, None] + (a1 - a0)[:, None] * t[None, :])  # (P, k+1)
+        # grid azimuths of the cell edges (true + north)
+        phi = np.radians(self.north + a0[:, None] + (a1 - a0)[:, None] * t[None, :])
         # per (patch, elevation cell i, azimuth cell j)
         e0, e1 = e[:, :-1, None], e[:, 1:, None]
         f0, f1 = phi[:, None, :-1], phi[:, None, 1:]
@@ -352,7 +399,7 @@ class SkyPatches:
         a0 = self.azimuth[idx, 0]
         a1 = self.azimuth[idx, 1]
         phi = (a0[:, None] + (a1 - a0)[:, None] * t[None, :]).ravel()
-        dirs = direction_vectors(np.zeros_like(phi), phi)
+        dirs = direction_vectors(np.zeros_like(phi), phi, self.north)
         dphi = np.repeat(np.radians(a1 - a0) / k, k)
         return dirs, dphi, np.repeat(idx, k)
 
@@ -977,7 +1024,8 @@ class SkyComponents:
     interval : float
         Row duration [h].
     sun : (T, 3) float64
-        Unit vectors to the sun (east, north, up).
+        Unit vectors to the sun (east, north, up) in the frame of
+        :attr:`north` (the scene's grid frame in solar studies).
     sun_up : (T,) bool
     beam : (T,) float64
         Normal irradiance of the sun disc plus circumsolar source [W/m²].
@@ -991,6 +1039,8 @@ class SkyComponents:
     ghi : (T,) float64
         Global horizontal irradiance (closure) [W/m²], for ground reflection.
     model : str
+    north : float
+        Grid azimuth of true north of the frame of :attr:`sun` [deg].
     """
 
     times: pd.DatetimeIndex
@@ -1005,6 +1055,7 @@ class SkyComponents:
     ghi: np.ndarray
     model: str
     meta: dict = field(default_factory=dict)
+    north: float = 0.0
 
     def __len__(self) -> int:
         return len(self.times)
@@ -1022,7 +1073,9 @@ class SkyComponents:
         }
 
 
-def sky_components(weather: Weather, model: str = "perez") -> SkyComponents:
+def sky_components(
+    weather: Weather, model: str = "perez", north: float = 0.0
+) -> SkyComponents:
     """Split each step's sky into dome, circumsolar, horizon ring and beam.
 
     Parameters
@@ -1030,6 +1083,11 @@ def sky_components(weather: Weather, model: str = "perez") -> SkyComponents:
     weather : Weather
     model : {"perez", "isotropic"}
         Perez (1990) decomposition of pvlib's model, or an isotropic dome.
+    north : float
+        Grid azimuth of true north [deg]: sun vectors are given in that grid
+        frame (a scene's CRS, see :func:`direction_vectors`); 0: east-north-up.
+        The dome and the horizon ring are uniform in azimuth, so only the sun
+        turns.
 
     Returns
     -------
@@ -1047,7 +1105,7 @@ def sky_components(weather: Weather, model: str = "perez") -> SkyComponents:
     d = weather.data
     dni = d["dni"].to_numpy(float)
     dhi = d["dhi"].to_numpy(float)
-    sun = d[["x", "y", "z"]].to_numpy(float)
+    sun = direction_vectors(d["apparent_elevation"], d["azimuth"], north)
     up = d["apparent_elevation"].to_numpy() > 0
     cosz = np.clip(sun[:, 2], 0, None)
     f1 = np.zeros(len(d))
@@ -1102,6 +1160,7 @@ def sky_components(weather: Weather, model: str = "perez") -> SkyComponents:
         ghi=d["ghi"].to_numpy(float),
         model=model,
         meta={"perez_fallback_steps": fallback, "F1": f1, "F2": f2},
+        north=float(north),
     )
 
 
@@ -1118,7 +1177,7 @@ def patch_radiance(components: SkyComponents, patches="tregenza") -> np.ndarray:
     -------
     (T, P) float64
     """
-    p = sky_patches(patches)
+    p = sky_patches(patches).in_grid(components.north)
     out = np.repeat(components.dome[:, None], len(p), axis=1)
     low = p.horizon_row
     dphi = np.radians(p.azimuth[low, 1] - p.azimuth[low, 0])

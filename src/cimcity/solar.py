@@ -73,7 +73,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import _sunframe
 from . import sky as _sky
+from ._solarimpact import SolarImpact, impact
 from .errors import InputError
 from .sky import sun_positions
 
@@ -138,30 +140,10 @@ def site_location(scene=None, crs=None, bounds=None, altitude=None) -> tuple:
     Returns
     -------
     (latitude, longitude, altitude)
+        The same site as :func:`cimcity.shadow.sun_table` uses.
     """
-    from pyproj import Transformer
-
-    if scene is not None:
-        crs = scene.crs if crs is None else crs
-        bounds = scene.bounds if bounds is None else bounds
-    if crs is None:
-        raise InputError("a CRS is needed to locate the site (scene.crs or crs=)")
-    b = np.asarray(bounds, float)
-    if not np.all(np.isfinite(b)):
-        raise InputError(
-            "cannot locate an empty scene: add buildings or terrain, or give points"
-        )
-    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(cx, cy)
-    if altitude is None:
-        altitude = 0.0
-        if scene is not None:
-            B = scene.buildings
-            if len(B) and "ground_z" in B.columns and B["ground_z"].notna().any():
-                altitude = float(B["ground_z"].median())
-            elif scene.terrain is not None:
-                altitude = float(np.nanmedian(scene.terrain.elevation))
-    return float(lat), float(lon), float(altitude)
+    st = _sunframe.site(scene, crs=crs, bounds=bounds, altitude=altitude)
+    return st.latitude, st.longitude, st.altitude
 
 
 # -- progress ----------------------------------------------------------------------------
@@ -500,7 +482,9 @@ def irradiance(
     occluders : {"auto", "mesh", "dsm"} or CityMesh
         What blocks the sky (see ``scene``).
     location : (latitude, longitude[, altitude]), optional
-        Site for the sun [deg, m]; default: the scene centre (WGS84).
+        Site for the sun [deg, m]; default: the scene centre (WGS84). The sun
+        and sky directions are turned into the scene CRS's grid by the
+        meridian convergence at this site (see ``docs/conventions.md``).
     progress : bool, optional
         Show a progress bar (tqdm when installed, else stderr); default: when
         more than :data:`PROGRESS_RAYS` rays are traced.
@@ -510,9 +494,10 @@ def irradiance(
     SolarResult
         ``.sensors`` (GeoDataFrame, one row per sensor: ``irradiation``,
         ``direct``, ``diffuse``, ``reflected`` [kWh/m²], ``sky_view`` [0-1],
-        position, normal, ``tilt``/``azimuth`` [deg], ``kind``,
-        ``building_id``, ``area`` [m²]), ``.by_building``, ``.timeseries``
-        (with ``timeseries=True``), ``.weather``, ``.meta``.
+        position, normal, ``tilt``/``azimuth`` [deg, true azimuth of the
+        normal], ``kind``, ``building_id``, ``area`` [m²]), ``.by_building``,
+        ``.timeseries`` (with ``timeseries=True``), ``.weather``, ``.sun``,
+        ``.meta`` (``grid_north``: grid azimuth of true north used [deg]).
 
     Examples
     --------
@@ -554,15 +539,16 @@ def irradiance(
     n = len(sensors)
     timings["sensors_s"] = time.perf_counter() - t_start
     # site and weather
+    from .mesh import CityMesh
+
+    sc = None if isinstance(scene, CityMesh) else scene
+    crs = mesh.crs if sc is None else sc.crs
     if location is not None:
         loc = tuple(location)
         lat, lon = float(loc[0]), float(loc[1])
         alt = float(loc[2]) if len(loc) > 2 else 0.0
+        north = _sunframe.grid_north(crs, lon, lat)
     else:
-        from .mesh import CityMesh
-
-        sc = None if isinstance(scene, CityMesh) else scene
-        crs = mesh.crs if sc is None else sc.crs
         if sc is not None:
             b = np.asarray(sc.bounds, float)
         else:
@@ -573,9 +559,17 @@ def irradiance(
             p = sensors.points
             b = np.array([p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()])
             alt = float(np.median(p[:, 2]))
-        lat, lon, alt = site_location(sc, crs=crs, bounds=b, altitude=alt)
+        if crs is None:  # a local mesh without CRS cannot place the sun
+            raise InputError(
+                "the mesh has no CRS: give location=(latitude, longitude) for the sun"
+            )
+        st = _sunframe.site(sc, crs=crs, bounds=b, altitude=alt)
+        lat, lon, alt, north = st.latitude, st.longitude, st.altitude, st.north
+    # sun and sky directions in the scene grid (x easting, y northing)
+    sky_p = sky_p.in_grid(north)
+    sun_grid = sun_grid.in_grid(north)
     w = _sky.read_weather(weather, lat, lon, alt, start, end)
-    comp = _sky.sky_components(w, sky)
+    comp = _sky.sky_components(w, sky, north)
     timings["weather_s"] = time.perf_counter() - t_start - timings["sensors_s"]
 
     if timeseries and n * len(comp) > MAX_SERIES_VALUES:
@@ -601,16 +595,16 @@ def irradiance(
     live = np.flatnonzero(comp.sun_up & (energy > 0))
     key = _sensor_key(pts, nrm)
     store = _store(mesh, key)
-    cache_hit = {"sky": sky_p.name in store.sky}
+    cache_hit = {"sky": sky_p.key in store.sky}
 
     # what is left to trace (the rest is in the cache)
-    todo_sky = sky_p.name not in store.sky
+    todo_sky = sky_p.key not in store.sky
     share = direct == "binned" and sun_grid.name == sky_p.name  # sun bins = sky patches
     if direct == "binned":
         bins = np.full(len(comp), -1, np.int64)
         bins[live] = sun_grid.find(comp.sun[live])
         used = np.unique(bins[bins >= 0])
-        bits_sun, traced = store.sun.get(sun_grid.name, (None, None))
+        bits_sun, traced = store.sun.get(sun_grid.key, (None, None))
         if bits_sun is None and not share:
             bits_sun = np.zeros((n, (len(sun_grid) + 7) // 8), np.uint8)
             traced = np.zeros(len(sun_grid), bool)
@@ -638,9 +632,9 @@ def irradiance(
             engine_name,
             bar.stage(n * len(sky_p) * 0.75),
         )
-        store.sky[sky_p.name] = bits
+        store.sky[sky_p.key] = bits
         rays += r
-    bits_sky = store.sky[sky_p.name]
+    bits_sky = store.sky[sky_p.key]
     timings["trace_sky_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -668,7 +662,7 @@ def irradiance(
             rays += r
             ks.scatter_bits(bits_sun, sub_bits, new_bins.astype(np.int64))
             traced[new_bins] = True
-            store.sun[sun_grid.name] = (bits_sun, traced)
+            store.sun[sun_grid.key] = (bits_sun, traced)
         col = bins  # sun column per step (-1: none)
         bits_direct = bits_sun
     else:
@@ -741,7 +735,7 @@ def irradiance(
 
     frame = sensors.to_frame(crs=getattr(mesh, "crs", None))
     frame["tilt"] = np.degrees(np.arccos(np.clip(nz, -1, 1)))
-    frame["azimuth"] = np.degrees(np.arctan2(nrm[:, 0], nrm[:, 1])) % 360.0 if n else []
+    frame["azimuth"] = _sunframe.true_azimuth(nrm, north) if n else []
     frame["irradiation"] = total
     frame["direct"] = direct_wh / 1000.0
     frame["diffuse"] = diffuse_wh / 1000.0
@@ -771,6 +765,7 @@ def irradiance(
         "rays_traced": int(rays),
         "cache_hit": cache_hit,
         "location": (lat, lon, alt),
+        "grid_north": north,
         "hours": hours,
         "components_kwh_m2": comp.totals(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
@@ -827,9 +822,11 @@ class SolarResult:
     timeseries : pandas.DataFrame or None
         Irradiance [W/m²], index = weather instants, one column per sensor.
     weather : cimcity.sky.Weather
+    sun : pandas.DataFrame
+        Sun directions at the weather instants (scene grid frame).
     meta : dict
         Settings, weather summary (``upper_bound`` for clear sky), rays traced,
-        cache hits, timings.
+        cache hits, timings, ``grid_north`` [deg].
     """
 
     def __init__(
@@ -852,6 +849,31 @@ class SolarResult:
         self._by_building = None
 
     # -- tables ------------------------------------------------------------------------------
+    @property
+    def sun(self) -> pd.DataFrame:
+        """The sun at the weather instants, as traced.
+
+        Index: weather instants; columns ``azimuth`` (true) and
+        ``grid_azimuth`` (clockwise from the scene CRS's grid north,
+        ``azimuth + meta["grid_north"]``), ``elevation`` (apparent) [deg] and
+        ``x``, ``y``, ``z``: unit vector toward the sun in the scene CRS, the
+        same vector :func:`cimcity.shadow.sun_table` gives at that instant.
+        """
+        s = self.weather.sun
+        north = self.meta.get("grid_north", 0.0)
+        v = _sunframe.direction_vectors(s["apparent_elevation"], s["azimuth"], north)
+        return pd.DataFrame(
+            {
+                "azimuth": s["azimuth"].to_numpy(),
+                "grid_azimuth": s["azimuth"].to_numpy() + north,
+                "elevation": s["apparent_elevation"].to_numpy(),
+                "x": v[:, 0],
+                "y": v[:, 1],
+                "z": v[:, 2],
+            },
+            index=s.index,
+        )
+
     @property
     def annual_factor(self) -> float:
         """8,760 h / period length: scales period totals to a year."""
@@ -1227,261 +1249,3 @@ class SolarResult:
         raise InputError(
             f"unsupported file type {suffix!r}; expected .gpkg, .parquet or .csv"
         )
-
-
-# -- before / after ------------------------------------------------------------------------------
-def _changed_buildings(before, after):
-    """Ids removed from ``before`` and added in ``after`` (changed = both)."""
-    import shapely
-
-    B0, B1 = before.buildings, after.buildings
-    common = B0.index.intersection(B1.index)
-    same = np.zeros(len(common), bool)
-    if len(common):
-        same = shapely.equals_exact(
-            B0.loc[common].geometry.values,
-            B1.loc[common].geometry.values,
-            tolerance=1e-6,
-        )
-        for col in ("ground_z", "roof_z", "eave_z"):
-            if col in B0.columns and col in B1.columns:
-                a = B0.loc[common, col].to_numpy(float)
-                b = B1.loc[common, col].to_numpy(float)
-                same &= np.isclose(a, b, atol=1e-6) | (np.isnan(a) & np.isnan(b))
-    unchanged = set(common[same])
-    return [b for b in B0.index if b not in unchanged], [
-        b for b in B1.index if b not in unchanged
-    ]
-
-
-def impact(
-    before,
-    after,
-    weather=None,
-    start=None,
-    end=None,
-    spacing: float = 1.0,
-    surfaces=("wall", "roof"),
-    radius: float | None = 100.0,
-    engine: str = "auto",
-    **kw,
-) -> SolarImpact:
-    """Irradiation the neighbours of a project lose (or gain).
-
-    The same sensors are used in both scenes: roofs and facades of the
-    buildings that stand unchanged in both, within ``radius`` of the changed
-    buildings (the project and what it replaces). Facade sensors that end up
-    inside a new building (a wall that becomes a party wall) are flagged
-    ``covered`` and left out of the totals.
-
-    Parameters
-    ----------
-    before, after : Scene
-        Typically ``scene`` and ``scene.with_project(bim)``.
-    weather, start, end, spacing, surfaces, engine
-        As in :func:`irradiance`.
-    radius : float or None
-        Plan distance from the changed footprints within which sensors are kept
-        [m]; None keeps all.
-    **kw
-        Passed to :func:`irradiance` (``sky``, ``patches``, ``albedo``...).
-
-    Returns
-    -------
-    SolarImpact
-    """
-    import shapely
-
-    from .mesh import _buried
-
-    if not before.crs.equals(after.crs):
-        raise InputError(
-            f"before and after scenes have different CRS ({before.crs.to_string()} vs "
-            f"{after.crs.to_string()})"
-        )
-    removed, added = _changed_buildings(before, after)
-    if not removed and not added:
-        raise InputError("before and after scenes have the same buildings: no impact")
-    S = before.sample(spacing, surfaces)
-    keep = np.isin(
-        S.building_id.astype(object),
-        [b for b in before.buildings.index if b not in set(removed)],
-    )
-    changed = shapely.union_all(
-        list(before.buildings.geometry.reindex(removed).dropna().values)
-        + list(after.buildings.geometry.reindex(added).dropna().values)
-    )
-    if radius is not None:
-        d = shapely.distance(shapely.points(S.points[:, 0], S.points[:, 1]), changed)
-        keep &= d <= radius
-    pts, nrm = S.points[keep], S.normals[keep]
-    if not len(pts):
-        raise InputError(
-            f"no neighbour sensors within radius={radius} m of the project"
-        )
-    loc = kw.pop("location", None) or site_location(before)
-    common = dict(
-        weather=weather,
-        start=start,
-        end=end,
-        points=pts,
-        normals=nrm,
-        engine=engine,
-        location=loc,
-        **kw,
-    )
-    r0 = irradiance(before, **common)
-    r1 = irradiance(after, **common)
-    A = after.buildings.reindex(added)
-    covered = (
-        _buried(
-            pts, np.full(len(pts), -1), A.geometry.values, A["roof_z"].to_numpy(float)
-        )
-        if len(A)
-        else np.zeros(len(pts), bool)
-    )
-    frame = r0.sensors.drop(
-        columns=["irradiation", "direct", "diffuse", "reflected", "sky_view"]
-    )
-    frame["kind"] = S.kind[keep]
-    frame["building_id"] = S.building_id[keep]
-    frame["area"] = S.areas[keep]
-    frame["face"] = S.face[keep]
-    frame["before"] = r0.sensors["irradiation"].to_numpy()
-    frame["after"] = r1.sensors["irradiation"].to_numpy()
-    frame["delta"] = frame["after"] - frame["before"]
-    frame["sky_view_before"] = r0.sensors["sky_view"].to_numpy()
-    frame["sky_view_after"] = r1.sensors["sky_view"].to_numpy()
-    frame["covered"] = covered
-    meta = {
-        "removed": removed,
-        "added": added,
-        "radius": radius,
-        "before": r0.meta,
-        "after": r1.meta,
-    }
-    return SolarImpact(frame, meta, before, after)
-
-
-class SolarImpact:
-    """Result of :func:`impact`.
-
-    Attributes
-    ----------
-    sensors : geopandas.GeoDataFrame
-        One row per neighbour sensor: position, normal, ``kind``,
-        ``building_id``, ``area`` [m²], ``before``, ``after``, ``delta``
-        [kWh/m² over the period], ``sky_view_before``/``_after``, ``covered``.
-    meta : dict
-        Buildings removed/added, radius, settings of both runs.
-    """
-
-    def __init__(self, sensors, meta, before=None, after=None):
-        self.sensors = sensors
-        self.meta = meta
-        self.before = before
-        self.after = after
-
-    @property
-    def by_building(self) -> pd.DataFrame:
-        """Per neighbour building and surface kind: ``area`` [m²],
-        ``before``/``after``/``delta`` [kWh over the period] and ``delta_pct``."""
-        S = self.sensors[~self.sensors["covered"]]
-        e = S.assign(
-            before=S["before"] * S["area"],
-            after=S["after"] * S["area"],
-            delta=S["delta"] * S["area"],
-        )
-        g = e.groupby(["building_id", "kind"])[
-            ["area", "before", "after", "delta"]
-        ].sum()
-        g["delta_pct"] = 100.0 * g["delta"] / g["before"].where(g["before"] > 0)
-        return g.sort_values("delta")
-
-    def summary(self) -> dict:
-        """Totals per surface kind [kWh over the period and %]."""
-        S = self.sensors[~self.sensors["covered"]]
-        out = {
-            "sensors": len(self.sensors),
-            "covered": int(self.sensors["covered"].sum()),
-            "buildings": int(S["building_id"].nunique()),
-            "added": self.meta["added"],
-            "removed": self.meta["removed"],
-        }
-        for kind, k in S.groupby("kind"):
-            b = float((k["before"] * k["area"]).sum())
-            a = float((k["after"] * k["area"]).sum())
-            out[f"{kind}_before_kwh"] = round(b, 0)
-            out[f"{kind}_after_kwh"] = round(a, 0)
-            out[f"{kind}_delta_pct"] = round(100 * (a - b) / b, 2) if b > 0 else 0.0
-        return out
-
-    def __repr__(self) -> str:
-        s = self.summary()
-        parts = [
-            f"{k[:-10]} {v:+.2f} %" for k, v in s.items() if k.endswith("_delta_pct")
-        ]
-        return (
-            f"<SolarImpact {s['sensors']:,} sensors on {s['buildings']} neighbours: "
-            f"{', '.join(parts)}>"
-        )
-
-    def plot(self, kinds=("wall", "roof"), ax=None, cmap="RdBu", vmax=None):
-        """Top-view map of ``delta`` [kWh/m²] (blue: gain, red: loss)."""
-        from ._compat import import_optional
-
-        plt = import_optional("matplotlib.pyplot")
-        S = self.sensors[
-            self.sensors["kind"].isin(list(kinds)) & ~self.sensors["covered"]
-        ]
-        S = S.sort_values("delta", ascending=False)
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 7))
-        if self.after is not None:
-            B = self.after.buildings
-            B.boundary.plot(ax=ax, color="0.6", linewidth=0.4)
-            added = B.reindex(self.meta["added"]).dropna(subset=["geometry"])
-            if len(added):
-                added.plot(ax=ax, color="#f28c28", alpha=0.6)
-        v = vmax or float(np.nanpercentile(np.abs(S["delta"]), 98)) or 1.0
-        sc = ax.scatter(
-            S["x"],
-            S["y"],
-            c=S["delta"],
-            cmap=cmap,
-            vmin=-v,
-            vmax=v,
-            s=3,
-            marker="s",
-            linewidths=0,
-        )
-        plt.colorbar(sc, ax=ax, shrink=0.8, label="after - before [kWh/m²]")
-        ax.set_aspect("equal")
-        ax.set_title("Irradiation change on neighbours (orange: project)")
-        return ax
-
-    def to_file(self, path, what: str = "sensors"):
-        """Write ``sensors`` (.gpkg/.csv/.parquet) or ``buildings`` (.csv)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if what == "buildings":
-            self.by_building.to_csv(path)
-            return path
-        if what != "sensors":
-            raise InputError(
-                f"unknown what={what!r}; expected 'sensors' or 'buildings'"
-            )
-        t = self.sensors.copy()
-        t["building_id"] = t["building_id"].astype(str)
-        suffix = path.suffix.lower()
-        if suffix == ".gpkg":
-            t.to_file(path, layer="sensors", driver="GPKG")
-        elif suffix == ".parquet":
-            t.to_parquet(path)
-        elif suffix == ".csv":
-            pd.DataFrame(t.drop(columns="geometry")).to_csv(path)
-        else:
-            raise InputError(
-                f"unsupported file type {suffix!r}; expected .gpkg, .parquet or .csv"
-            )
-        return path

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import _sunframe
 from .errors import InputError
 from .shadow import (
     DEFAULT_DATES,
@@ -121,8 +122,7 @@ def sun_steps(scene, date_or_period, step="6min", tz=DEFAULT_TZ) -> pd.DataFrame
     sd = SUN_SEMI_DIAMETER
     ray_e = np.where(app >= sd, app, 0.5 * (app + sd))
     ray_e = np.where(frac > 0, np.maximum(ray_e, 1e-4), ray_e)
-    e = np.radians(ray_e)
-    a = np.radians(az + north)
+    v = _sunframe.direction_vectors(ray_e, az, north)
     return pd.DataFrame(
         {
             "start": edges[:-1],
@@ -133,9 +133,9 @@ def sun_steps(scene, date_or_period, step="6min", tz=DEFAULT_TZ) -> pd.DataFrame
             "azimuth": az,
             "elevation": app,
             "ray_elevation": ray_e,
-            "sx": np.cos(e) * np.sin(a),
-            "sy": np.cos(e) * np.cos(a),
-            "sz": np.sin(e),
+            "sx": v[:, 0],
+            "sy": v[:, 1],
+            "sz": v[:, 2],
         },
         index=pd.DatetimeIndex(mids, name="step"),
     )
@@ -378,7 +378,7 @@ def _hours_from_bits(bits, weights, rows=262_144):
 def _orientation(normals, north_deg, sectors=8):
     """Compass sector of each facade normal (true north)."""
     names = ORIENTATIONS_8 if sectors == 8 else ORIENTATIONS_4
-    az = (np.degrees(np.arctan2(normals[:, 0], normals[:, 1])) - north_deg) % 360.0
+    az = _sunframe.true_azimuth(normals, north_deg)
     width = 360.0 / len(names)
     k = np.floor((az + width / 2) / width).astype(int) % len(names)
     return np.asarray(names, dtype=object)[k], az
