@@ -27,11 +27,15 @@ def test_snapshot_is_not_blank_across_the_frame(tmp_path):
 
 def test_color_by_height_and_face_values(tmp_path):
     s = street_canyon()
-    p = render.snapshot(s, tmp_path / "h.png", color_by="height", camera="top", window_size=(300, 300))
+    p = render.snapshot(
+        s, tmp_path / "h.png", color_by="height", camera="top", window_size=(300, 300)
+    )
     assert not render.figure_is_blank(p)
     m = s.mesh()
     vals = np.linspace(0, 1, m.n_faces)
-    p2 = render.snapshot(s, tmp_path / "v.png", face_values=vals, window_size=(300, 300))
+    p2 = render.snapshot(
+        s, tmp_path / "v.png", face_values=vals, window_size=(300, 300)
+    )
     assert not render.figure_is_blank(p2)
     with pytest.raises(InputError, match="one value per face"):
         render.snapshot(s, tmp_path / "x.png", face_values=vals[:-1])
@@ -53,7 +57,11 @@ def test_compare_side_by_side(tmp_path):
 def _chromium():
     import shutil
 
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    return (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
 
 
 def test_to_html_is_standalone_and_renders_in_headless_chromium(tmp_path):
@@ -66,14 +74,28 @@ def test_to_html_is_standalone_and_renders_in_headless_chromium(tmp_path):
     assert "Canyon" in text
     exe = _chromium()
     if exe is None:
-        pytest.skip("no chromium binary (CI installs Debian's chromium); page written but not rendered")
+        pytest.skip(
+            "no chromium binary (CI installs Debian's chromium); page written but not rendered"
+        )
     shot = tmp_path / "shot.png"
     subprocess.run(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
-         "--use-angle=swiftshader", "--disable-background-networking", "--no-first-run",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=640,480",
-         p.as_uri()],
-        capture_output=True, timeout=120, check=False,
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-unsafe-swiftshader",
+            "--use-angle=swiftshader",
+            "--disable-background-networking",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=640,480",
+            p.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
     img = np.asarray(Image.open(shot).convert("RGB"), dtype=float)
     # the WebGL canvas drew the buildings: the centre of the page is not white

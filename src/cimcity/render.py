@@ -87,7 +87,9 @@ def _camera(plotter, mode, bounds):
         "street": ((0.25, -1.0, 0.16), (0, 0, 1)),
     }
     if mode not in directions:
-        raise InputError(f"unknown camera {mode!r}; expected one of {CAMERAS} or a camera position")
+        raise InputError(
+            f"unknown camera {mode!r}; expected one of {CAMERAS} or a camera position"
+        )
     d, up = directions[mode]
     d = np.asarray(d) / np.linalg.norm(d)
     plotter.camera_position = [tuple(c + d * 1000.0), tuple(c), up]
@@ -95,8 +97,19 @@ def _camera(plotter, mode, bounds):
     plotter.camera.zoom({"street": 2.2, "iso": 1.5}.get(mode, 1.25))
 
 
-def add_scene(plotter, scene, mesh=None, color_by=None, face_values=None, highlight=None,
-              cmap="inferno", clim=None, scalar_title=None, vegetation=True, opacity=1.0):
+def add_scene(
+    plotter,
+    scene,
+    mesh=None,
+    color_by=None,
+    face_values=None,
+    highlight=None,
+    cmap="inferno",
+    clim=None,
+    scalar_title=None,
+    vegetation=True,
+    opacity=1.0,
+):
     """Add a scene (buildings, terrain, vegetation, water) to a pyvista plotter.
 
     Parameters
@@ -149,13 +162,19 @@ def add_scene(plotter, scene, mesh=None, color_by=None, face_values=None, highli
     if face_values is not None:
         values = np.asarray(face_values, float)
         if values.shape != (mesh.n_faces,):
-            raise InputError(f"face_values must have one value per face ({mesh.n_faces}); got {values.shape}")
+            raise InputError(
+                f"face_values must have one value per face ({mesh.n_faces}); got {values.shape}"
+            )
     elif color_by is not None and len(B):
         if color_by not in B.columns:
-            raise InputError(f"unknown color_by {color_by!r}; expected None, 'height' or a numeric column of scene.buildings")
+            raise InputError(
+                f"unknown color_by {color_by!r}; expected None, 'height' or a numeric column of scene.buildings"
+            )
         col = np.asarray(B[color_by].reindex(ids), dtype=float)
         values = np.full(mesh.n_faces, np.nan)
-        values[ok & (kind != KIND_CODES["terrain"])] = col[fb[ok & (kind != KIND_CODES["terrain"])]]
+        values[ok & (kind != KIND_CODES["terrain"])] = col[
+            fb[ok & (kind != KIND_CODES["terrain"])]
+        ]
         scalar_title = scalar_title or color_by
 
     if values is not None and np.isfinite(values).any():
@@ -163,29 +182,53 @@ def add_scene(plotter, scene, mesh=None, color_by=None, face_values=None, highli
         plain = poly.extract_cells(np.flatnonzero(~has)) if (~has).any() else None
         shown = poly.extract_cells(np.flatnonzero(has))
         shown.cell_data["value"] = values[has]
-        plotter.add_mesh(shown, scalars="value", cmap=cmap, clim=clim, opacity=opacity,
-                         scalar_bar_args={"title": scalar_title or "", "vertical": True,
-                                          "position_x": 0.88, "position_y": 0.15, "height": 0.7},
-                         show_scalar_bar=True, lighting=True, smooth_shading=False)
+        plotter.add_mesh(
+            shown,
+            scalars="value",
+            cmap=cmap,
+            clim=clim,
+            opacity=opacity,
+            scalar_bar_args={
+                "title": scalar_title or "",
+                "vertical": True,
+                "position_x": 0.88,
+                "position_y": 0.15,
+                "height": 0.7,
+            },
+            show_scalar_bar=True,
+            lighting=True,
+            smooth_shading=False,
+        )
         if plain is not None and plain.n_cells:
             plain.cell_data["rgb"] = (base_rgb[~has] * 255).astype(np.uint8)
             plotter.add_mesh(plain, scalars="rgb", rgb=True, opacity=opacity)
     else:
         poly.cell_data["rgb"] = (base_rgb * 255).astype(np.uint8)
-        plotter.add_mesh(poly, scalars="rgb", rgb=True, opacity=opacity, lighting=True,
-                         ambient=0.25, diffuse=0.8)
+        plotter.add_mesh(
+            poly,
+            scalars="rgb",
+            rgb=True,
+            opacity=opacity,
+            lighting=True,
+            ambient=0.25,
+            diffuse=0.8,
+        )
 
     if vegetation:
         vm, vk = _vegetation_mesh(scene, mesh.origin)
         if vm is not None and vm.n_faces:
             vp = vm.to_pyvista()
-            rgb = np.array([PALETTE.get(k, PALETTE["lawn"]) for k in vk])[vm.face_building]
+            rgb = np.array([PALETTE.get(k, PALETTE["lawn"]) for k in vk])[
+                vm.face_building
+            ]
             vp.cell_data["rgb"] = (rgb * 255).astype(np.uint8)
             plotter.add_mesh(vp, scalars="rgb", rgb=True)
     water = scene.layers.get("water")
     if water is not None and len(water) and scene.terrain is not None:
         g = water.geometry.values
-        zb = np.nanmin(scene.terrain.sample(*shapely.get_coordinates(shapely.segmentize(g, 5.0)).T))
+        zb = np.nanmin(
+            scene.terrain.sample(*shapely.get_coordinates(shapely.segmentize(g, 5.0)).T)
+        )
         zw = float(zb + 1.0) if np.isfinite(zb) else 0.0
         wm = extrude_buildings(g, zw - 0.2, zw, origin=mesh.origin)
         wp = wm.to_pyvista()
@@ -193,9 +236,20 @@ def add_scene(plotter, scene, mesh=None, color_by=None, face_values=None, highli
     return mesh
 
 
-def snapshot(scene, path, color_by=None, camera="iso", face_values=None, highlight=None,
-             title=None, cmap="inferno", clim=None, scalar_title=None,
-             window_size=(1600, 1000), mesh=None):
+def snapshot(
+    scene,
+    path,
+    color_by=None,
+    camera="iso",
+    face_values=None,
+    highlight=None,
+    title=None,
+    cmap="inferno",
+    clim=None,
+    scalar_title=None,
+    window_size=(1600, 1000),
+    mesh=None,
+):
     """Render a scene offscreen to a PNG.
 
     Parameters
@@ -225,21 +279,43 @@ def snapshot(scene, path, color_by=None, camera="iso", face_values=None, highlig
     path.parent.mkdir(parents=True, exist_ok=True)
     pl = pv.Plotter(off_screen=True, window_size=list(window_size))
     pl.set_background(PALETTE["background"])
-    m = add_scene(pl, scene, mesh=mesh, color_by=color_by, face_values=face_values,
-                  highlight=highlight, cmap=cmap, clim=clim, scalar_title=scalar_title)
+    m = add_scene(
+        pl,
+        scene,
+        mesh=mesh,
+        color_by=color_by,
+        face_values=face_values,
+        highlight=highlight,
+        cmap=cmap,
+        clim=clim,
+        scalar_title=scalar_title,
+    )
     if title:
         pl.add_text(title, position="upper_left", font_size=12, color="black")
     pl.enable_anti_aliasing("msaa")
     b = m.to_pyvista().bounds if m.n_faces else (0, 1, 0, 1, 0, 1)
     _camera(pl, camera, b)
-    pl.add_light(pv.Light(position=(b[1], b[2], b[5] * 3 + 100), light_type="scene light", intensity=0.4))
+    pl.add_light(
+        pv.Light(
+            position=(b[1], b[2], b[5] * 3 + 100),
+            light_type="scene light",
+            intensity=0.4,
+        )
+    )
     pl.screenshot(str(path))
     pl.close()
     return path
 
 
-def compare(before, after, path, camera="iso", titles=("Before", "After"), color_by=None,
-            window_size=(2400, 1000)):
+def compare(
+    before,
+    after,
+    path,
+    camera="iso",
+    titles=("Before", "After"),
+    color_by=None,
+    window_size=(2400, 1000),
+):
     """Side-by-side render of two scenes (e.g. ``scene`` and
     ``scene.with_project(bim)``) with linked cameras.
 
@@ -250,7 +326,9 @@ def compare(before, after, path, camera="iso", titles=("Before", "After"), color
     pv = _pv()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pl = pv.Plotter(off_screen=True, shape=(1, 2), window_size=list(window_size), border=False)
+    pl = pv.Plotter(
+        off_screen=True, shape=(1, 2), window_size=list(window_size), border=False
+    )
     origin = before.mesh().origin
     bounds = None
     for i, sc in enumerate((before, after)):
@@ -342,7 +420,9 @@ if (gl) draw();
 """
 
 
-def _face_colors(scene, mesh, face_values=None, cmap="inferno", clim=None, color_by=None):
+def _face_colors(
+    scene, mesh, face_values=None, cmap="inferno", clim=None, color_by=None
+):
     """(m, 3) RGB in [0, 1] per face, and a legend string."""
     kind = mesh.face_kind
     rgb = np.zeros((mesh.n_faces, 3))
@@ -358,11 +438,15 @@ def _face_colors(scene, mesh, face_values=None, cmap="inferno", clim=None, color
     if face_values is not None:
         values = np.asarray(face_values, float)
         if values.shape != (mesh.n_faces,):
-            raise InputError(f"face_values must have one value per face ({mesh.n_faces}); got {values.shape}")
+            raise InputError(
+                f"face_values must have one value per face ({mesh.n_faces}); got {values.shape}"
+            )
     elif color_by is not None:
         B = scene.buildings
         if color_by not in B.columns:
-            raise InputError(f"unknown color_by {color_by!r}; expected None, 'height' or a numeric column of scene.buildings")
+            raise InputError(
+                f"unknown color_by {color_by!r}; expected None, 'height' or a numeric column of scene.buildings"
+            )
         col = np.asarray(B[color_by].reindex(mesh.building_ids), dtype=float)
         values = np.full(mesh.n_faces, np.nan)
         sel = ok & (kind != KIND_CODES["terrain"])
@@ -379,8 +463,18 @@ def _face_colors(scene, mesh, face_values=None, cmap="inferno", clim=None, color
     return rgb, legend
 
 
-def to_html(scene, path, face_values=None, color_by=None, title=None, subtitle="",
-            cmap="inferno", clim=None, max_terrain_cells: int = 120, mesh=None):
+def to_html(
+    scene,
+    path,
+    face_values=None,
+    color_by=None,
+    title=None,
+    subtitle="",
+    cmap="inferno",
+    clim=None,
+    max_terrain_cells: int = 120,
+    mesh=None,
+):
     """Write a standalone interactive 3D page (one HTML file, no internet needed).
 
     The geometry is embedded as binary arrays and drawn with a small WebGL2
@@ -420,7 +514,9 @@ def to_html(scene, path, face_values=None, color_by=None, title=None, subtitle="
     col = np.repeat((rgb * 255).astype(np.uint8), 3, axis=0)
     page = _HTML.format(
         title=_html.escape(title or (scene.name or "cimcity scene")),
-        subtitle=_html.escape(subtitle or f"{len(scene.buildings)} buildings · {scene.crs.to_string()}"),
+        subtitle=_html.escape(
+            subtitle or f"{len(scene.buildings)} buildings · {scene.crs.to_string()}"
+        ),
         legend=legend,
         positions=base64.b64encode(pos.tobytes()).decode(),
         colors=base64.b64encode(col.tobytes()).decode(),
