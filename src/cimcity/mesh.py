@@ -466,6 +466,10 @@ def _grid_sensors(tri, faces, normals, areas, building, kind, spacing, offset=0.
     d = np.einsum("ij,ij->i", normals, tri[:, 0])
     cen = tri.mean(axis=1)
     tile = _TILE_SPACINGS * spacing
+    horizontal = np.hypot(normals[:, 0], normals[:, 1])
+    azimuth = np.where(
+        horizontal > _NORMAL_TOL, np.arctan2(normals[:, 0], normals[:, 1]), 0.0
+    )
     keys = np.column_stack(
         [
             building,
@@ -473,9 +477,7 @@ def _grid_sensors(tri, faces, normals, areas, building, kind, spacing, offset=0.
             # walls of a building in turn around it (sensor order stays local,
             # which keeps ray packets coherent); a function of the normal, so
             # it does not change the grouping
-            np.round(np.arctan2(normals[:, 0], normals[:, 1]) / _NORMAL_TOL).astype(
-                np.int64
-            ),
+            np.round(azimuth / _NORMAL_TOL).astype(np.int64),
             np.round(normals / _NORMAL_TOL).astype(np.int64),
             np.round(d / _PLANE_TOL).astype(np.int64),
             np.floor(cen[:, :2] / tile).astype(np.int64),

@@ -51,6 +51,15 @@ def _clip(xs, ys, n, ox, oy, axis, bound, keep_ge):
     return m
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _cell(o, i, j, nv):
+    """Index of cell (i, j): columns in boustrophedon order (odd columns run
+    backwards), so consecutive sensors stay neighbours (coherent ray packets)."""
+    if i % 2 == 0:
+        return o + i * nv + j
+    return o + i * nv + (nv - 1 - j)
+
+
 @nb.njit(cache=True, nogil=True, parallel=True)
 def grid_cells(tri2d, scale, pstart, nu, nv, su, sv, offs, min_frac):
     """Exact coverage of each patch's grid cells by its triangles.
@@ -70,7 +79,8 @@ def grid_cells(tri2d, scale, pstart, nu, nv, su, sv, offs, min_frac):
     su, sv : (P,) float64
         Cell size along u and v [m].
     offs : (P + 1,) int64
-        Cell ``(i, j)`` of patch ``p`` is ``offs[p] + i * nv[p] + j``.
+        Cells of patch ``p`` are ``offs[p]:offs[p + 1]``, column by column
+        (see :func:`_cell`).
     min_frac : float
         Cells covered less than this fraction of a full cell hand their area
         to their best-covered neighbour (8-neighbourhood) when that one is
@@ -178,7 +188,7 @@ def grid_cells(tri2d, scale, pstart, nu, nv, su, sv, offs, min_frac):
                     gx = ax + sx / (3.0 * a2)
                     gy = ay + sy / (3.0 * a2)
                     a = 0.5 * a2 * scale[t]
-                    c = o + i * NV + j
+                    c = _cell(o, i, j, NV)
                     area[c] += a
                     mx[c] += a * gx
                     my[c] += a * gy
@@ -196,7 +206,7 @@ def grid_cells(tri2d, scale, pstart, nu, nv, su, sv, offs, min_frac):
         lim = min_frac * full
         for i in range(NU):
             for j in range(NV):
-                c = o + i * NV + j
+                c = _cell(o, i, j, NV)
                 a = area[c]
                 if a <= 0.0 or a >= lim:
                     continue
@@ -210,7 +220,7 @@ def grid_cells(tri2d, scale, pstart, nu, nv, su, sv, offs, min_frac):
                             continue
                         if di == 0 and dj == 0:
                             continue
-                        cc = o + ii * NV + jj
+                        cc = _cell(o, ii, jj, NV)
                         if area[cc] >= besta:
                             besta = area[cc]
                             best = cc
