@@ -383,6 +383,43 @@ def test_matrix_packets_match_single_rays(city):
     assert 0.1 < got.mean() < 0.9
 
 
+def test_flat_packets_match_single_rays(city):
+    # occluded() (numba) groups >= 256 rays by direction cell into packets;
+    # reference: the same rays traced one by one (calls of < 256 rays take the
+    # single-ray kernel). Mixed on purpose: sensors x shared directions
+    # (shared-direction packets), jittered copies (per-lane packets), random
+    # rays (single fallback), per-ray tmax, axis-aligned directions.
+    sensors = city.sample(spacing=1.0)
+    p = sensors.points[:400]
+    rng = np.random.default_rng(8)
+    dirs = np.concatenate(
+        [_directions(12, rng, upper=True), [[0, 0, 1.0], [1.0, 0, 0], [0, -1.0, 0]]]
+    )
+    o = np.repeat(p, len(dirs), axis=0)
+    d = np.tile(dirs, (len(p), 1))
+    jitter = d + rng.normal(0, 0.01, d.shape)
+    lo, hi = city.bounds
+    o = np.concatenate([o, o, rng.uniform(lo, hi, (2000, 3))])
+    d = np.concatenate([d, jitter, _directions(2000, rng)])
+    tmax = rng.uniform(1.0, 200.0, len(o))
+    tmax[::3] = np.inf
+    got = rc.occluded(city, o, d, engine="numba", tmax=tmax)
+    step = rc._SORT_MIN_RAYS - 1
+    ref = np.concatenate(
+        [
+            rc.occluded(city, o[i : i + step], d[i : i + step], engine="numba",
+                        tmax=tmax[i : i + step])
+            for i in range(0, len(o), step)
+        ]
+    )  # fmt: skip
+    np.testing.assert_array_equal(got, ref)
+    assert 0.1 < got.mean() < 0.9
+    # an invalid ray among many still raises the detailed error
+    d[300] = 0.0
+    with pytest.raises(InputError, match="non-zero"):
+        rc.occluded(city, o, d, engine="numba")
+
+
 def test_empty_mesh():
     mesh = CATALOGUE["empty"]().mesh()
     o = np.array([[X0, Y0, 40.0]] * 3)

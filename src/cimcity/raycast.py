@@ -91,6 +91,9 @@ DEFAULT_TMIN = 1e-3
 DEFAULT_CHUNK_RAYS = 1 << 21
 #: rays per Embree task (each task is one embreex ``run`` call on one thread)
 _EMBREE_TASK = 1 << 15
+#: :func:`occluded` (numba) groups at least this many rays by direction into
+#: packets; fewer are traced one by one in input order
+_SORT_MIN_RAYS = 256
 #: float32 carries Embree's ray distances: larger tmax is "no limit"
 _EMBREE_INF = 1e37
 
@@ -488,9 +491,14 @@ def occluded(mesh, origins, directions, engine="auto", tmin=None, tmax=np.inf):
 
     b = _bvh(mesh)
     out = np.empty(n, np.bool_)
-    bad = kernels.occluded_rays(
-        b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, d, tmin, tmax, out
-    )
+    if n < _SORT_MIN_RAYS:
+        bad = kernels.occluded_rays(
+            b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, d, tmin, tmax, out
+        )
+    else:
+        bad = kernels.occluded_grouped(
+            b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, d, tmin, tmax, out
+        )
     if bad:
         _rays(mesh, o, d)  # raises the detailed InputError
     return out

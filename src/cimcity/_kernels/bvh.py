@@ -1024,6 +1024,358 @@ def occluded_matrix_bits(
                         out[p0 + r, byte] |= bit
 
 
+# -- packets of rays with nearby directions (flat any-hit queries) -------------------
+#: direction cells per side of each of the 6 cube-map faces: rays are grouped by
+#: cell (angular size <= 2/DIR_CELLS rad, 3.6 degrees) before packet tracing
+DIR_CELLS = 32
+#: number of direction cells; key ``N_CELLS`` marks invalid rays
+N_CELLS = 6 * DIR_CELLS * DIR_CELLS
+#: rows of the lane array of :func:`packet_any_hit_rays`
+LANE_ROWS = 16
+#: rays per window of :func:`occluded_grouped` (sorted by direction cell within it)
+WINDOW = 8192
+
+
+@njit(**_JIT)
+def _side_bin(u):
+    """Cell along one cube-face axis for ``u = d[k] / |d[kz]|`` in [-1, 1]; the
+    sign of ``u`` (``u >= 0``, zero included, like :func:`ray_setup`'s inverse
+    direction) picks the half, so a cell never mixes direction signs."""
+    half = DIR_CELLS // 2
+    if u >= 0.0:
+        return half + min(int(u * half), half - 1)
+    return half - 1 - min(int(-u * half), half - 1)
+
+
+@njit(**_JIT)
+def direction_cell(sx, sy, sz, kz):
+    """Cube-map cell of a direction from its :func:`ray_setup` constants.
+
+    The cube face is the dominant axis ``kz`` and the sign of ``d[kz]``
+    (``1 / sz``); the cell on it bins ``d[kx] / |d[kz]|`` and
+    ``d[ky] / |d[kz]|`` (``±sx``, ``±sy``). Rays of one cell share ``kx, ky,
+    kz`` and the signs of all three direction components: the per-ray
+    constants that :func:`packet_any_hit_rays` needs shared across a packet."""
+    if sz < 0.0:
+        return ((2 * kz + 1) * DIR_CELLS + _side_bin(-sx)) * DIR_CELLS + _side_bin(-sy)
+    return (2 * kz * DIR_CELLS + _side_bin(sx)) * DIR_CELLS + _side_bin(sy)
+
+
+@njit(**_JIT)
+def _cell_axes(cell):
+    """``kx, ky, kz`` of the rays of a :func:`direction_cell` (as :func:`ray_setup`)."""
+    face = cell // (DIR_CELLS * DIR_CELLS)
+    kz = face >> 1
+    kx = kz + 1
+    if kx == 3:
+        kx = 0
+    ky = kx + 1
+    if ky == 3:
+        ky = 0
+    if face & 1:
+        kx, ky = ky, kx
+    return kx, ky, kz
+
+
+@njit(**_JIT)
+def packet_any_hit_rays(
+    nodes, refs, tri, stack, lanes, blocked, kx, ky, kz, tmin, n_live
+):
+    """Any-hit for a packet of rays with their own directions and ``tmax`` that
+    share ``kx, ky, kz`` and the direction signs (one :func:`direction_cell`).
+
+    ``lanes`` : (:data:`LANE_ROWS`, P) float64 — rows 0-2 local origin
+    ``x, y, z``; 3-5 the same permuted to ``kx, ky, kz``; 6-7 scratch; 8-10
+    inverse direction ``ix, iy, iz``; 11-13 shear ``sx, sy, sz``
+    (:func:`ray_setup`); 14 ``tmax``; 15 unused (rows 0-7 are the lanes of
+    :func:`packet_any_hit`). Lanes ``>= n_live`` are padding. ``blocked`` (P,) bool,
+    in/out, as in :func:`packet_any_hit`, whose vectorised loops this follows;
+    per lane the arithmetic is that of :func:`any_hit`, so the answers are
+    identical.
+    """
+    pl = lanes.shape[1]
+    nx = 0 if lanes[8, 0] >= 0.0 else 3  # shared signs: near/far slab planes
+    ny = 1 if lanes[9, 0] >= 0.0 else 4
+    nz = 2 if lanes[10, 0] >= 0.0 else 5
+    pad = 1.0 + BOX_PAD
+    node = 0
+    sp = 0
+    while True:
+        bnx0 = nodes[node, nx]
+        bny0 = nodes[node, ny]
+        bnz0 = nodes[node, nz]
+        bfx0 = nodes[node, 3 - nx]
+        bfy0 = nodes[node, 5 - ny]
+        bfz0 = nodes[node, 7 - nz]
+        bnx1 = nodes[node, 6 + nx]
+        bny1 = nodes[node, 6 + ny]
+        bnz1 = nodes[node, 6 + nz]
+        bfx1 = nodes[node, 9 - nx]
+        bfy1 = nodes[node, 11 - ny]
+        bfz1 = nodes[node, 13 - nz]
+        any0 = 0
+        any1 = 0
+        for r in range(pl):
+            ox = lanes[0, r]
+            oy = lanes[1, r]
+            oz = lanes[2, r]
+            ix = lanes[8, r]
+            iy = lanes[9, r]
+            iz = lanes[10, r]
+            tmax = lanes[14, r]
+            n0 = max((bnx0 - ox) * ix, (bny0 - oy) * iy, (bnz0 - oz) * iz, tmin)
+            f0 = min((bfx0 - ox) * ix, (bfy0 - oy) * iy, (bfz0 - oz) * iz, tmax) * pad
+            n1 = max((bnx1 - ox) * ix, (bny1 - oy) * iy, (bnz1 - oz) * iz, tmin)
+            f1 = min((bfx1 - ox) * ix, (bfy1 - oy) * iy, (bfz1 - oz) * iz, tmax) * pad
+            live = (r < n_live) & ~blocked[r]
+            h0 = (n0 <= f0) & live
+            h1 = (n1 <= f1) & live
+            any0 += h0
+            any1 += h1
+            lanes[6, r] = n0 if h0 else np.inf
+            lanes[7, r] = n1 if h1 else np.inf
+        r0 = refs[node, 12]
+        r1 = refs[node, 13]
+        swap = any0 == 0
+        if any0 > 0 and any1 > 0:
+            near0 = np.inf
+            near1 = np.inf
+            for r in range(pl):
+                near0 = min(near0, lanes[6, r])
+                near1 = min(near1, lanes[7, r])
+            swap = near1 < near0
+        if swap:
+            r0, r1 = r1, r0
+            any0, any1 = any1, any0
+        nxt = -1
+        for c in range(2):
+            if c == 0:
+                if any0 == 0:
+                    continue
+                ref = r0
+            else:
+                if any1 == 0:
+                    continue
+                ref = r1
+            if ref >= 0:
+                if nxt < 0:
+                    nxt = ref
+                else:
+                    stack[sp] = ref
+                    sp += 1
+                continue
+            leaf = -ref - 1
+            start = leaf >> 4
+            for k in range(start, start + (leaf & 15)):
+                akx = tri[k, kx]
+                aky = tri[k, ky]
+                akz = tri[k, kz]
+                bkx = tri[k, 3 + kx]
+                bky = tri[k, 3 + ky]
+                bkz = tri[k, 3 + kz]
+                ckx = tri[k, 6 + kx]
+                cky = tri[k, 6 + ky]
+                ckz = tri[k, 6 + kz]
+                done = 0
+                for r in range(pl):
+                    okx = lanes[3, r]
+                    oky = lanes[4, r]
+                    okz = lanes[5, r]
+                    sx = lanes[11, r]
+                    sy = lanes[12, r]
+                    sz = lanes[13, r]
+                    tmax = lanes[14, r]
+                    az = akz - okz
+                    bz = bkz - okz
+                    cz = ckz - okz
+                    ax = akx - okx - sx * az
+                    ay = aky - oky - sy * az
+                    bx = bkx - okx - sx * bz
+                    by = bky - oky - sy * bz
+                    cx = ckx - okx - sx * cz
+                    cy = cky - oky - sy * cz
+                    u = cx * by - cy * bx
+                    v = ax * cy - ay * cx
+                    w = bx * ay - by * ax
+                    det = u + v + w
+                    t_scaled = sz * (u * az + v * bz + w * cz)
+                    sign = 1.0 if det >= 0.0 else -1.0
+                    t_abs = t_scaled * sign
+                    det_abs = det * sign
+                    outside = (min(u, v, w) < 0.0) & (max(u, v, w) > 0.0)
+                    hit = (
+                        ~outside
+                        & (det != 0.0)
+                        & (t_abs > tmin * det_abs)
+                        & (t_abs <= tmax * det_abs)
+                        & (r < n_live)
+                    )
+                    now = blocked[r] | hit
+                    blocked[r] = now
+                    done += now | (r >= n_live)
+                if done == pl:
+                    return
+        if nxt < 0:
+            if sp == 0:
+                return
+            sp -= 1
+            nxt = stack[sp]
+        node = nxt
+
+
+@njit(parallel=True, **_JIT)
+def occluded_grouped(
+    nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out
+):
+    """Any-hit for each ray, grouped into packets (arguments and result as
+    :func:`occluded_rays`, same answers).
+
+    Rays go to the threads in windows of :data:`WINDOW` consecutive rays. In
+    each window the rays are set up once, sorted by :func:`direction_cell`
+    (counting sort, stable: rays of a cell keep their input order, e.g. sensor
+    order), and runs of up to :data:`PACKET` rays of one cell whose origins lie
+    within :data:`PACKET_SPAN` are traced together: by :func:`packet_any_hit`
+    when they share direction and ``tmax`` (e.g. sensors x sky patches
+    flattened), else by :func:`packet_any_hit_rays`. Other rays go one by one
+    through :func:`any_hit`.
+    """
+    n = out.shape[0]
+    one_tmax = tmax.shape[0] == 1
+    n_windows = (n + WINDOW - 1) // WINDOW
+    bad = 0
+    for w in prange(n_windows):
+        i0 = w * WINDOW
+        m = min(n, i0 + WINDOW) - i0
+        stack = np.empty(depth + 2, np.int64)
+        lanes = np.empty((LANE_ROWS, PACKET))
+        blocked = np.empty(PACKET, np.bool_)
+        ray = np.empty((m, 10))  # ox, oy, oz, ix, iy, iz, sx, sy, sz, tmax
+        key = np.empty(m, np.int64)
+        start = np.zeros(N_CELLS + 2, np.int64)
+        for q in range(m):
+            i = i0 + q
+            ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
+            if not ok:
+                key[q] = N_CELLS
+                start[N_CELLS + 1] += 1
+                bad += 1
+                continue
+            ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+            c = direction_cell(sx, sy, sz, kz)
+            key[q] = c
+            start[c + 1] += 1
+            ray[q, 0] = ox
+            ray[q, 1] = oy
+            ray[q, 2] = oz
+            ray[q, 3] = ix
+            ray[q, 4] = iy
+            ray[q, 5] = iz
+            ray[q, 6] = sx
+            ray[q, 7] = sy
+            ray[q, 8] = sz
+            ray[q, 9] = tmax[0] if one_tmax else tmax[i]
+        for c in range(N_CELLS + 1):
+            start[c + 1] += start[c]
+        order = np.empty(m, np.int64)
+        for q in range(m):
+            c = key[q]
+            order[start[c]] = q
+            start[c] += 1
+        s = 0
+        while s < m:
+            cell = key[order[s]]
+            run = 1
+            while run < PACKET and s + run < m and key[order[s + run]] == cell:
+                run += 1
+            if cell == N_CELLS:
+                for r in range(run):
+                    out[i0 + order[s + r]] = False
+                s += run
+                continue
+            kx, ky, kz = _cell_axes(cell)
+            lo_x = np.inf
+            hi_x = -np.inf
+            lo_y = np.inf
+            hi_y = -np.inf
+            lo_z = np.inf
+            hi_z = -np.inf
+            same = True
+            q0 = order[s]
+            for r in range(PACKET):
+                q = order[s + min(r, run - 1)]
+                ox = ray[q, 0]
+                oy = ray[q, 1]
+                oz = ray[q, 2]
+                lanes[0, r] = ox
+                lanes[1, r] = oy
+                lanes[2, r] = oz
+                lanes[3, r] = ox if kx == 0 else (oy if kx == 1 else oz)
+                lanes[4, r] = ox if ky == 0 else (oy if ky == 1 else oz)
+                lanes[5, r] = ox if kz == 0 else (oy if kz == 1 else oz)
+                for c in range(3, 10):
+                    lanes[5 + c, r] = ray[q, c]
+                    same &= ray[q, c] == ray[q0, c]
+                blocked[r] = False
+                lo_x = min(lo_x, ox)
+                hi_x = max(hi_x, ox)
+                lo_y = min(lo_y, oy)
+                hi_y = max(hi_y, oy)
+                lo_z = min(lo_z, oz)
+                hi_z = max(hi_z, oz)
+            span = max(hi_x - lo_x, hi_y - lo_y, hi_z - lo_z)
+            if run > 1 and span <= PACKET_SPAN and same:
+                packet_any_hit(
+                    nodes,
+                    refs,
+                    tri,
+                    stack,
+                    lanes,
+                    blocked,
+                    lanes[8, 0],
+                    lanes[9, 0],
+                    lanes[10, 0],
+                    kx,
+                    ky,
+                    kz,
+                    lanes[11, 0],
+                    lanes[12, 0],
+                    lanes[13, 0],
+                    tmin,
+                    lanes[14, 0],
+                    run,
+                )
+            elif run > 1 and span <= PACKET_SPAN:
+                packet_any_hit_rays(
+                    nodes, refs, tri, stack, lanes, blocked, kx, ky, kz, tmin, run
+                )
+            else:
+                for r in range(run):
+                    blocked[r] = any_hit(
+                        nodes,
+                        refs,
+                        tri,
+                        stack,
+                        lanes[0, r],
+                        lanes[1, r],
+                        lanes[2, r],
+                        lanes[8, r],
+                        lanes[9, r],
+                        lanes[10, r],
+                        kx,
+                        ky,
+                        kz,
+                        lanes[11, r],
+                        lanes[12, r],
+                        lanes[13, r],
+                        tmin,
+                        lanes[14, r],
+                    )
+            for r in range(run):
+                out[i0 + order[s + r]] = blocked[r]
+            s += run
+    return bad
+
+
 # -- Embree ray preparation ------------------------------------------------------------
 @njit(**_JIT)
 def embree_rays(origins, directions, shift, tmin, o32, d32):
