@@ -101,3 +101,65 @@ def test_to_html_is_standalone_and_renders_in_headless_chromium(tmp_path):
     # the WebGL canvas drew the buildings: the centre of the page is not white
     centre = img[160:320, 200:440]
     assert (np.abs(centre - 255).sum(axis=2) > 60).mean() > 0.05
+
+
+def _dark_box(a):
+    """Row/column extent of the dark pixels of an RGB image (the drawn box)."""
+    rows, cols = np.nonzero(a.sum(axis=2) < 200)
+    return rows.min(), rows.max(), cols.min(), cols.max()
+
+
+@pytest.mark.parametrize("view", ["top", "iso"])
+def test_set_camera_looks_at_the_bounds(view):
+    # Reference: the geometry of the named views (render.VIEWS): the camera
+    # looks at the centre of the bounds (1e-6 m), from straight above with grid
+    # north up ("top") or from the south-east above along (0.55, -0.75, 0.65)
+    # ("iso", direction within 1e-9); and the rendered box sits inside the frame
+    # (no dark pixel on the border, its centre within 10 % of the image centre).
+    pv = pytest.importorskip("pyvista")
+    pv.OFF_SCREEN = True
+    b = (100.0, 140.0, 200.0, 220.0, 0.0, 30.0)
+    centre = np.array([120.0, 210.0, 15.0])
+    pl = pv.Plotter(off_screen=True, window_size=(400, 300))
+    pl.set_background("white")
+    pl.add_mesh(pv.Box(bounds=b), color="black", lighting=False)
+    assert render.set_camera(pl, view, b) is pl
+    eye, focal, up = (np.asarray(v, float) for v in pl.camera_position)
+    np.testing.assert_allclose(focal, centre, atol=1e-6)
+    d = (eye - focal) / np.linalg.norm(eye - focal)
+    if view == "top":
+        np.testing.assert_allclose(eye[:2], centre[:2], atol=1e-6)
+        assert eye[2] > b[5]
+        np.testing.assert_allclose(up, [0.0, 1.0, 0.0], atol=1e-9)
+    else:
+        ref = np.array([0.55, -0.75, 0.65])
+        np.testing.assert_allclose(d, ref / np.linalg.norm(ref), atol=1e-9)
+        assert eye[0] > b[1] and eye[1] < b[2] and eye[2] > b[5]
+    img = pl.screenshot(return_img=True)
+    pl.close()
+    r0, r1, c0, c1 = _dark_box(img)
+    h, w = img.shape[:2]
+    assert r0 > 0 and c0 > 0 and r1 < h - 1 and c1 < w - 1
+    assert abs((r0 + r1) / 2 - h / 2) < 0.1 * h
+    assert abs((c0 + c1) / 2 - w / 2) < 0.1 * w
+    if view == "top":  # 40 m x 20 m seen from above: twice as wide as tall
+        assert (c1 - c0) / (r1 - r0) == pytest.approx(2.0, rel=0.1)
+
+
+def test_set_camera_defaults_and_errors():
+    pv = pytest.importorskip("pyvista")
+    pv.OFF_SCREEN = True
+    pl = pv.Plotter(off_screen=True, window_size=(200, 200))
+    pl.add_mesh(pv.Box(bounds=(0.0, 10.0, 0.0, 10.0, 0.0, 10.0)))
+    render.set_camera(pl, "south")  # default bounds: everything in the plotter
+    eye, focal, _ = pl.camera_position
+    np.testing.assert_allclose(focal, [5.0, 5.0, 5.0], atol=1e-6)
+    assert eye[1] < 0.0  # looking north from the south
+    pos = [(1.0, 2.0, 3.0), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0)]
+    render.set_camera(pl, pos)
+    np.testing.assert_allclose(pl.camera_position[0], pos[0])
+    with pytest.raises(InputError, match="unknown camera 'side'"):
+        render.set_camera(pl, "side")
+    with pytest.raises(InputError, match="bounds must be"):
+        render.set_camera(pl, "top", (0, 1, 0, 1))
+    pl.close()

@@ -632,7 +632,7 @@ class FloodResult:
             color="black",
         )
         b = mesh.to_pyvista().bounds if mesh.n_faces else water.bounds
-        R._camera(pl, camera, b)
+        R.set_camera(pl, camera, b)
         pl.screenshot(str(path))
         pl.close()
         return path

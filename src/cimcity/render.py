@@ -30,7 +30,7 @@ PALETTE = {
     "water": (0.35, 0.55, 0.80),
     "background": (1.0, 1.0, 1.0),
 }
-CAMERAS = ("iso", "top", "south", "north", "street")
+CAMERAS = ("iso", "top", "south", "north", "east", "west", "street")
 
 
 def _pv():
@@ -72,29 +72,165 @@ def _vegetation_mesh(scene, origin):
     return m, kind[keep]
 
 
-def _camera(plotter, mode, bounds):
-    """Point the camera along a named direction and fit the scene in view."""
-    xmin, xmax, ymin, ymax, zmin, zmax = bounds
-    c = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2])
-    if isinstance(mode, (tuple, list)):
-        plotter.camera_position = mode
-        return
-    directions = {
-        "iso": ((0.55, -0.75, 0.65), (0, 0, 1)),
-        "top": ((0.0, 0.0, 1.0), (0, 1, 0)),
-        "south": ((0.0, -1.0, 0.45), (0, 0, 1)),
-        "north": ((0.0, 1.0, 0.45), (0, 0, 1)),
-        "street": ((0.25, -1.0, 0.16), (0, 0, 1)),
-    }
-    if mode not in directions:
+#: named views of :func:`set_camera`: direction from the target to the eye, view-up
+#: vector and magnification after the box is fitted in view (``street`` is a
+#: close-up of the middle of the scene by design)
+VIEWS = {
+    "iso": ((0.55, -0.75, 0.65), (0.0, 0.0, 1.0), 1.0),
+    "top": ((0.0, 0.0, 1.0), (0.0, 1.0, 0.0), 1.0),
+    "south": ((0.0, -1.0, 0.45), (0.0, 0.0, 1.0), 1.0),
+    "north": ((0.0, 1.0, 0.45), (0.0, 0.0, 1.0), 1.0),
+    "east": ((1.0, 0.0, 0.45), (0.0, 0.0, 1.0), 1.0),
+    "west": ((-1.0, 0.0, 0.45), (0.0, 0.0, 1.0), 1.0),
+    "street": ((0.25, -1.0, 0.16), (0.0, 0.0, 1.0), 2.2),
+}
+#: share of the viewport the fitted box may span (the rest is margin)
+VIEW_FILL = 0.92
+
+
+def _aspect(plotter) -> float:
+    """Width / height of the plotter's active viewport."""
+    w, h = plotter.window_size
+    x0, y0, x1, y1 = plotter.renderer.GetViewport()
+    return max(w * (x1 - x0), 1.0) / max(h * (y1 - y0), 1.0)
+
+
+#: at most this many points of the drawn meshes are used to fit the view
+_FIT_POINTS = 200_000
+
+
+def _content_points(plotter, b):
+    """Points of the plotter's meshes inside box ``b`` (its 8 corners when none)."""
+    corners = np.array(np.meshgrid(b[0:2], b[2:4], b[4:6])).reshape(3, -1).T
+    pts = []
+    try:
+        meshes = list(plotter.meshes)
+    except Exception:  # pragma: no cover - older pyvista
+        meshes = []
+    for m in meshes:
+        p = getattr(m, "points", None)
+        if p is None or not len(p):
+            continue
+        p = np.asarray(p, float)
+        if len(p) > _FIT_POINTS:
+            p = p[:: int(np.ceil(len(p) / _FIT_POINTS))]
+        tol = 1e-6 * max(float(np.abs(b).max()), 1.0)
+        inside = np.all((p >= b[::2] - tol) & (p <= b[1::2] + tol), axis=1)
+        pts.append(p[inside])
+    pts = np.concatenate(pts) if pts else np.zeros((0, 3))
+    return pts if len(pts) else corners
+
+
+def set_camera(plotter, view="iso", bounds=None):
+    """Point a pyvista plotter's camera along a named view and fit a box in it.
+
+    The camera looks along the view's direction at what the plotter draws
+    inside ``bounds`` (the points of its meshes; the box's corners when it
+    draws nothing there), centred across the view, from the distance at which
+    all of it projects inside :data:`VIEW_FILL` of the viewport (perspective or
+    parallel projection, the renderer's own view angle and aspect ratio).
+
+    Parameters
+    ----------
+    plotter : pyvista.Plotter
+        Any plotter (the active renderer of a multi-view plotter).
+    view : str or camera position
+        One of :data:`CAMERAS`: ``"iso"`` (from the south-east, above),
+        ``"top"`` (straight down, grid north up), ``"south"``, ``"north"``,
+        ``"east"``, ``"west"`` (from that side, 24° above the horizon) or
+        ``"street"`` (low from the south, magnified 2.2× on the centre);
+        directions are in the plotter's coordinates (a cimcity mesh's local
+        frame: x = grid east, y = grid north). Or a pyvista camera position
+        ``[eye, focal point, view up]``, used as given.
+    bounds : (xmin, xmax, ymin, ymax, zmin, zmax), optional
+        Box to look at and fit in view [m, plotter coordinates]; default: the
+        bounds of everything in the plotter.
+
+    Returns
+    -------
+    pyvista.Plotter
+        The same plotter, camera set.
+
+    Raises
+    ------
+    InputError
+        Unknown view name or malformed bounds.
+
+    Examples
+    --------
+    >>> pl = pv.Plotter(off_screen=True)  # doctest: +SKIP
+    >>> render.add_scene(pl, scene)  # doctest: +SKIP
+    >>> render.set_camera(pl, "top").screenshot("top.png")  # doctest: +SKIP
+    """
+    if isinstance(view, tuple | list):
+        plotter.camera_position = view
+        return plotter
+    if view not in VIEWS:
         raise InputError(
-            f"unknown camera {mode!r}; expected one of {CAMERAS} or a camera position"
+            f"unknown camera {view!r}; expected one of {CAMERAS} or a camera "
+            f"position [eye, focal point, view up]"
         )
-    d, up = directions[mode]
-    d = np.asarray(d) / np.linalg.norm(d)
-    plotter.camera_position = [tuple(c + d * 1000.0), tuple(c), up]
-    plotter.reset_camera(bounds=bounds)
-    plotter.camera.zoom({"street": 2.2, "iso": 1.5}.get(mode, 1.25))
+    b = plotter.bounds if bounds is None else bounds
+    b = np.asarray(b, float).ravel()
+    if b.shape != (6,) or not np.all(np.isfinite(b)) or np.any(b[1::2] < b[::2]):
+        raise InputError(
+            f"bounds must be (xmin, xmax, ymin, ymax, zmin, zmax) with min <= max; "
+            f"got {bounds!r}"
+        )
+    c = np.array([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, (b[4] + b[5]) / 2])
+    d, up, magnify = VIEWS[view]
+    d = np.asarray(d, float) / np.linalg.norm(d)
+    # camera frame: right, true up (view-up made orthogonal to the view)
+    right = np.cross(-d, np.asarray(up, float))
+    right /= np.linalg.norm(right)
+    upv = np.cross(right, -d)
+    # fit what is drawn inside the box (not the empty corners of the box),
+    # centred on the middle of its extent across the view
+    pts = _content_points(plotter, b)
+    cam = plotter.camera
+    aspect = _aspect(plotter)
+    fill = VIEW_FILL * magnify
+    span = max(float(np.linalg.norm(b[1::2] - b[::2])), 1.0)
+
+    def frame(c):
+        q = pts - c
+        return q @ right, q @ upv, q @ d  # across, up, toward the eye
+
+    x, y, depth = frame(c)
+    c = c + right * (x.max() + x.min()) / 2 + upv * (y.max() + y.min()) / 2
+    x, y, depth = frame(c)
+    if cam.parallel_projection:
+        scale = max(float(np.abs(y).max()), float(np.abs(x).max()) / aspect, 1e-3)
+        scale /= fill
+        dist = float(depth.max()) + span
+    else:
+        t = np.tan(np.radians(cam.view_angle) / 2)
+
+        def fit(x, y, depth):
+            # a point at lateral offset x and depth z fits when |x| <= t (D - z)
+            need = depth + np.maximum(
+                np.abs(y) / (t * fill), np.abs(x) / (t * fill * aspect)
+            )
+            return max(float(need.max()), float(depth.max()) + 1e-3 * span)
+
+        dist = fit(x, y, depth)
+        for _ in range(6):  # perspective: centre the projected extent, refit
+            z = dist - depth
+            u, v = x / (z * t * aspect), y / (z * t)  # normalised image coordinates
+            du, dv = (u.max() + u.min()) / 2, (v.max() + v.min()) / 2
+            c = c + right * du * dist * t * aspect + upv * dv * dist * t
+            x, y, depth = frame(c)
+            dist = fit(x, y, depth)
+    plotter.camera_position = [tuple(c + d * dist), tuple(c), tuple(upv)]
+    if cam.parallel_projection:
+        cam.parallel_scale = scale
+    plotter.reset_camera_clipping_range()
+    return plotter
+
+
+def _camera(plotter, mode, bounds):
+    """Deprecated private name of :func:`set_camera`."""
+    return set_camera(plotter, mode, bounds)
 
 
 def add_scene(
@@ -260,7 +396,8 @@ def snapshot(
     color_by : str, optional
         ``None`` (surface kinds, project in orange), ``"height"`` or a numeric
         column of ``scene.buildings``.
-    camera : {"iso", "top", "south", "north", "street"} or pyvista camera position
+    camera : str or pyvista camera position
+        A view of :func:`set_camera` (``"iso"``, ``"top"``, ``"south"``...).
     face_values : (m,) float, optional
         Values per face of ``mesh`` (default ``scene.mesh()``), e.g. kWh/m².
     highlight : list of building ids, optional
@@ -294,7 +431,7 @@ def snapshot(
         pl.add_text(title, position="upper_left", font_size=12, color="black")
     pl.enable_anti_aliasing("msaa")
     b = m.to_pyvista().bounds if m.n_faces else (0, 1, 0, 1, 0, 1)
-    _camera(pl, camera, b)
+    set_camera(pl, camera, b)
     pl.add_light(
         pv.Light(
             position=(b[1], b[2], b[5] * 3 + 100),
@@ -340,7 +477,7 @@ def compare(
         add_scene(pl, sc, mesh=m, color_by=color_by)
         pl.add_text(titles[i], position="upper_left", font_size=14, color="black")
         bounds = bounds or m.to_pyvista().bounds
-        _camera(pl, camera, bounds)
+        set_camera(pl, camera, bounds)
     pl.link_views()
     pl.screenshot(str(path))
     pl.close()

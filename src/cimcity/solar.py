@@ -1129,7 +1129,8 @@ class SolarResult:
             Output PNG.
         column : str
             Sensor column (``irradiation`` [kWh/m²], ``sky_view``...).
-        camera : {"iso", "top", "south", "north", "street"}
+        camera : str or pyvista camera position
+            A view of :func:`cimcity.render.set_camera` (``"iso"``, ``"top"``...).
         clim : (float, float), optional
             Colour range; default: 1st-99th percentiles.
 
@@ -1186,12 +1187,7 @@ class SolarResult:
             font_size=12,
             color="black",
         )
-        bounds = mesh.to_pyvista().bounds
-        cam = getattr(render, "_camera", None)
-        if cam is not None:
-            cam(pl, camera, bounds)
-        else:  # pragma: no cover - older render module
-            pl.reset_camera()
+        render.set_camera(pl, camera, mesh.to_pyvista().bounds)
         pl.screenshot(str(path))
         pl.close()
         return path
