@@ -109,39 +109,57 @@ def _dark_box(a):
     return rows.min(), rows.max(), cols.min(), cols.max()
 
 
+def _display(pl, p):
+    """Pixel coordinates of a world point through VTK's own camera transform."""
+    ren = pl.renderer
+    ren.SetWorldPoint(*p, 1.0)
+    ren.WorldToDisplay()
+    return np.array(ren.GetDisplayPoint()[:2])
+
+
 @pytest.mark.parametrize("view", ["top", "iso"])
 def test_set_camera_looks_at_the_bounds(view):
-    # Reference: the geometry of the named views (render.VIEWS): the camera
-    # looks at the centre of the bounds (1e-6 m), from straight above with grid
-    # north up ("top") or from the south-east above along (0.55, -0.75, 0.65)
-    # ("iso", direction within 1e-9); and the rendered box sits inside the frame
-    # (no dark pixel on the border, its centre within 10 % of the image centre).
+    # Reference: the geometry of the named views (render.VIEWS) and VTK's own
+    # world-to-display transform. The camera looks along the view's direction
+    # (1e-9): straight down with grid north up ("top"), from the south-east
+    # above along (0.55, -0.75, 0.65) ("iso"); its focal point lies in the
+    # plane through the centre of the bounds across the view (1e-6 m); the 8
+    # corners of the box project inside the window, their extent centred on it
+    # (1 px) and spanning VIEW_FILL of its width or height (1 %); and the
+    # rendered box sits inside the frame (no dark pixel on the border).
     pv = pytest.importorskip("pyvista")
     pv.OFF_SCREEN = True
     b = (100.0, 140.0, 200.0, 220.0, 0.0, 30.0)
     centre = np.array([120.0, 210.0, 15.0])
-    pl = pv.Plotter(off_screen=True, window_size=(400, 300))
+    w, h = 400, 300
+    pl = pv.Plotter(off_screen=True, window_size=(w, h))
     pl.set_background("white")
     pl.add_mesh(pv.Box(bounds=b), color="black", lighting=False)
     assert render.set_camera(pl, view, b) is pl
     eye, focal, up = (np.asarray(v, float) for v in pl.camera_position)
-    np.testing.assert_allclose(focal, centre, atol=1e-6)
     d = (eye - focal) / np.linalg.norm(eye - focal)
+    ref = np.array(render.VIEWS[view][0])
+    np.testing.assert_allclose(d, ref / np.linalg.norm(ref), atol=1e-9)
+    assert (focal - centre) @ d == pytest.approx(0.0, abs=1e-6)
     if view == "top":
         np.testing.assert_allclose(eye[:2], centre[:2], atol=1e-6)
-        assert eye[2] > b[5]
         np.testing.assert_allclose(up, [0.0, 1.0, 0.0], atol=1e-9)
+        assert eye[2] > b[5]
     else:
-        ref = np.array([0.55, -0.75, 0.65])
-        np.testing.assert_allclose(d, ref / np.linalg.norm(ref), atol=1e-9)
         assert eye[0] > b[1] and eye[1] < b[2] and eye[2] > b[5]
     img = pl.screenshot(return_img=True)
+    corners = np.array(np.meshgrid(b[0:2], b[2:4], b[4:6])).reshape(3, -1).T
+    px = np.array([_display(pl, c) for c in corners])
     pl.close()
+    assert (px >= 0).all() and (px[:, 0] <= w).all() and (px[:, 1] <= h).all()
+    mid = (px.max(axis=0) + px.min(axis=0)) / 2
+    np.testing.assert_allclose(mid, [w / 2, h / 2], atol=1.0)
+    fill = max(
+        (px[:, 0].max() - px[:, 0].min()) / w, (px[:, 1].max() - px[:, 1].min()) / h
+    )
+    assert fill == pytest.approx(render.VIEW_FILL, rel=0.01)
     r0, r1, c0, c1 = _dark_box(img)
-    h, w = img.shape[:2]
     assert r0 > 0 and c0 > 0 and r1 < h - 1 and c1 < w - 1
-    assert abs((r0 + r1) / 2 - h / 2) < 0.1 * h
-    assert abs((c0 + c1) / 2 - w / 2) < 0.1 * w
     if view == "top":  # 40 m x 20 m seen from above: twice as wide as tall
         assert (c1 - c0) / (r1 - r0) == pytest.approx(2.0, rel=0.1)
 
@@ -153,8 +171,8 @@ def test_set_camera_defaults_and_errors():
     pl.add_mesh(pv.Box(bounds=(0.0, 10.0, 0.0, 10.0, 0.0, 10.0)))
     render.set_camera(pl, "south")  # default bounds: everything in the plotter
     eye, focal, _ = pl.camera_position
-    np.testing.assert_allclose(focal, [5.0, 5.0, 5.0], atol=1e-6)
-    assert eye[1] < 0.0  # looking north from the south
+    assert eye[1] < 0.0 and eye[2] > 5.0  # looking north from the south, above
+    assert abs(focal[0] - 5.0) < 1e-6
     pos = [(1.0, 2.0, 3.0), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0)]
     render.set_camera(pl, pos)
     np.testing.assert_allclose(pl.camera_position[0], pos[0])
