@@ -165,25 +165,66 @@ def test_intersection_area_matches_geos_on_degenerate_polygons():
 
 
 def test_three_and_four_way_areas_match_geos():
-    # reference: chained GEOS intersections; tolerance 1e-6 m²
-    from cimcity._kernels.vegetation import intersection_areas
+    # reference: chained GEOS intersections; tolerance 1e-6 m². Both kernels:
+    # the general boundary classification and the convex-clipping dispatcher
+    # (discs and boxes mixed in, so that both of its paths run)
+    from cimcity._kernels.vegetation import intersection_areas, tuple_areas
 
     rng = np.random.default_rng(5)
-    g = _random_polygons(rng, 400)
+    c = rng.uniform(0, 6, (200, 2))
+    g = np.concatenate(
+        [
+            _random_polygons(rng, 400),
+            shapely.buffer(
+                shapely.points(X0 + c[:100, 0], Y0 + c[:100, 1]),
+                rng.uniform(0.5, 3, 100),
+                quad_segs=4,
+            ),
+            shapely.box(
+                X0 + c[100:, 0].round(),
+                Y0 + c[100:, 1].round(),
+                X0 + c[100:, 0].round() + rng.integers(1, 4, 100),
+                Y0 + c[100:, 1].round() + rng.integers(1, 4, 100),
+            ),
+        ]
+    )
     store = veg._Store(1)
-    store.add(g)
+    ids = store.add(g)
+    f = store.flat
+    assert 0.2 < f.convex.mean() < 0.9
     for k in (3, 4):
         tup = rng.integers(0, len(g), (3000, k))
-        out = np.empty(len(tup))
-        f = store.flat
-        intersection_areas(
-            f.x, f.y, f.ring_off, f.geom_ring, f.bounds, tup, veg.COINCIDENCE_TOL, out
-        )
         ref = g[tup[:, 0]]
         for j in range(1, k):
             ref = shapely.intersection(ref, g[tup[:, j]])
         assert (shapely.area(ref) > 0).sum() > 50
+        out = np.empty(len(tup))
+        intersection_areas(
+            f.x,
+            f.y,
+            f.ring_off,
+            f.geom_ring,
+            f.bounds,
+            ids[tup],
+            veg.COINCIDENCE_TOL,
+            out,
+        )
         np.testing.assert_allclose(out, shapely.area(ref), atol=AREA_TOL)
+        out = np.empty(len(tup))
+        tuple_areas(
+            f.x,
+            f.y,
+            f.ring_off,
+            f.geom_ring,
+            f.bounds,
+            f.convex,
+            ids[tup],
+            veg.COINCIDENCE_TOL,
+            out,
+        )
+        np.testing.assert_allclose(out, shapely.area(ref), atol=AREA_TOL)
+        fast = f.convex[ids[tup]].sum(axis=1) >= k - 1
+        assert 0.05 < fast.mean() < 0.95  # both paths ran
 
 
 def test_identical_and_touching_polygons():

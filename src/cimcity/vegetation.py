@@ -488,7 +488,10 @@ def cover_areas(
     for k, ids in raw_ids.items():
         kept[k], merged[k] = _dissolve(st, ids)
     new_ids = st.add(*merged.values())
-    L = {k: np.concatenate([kept[k], new]) for k, new in zip(raw, new_ids, strict=True)}
+    L = {
+        k: np.sort(np.concatenate([kept[k], new]))
+        for k, new in zip(raw, new_ids, strict=True)
+    }
     names = dict.fromkeys(t for coef in _COEF.values() for t in coef)
     terms = {t: _term(st, uid, L, t) for t in names}
     data = {"area": st.area[uid]}

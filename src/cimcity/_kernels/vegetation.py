@@ -354,3 +354,421 @@ def intersection_areas(x, y, ring_off, geom_ring, bounds, tuples, eps, out):
         out[t] = _tuple_area(
             x, y, ring_off, geom_ring, bounds, tuples[t], k, bx0, by0, bx1, by1, eps, ts
         )
+
+
+# ----------------------------------------------------------------------------------
+# convex fast path
+# ----------------------------------------------------------------------------------
+# Most tuples of the vegetation ratios pair one arbitrary polygon with convex
+# ones (rectangular parcels and buildings, tree crowns). Clipping the arbitrary
+# polygon by each convex one, half-plane by half-plane (Sutherland & Hodgman,
+# 1974), then taking the shoelace area is 5-10 times cheaper than the boundary
+# classification above and exact in area for any subject (a concave subject
+# gives zero-width bridges along the clip lines, which add no area), without
+# any tolerance: a point on a clip line is inside, and a misjudged sign near a
+# line moves the result by the rounding error only.
+#
+# Reference: Sutherland, I. E., Hodgman, G. W. (1974). Reentrant polygon
+# clipping. Communications of the ACM 17(1), 32-42.
+
+
+@njit(nogil=True, cache=True)
+def convex_flags(x, y, ring_off, geom_ring):
+    """True for each geometry that is one convex ring (no hole, one part),
+    oriented counter-clockwise (as :func:`orient_rings` leaves exteriors).
+
+    A ring is taken as convex when every turn is to the left or straight
+    (cross product >= 0, in coordinates local to its first vertex), no edge has
+    zero length and both x and y change direction at most twice around it (which
+    rules out rings winding more than once). Anything else is False, which only
+    sends the geometry to the general kernel.
+
+    Returns
+    -------
+    (n_geoms,) bool
+    """
+    n = len(geom_ring) - 1
+    out = np.zeros(n, np.bool_)
+    for g in range(n):
+        if geom_ring[g + 1] - geom_ring[g] != 1:
+            continue
+        r = geom_ring[g]
+        s = ring_off[r]
+        m = ring_off[r + 1] - 1 - s  # vertices without the closing one
+        if m < 3:
+            continue
+        x0 = x[s]
+        y0 = y[s]
+        ok = True
+        sx = 0
+        sy = 0
+        psx = 0
+        psy = 0
+        fsx = 0
+        fsy = 0
+        for k in range(m):
+            i0 = s + k
+            i1 = s + (k + 1) % m
+            i2 = s + (k + 2) % m
+            ax = x[i1] - x[i0]
+            ay = y[i1] - y[i0]
+            if ax == 0.0 and ay == 0.0:
+                ok = False
+                break
+            # cross product in coordinates local to the ring's first vertex
+            ux = x[i0] - x0
+            uy = y[i0] - y0
+            vx = x[i1] - x0
+            vy = y[i1] - y0
+            wx = x[i2] - x0
+            wy = y[i2] - y0
+            cr = (vx - ux) * (wy - vy) - (vy - uy) * (wx - vx)
+            if cr < 0.0:
+                ok = False
+                break
+            # direction changes of x and y (a convex ring has at most 2 each)
+            cx = 1 if ax > 0.0 else (-1 if ax < 0.0 else 0)
+            cy = 1 if ay > 0.0 else (-1 if ay < 0.0 else 0)
+            if cx != 0:
+                if psx != 0 and cx != psx:
+                    sx += 1
+                if fsx == 0:
+                    fsx = cx
+                psx = cx
+            if cy != 0:
+                if psy != 0 and cy != psy:
+                    sy += 1
+                if fsy == 0:
+                    fsy = cy
+                psy = cy
+        if not ok:
+            continue
+        # close the cycle of signs
+        if psx != 0 and fsx != 0 and psx != fsx:
+            sx += 1
+        if psy != 0 and fsy != 0 and psy != fsy:
+            sy += 1
+        out[g] = sx <= 2 and sy <= 2
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _clip_half_plane(buf, cur, n, box, ax, ay, ex, ey):
+    """One Sutherland-Hodgman pass: the part of polygon ``buf[2 cur],
+    buf[2 cur + 1]`` (n vertices) left of (or on) the directed line through
+    (ax, ay) with direction (ex, ey), written to rows ``2 - 2 cur, 3 - 2 cur``
+    (capacity >= 2 n: the caller's). ``box`` (4,) holds the polygon's bounding
+    box and is updated.
+
+    Returns
+    -------
+    int
+        The vertex count of the result, or -1 when the line leaves the whole
+        box on its left (nothing written: the polygon is unchanged).
+    """
+    v0 = ex * (box[1] - ay) - ey * (box[0] - ax)
+    v1 = ex * (box[1] - ay) - ey * (box[2] - ax)
+    v2 = ex * (box[3] - ay) - ey * (box[0] - ax)
+    v3 = ex * (box[3] - ay) - ey * (box[2] - ax)
+    if min(min(v0, v1), min(v2, v3)) >= 0.0:
+        return -1
+    if max(max(v0, v1), max(v2, v3)) < 0.0:
+        return 0
+    i0 = 2 * cur
+    o0 = 2 - 2 * cur
+    m = 0
+    px = buf[i0, n - 1]
+    py = buf[i0 + 1, n - 1]
+    sp = ex * (py - ay) - ey * (px - ax)
+    x0 = np.inf
+    y0 = np.inf
+    x1 = -np.inf
+    y1 = -np.inf
+    for i in range(n):
+        qx = buf[i0, i]
+        qy = buf[i0 + 1, i]
+        sq = ex * (qy - ay) - ey * (qx - ax)
+        if (sq >= 0.0) != (sp >= 0.0) and (sq > 0.0 or sp > 0.0):
+            # the edge crosses the line: its crossing point
+            t = sp / (sp - sq)
+            wx = px + t * (qx - px)
+            wy = py + t * (qy - py)
+            buf[o0, m] = wx
+            buf[o0 + 1, m] = wy
+            m += 1
+            x0 = min(x0, wx)
+            x1 = max(x1, wx)
+            y0 = min(y0, wy)
+            y1 = max(y1, wy)
+        if sq >= 0.0:
+            buf[o0, m] = qx
+            buf[o0 + 1, m] = qy
+            m += 1
+            x0 = min(x0, qx)
+            x1 = max(x1, qx)
+            y0 = min(y0, qy)
+            y1 = max(y1, qy)
+        px = qx
+        py = qy
+        sp = sq
+    box[0] = x0
+    box[1] = y0
+    box[2] = x1
+    box[3] = y1
+    return m
+
+
+@njit(nogil=True, cache=True)
+def _convex_clip_area(
+    x, y, ring_off, geom_ring, ids, k, subj, ox, oy, bx0, by0, bx1, by1, buf, box
+):
+    """Area of the intersection of geometry ``ids[subj]`` (any polygon) with
+    the convex geometries ``ids[j]``, j != subj, whose common box is [bx0, bx1]
+    × [by0, by1] (local coordinates, origin (ox, oy)). ``buf`` (4, cap) and
+    ``box`` (4,) are scratch; ``buf`` is returned, grown when needed."""
+    a = ids[subj]
+    total = 0.0
+    for r in range(geom_ring[a], geom_ring[a + 1]):
+        s = ring_off[r]
+        n = ring_off[r + 1] - 1 - s
+        if n < 3:
+            continue
+        if buf.shape[1] < 2 * n + 8:
+            buf = np.empty((4, 4 * n + 16))
+        rx0 = np.inf
+        ry0 = np.inf
+        rx1 = -np.inf
+        ry1 = -np.inf
+        for i in range(n):
+            px = x[s + i] - ox
+            py = y[s + i] - oy
+            buf[0, i] = px
+            buf[1, i] = py
+            rx0 = min(rx0, px)
+            ry0 = min(ry0, py)
+            rx1 = max(rx1, px)
+            ry1 = max(ry1, py)
+        if rx0 >= bx1 or rx1 <= bx0 or ry0 >= by1 or ry1 <= by0:
+            continue  # this ring lies outside the common box
+        box[0] = rx0
+        box[1] = ry0
+        box[2] = rx1
+        box[3] = ry1
+        cur = 0
+        # the common box holds the result: clip to it first (cheap, and it
+        # shrinks large rings before the clippers' edges); then each convex
+        # member, edge by edge
+        j = -1
+        v = 0
+        ve = 4
+        while n > 0:
+            if v == ve:
+                j += 1
+                if j == subj:
+                    j += 1
+                if j >= k:
+                    break
+                rr = geom_ring[ids[j]]
+                v = ring_off[rr]
+                ve = ring_off[rr + 1] - 1
+                continue
+            if j < 0:
+                if v == 0:
+                    ax, ay, ex, ey = bx0, by0, 1.0, 0.0
+                elif v == 1:
+                    ax, ay, ex, ey = bx1, by0, 0.0, 1.0
+                elif v == 2:
+                    ax, ay, ex, ey = bx1, by1, -1.0, 0.0
+                else:
+                    ax, ay, ex, ey = bx0, by1, 0.0, -1.0
+            else:
+                ax = x[v] - ox
+                ay = y[v] - oy
+                ex = x[v + 1] - x[v]
+                ey = y[v + 1] - y[v]
+            v += 1
+            if buf.shape[1] < 2 * n + 8:
+                nb = np.empty((4, 4 * n + 16))
+                nb[:, : buf.shape[1]] = buf
+                buf = nb
+            m = _clip_half_plane(buf, cur, n, box, ax, ay, ex, ey)
+            if m >= 0:
+                n = m
+                cur = 1 - cur
+        if n < 3:
+            continue
+        i0 = 2 * cur
+        a2 = buf[i0, n - 1] * buf[i0 + 1, 0] - buf[i0, 0] * buf[i0 + 1, n - 1]
+        for i in range(n - 1):
+            a2 += buf[i0, i] * buf[i0 + 1, i + 1] - buf[i0, i + 1] * buf[i0 + 1, i]
+        total += 0.5 * a2
+    return total, buf
+
+
+@njit(nogil=True, cache=True)
+def tuple_areas(x, y, ring_off, geom_ring, bounds, convex, tuples, eps, out):
+    """Area of the intersection of the geometries of each row of ``tuples``,
+    by convex clipping when all members but at most one are convex
+    (:func:`convex_flags`), else by :func:`intersection_areas`' boundary
+    classification.
+
+    Parameters
+    ----------
+    x, y, ring_off, geom_ring, bounds : flattened, oriented geometries
+    convex : (n_geoms,) bool — from :func:`convex_flags`
+    tuples : (n, k) int64 — k = 2, 3 or 4 geometry indices per row
+    eps : float — distance under which boundaries are coincident [m] (general
+        kernel only)
+    out : (n,) float64 — written with the areas [m²]
+    """
+    n, k = tuples.shape
+    nmax = 0
+    for t in range(n):
+        tot = 0
+        for i in range(k):
+            g = tuples[t, i]
+            tot += ring_off[geom_ring[g + 1]] - ring_off[geom_ring[g]]
+        nmax = max(nmax, tot)
+    ts = np.empty(3 * nmax + 4)
+    buf = np.empty((4, 64))
+    box = np.empty(4)
+    for t in range(n):
+        bx0 = -np.inf
+        by0 = -np.inf
+        bx1 = np.inf
+        by1 = np.inf
+        for i in range(k):
+            g = tuples[t, i]
+            bx0 = max(bx0, bounds[g, 0])
+            by0 = max(by0, bounds[g, 1])
+            bx1 = min(bx1, bounds[g, 2])
+            by1 = min(by1, bounds[g, 3])
+        if bx0 >= bx1 or by0 >= by1:
+            out[t] = 0.0
+            continue
+        subj = -1
+        nonconvex = 0
+        most = -1
+        for i in range(k):
+            g = tuples[t, i]
+            if not convex[g]:
+                nonconvex += 1
+                subj = i
+        if nonconvex == 0:
+            for i in range(k):
+                g = tuples[t, i]
+                nv = ring_off[geom_ring[g + 1]] - ring_off[geom_ring[g]]
+                if nv > most:
+                    most = nv
+                    subj = i
+        if nonconvex <= 1:
+            ox = 0.5 * (bx0 + bx1)
+            oy = 0.5 * (by0 + by1)
+            a, buf = _convex_clip_area(
+                x,
+                y,
+                ring_off,
+                geom_ring,
+                tuples[t],
+                k,
+                subj,
+                ox,
+                oy,
+                bx0 - ox,
+                by0 - oy,
+                bx1 - ox,
+                by1 - oy,
+                buf,
+                box,
+            )
+            out[t] = a
+        else:
+            out[t] = _tuple_area(
+                x,
+                y,
+                ring_off,
+                geom_ring,
+                bounds,
+                tuples[t],
+                k,
+                bx0,
+                by0,
+                bx1,
+                by1,
+                eps,
+                ts,
+            )
+
+
+@njit(nogil=True, cache=True)
+def convex_contains(x, y, ring_off, geom_ring, outer, inner, out):
+    """For each pair, whether geometry ``inner[i]`` lies inside the convex
+    geometry ``outer[i]`` (every vertex left of or on every edge; boundary
+    contact allowed, which leaves areas unchanged). False is always safe: the
+    caller then clips.
+
+    Parameters
+    ----------
+    outer : (n,) int64 — convex geometries (:func:`convex_flags`)
+    inner : (n,) int64 — any geometries
+    out : (n,) bool — written
+    """
+    for i in range(len(outer)):
+        c = outer[i]
+        g = inner[i]
+        rr = geom_ring[c]
+        cs = ring_off[rr]
+        ce = ring_off[rr + 1] - 1
+        ox = x[cs]
+        oy = y[cs]
+        ok = True
+        vs = ring_off[geom_ring[g]]
+        ve = ring_off[geom_ring[g + 1]]
+        for v in range(cs, ce):
+            if not ok:
+                break
+            ax = x[v] - ox
+            ay = y[v] - oy
+            ex = x[v + 1] - x[v]
+            ey = y[v + 1] - y[v]
+            for p in range(vs, ve):
+                if ex * (y[p] - oy - ay) - ey * (x[p] - ox - ax) < 0.0:
+                    ok = False
+                    break
+        out[i] = ok and ve > vs
+
+
+@njit(nogil=True, cache=True)
+def convex_contains_boxes(x, y, ring_off, geom_ring, outer, boxes, out):
+    """For each pair, whether the box ``boxes[i]`` (minx, miny, maxx, maxy)
+    lies inside the convex geometry ``outer[i]`` (its four corners are left of
+    or on every edge). False is always safe: the caller then clips.
+
+    Parameters
+    ----------
+    outer : (n,) int64 — convex geometries (:func:`convex_flags`)
+    boxes : (n, 4) float64
+    out : (n,) bool — written
+    """
+    for i in range(len(outer)):
+        c = outer[i]
+        rr = geom_ring[c]
+        cs = ring_off[rr]
+        ce = ring_off[rr + 1] - 1
+        ox = x[cs]
+        oy = y[cs]
+        ok = True
+        for v in range(cs, ce):
+            ax = x[v] - ox
+            ay = y[v] - oy
+            ex = x[v + 1] - x[v]
+            ey = y[v + 1] - y[v]
+            for q in range(4):
+                px = boxes[i, 0] if q == 0 or q == 3 else boxes[i, 2]
+                py = boxes[i, 1] if q < 2 else boxes[i, 3]
+                if ex * (py - oy - ay) - ey * (px - ox - ax) < 0.0:
+                    ok = False
+                    break
+            if not ok:
+                break
+        out[i] = ok
