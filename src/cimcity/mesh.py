@@ -608,8 +608,7 @@ def _buried(points, face_building, footprints, tops, face_kind=None) -> np.ndarr
     key = q[:, 0] * (int(q[:, 1].max()) + 1) + q[:, 1]
     inv, _ = pd.factorize(key)
     nu = int(inv.max()) + 1
-    first = np.empty(nu, np.int64)
-    first[inv[::-1]] = np.arange(len(inv))[::-1]
+    _, first = np.unique(inv, return_index=True)
     xy = pts[first, :2]
     ip, ib = tree.query(shapely.points(xy[:, 0], xy[:, 1]), predicate="intersects")
     if not len(ip):
@@ -793,45 +792,70 @@ def extrude_buildings(
 
 def _mansard(polys, eave, ridge, pitch_deg):
     """Roof band and top triangles of the mansard/hip roof model, and a flag per
-    polygon telling whether the inset existed (False: make it a flat roof)."""
-    tan = np.tan(np.radians(pitch_deg))
-    band_t, band_o, top_t, top_o = [], [], [], []
-    ok = np.ones(len(polys), bool)
-    for i, poly in enumerate(polys):
-        w = (ridge[i] - eave[i]) / tan
-        inset = None
-        for _ in range(4):
-            cand = shapely.buffer(poly, -w, join_style="mitre", mitre_limit=5.0)
-            if not cand.is_empty and cand.area > 0.05 * poly.area:
-                inset = cand
-                break
-            w *= 0.5
-        if inset is None:  # too narrow: the caller makes this part flat
-            ok[i] = False
-            continue
-        # inset vertices must be exactly the top cap's vertices: snap the band
-        band = shapely.difference(poly, inset)
-        band_parts = shapely.get_parts(band)
-        band_parts = band_parts[shapely.get_type_id(band_parts) == 3]
-        inset_parts = shapely.get_parts(inset)
-        t_band, _ = _triangulate(band_parts)
-        t_top, _ = _triangulate(inset_parts)
-        outline = poly.boundary
-        flat = t_band.reshape(-1, 2)
-        d = shapely.distance(shapely.points(flat), outline)
-        z = np.where(d < 1e-6 + WELD_TOL, eave[i], ridge[i]).reshape(-1, 3, 1)
-        band_t.append(np.concatenate([t_band, z], axis=2))
-        band_o.append(np.full(len(t_band), i))
-        top_t.append(np.concatenate([t_top, np.full((len(t_top), 3, 1), ridge[i])], 2))
-        top_o.append(np.full(len(t_top), i))
-    cat = lambda xs, shape: np.concatenate(xs) if xs else np.zeros(shape)  # noqa: E731
-    return (
-        cat(band_t, (0, 3, 3)),
-        cat(band_o, (0,)).astype(np.int64),
-        cat(top_t, (0, 3, 3)),
-        cat(top_o, (0,)).astype(np.int64),
-        ok,
+    polygon telling whether the inset existed (False: make it a flat roof).
+
+    Vectorised over polygons (shapely 2 array operations): one mitred inset
+    per attempt for all polygons still without one, halving ``w`` for those.
+    """
+    n = len(polys)
+    polys = np.asarray(polys, dtype=object)
+    w = (np.asarray(ridge, float) - np.asarray(eave, float)) / np.tan(
+        np.radians(pitch_deg)
     )
+    area = shapely.area(polys)
+    inset = np.empty(n, dtype=object)
+    ok = np.zeros(n, bool)
+    todo = np.arange(n)
+    for _ in range(4):
+        if not len(todo):
+            break
+        cand = shapely.buffer(
+            polys[todo], -w[todo], join_style="mitre", mitre_limit=5.0
+        )
+        good = ~shapely.is_empty(cand) & (shapely.area(cand) > 0.05 * area[todo])
+        inset[todo[good]] = cand[good]
+        ok[todo[good]] = True
+        w[todo[~good]] *= 0.5
+        todo = todo[~good]
+    idx = np.flatnonzero(ok)  # the others are too narrow: the caller makes them flat
+    if not len(idx):
+        return (
+            np.zeros((0, 3, 3)),
+            np.zeros(0, np.int64),
+            np.zeros((0, 3, 3)),
+            np.zeros(0, np.int64),
+            ok,
+        )
+    band = shapely.difference(polys[idx], inset[idx])
+    band_parts, bo = shapely.get_parts(band, return_index=True)
+    poly_part = shapely.get_type_id(band_parts) == 3
+    band_parts, bo = band_parts[poly_part], bo[poly_part]
+    t_band, tb = _triangulate(band_parts)
+    band_owner = idx[bo[tb]]
+    inset_parts, io = shapely.get_parts(inset[idx], return_index=True)
+    t_top, tt = _triangulate(inset_parts)
+    top_owner = idx[io[tt]]
+    # band corners on the outline sit at the eave, the others (inset vertices,
+    # exactly the top cap's) at the ridge
+    outline = shapely.boundary(polys)
+    corner_owner = np.repeat(band_owner, 3)
+    d = shapely.distance(shapely.points(t_band.reshape(-1, 2)), outline[corner_owner])
+    z = np.where(
+        d < 1e-6 + WELD_TOL,
+        np.asarray(eave, float)[corner_owner],
+        np.asarray(ridge, float)[corner_owner],
+    ).reshape(-1, 3, 1)
+    band_t = np.concatenate([t_band, z], axis=2)
+    top_t = np.concatenate(
+        [
+            t_top,
+            np.broadcast_to(
+                np.asarray(ridge, float)[top_owner][:, None, None], (len(t_top), 3, 1)
+            ),
+        ],
+        axis=2,
+    )
+    return band_t, band_owner.astype(np.int64), top_t, top_owner.astype(np.int64), ok
 
 
 def _weld(tris, owner):
@@ -842,7 +866,8 @@ def _weld(tris, owner):
     key = np.column_stack(
         [np.round(corners / WELD_TOL).astype(np.int64), np.repeat(owner, 3)]
     )
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inverse = _group_ids(key)
+    _, first = np.unique(inverse, return_index=True)
     verts = corners[first]
     return verts, inverse.reshape(-1, 3)
 
