@@ -520,6 +520,95 @@ def test_impact_replacing_a_building_can_give_sun_back():
     assert (imp.points["delta"] >= 0).all() and (imp.points["delta"] > 0).any()
 
 
+# -- trees ---------------------------------------------------------------------------------
+def _tree_gdf(x, y, r=3.0, h=12.0):
+    return gpd.GeoDataFrame(
+        {"kind": ["tree"], "height": [h]},
+        geometry=[shapely.Point(x, y).buffer(r, 32)],
+        crs="EPSG:2154",
+    )
+
+
+def _scene_with_tree(tree=True, extra=None):
+    """A box (ground 35 m) and, 40 m west of it, a 12 m tree (crown 4.2-12 m,
+    r 3 m); land parcels fix the extent (hence the sun's site)."""
+    s = lone_box(w=20, d=10, h=20).add_parcels(
+        gpd.GeoDataFrame(
+            geometry=[shapely.box(X0 - 80, Y0 - 60, X0 + 80, Y0 + 60)], crs="EPSG:2154"
+        )
+    )
+    if extra is not None:
+        s.add_buildings(extra)
+    if tree:
+        s.add_vegetation(_tree_gdf(X0 - 40, Y0))
+    return s
+
+
+def test_tree_blocks_the_winter_noon_sun_in_sun_hours():
+    # Reference (analytic): the step of 21 December with the highest sun (SPA,
+    # ~17.7°): the ray from a ground sensor D m from the tree's axis, away from
+    # the sun, rises (D ± r) tan(e) across the crown and is blocked iff that
+    # meets the crown span 4.2-12 m above the ground (35 m). Sensors >= 1 m from
+    # the predicted edges (D = 6: under the crown; 14, 25, 36: shaded; 45: over).
+    # Without trees=True every sensor is sunny; sun-hours never grow with trees
+    # (1e-9 h) and shrink for the shaded ones.
+    from cimcity.occluders import crown_levels
+
+    scene = _scene_with_tree()
+    day = "2024-12-21"
+    steps = shadow.sun_steps(scene, day, step="6min")
+    k = int(np.argmax(steps["elevation"].to_numpy()))
+    s = steps[["sx", "sy", "sz"]].to_numpy()[k]
+    hz = np.hypot(s[0], s[1])
+    away, tan_e = -s[:2] / hz, s[2] / hz
+    D = np.array([6.0, 14.0, 25.0, 36.0, 45.0])
+    z = 0.05
+    pts = np.column_stack(
+        [X0 - 40 + D * away[0], Y0 + D * away[1], np.full(len(D), 35.0 + z)]
+    )
+    base, top = crown_levels(np.array([12.0]))
+    lo, hi = z + (D - 3.0) * tan_e, z + (D + 3.0) * tan_e
+    shaded = (hi >= base[0]) & (lo <= top[0])
+    assert shaded.tolist() == [False, True, True, True, False]
+    up = np.array([0.0, 0.0, 1.0])
+    bare = shadow.sun_hours(scene, day, points=pts, normals=up)
+    with_trees = shadow.sun_hours(scene, day, points=pts, normals=up, trees=True)
+    t = steps.index[k]
+    assert bare.is_sunny(t).all()
+    assert (with_trees.is_sunny(t) == ~shaded).all()
+    h0, h1 = bare.sensors["sun_hours"], with_trees.sensors["sun_hours"]
+    assert (h1 <= h0 + HOURS_TOL).all() and (h1[shaded] < h0[shaded] - 0.05).all()
+
+
+def test_impact_counts_a_cut_tree():
+    # The project (a low box north-east) cuts the tree: with trees=True the
+    # ground north of the tree gains sun in December, and the impact equals two
+    # independent sun_hours runs with trees on each scene (1e-9 h); without
+    # trees those points do not change.
+    before = _scene_with_tree(tree=True)
+    new = _box_gdf(X0 + 50, Y0 + 40, 10, 10, 6)
+    after = _scene_with_tree(tree=False, extra=new)
+    kw = dict(dates=["2024-12-21"], spacing=4.0, step="15min", surfaces=("ground",))
+    imp = shadow.impact(before, after, trees=True, **kw)
+    plain = shadow.impact(before, after, **kw)
+    assert imp.added == [after.buildings.index[-1]] and imp.removed == []
+    P = imp.points.sort_values("sensor")
+    pts = P[["x", "y", "z"]].to_numpy()
+    up = np.array([0.0, 0.0, 1.0])
+    h0 = shadow.sun_hours(
+        before, "2024-12-21", step="15min", points=pts, normals=up, trees=True
+    )
+    h1 = shadow.sun_hours(
+        after, "2024-12-21", step="15min", points=pts, normals=up, trees=True
+    )
+    np.testing.assert_allclose(P["before"], h0.sensors["sun_hours"], atol=HOURS_TOL)
+    np.testing.assert_allclose(P["after"], h1.sensors["sun_hours"], atol=HOURS_TOL)
+    north = (np.abs(P["x"] - (X0 - 40)) < 3) & (P["y"] > Y0 + 10) & (P["y"] < Y0 + 40)
+    assert north.any() and (P.loc[north, "delta"] > 0).all()
+    Q = plain.points.sort_values("sensor")
+    np.testing.assert_allclose(Q.loc[north.to_numpy(), "delta"], 0.0, atol=HOURS_TOL)
+
+
 # -- inputs, animation, CLI ----------------------------------------------------------------
 def test_bad_inputs_raise_input_errors():
     scene = lone_box()

@@ -447,6 +447,128 @@ def _canyon_rasters(height=20.0, width=15.0, length=60.0, depth=10.0):
     return dsm, dem
 
 
+# -- trees ------------------------------------------------------------------------------------
+TREE_R, TREE_H = 3.0, 12.0  # crown radius and tree height [m]: crown 4.2 m to 12 m
+
+
+def _tree_scene(raster=False):
+    """One tree at (X0, Y0) on flat ground at z = 0: a crown polygon of kind
+    ``tree`` with a height, or the same tree as a 1 m canopy-height raster."""
+    import geopandas as gpd
+    import shapely
+    from affine import Affine
+
+    s = cc.Scene()
+    crown = shapely.Point(X0, Y0).buffer(TREE_R, 32)
+    if not raster:
+        return s.add_vegetation(
+            gpd.GeoDataFrame(
+                {"kind": ["tree"], "height": [TREE_H]},
+                geometry=[crown],
+                crs="EPSG:2154",
+            )
+        )
+    n = 20  # 20 m x 20 m raster centred on the tree
+    t = Affine(1.0, 0, X0 - n / 2, 0, -1.0, Y0 + n / 2)
+    xc = X0 - n / 2 + np.arange(n) + 0.5
+    yc = Y0 + n / 2 - np.arange(n) - 0.5
+    X, Y = np.meshgrid(xc, yc)
+    h = np.where(np.hypot(X - X0, Y - Y0) <= TREE_R, TREE_H, 0.0)
+    s.add_parcels(gpd.GeoDataFrame(geometry=[crown.buffer(5.0)], crs="EPSG:2154"))
+    return s.add_vegetation((h, t, "EPSG:2154"), raster="cdsm")
+
+
+def _line_north_of_tree(sun, distances):
+    """Ground sensors at horizontal distances D from the tree's axis, on the
+    line away from the sun (the ray to the sun passes through the axis), and
+    whether the analytic crown (cylinder r, from 4.2 m to 12 m) blocks it."""
+    from cimcity.occluders import crown_levels
+
+    h = np.hypot(sun[0], sun[1])
+    away = -np.array([sun[0], sun[1]]) / h
+    tan_e = sun[2] / h
+    z = 0.05
+    pts = np.column_stack(
+        [X0 + distances * away[0], Y0 + distances * away[1], np.full(len(distances), z)]
+    )
+    base, top = crown_levels(np.array([TREE_H]))
+    # the ray crosses the crown's vertical span between D - r and D + r
+    lo = z + (distances - TREE_R) * tan_e
+    hi = z + (distances + TREE_R) * tan_e
+    shaded = (hi >= base[0]) & (lo <= top[0])
+    # no sensor within 1 m of a predicted shadow edge (faceted circle, float)
+    edges = np.array([(base[0] - z) / tan_e - TREE_R, (top[0] - z) / tan_e + TREE_R])
+    assert np.abs(distances[:, None] - edges[None, :]).min() > 1.0
+    return pts, shaded
+
+
+@pytest.mark.parametrize("raster", [False, True], ids=["polygon", "cdsm"])
+def test_tree_shades_a_sensor_north_of_it_at_winter_noon(raster):
+    # Reference (analytic): at solar noon on 21 December (SPA elevation ~17.7°
+    # at Paris) the ray from a ground sensor D m north of a tree toward the sun
+    # rises (D ± r) tan(e); it is blocked iff that span meets the crown
+    # (4.2-12 m, crown_levels). Sensors sit >= 1 m from the predicted edges:
+    # D = 6 (sun under the crown), 14, 25, 36 (shaded), 45 (over it). Direct
+    # light: 0 when shaded, DNI sin(e) otherwise (rel 1e-9); without trees
+    # every sensor keeps the sun. transmissivity τ lets τ of it through.
+    import pvlib
+
+    scene = _tree_scene(raster)
+    from cimcity import _sunframe
+
+    st = _sunframe.site(scene)
+    day = pd.DatetimeIndex([pd.Timestamp("2024-12-21", tz="Europe/Paris")])
+    noon = pvlib.solarposition.sun_rise_set_transit_spa(day, st.latitude, st.longitude)[
+        "transit"
+    ].iloc[0]
+    weather = _beam_only_weather(pd.DatetimeIndex([noon, noon + pd.Timedelta("10min")]))
+    sun = solar.irradiance(
+        scene, weather=weather, points=[[X0, Y0, 50.0]], normals=UP, engine=ENGINE
+    ).sun
+    assert sun["elevation"].iloc[0] == pytest.approx(17.7, abs=0.2)
+    s = sun[["x", "y", "z"]].to_numpy()[0]
+    D = np.array([6.0, 14.0, 25.0, 36.0, 45.0])
+    pts, shaded = _line_north_of_tree(s, D)
+    assert shaded.tolist() == [False, True, True, True, False]
+    common = dict(
+        weather=weather,
+        points=pts,
+        normals=UP,
+        timeseries=True,
+        albedo=0.0,
+        engine=ENGINE,
+    )
+    bare = solar.irradiance(scene, **common)
+    with_trees = solar.irradiance(scene, trees=True, **common)
+    beam = 800.0 * s[2]
+    np.testing.assert_allclose(bare.timeseries.iloc[0], beam, rtol=1e-9)
+    got = with_trees.timeseries.iloc[0].to_numpy()
+    np.testing.assert_allclose(got, np.where(shaded, 0.0, beam), rtol=1e-9, atol=1e-9)
+    assert with_trees.meta["trees"] and with_trees.meta["tree_faces"] > 0
+    if not raster:
+        half = solar.irradiance(scene, trees=True, transmissivity=0.25, **common)
+        np.testing.assert_allclose(
+            half.timeseries.iloc[0], np.where(shaded, 0.25 * beam, beam), rtol=1e-9
+        )
+        assert half.meta["transmissivity"] == 0.25
+        with pytest.raises(InputError, match="transmissivity"):
+            solar.irradiance(scene, trees=True, transmissivity=1.0, **common)
+    # the crown also hides part of the sky from the sensor under its side
+    assert with_trees.sensors["sky_view"].iloc[0] < bare.sensors["sky_view"].iloc[0]
+
+
+def test_trees_are_off_by_default_and_need_a_scene(june_day):
+    scene = _tree_scene()
+    p = np.array([[X0, Y0 - 20.0, 0.05]])
+    a = solar.irradiance(scene, weather=june_day, points=p, engine=ENGINE)
+    assert not a.meta["trees"] and a.meta["tree_faces"] == 0
+    assert a.sensors["sky_view"].iloc[0] == pytest.approx(1.0, rel=1e-12)
+    with pytest.raises(InputError, match="needs a Scene"):
+        solar.irradiance(
+            scene.mesh(), weather=june_day, points=p, trees=True, location=SITE
+        )
+
+
 def test_dsm_occluders_match_the_vector_scene(june_day):
     # Reference: the same canyon as extruded footprints. A 1 m DSM aligned with
     # the footprints is the same solid, so sky view and irradiation at street

@@ -1,9 +1,15 @@
-"""2.5D occluders: a DSM raster (+ DEM) as a triangle mesh.
+"""Occluders beyond the buildings: 2.5D rasters and tree crowns.
 
-For users who only have LiDAR or UMEP-style rasters: :func:`dsm_mesh` turns a
-digital surface model into a :class:`~cimcity.mesh.CityMesh` that the ray
-engines (and therefore :func:`cimcity.solar.irradiance`) can use, either as the
-only occluders or to sample sensors on.
+* :func:`dsm_mesh`: for users who only have LiDAR or UMEP-style rasters, a
+  digital surface model as a :class:`~cimcity.mesh.CityMesh` that the ray
+  engines (and therefore :func:`cimcity.solar.irradiance`) can use, either as
+  the only occluders or to sample sensors on.
+* :func:`tree_crowns` and :func:`with_trees`: the scene's trees (vegetation
+  polygons of kind ``tree`` with a ``height``, and/or a canopy-height raster
+  added with ``Scene.add_vegetation(raster, raster="cdsm")``) as closed crown
+  solids, added to the scene mesh when an analysis is run with ``trees=True``
+  (:func:`cimcity.solar.irradiance`, :func:`cimcity.shadow.sun_hours`,
+  :func:`cimcity.shadow.impact`).
 
 Geometry
 --------
@@ -26,12 +32,34 @@ import numpy as np
 from .errors import CRSError, InputError
 from .mesh import KIND_CODES, CityMesh
 
-__all__ = ["dsm_mesh", "MIN_BUILDING_HEIGHT", "STEP_TOL"]
+__all__ = [
+    "dsm_mesh",
+    "tree_crowns",
+    "canopy_boxes",
+    "with_trees",
+    "crown_levels",
+    "MIN_BUILDING_HEIGHT",
+    "STEP_TOL",
+    "TREE_KINDS",
+    "CROWN_BASE_SHARE",
+    "MIN_CROWN_BASE",
+    "MIN_CANOPY_HEIGHT",
+]
 
 #: cells this far above the DEM are buildings (roof/wall kinds) [m]
 MIN_BUILDING_HEIGHT = 2.0
 #: height steps smaller than this between neighbour cells get no wall [m]
 STEP_TOL = 1e-3
+#: vegetation kinds whose polygons are tree crowns
+TREE_KINDS = ("tree",)
+#: crown base (bottom of the foliage) as a share of the tree height; the trunk
+#: below it is not an occluder (UMEP/SOLWEIG's trunk zone default is 25 %)
+CROWN_BASE_SHARE = 0.35
+#: lowest crown base [m] above the ground (street trees are pruned to let
+#: people and vehicles pass) when the tree is tall enough for it
+MIN_CROWN_BASE = 2.0
+#: canopy-height raster cells lower than this are not trees [m]
+MIN_CANOPY_HEIGHT = 2.0
 
 
 def _pool_max(z, step):
@@ -238,3 +266,257 @@ def dsm_mesh(
         ids,
         dsm.crs,
     )
+
+
+# -- trees ---------------------------------------------------------------------------
+def crown_levels(height, share=CROWN_BASE_SHARE, min_base=MIN_CROWN_BASE):
+    """Crown base and top above the ground [m] of trees of a given height.
+
+    The crown spans ``[max(share h, min_base), h]``; trees too short for a
+    ``min_base`` trunk (``min_base >= 0.9 h``) keep ``share h``.
+
+    Parameters
+    ----------
+    height : (k,) float
+        Tree heights above the ground [m], > 0.
+
+    Returns
+    -------
+    base, top : (k,) float64
+    """
+    h = np.asarray(height, float)
+    base = np.maximum(share * h, min_base)
+    base = np.where(base < 0.9 * h, base, share * h)
+    return base, h
+
+
+def _ground_under(scene, x, y):
+    """Ground altitude [m] at points: the terrain, else the nearest building's
+    ``ground_z``, else 0."""
+    import shapely
+
+    z = np.full(len(x), np.nan)
+    if scene.terrain is not None:
+        z = scene.terrain.sample(x, y)
+    miss = ~np.isfinite(z)
+    B = scene.buildings
+    if miss.any() and len(B) and "ground_z" in B.columns:
+        gz = B["ground_z"].to_numpy(float)
+        ok = np.isfinite(gz)
+        if ok.any():
+            tree = shapely.STRtree(B.geometry.values[ok])
+            near = tree.query_nearest(
+                shapely.points(x[miss], y[miss]), all_matches=False
+            )[1]
+            z[np.flatnonzero(miss)] = gz[ok][near]
+    return np.where(np.isfinite(z), z, 0.0)
+
+
+def tree_crowns(
+    scene,
+    kinds=TREE_KINDS,
+    origin=None,
+    share: float = CROWN_BASE_SHARE,
+    min_base: float = MIN_CROWN_BASE,
+    ids=None,
+):
+    """Tree crowns of the vegetation layer as closed prisms.
+
+    Crown model: each tree polygon (the crown's outline seen from above, e.g.
+    a circle of the crown radius) extruded from the crown base to the tree top
+    (:func:`crown_levels`: base ``max(0.35 h, 2 m)`` above the ground, top at
+    the ``height`` column, tree height above the ground [m]). The ground is
+    the terrain at the polygon's centroid, else the nearest building's
+    ``ground_z``, else 0. The trunk is not modelled (thin), so low sun passes
+    under the crown. Trees without a finite positive ``height`` are left out
+    with a :class:`~cimcity.errors.DataQualityWarning` (never invented).
+
+    Parameters
+    ----------
+    scene : Scene
+    kinds : sequence of str
+        Vegetation kinds that are trees.
+    origin : (3,) float, optional
+        Local origin of the mesh [m]; default: the scene mesh's.
+    share, min_base : float
+        Crown base model (see :func:`crown_levels`).
+    ids : sequence, optional
+        Only these vegetation ids.
+
+    Returns
+    -------
+    CityMesh or None
+        Faces of ``building`` -1 and kind ``terrain`` (not buildings: nothing is
+        sampled on them, nothing is summed per building); ``building_ids``
+        empty. ``mesh.cache["tree_ids"]`` holds the vegetation id of each
+        crown and ``mesh.cache["face_tree"]`` the crown of each face. None
+        when the scene has no tree with a height.
+    """
+    import warnings
+
+    import shapely
+
+    from .errors import DataQualityWarning
+    from .mesh import extrude_buildings
+
+    V = scene.vegetation
+    if not len(V) or "kind" not in V.columns:
+        return None
+    V = V[V["kind"].astype(str).isin(list(kinds))]
+    if ids is not None:
+        V = V[V.index.isin(list(ids))]
+    if not len(V):
+        return None
+    h = (
+        V["height"].to_numpy(float)
+        if "height" in V.columns
+        else np.full(len(V), np.nan)
+    )
+    ok = np.isfinite(h) & (h > 0)
+    if (~ok).any():
+        warnings.warn(
+            f"{int((~ok).sum())} of {len(V)} trees have no height (column "
+            f"'height', m above ground): left out of the occluders",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    V, h = V[ok], h[ok]
+    if not len(V):
+        return None
+    geoms = V.geometry.values
+    c = shapely.centroid(geoms)
+    gz = (
+        V["ground_z"].to_numpy(float)
+        if "ground_z" in V.columns
+        else np.full(len(V), np.nan)
+    )
+    miss = ~np.isfinite(gz)
+    if miss.any():
+        gz[miss] = _ground_under(scene, shapely.get_x(c[miss]), shapely.get_y(c[miss]))
+    base, top = crown_levels(h, share, min_base)
+    if origin is None:
+        origin = scene.mesh(terrain=False).origin
+    m = extrude_buildings(
+        geoms, gz + base, gz + top, origin=origin, building_ids=V.index.to_numpy()
+    )
+    m.cache["face_tree"] = m.face_building.copy()
+    m.cache["tree_ids"] = m.building_ids.copy()
+    m.face_building = np.full(m.n_faces, -1, np.int64)
+    m.face_kind = np.full(m.n_faces, KIND_CODES["terrain"], np.int8)
+    m.building_ids = np.zeros(0, object)
+    m.crs = scene.crs
+    return m
+
+
+def canopy_boxes(
+    cdsm, scene=None, min_height: float = MIN_CANOPY_HEIGHT, origin=None, share=None
+):
+    """Canopy-height raster cells as boxes (crown base to canopy top).
+
+    Each cell of canopy height ``h >= min_height`` [m above ground] becomes a
+    closed box over the cell, from ``share h`` (trunk zone, default
+    :data:`CROWN_BASE_SHARE`) to ``h`` above the ground; the ground is the
+    scene terrain at the cell centre (else as :func:`tree_crowns`).
+
+    Parameters
+    ----------
+    cdsm : (array, transform, crs)
+        As stored by ``Scene.add_vegetation(raster, raster="cdsm")`` in
+        ``scene.rasters["cdsm"]``.
+    scene : Scene, optional
+        For the ground altitude (terrain, buildings).
+    min_height : float
+        Lowest canopy height that is a tree [m].
+    origin : (3,) float, optional
+        Local origin [m].
+
+    Returns
+    -------
+    CityMesh or None
+        Kind ``terrain``, building -1 (as :func:`tree_crowns`); None without
+        canopy cells.
+    """
+    arr, t, crs = cdsm
+    h = np.asarray(arr, float)
+    if h.ndim != 2:
+        raise InputError(f"canopy height raster must be 2-D; got shape {h.shape}")
+    share = CROWN_BASE_SHARE if share is None else float(share)
+    with np.errstate(invalid="ignore"):
+        rr, cc = np.nonzero(np.isfinite(h) & (h >= min_height))
+    if not len(rr):
+        return None
+    hh = h[rr, cc]
+    # cell corners through the affine transform (north-up rasters)
+    if t.b or t.d:
+        raise InputError("canopy height raster must be north-up (no rotation)")
+    x0, y0 = t.c + t.a * cc, t.f + t.e * rr
+    x1, y1 = x0 + t.a, y0 + t.e
+    xa, xb = np.minimum(x0, x1), np.maximum(x0, x1)
+    ya, yb = np.minimum(y0, y1), np.maximum(y0, y1)
+    xc, yc = (xa + xb) / 2, (ya + yb) / 2
+    gz = _ground_under(scene, xc, yc) if scene is not None else np.zeros(len(hh))
+    z0, z1 = gz + share * hh, gz + hh
+    if origin is None:
+        origin = np.array([np.floor(xa.min()), np.floor(ya.min()), 0.0])
+    origin = np.asarray(origin, float)
+    # 8 corners per box, 12 outward triangles (same winding as a unit cube)
+    X = np.stack([xa, xb, xb, xa, xa, xb, xb, xa], 1) - origin[0]
+    Y = np.stack([ya, ya, yb, yb, ya, ya, yb, yb], 1) - origin[1]
+    Z = np.stack([z0, z0, z0, z0, z1, z1, z1, z1], 1) - origin[2]
+    verts = np.stack([X, Y, Z], -1).reshape(-1, 3)
+    cube = np.array(
+        [
+            [0, 2, 1], [0, 3, 2],  # bottom (down)
+            [4, 5, 6], [4, 6, 7],  # top (up)
+            [0, 1, 5], [0, 5, 4],  # south
+            [1, 2, 6], [1, 6, 5],  # east
+            [2, 3, 7], [2, 7, 6],  # north
+            [3, 0, 4], [3, 4, 7],  # west
+        ]
+    )  # fmt: skip
+    faces = (cube[None, :, :] + 8 * np.arange(len(hh))[:, None, None]).reshape(-1, 3)
+    m = CityMesh(
+        verts,
+        faces,
+        origin,
+        np.full(len(faces), -1, np.int64),
+        np.full(len(faces), KIND_CODES["terrain"], np.int8),
+        np.zeros(0, object),
+        crs if scene is None else scene.crs,
+    )
+    return m
+
+
+def with_trees(scene, terrain: bool = True):
+    """The scene mesh with its tree crowns as extra occluders (cached).
+
+    Crowns of the vegetation polygons (:func:`tree_crowns`) and boxes of the
+    canopy-height raster ``scene.rasters["cdsm"]`` (:func:`canopy_boxes`), when
+    present, are appended after the faces of ``scene.mesh(terrain)``, so face
+    indices of the scene mesh stay valid. The result is cached on that mesh
+    (dropped with the scene's next change).
+
+    Returns
+    -------
+    CityMesh
+        ``mesh.cache["tree_faces"]``: number of crown faces appended (0 when
+        the scene has no trees: the scene mesh itself is returned).
+    """
+    base = scene.mesh(terrain=terrain)
+    key = "occluders.with_trees"
+    hit = base.cache.get(key)
+    if hit is not None:
+        return hit
+    parts = [tree_crowns(scene, origin=base.origin)]
+    if "cdsm" in getattr(scene, "rasters", {}):
+        parts.append(canopy_boxes(scene.rasters["cdsm"], scene, origin=base.origin))
+    parts = [p for p in parts if p is not None and p.n_faces]
+    if not parts:
+        base.cache["tree_faces"] = 0
+        base.cache[key] = base
+        return base
+    out = CityMesh.concatenate([base, *parts], origin=base.origin)
+    out.crs = base.crs
+    out.cache["tree_faces"] = int(sum(p.n_faces for p in parts))
+    base.cache[key] = out
+    return out

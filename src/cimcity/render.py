@@ -45,14 +45,17 @@ def _pv():
 
 
 def _vegetation_mesh(scene, origin):
-    """Vegetation as simple solids: tree crowns as prisms, lawns as thin slabs."""
+    """Vegetation as simple solids: tree crowns as prisms (the crown model of
+    :func:`cimcity.occluders.tree_crowns`, which is what shades with
+    ``trees=True``), lawns as thin slabs."""
+    from .occluders import TREE_KINDS, _ground_under, crown_levels
+
     V = scene.vegetation
     if not len(V):
         return None, None
     geoms = V.geometry.values
     kind = V["kind"].astype(str).to_numpy()
     h = V["height"].to_numpy(float) if "height" in V.columns else np.full(len(V), 0.2)
-    h = np.where(np.isfinite(h), h, 0.2)
     if scene.terrain is not None:
         # highest ground along the outline, so slabs are not buried on slopes
         xy, idx = shapely.get_coordinates(
@@ -63,13 +66,16 @@ def _vegetation_mesh(scene, origin):
         np.maximum.at(gz, idx, np.where(np.isfinite(z), z, -np.inf))
         gz = np.where(np.isfinite(gz), gz, np.nanmedian(scene.terrain.elevation))
     else:
-        gz = np.zeros(len(V))
+        c = shapely.centroid(geoms)
+        gz = _ground_under(scene, shapely.get_x(c), shapely.get_y(c))
     keep = kind != "green_roof"  # green roofs are drawn on the roofs themselves
-    tree = kind == "tree"
-    base = np.where(tree, gz + np.maximum(h * 0.35, 2.0), gz + 0.05)
-    top = np.where(tree, gz + np.maximum(h, 3.0), gz + 0.25)
+    tree = np.isin(kind, TREE_KINDS)
+    # trees without a height (not occluders) are drawn 3 m tall
+    cb, ct = crown_levels(np.where(np.isfinite(h) & (h > 0), h, 3.0))
+    base = np.where(tree, gz + cb, gz + 0.05)
+    top = np.where(tree, gz + ct, gz + 0.25)
     m = extrude_buildings(geoms[keep], base[keep], top[keep], origin=origin)
-    return m, kind[keep]
+    return m, np.where(tree, "tree", kind)[keep]
 
 
 #: named views of :func:`set_camera`: direction from the target to the eye, view-up

@@ -55,10 +55,20 @@ Sensors are cached on the scene's sensing mesh and visibility on the occluder
 mesh (``mesh.cache``, cleared with the scene's next change or
 ``mesh.clear_cache()``): a Paris 11e study at 2 m (3.5 M sensors) re-runs with
 other weather in about 6 s. Not modelled: light reflected by buildings
-(inter-reflections; only the open ground reflects), vegetation as an occluder
-(``scene.mesh()`` holds buildings, BIM projects and terrain), and sub-step
-sun movement (hourly data are evaluated at mid-hour; resample the weather for
-finer shadow timing).
+(inter-reflections; only the open ground reflects) and sub-step sun movement
+(hourly data are evaluated at mid-hour; resample the weather for finer shadow
+timing). Trees block light only with ``trees=True`` (crowns as prisms, opaque
+or with a ``transmissivity``; see :func:`cimcity.occluders.tree_crowns`); by
+default the occluders are ``scene.mesh()``: buildings, BIM projects and
+terrain.
+
+Frames
+------
+Sun and sky-patch directions are turned from true north into the scene CRS's
+grid by the meridian convergence at the site (``meta["grid_north"]``, about
++0.49° in Paris in Lambert-93; see ``docs/conventions.md``), with the helper
+:func:`cimcity.shadow.sun_table` uses, so solar and shadow trace the same sun.
+The ``azimuth`` of sensors is the true azimuth of their normal.
 """
 
 from __future__ import annotations
@@ -408,6 +418,70 @@ def _resolve_inputs(scene, spacing, surfaces, points, normals, occluders):
     return mesh, sensors, sensor_mesh, label
 
 
+def _add_trees(scene, mesh, label):
+    """(occluder mesh with the scene's tree crowns appended, crown faces)."""
+    from .mesh import CityMesh
+    from .occluders import canopy_boxes, tree_crowns, with_trees
+
+    if isinstance(scene, CityMesh):
+        raise InputError(
+            "trees=True needs a Scene (its vegetation layer holds the trees); "
+            "got a CityMesh"
+        )
+    if label == "scene mesh":
+        out = with_trees(scene)
+        return out, out.cache.get("tree_faces", 0)
+    key = ("occluders.with_trees", id(scene), scene.version)
+    hit = mesh.cache.get(key)
+    if hit is None:
+        parts = [tree_crowns(scene, origin=mesh.origin)]
+        if "cdsm" in scene.rasters:
+            parts.append(canopy_boxes(scene.rasters["cdsm"], scene, origin=mesh.origin))
+        parts = [p for p in parts if p is not None and p.n_faces]
+        n = int(sum(p.n_faces for p in parts))
+        out = CityMesh.concatenate([mesh, *parts], origin=mesh.origin) if n else mesh
+        out.crs = mesh.crs
+        hit = mesh.cache[key] = (out, n)
+    return hit
+
+
+def _blend_transmissivity(args):
+    """irradiance() with crowns letting ``transmissivity`` of the light through:
+    τ · (no trees) + (1 - τ) · (opaque trees), per sensor and step."""
+    tau = float(args.pop("transmissivity"))
+    opaque = irradiance(**{**args, "trees": True, "transmissivity": 0.0})
+    bare = irradiance(**{**args, "trees": False, "transmissivity": 0.0})
+    S = opaque.sensors.copy()
+    for c in ("irradiation", "direct", "diffuse", "reflected", "sky_view"):
+        S[c] = tau * bare.sensors[c].to_numpy() + (1 - tau) * S[c].to_numpy()
+    series = None
+    if opaque.timeseries is not None:
+        series = tau * bare.timeseries + (1 - tau) * opaque.timeseries
+    meta = dict(opaque.meta)
+    meta["transmissivity"] = tau
+    meta["rays_traced"] = opaque.meta["rays_traced"] + bare.meta["rays_traced"]
+    meta["cache_hit"] = {
+        "opaque": opaque.meta["cache_hit"],
+        "bare": bare.meta["cache_hit"],
+    }
+    meta["timings_s"] = {
+        "opaque_s": opaque.meta["timings_s"]["total_s"],
+        "bare_s": bare.meta["timings_s"]["total_s"],
+        "total_s": round(
+            opaque.meta["timings_s"]["total_s"] + bare.meta["timings_s"]["total_s"], 3
+        ),
+    }
+    return SolarResult(
+        S,
+        series,
+        opaque.weather,
+        meta,
+        mesh=opaque.mesh,
+        sensor_mesh=opaque.sensor_mesh,
+        scene=opaque.scene,
+    )
+
+
 # -- main entry point -----------------------------------------------------------------------
 def irradiance(
     scene,
@@ -430,6 +504,8 @@ def irradiance(
     efficiency: float = PV_EFFICIENCY,
     performance_ratio: float = PERFORMANCE_RATIO,
     occluders="auto",
+    trees: bool = False,
+    transmissivity: float = 0.0,
     location=None,
     progress=None,
 ) -> SolarResult:
@@ -481,6 +557,18 @@ def irradiance(
         PV module efficiency and system performance ratio for the PV estimate.
     occluders : {"auto", "mesh", "dsm"} or CityMesh
         What blocks the sky (see ``scene``).
+    trees : bool
+        Add the scene's tree crowns to the occluders (vegetation polygons of
+        kind ``tree`` with a ``height``, and a canopy-height raster
+        ``scene.rasters["cdsm"]``; crown model in
+        :func:`cimcity.occluders.tree_crowns`). Off by default: results are
+        then for buildings (and terrain) only, as in solar cadastres.
+    transmissivity : float
+        Share of direct and diffuse light passing through crowns, in [0, 1)
+        (0: opaque; UMEP/SEBE uses 0.03 for trees in leaf). A ray blocked by a
+        crown and by nothing else counts ``transmissivity``: the result is
+        ``τ · (no trees) + (1 - τ) · (opaque trees)``, exact for this model,
+        traced as two visibility matrices (both cached).
     location : (latitude, longitude[, altitude]), optional
         Site for the sun [deg, m]; default: the scene centre (WGS84). The sun
         and sky directions are turned into the scene CRS's grid by the
@@ -507,9 +595,17 @@ def irradiance(
     ...                           spacing=2.0)  # doctest: +SKIP
     >>> res.by_building.sort_values("pv_kwh", ascending=False).head()  # doctest: +SKIP
     """
+    args = dict(locals())  # first: the arguments only
     from . import raycast
     from ._kernels import solar as ks
 
+    if not (np.isfinite(transmissivity) and 0 <= transmissivity < 1):
+        raise InputError(
+            f"transmissivity must be in [0, 1) (0: opaque crowns); got "
+            f"{transmissivity!r}"
+        )
+    if trees and transmissivity > 0:
+        return _blend_transmissivity(args)
     t_start = time.perf_counter()
     timings = {}
     if sky not in _sky.SKY_MODELS:
@@ -536,6 +632,9 @@ def irradiance(
     mesh, sensors, sensor_mesh, occ_label = _resolve_inputs(
         scene, spacing, surfaces, points, normals, occluders
     )
+    n_tree_faces = 0
+    if trees:
+        mesh, n_tree_faces = _add_trees(scene, mesh, occ_label)
     n = len(sensors)
     timings["sensors_s"] = time.perf_counter() - t_start
     # site and weather
@@ -758,7 +857,10 @@ def irradiance(
         "efficiency": efficiency,
         "performance_ratio": performance_ratio,
         "engine": engine_name,
-        "occluders": occ_label,
+        "occluders": occ_label + (" + trees" if trees else ""),
+        "trees": bool(trees),
+        "tree_faces": int(n_tree_faces),
+        "transmissivity": 0.0,
         "mesh_faces": int(mesh.n_faces),
         "sensors": n,
         "unique_normals": len(un),

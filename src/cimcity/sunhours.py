@@ -396,6 +396,7 @@ def sun_hours(
     ground_bounds=None,
     engine: str = "auto",
     progress: bool = False,
+    trees: bool = False,
 ) -> SunHoursResult:
     """Hours of direct sun on the ground, roofs and facades (or at given points).
 
@@ -436,6 +437,12 @@ def sun_hours(
         Ray engine (:mod:`cimcity.raycast`).
     progress : bool
         Report ray-tracing progress on stderr.
+    trees : bool
+        Tree crowns block the sun too (vegetation polygons of kind ``tree``
+        with a ``height`` and a ``scene.rasters["cdsm"]`` canopy raster, see
+        :func:`cimcity.occluders.tree_crowns`); crowns are opaque here (a step
+        is sunny or not). Off by default: buildings and terrain only, as
+        right-to-light studies compare buildings.
 
     Returns
     -------
@@ -455,7 +462,12 @@ def sun_hours(
     sensors = _resolve_sensors(
         scene, surfaces, spacing, points, normals, ground_bounds, engine
     )
-    mesh = scene.mesh()
+    if trees:
+        from .occluders import with_trees
+
+        mesh = with_trees(scene)
+    else:
+        mesh = scene.mesh()
     traced = steps["sun_up"].to_numpy() > 0
     dirs = steps.loc[traced, ["sx", "sy", "sz"]].to_numpy()
     cb = _progress_callback("sun-hours") if progress else None
@@ -806,6 +818,67 @@ def _changed_buildings(before, after):
     return removed, added
 
 
+def _changed_trees(before, after):
+    """Tree ids standing unchanged in both scenes, only before, only after."""
+    from .occluders import TREE_KINDS
+
+    def trees(s):
+        V = s.vegetation
+        if not len(V) or "kind" not in V.columns:
+            return V.iloc[:0]
+        return V[V["kind"].astype(str).isin(list(TREE_KINDS))]
+
+    T0, T1 = trees(before), trees(after)
+    common = T0.index.intersection(T1.index)
+    same = np.zeros(len(common), bool)
+    if len(common):
+        same = shapely.equals_exact(
+            T0.loc[common].geometry.values, T1.loc[common].geometry.values, 1e-6
+        )
+        for col in ("height", "ground_z"):
+            if col in T0.columns or col in T1.columns:
+                a = T0.loc[common].get(col, pd.Series(np.nan, common)).to_numpy(float)
+                b = T1.loc[common].get(col, pd.Series(np.nan, common)).to_numpy(float)
+                same &= np.isclose(a, b) | (np.isnan(a) & np.isnan(b))
+    kept = set(common[same])
+    return (
+        list(kept),
+        [t for t in T0.index if t not in kept],
+        [t for t in T1.index if t not in kept],
+    )
+
+
+def _with_tree_changes(before, after, city, gone, new):
+    """Add tree crowns to the three occluder groups of :func:`impact`: trees in
+    both scenes to ``city``, trees only before to ``gone``, only after to
+    ``new`` (likewise a canopy raster that differs)."""
+    from .mesh import CityMesh
+    from .occluders import canopy_boxes, tree_crowns
+
+    kept, lost, grown = _changed_trees(before, after)
+    origin = before.mesh().origin
+    groups = {"city": [city], "gone": [gone], "new": [new]}
+    if kept:
+        groups["city"].append(tree_crowns(before, origin=origin, ids=kept))
+    if lost:
+        groups["gone"].append(tree_crowns(before, origin=origin, ids=lost))
+    if grown:
+        groups["new"].append(tree_crowns(after, origin=origin, ids=grown))
+    c0, c1 = before.rasters.get("cdsm"), after.rasters.get("cdsm")
+    if c0 is not None and c1 is not None and c0 is c1:
+        groups["city"].append(canopy_boxes(c0, before, origin=origin))
+    else:
+        if c0 is not None:
+            groups["gone"].append(canopy_boxes(c0, before, origin=origin))
+        if c1 is not None:
+            groups["new"].append(canopy_boxes(c1, after, origin=origin))
+    out = []
+    for name in ("city", "gone", "new"):
+        parts = [m for m in groups[name] if m is not None and m.n_faces]
+        out.append(CityMesh.concatenate(parts, origin=origin) if parts else None)
+    return tuple(out)
+
+
 def _building_mesh(scene, ids, with_terrain=False):
     """Sub-mesh of some buildings (and the terrain) of a scene, or None."""
     mesh = scene.mesh(terrain=with_terrain)
@@ -830,6 +903,7 @@ def impact(
     engine: str = "auto",
     n_worst: int = 10,
     progress: bool = False,
+    trees: bool = False,
 ) -> ImpactResult:
     """Sun-hours the neighbours of a project lose and gain.
 
@@ -849,6 +923,10 @@ def impact(
         Days studied (default: 21 March, 21 June, 21 December of 2024).
     step, spacing, surfaces, tz, engine, progress
         As in :func:`sun_hours`.
+    trees : bool
+        Tree crowns block the sun too (as in :func:`sun_hours`); trees that
+        stand in only one of the scenes (cut or planted with the project) count
+        in that scene only.
     radius : float, optional
         Keep only sensors within this plan distance of the changed buildings'
         footprints [m] (default: every sensor of the scene).
@@ -922,6 +1000,8 @@ def impact(
     city = _building_mesh(before, unchanged, with_terrain=True)
     gone = _building_mesh(before, removed) if removed else None
     new = _building_mesh(after, added) if added else None
+    if trees:
+        city, gone, new = _with_tree_changes(before, after, city, gone, new)
     frames = []
     for day in dates:
         steps = sun_steps(before, day, step, tz)
