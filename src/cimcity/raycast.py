@@ -360,16 +360,20 @@ def _rays(mesh, origins, directions):
 
 # -- Embree path ----------------------------------------------------------------------
 def _tasks(n: int, unit: int = _EMBREE_TASK) -> list[slice]:
-    """Split ``n`` items into up to 4 slices per core of at least ``unit``."""
-    n_tasks = max(1, min(_threads() * 4, -(-n // unit)))
+    """Split ``n`` items into slices of about ``unit`` (at least one per core
+    when ``n`` allows): the pool's threads pull them one after the other, so
+    a core slowed by other processes simply takes fewer."""
+    n_tasks = max(1, min(n, max(-(-n // unit), _threads())))
     bounds = np.linspace(0, n, n_tasks + 1).astype(np.int64)
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _map(fn, slices):
     """Run ``fn`` on each slice on the thread pool (embreex and our numba
-    kernels release the GIL) and return the results in order."""
-    return list(_pool().map(fn, slices)) if len(slices) > 1 else [fn(slices[0])]
+    kernels release the GIL); yields the results in order as they complete."""
+    if len(slices) == 1:
+        return iter([fn(slices[0])])
+    return _pool().map(fn, slices)
 
 
 def _embree_trace(scene, o32, d32, far, query):
@@ -410,7 +414,7 @@ def _embree_flat(mesh, o, d, n, tmin, tmax, query):
         far = far_all if isinstance(far_all, float) else far_all[sl]
         return bad, _embree_trace(scene, o32, d32, far, query)
 
-    parts = _map(run, _tasks(n))
+    parts = list(_map(run, _tasks(n)))
     if sum(p[0] for p in parts):
         _rays(mesh, o, d)  # raises the detailed InputError
     if query == "OCCLUDED":
@@ -422,9 +426,14 @@ def _embree_flat(mesh, o, d, n, tmin, tmax, query):
     return dist, np.where(hit, prim, -1)
 
 
-def _embree_matrix(scene, o, dirs, nrm, shift, tmin, tmax, bits):
-    """Embree visibility matrix rows ``o`` into ``bits`` (zeroed), one task per
-    slice of rows: build the facing pairs' rays, trace, set the bits."""
+def _embree_matrix(scene, o, dirs, nrm, shift, tmin, tmax, bits, rows, progress):
+    """Embree visibility matrix of rows ``o`` into ``bits`` (zeroed).
+
+    Tasks of about :data:`_EMBREE_TASK` rays (whole rows) each build their
+    facing pairs' float32 rays (numba, GIL released), trace them and set the
+    bits; all tasks go to the pool at once (no barrier per chunk), and
+    ``progress`` is called each time the finished prefix of rows passes a
+    multiple of ``rows``."""
     from ._kernels import bvh as kernels
 
     nd = len(dirs)
@@ -442,8 +451,14 @@ def _embree_matrix(scene, o, dirs, nrm, shift, tmin, tmax, bits):
         if m:
             hit = _embree_trace(scene, o32[:m], d32[:m], far, "OCCLUDED")
             kernels.set_pair_bits(pair[:m], hit, bits[sl])
+        return sl.stop
 
-    _map(run, _tasks(len(o), max(1, _EMBREE_TASK // nd)))
+    n = len(o)
+    reported = 0
+    for done in _map(run, _tasks(n, max(1, _EMBREE_TASK // nd))):
+        if progress is not None and (done // rows > reported // rows or done == n):
+            progress(done, n)
+            reported = done
 
 
 # -- public queries ----------------------------------------------------------------------
@@ -582,13 +597,14 @@ def occluded_matrix(
     """Visibility matrix: any-hit for every origin × direction pair.
 
     Made for sensors × sky patches / sun positions: ray ``(i, j)`` starts at
-    ``origins[i]`` and goes along ``directions[j]``. Origins are processed in
-    chunks of ``max(1, chunk_rays // d)`` rows. The numba engine traces the
-    pairs straight from the two arrays (packets of neighbouring origins per
+    ``origins[i]`` and goes along ``directions[j]``. The numba engine traces
+    the pairs straight from the two arrays in chunks of
+    ``max(1, chunk_rays // d)`` rows (packets of neighbouring origins per
     direction, see module docstring) and allocates nothing per ray; the
-    Embree engine builds float32 rays for one chunk at a time (about 32 bytes
-    per traced pair, 64 MB with the default ``chunk_rays``). The result takes
-    ``n × ceil(d / 8)`` bytes (e.g. 1 M sensors × 145 patches: 19 MB packed).
+    Embree engine hands tasks of about 32 k rays (whole rows) to one thread
+    per core, each building its float32 rays (about 32 bytes per traced pair,
+    1 MB per task in flight). The result takes ``n × ceil(d / 8)`` bytes
+    (e.g. 1 M sensors × 145 patches: 19 MB packed).
 
     Parameters
     ----------
@@ -610,10 +626,11 @@ def occluded_matrix(
     packed : bool
         Return bits packed 8 directions per byte (default) or a bool matrix.
     chunk_rays : int
-        Rays traced per chunk (memory bound and ``progress`` granularity).
+        Rays per chunk: ``progress`` is called at most once per chunk of rows
+        (and once at the end).
     progress : callable, optional
-        Called as ``progress(done, total)`` (origins done so far, ``n``) after
-        each chunk, e.g. to advance a progress bar.
+        Called as ``progress(done, total)`` (origins done so far, ``n``;
+        increasing, the last call ``(n, n)``), e.g. to advance a progress bar.
 
     Returns
     -------
@@ -664,43 +681,33 @@ def occluded_matrix(
 
     from ._kernels import bvh as kernels
 
-    if name == "numba":
-        b = _bvh(mesh)
-        # small origin blocks (whole packets) keep the threads balanced
-        packet = kernels.PACKET
-        block = packet * int(np.clip(rows // (8 * _threads() * packet), 1, 8))
-    else:
+    if name == "embree":
         scene = _embree(mesh).scene
+        _embree_matrix(
+            scene, o, dirs, nrm, mesh.origin, tmin, tmax_arr[0], bits, rows, progress
+        )
+        return bits if packed else unpack_matrix(bits, nd)
+    b = _bvh(mesh)
+    # small origin blocks (whole packets) keep the threads balanced
+    packet = kernels.PACKET
+    block = packet * int(np.clip(rows // (8 * _threads() * packet), 1, 8))
     for r0 in range(0, n, rows):
         r1 = min(n, r0 + rows)
-        if name == "numba":
-            kernels.occluded_matrix_bits(
-                b.nodes,
-                b.refs,
-                b.tri,
-                b.depth,
-                mesh.origin,
-                o[r0:r1],
-                dirs,
-                nrm[r0:r1] if len(nrm) else nrm,
-                tmin,
-                float(tmax_arr[0]),
-                block,
-                packet,
-                bits[r0:r1],
-            )
-        else:
-            rows_nrm = nrm[r0:r1] if len(nrm) else nrm
-            _embree_matrix(
-                scene,
-                o[r0:r1],
-                dirs,
-                rows_nrm,
-                mesh.origin,
-                tmin,
-                tmax_arr[0],
-                bits[r0:r1],
-            )
+        kernels.occluded_matrix_bits(
+            b.nodes,
+            b.refs,
+            b.tri,
+            b.depth,
+            mesh.origin,
+            o[r0:r1],
+            dirs,
+            nrm[r0:r1] if len(nrm) else nrm,
+            tmin,
+            float(tmax_arr[0]),
+            block,
+            packet,
+            bits[r0:r1],
+        )
         if progress is not None:
             progress(r1, n)
     return bits if packed else unpack_matrix(bits, nd)

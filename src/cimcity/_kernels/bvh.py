@@ -732,305 +732,13 @@ def intersect_rays(
     return bad
 
 
-# -- packets of parallel rays (visibility matrix) -----------------------------------
-@njit(**_JIT)
-def packet_any_hit(
-    nodes,
-    refs,
-    tri,
-    stack,
-    lanes,
-    blocked,
-    ix,
-    iy,
-    iz,
-    kx,
-    ky,
-    kz,
-    sx,
-    sy,
-    sz,
-    tmin,
-    tmax,
-    n_live,
-):
-    """Any-hit for a packet of rays sharing one direction (Wald et al. 2001,
-    "Interactive rendering with coherent ray tracing").
-
-    ``lanes`` : (8, P) float64 — local origins ``x, y, z``, the same
-    coordinates permuted to ``kx, ky, kz`` (watertight test axes), then two
-    scratch rows; lanes ``>= n_live`` are padding. ``blocked`` : (P,) bool, in/out — lanes already
-    True are not traced, hits set them True. The packet walks the union of its
-    rays' paths; each node and triangle is tested against all lanes in one
-    loop that LLVM vectorises (its trip count ``P`` must stay a run-time value:
-    a constant gets fully unrolled and then stays scalar). Per lane the
-    arithmetic is that of :func:`any_hit`, so the answers are identical.
-    """
-    pl = lanes.shape[1]
-    nx = 0 if ix >= 0.0 else 3  # near/far slab planes by direction sign
-    ny = 1 if iy >= 0.0 else 4
-    nz = 2 if iz >= 0.0 else 5
-    pad = 1.0 + BOX_PAD
-    node = 0
-    sp = 0
-    while True:
-        bnx0 = nodes[node, nx]
-        bny0 = nodes[node, ny]
-        bnz0 = nodes[node, nz]
-        bfx0 = nodes[node, 3 - nx]
-        bfy0 = nodes[node, 5 - ny]
-        bfz0 = nodes[node, 7 - nz]
-        bnx1 = nodes[node, 6 + nx]
-        bny1 = nodes[node, 6 + ny]
-        bnz1 = nodes[node, 6 + nz]
-        bfx1 = nodes[node, 9 - nx]
-        bfy1 = nodes[node, 11 - ny]
-        bfz1 = nodes[node, 13 - nz]
-        any0 = 0
-        any1 = 0
-        for r in range(pl):
-            ox = lanes[0, r]
-            oy = lanes[1, r]
-            oz = lanes[2, r]
-            n0 = max((bnx0 - ox) * ix, (bny0 - oy) * iy, (bnz0 - oz) * iz, tmin)
-            f0 = min((bfx0 - ox) * ix, (bfy0 - oy) * iy, (bfz0 - oz) * iz, tmax) * pad
-            n1 = max((bnx1 - ox) * ix, (bny1 - oy) * iy, (bnz1 - oz) * iz, tmin)
-            f1 = min((bfx1 - ox) * ix, (bfy1 - oy) * iy, (bfz1 - oz) * iz, tmax) * pad
-            live = (r < n_live) & ~blocked[r]
-            h0 = (n0 <= f0) & live
-            h1 = (n1 <= f1) & live
-            any0 += h0
-            any1 += h1
-            # stored, not min-reduced here: a float reduction would keep LLVM
-            # from vectorising the loop (it needs fast-math to reorder it)
-            lanes[6, r] = n0 if h0 else np.inf
-            lanes[7, r] = n1 if h1 else np.inf
-        r0 = refs[node, 12]
-        r1 = refs[node, 13]
-        swap = any0 == 0
-        if any0 > 0 and any1 > 0:
-            near0 = np.inf
-            near1 = np.inf
-            for r in range(pl):
-                near0 = min(near0, lanes[6, r])
-                near1 = min(near1, lanes[7, r])
-            swap = near1 < near0
-        if swap:
-            r0, r1 = r1, r0
-            any0, any1 = any1, any0
-        nxt = -1
-        for c in range(2):
-            if c == 0:
-                if any0 == 0:
-                    continue
-                ref = r0
-            else:
-                if any1 == 0:
-                    continue
-                ref = r1
-            if ref >= 0:
-                if nxt < 0:
-                    nxt = ref
-                else:
-                    stack[sp] = ref
-                    sp += 1
-                continue
-            leaf = -ref - 1
-            start = leaf >> 4
-            for k in range(start, start + (leaf & 15)):
-                akx = tri[k, kx]
-                aky = tri[k, ky]
-                akz = tri[k, kz]
-                bkx = tri[k, 3 + kx]
-                bky = tri[k, 3 + ky]
-                bkz = tri[k, 3 + kz]
-                ckx = tri[k, 6 + kx]
-                cky = tri[k, 6 + ky]
-                ckz = tri[k, 6 + kz]
-                done = 0
-                for r in range(pl):
-                    okx = lanes[3, r]
-                    oky = lanes[4, r]
-                    okz = lanes[5, r]
-                    az = akz - okz
-                    bz = bkz - okz
-                    cz = ckz - okz
-                    ax = akx - okx - sx * az
-                    ay = aky - oky - sy * az
-                    bx = bkx - okx - sx * bz
-                    by = bky - oky - sy * bz
-                    cx = ckx - okx - sx * cz
-                    cy = cky - oky - sy * cz
-                    u = cx * by - cy * bx
-                    v = ax * cy - ay * cx
-                    w = bx * ay - by * ax
-                    det = u + v + w
-                    t_scaled = sz * (u * az + v * bz + w * cz)
-                    sign = 1.0 if det >= 0.0 else -1.0
-                    t_abs = t_scaled * sign
-                    det_abs = det * sign
-                    outside = (min(u, v, w) < 0.0) & (max(u, v, w) > 0.0)
-                    hit = (
-                        ~outside
-                        & (det != 0.0)
-                        & (t_abs > tmin * det_abs)
-                        & (t_abs <= tmax * det_abs)
-                        & (r < n_live)
-                    )
-                    now = blocked[r] | hit
-                    blocked[r] = now
-                    done += now | (r >= n_live)
-                if done == pl:
-                    return
-        if nxt < 0:
-            if sp == 0:
-                return
-            sp -= 1
-            nxt = stack[sp]
-        node = nxt
-
-
-@njit(parallel=True, **_JIT)
-def occluded_matrix_bits(
-    nodes,
-    refs,
-    tri,
-    depth,
-    shift,
-    origins,
-    directions,
-    normals,
-    tmin,
-    tmax,
-    block,
-    packet,
-    out,
-):
-    """Any-hit for every (origin, direction) pair, bit-packed.
-
-    Bit ``j`` of row ``i`` (byte ``j // 8``, bit ``j % 8``: numpy
-    ``packbits(bitorder="little")``) is set when the ray from ``origins[i]``
-    (world [m], ``shift`` subtracted) along ``directions[j]`` (unit) is blocked
-    at ``tmin < t <= tmax``. When ``normals`` has one row per origin, pairs
-    with ``normals[i] · directions[j] <= 0`` are set without tracing (the
-    sensor's own surface blocks them). ``out`` must be zeroed by the caller.
-
-    Origins go to the threads in blocks of ``block``. Within a block, for each
-    direction, runs of ``packet`` consecutive origins are traced together by
-    :func:`packet_any_hit` when they lie within :data:`PACKET_SPAN` of each
-    other (sensors of one facade or roof), else one by one with
-    :func:`any_hit`; both give the same answers.
-    """
-    n = origins.shape[0]
-    nd = directions.shape[0]
-    use_normals = normals.shape[0] == n and n > 0
-    dset, kset = directions_setup(directions)
-    n_blocks = (n + block - 1) // block
-    for blk in prange(n_blocks):
-        stack = np.empty(depth + 2, np.int64)
-        lanes = np.empty((8, packet))
-        blocked = np.empty(packet, np.bool_)
-        i0 = blk * block
-        i1 = min(n, i0 + block)
-        for j in range(nd):
-            ix = dset[j, 0]
-            iy = dset[j, 1]
-            iz = dset[j, 2]
-            kx = kset[j, 0]
-            ky = kset[j, 1]
-            kz = kset[j, 2]
-            byte = j >> 3
-            bit = np.uint8(1 << (j & 7))
-            for p0 in range(i0, i1, packet):
-                n_live = min(packet, i1 - p0)
-                lo_x = np.inf
-                hi_x = -np.inf
-                lo_y = np.inf
-                hi_y = -np.inf
-                lo_z = np.inf
-                hi_z = -np.inf
-                for r in range(packet):
-                    i = p0 + min(r, n_live - 1)
-                    ox = origins[i, 0] - shift[0]
-                    oy = origins[i, 1] - shift[1]
-                    oz = origins[i, 2] - shift[2]
-                    lanes[0, r] = ox
-                    lanes[1, r] = oy
-                    lanes[2, r] = oz
-                    lanes[3, r] = ox if kx == 0 else (oy if kx == 1 else oz)
-                    lanes[4, r] = ox if ky == 0 else (oy if ky == 1 else oz)
-                    lanes[5, r] = ox if kz == 0 else (oy if kz == 1 else oz)
-                    lo_x = min(lo_x, ox)
-                    hi_x = max(hi_x, ox)
-                    lo_y = min(lo_y, oy)
-                    hi_y = max(hi_y, oy)
-                    lo_z = min(lo_z, oz)
-                    hi_z = max(hi_z, oz)
-                    back = False
-                    if use_normals:
-                        back = (
-                            normals[i, 0] * directions[j, 0]
-                            + normals[i, 1] * directions[j, 1]
-                            + normals[i, 2] * directions[j, 2]
-                        ) <= 0.0
-                    blocked[r] = back
-                span = max(hi_x - lo_x, hi_y - lo_y, hi_z - lo_z)
-                if n_live > 1 and span <= PACKET_SPAN:
-                    packet_any_hit(
-                        nodes,
-                        refs,
-                        tri,
-                        stack,
-                        lanes,
-                        blocked,
-                        ix,
-                        iy,
-                        iz,
-                        kx,
-                        ky,
-                        kz,
-                        dset[j, 3],
-                        dset[j, 4],
-                        dset[j, 5],
-                        tmin,
-                        tmax,
-                        n_live,
-                    )
-                else:
-                    for r in range(n_live):
-                        if not blocked[r]:
-                            blocked[r] = any_hit(
-                                nodes,
-                                refs,
-                                tri,
-                                stack,
-                                lanes[0, r],
-                                lanes[1, r],
-                                lanes[2, r],
-                                ix,
-                                iy,
-                                iz,
-                                kx,
-                                ky,
-                                kz,
-                                dset[j, 3],
-                                dset[j, 4],
-                                dset[j, 5],
-                                tmin,
-                                tmax,
-                            )
-                for r in range(n_live):
-                    if blocked[r]:
-                        out[p0 + r, byte] |= bit
-
-
-# -- packets of rays with nearby directions (flat any-hit queries) -------------------
+# -- packets of rays (visibility matrix, grouped flat rays) -------------------------
 #: direction cells per side of each of the 6 cube-map faces: rays are grouped by
 #: cell (angular size <= 2/DIR_CELLS rad, 3.6 degrees) before packet tracing
 DIR_CELLS = 32
 #: number of direction cells; key ``N_CELLS`` marks invalid rays
 N_CELLS = 6 * DIR_CELLS * DIR_CELLS
-#: rows of the lane array of :func:`packet_any_hit_rays`
+#: rows of the lane array of :func:`packet_any_hit`
 LANE_ROWS = 16
 #: rays per window of :func:`occluded_grouped` (sorted by direction cell within it)
 WINDOW = 8192
@@ -1055,7 +763,7 @@ def direction_cell(sx, sy, sz, kz):
     (``1 / sz``); the cell on it bins ``d[kx] / |d[kz]|`` and
     ``d[ky] / |d[kz]|`` (``±sx``, ``±sy``). Rays of one cell share ``kx, ky,
     kz`` and the signs of all three direction components: the per-ray
-    constants that :func:`packet_any_hit_rays` needs shared across a packet."""
+    constants that :func:`packet_any_hit` needs shared across a packet."""
     if sz < 0.0:
         return ((2 * kz + 1) * DIR_CELLS + _side_bin(-sx)) * DIR_CELLS + _side_bin(-sy)
     return (2 * kz * DIR_CELLS + _side_bin(sx)) * DIR_CELLS + _side_bin(sy)
@@ -1078,19 +786,25 @@ def _cell_axes(cell):
 
 
 @njit(**_JIT)
-def packet_any_hit_rays(
-    nodes, refs, tri, stack, lanes, blocked, kx, ky, kz, tmin, n_live
-):
-    """Any-hit for a packet of rays with their own directions and ``tmax`` that
-    share ``kx, ky, kz`` and the direction signs (one :func:`direction_cell`).
+def packet_any_hit(nodes, refs, tri, stack, lanes, blocked, kx, ky, kz, tmin, n_live):
+    """Any-hit for a packet of rays (Wald et al. 2001, "Interactive rendering
+    with coherent ray tracing") that share ``kx, ky, kz`` and the signs of
+    their direction components (e.g. one :func:`direction_cell`), each with
+    its own origin, direction and ``tmax``.
 
     ``lanes`` : (:data:`LANE_ROWS`, P) float64 — rows 0-2 local origin
-    ``x, y, z``; 3-5 the same permuted to ``kx, ky, kz``; 6-7 scratch; 8-10
-    inverse direction ``ix, iy, iz``; 11-13 shear ``sx, sy, sz``
-    (:func:`ray_setup`); 14 ``tmax``; 15 unused (rows 0-7 are the lanes of
-    :func:`packet_any_hit`). Lanes ``>= n_live`` are padding. ``blocked`` (P,) bool,
-    in/out, as in :func:`packet_any_hit`, whose vectorised loops this follows;
-    per lane the arithmetic is that of :func:`any_hit`, so the answers are
+    ``x, y, z``; 3-5 the same permuted to ``kx, ky, kz`` (watertight test
+    axes); 6-7 scratch; 8-10 inverse direction ``ix, iy, iz``; 11-13 shear
+    ``sx, sy, sz`` (:func:`ray_setup`); 14 ``tmax``; 15 unused. Lanes
+    ``>= n_live`` are padding. ``blocked`` : (P,) bool, in/out — lanes
+    already True are not traced, hits set them True.
+
+    The packet walks the union of its rays' paths; each node and triangle is
+    tested against all lanes in one loop that LLVM vectorises (its trip count
+    ``P`` must stay a run-time value: a constant gets fully unrolled and then
+    stays scalar). Near and far slab planes are picked once per packet from
+    the shared signs; per lane the arithmetic is that of :func:`any_hit`
+    (whose min/max slab test picks the same planes), so the answers are
     identical.
     """
     pl = lanes.shape[1]
@@ -1224,6 +938,141 @@ def packet_any_hit_rays(
 
 
 @njit(parallel=True, **_JIT)
+def occluded_matrix_bits(
+    nodes,
+    refs,
+    tri,
+    depth,
+    shift,
+    origins,
+    directions,
+    normals,
+    tmin,
+    tmax,
+    block,
+    packet,
+    out,
+):
+    """Any-hit for every (origin, direction) pair, bit-packed.
+
+    Bit ``j`` of row ``i`` (byte ``j // 8``, bit ``j % 8``: numpy
+    ``packbits(bitorder="little")``) is set when the ray from ``origins[i]``
+    (world [m], ``shift`` subtracted) along ``directions[j]`` (unit) is blocked
+    at ``tmin < t <= tmax``. When ``normals`` has one row per origin, pairs
+    with ``normals[i] · directions[j] <= 0`` are set without tracing (the
+    sensor's own surface blocks them). ``out`` must be zeroed by the caller.
+
+    Origins go to the threads in blocks of ``block``. Within a block, for each
+    direction, runs of ``packet`` consecutive origins are traced together by
+    :func:`packet_any_hit` when they lie within :data:`PACKET_SPAN` of each
+    other (sensors of one facade or roof), else one by one with
+    :func:`any_hit`; both give the same answers.
+    """
+    n = origins.shape[0]
+    nd = directions.shape[0]
+    use_normals = normals.shape[0] == n and n > 0
+    dset, kset = directions_setup(directions)
+    n_blocks = (n + block - 1) // block
+    for blk in prange(n_blocks):
+        stack = np.empty(depth + 2, np.int64)
+        lanes = np.empty((LANE_ROWS, packet))
+        blocked = np.empty(packet, np.bool_)
+        i0 = blk * block
+        i1 = min(n, i0 + block)
+        for j in range(nd):
+            ix = dset[j, 0]
+            iy = dset[j, 1]
+            iz = dset[j, 2]
+            kx = kset[j, 0]
+            ky = kset[j, 1]
+            kz = kset[j, 2]
+            byte = j >> 3
+            bit = np.uint8(1 << (j & 7))
+            for r in range(packet):
+                lanes[8, r] = ix
+                lanes[9, r] = iy
+                lanes[10, r] = iz
+                lanes[11, r] = dset[j, 3]
+                lanes[12, r] = dset[j, 4]
+                lanes[13, r] = dset[j, 5]
+                lanes[14, r] = tmax
+            for p0 in range(i0, i1, packet):
+                n_live = min(packet, i1 - p0)
+                lo_x = np.inf
+                hi_x = -np.inf
+                lo_y = np.inf
+                hi_y = -np.inf
+                lo_z = np.inf
+                hi_z = -np.inf
+                for r in range(packet):
+                    i = p0 + min(r, n_live - 1)
+                    ox = origins[i, 0] - shift[0]
+                    oy = origins[i, 1] - shift[1]
+                    oz = origins[i, 2] - shift[2]
+                    lanes[0, r] = ox
+                    lanes[1, r] = oy
+                    lanes[2, r] = oz
+                    lanes[3, r] = ox if kx == 0 else (oy if kx == 1 else oz)
+                    lanes[4, r] = ox if ky == 0 else (oy if ky == 1 else oz)
+                    lanes[5, r] = ox if kz == 0 else (oy if kz == 1 else oz)
+                    lo_x = min(lo_x, ox)
+                    hi_x = max(hi_x, ox)
+                    lo_y = min(lo_y, oy)
+                    hi_y = max(hi_y, oy)
+                    lo_z = min(lo_z, oz)
+                    hi_z = max(hi_z, oz)
+                    back = False
+                    if use_normals:
+                        back = (
+                            normals[i, 0] * directions[j, 0]
+                            + normals[i, 1] * directions[j, 1]
+                            + normals[i, 2] * directions[j, 2]
+                        ) <= 0.0
+                    blocked[r] = back
+                span = max(hi_x - lo_x, hi_y - lo_y, hi_z - lo_z)
+                if n_live > 1 and span <= PACKET_SPAN:
+                    packet_any_hit(
+                        nodes,
+                        refs,
+                        tri,
+                        stack,
+                        lanes,
+                        blocked,
+                        kx,
+                        ky,
+                        kz,
+                        tmin,
+                        n_live,
+                    )
+                else:
+                    for r in range(n_live):
+                        if not blocked[r]:
+                            blocked[r] = any_hit(
+                                nodes,
+                                refs,
+                                tri,
+                                stack,
+                                lanes[0, r],
+                                lanes[1, r],
+                                lanes[2, r],
+                                ix,
+                                iy,
+                                iz,
+                                kx,
+                                ky,
+                                kz,
+                                dset[j, 3],
+                                dset[j, 4],
+                                dset[j, 5],
+                                tmin,
+                                tmax,
+                            )
+                for r in range(n_live):
+                    if blocked[r]:
+                        out[p0 + r, byte] |= bit
+
+
+@njit(parallel=True, **_JIT)
 def occluded_grouped(
     nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out
 ):
@@ -1234,10 +1083,11 @@ def occluded_grouped(
     each window the rays are set up once, sorted by :func:`direction_cell`
     (counting sort, stable: rays of a cell keep their input order, e.g. sensor
     order), and runs of up to :data:`PACKET` rays of one cell whose origins lie
-    within :data:`PACKET_SPAN` are traced together: by :func:`packet_any_hit`
-    when they share direction and ``tmax`` (e.g. sensors x sky patches
-    flattened), else by :func:`packet_any_hit_rays`. Other rays go one by one
-    through :func:`any_hit`.
+    within :data:`PACKET_SPAN` are traced together by :func:`packet_any_hit`
+    (e.g. sensors x sky patches flattened sensor by sensor: each window holds
+    runs of neighbouring sensors per direction); other rays go one by one
+    through :func:`any_hit`. Windows bound the sort's memory (about 100 bytes
+    per ray of a window) and keep it in cache.
     """
     n = out.shape[0]
     one_tmax = tmax.shape[0] == 1
@@ -1299,8 +1149,6 @@ def occluded_grouped(
             hi_y = -np.inf
             lo_z = np.inf
             hi_z = -np.inf
-            same = True
-            q0 = order[s]
             for r in range(PACKET):
                 q = order[s + min(r, run - 1)]
                 ox = ray[q, 0]
@@ -1314,7 +1162,6 @@ def occluded_grouped(
                 lanes[5, r] = ox if kz == 0 else (oy if kz == 1 else oz)
                 for c in range(3, 10):
                     lanes[5 + c, r] = ray[q, c]
-                    same &= ray[q, c] == ray[q0, c]
                 blocked[r] = False
                 lo_x = min(lo_x, ox)
                 hi_x = max(hi_x, ox)
@@ -1323,29 +1170,8 @@ def occluded_grouped(
                 lo_z = min(lo_z, oz)
                 hi_z = max(hi_z, oz)
             span = max(hi_x - lo_x, hi_y - lo_y, hi_z - lo_z)
-            if run > 1 and span <= PACKET_SPAN and same:
+            if run > 1 and span <= PACKET_SPAN:
                 packet_any_hit(
-                    nodes,
-                    refs,
-                    tri,
-                    stack,
-                    lanes,
-                    blocked,
-                    lanes[8, 0],
-                    lanes[9, 0],
-                    lanes[10, 0],
-                    kx,
-                    ky,
-                    kz,
-                    lanes[11, 0],
-                    lanes[12, 0],
-                    lanes[13, 0],
-                    tmin,
-                    lanes[14, 0],
-                    run,
-                )
-            elif run > 1 and span <= PACKET_SPAN:
-                packet_any_hit_rays(
                     nodes, refs, tri, stack, lanes, blocked, kx, ky, kz, tmin, run
                 )
             else:
