@@ -411,12 +411,20 @@ def _overlapping_pairs(st: _Store, ids: np.ndarray):
     return i[keep], j[keep]
 
 
+#: largest group of convex polygons unioned by the numba kernel (its cost grows
+#: with the square of the group's vertices); larger groups go to GEOS
+MAX_CONVEX_GROUP = 64
+
+
 def _dissolve(st: _Store, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Merge overlapping polygons of one class so their interiors are disjoint.
 
-    Only connected groups of overlapping polygons are unioned (one vectorised
-    ``shapely.union_all`` per group size); the others are kept as they are,
-    which is much cheaper than one union of the whole layer.
+    Only connected groups of overlapping polygons are unioned; the others are
+    kept as they are, which is much cheaper than one union of the whole layer.
+    Groups of convex polygons in general position (tree crowns) are unioned by
+    :func:`cimcity._kernels.vegetation.convex_unions`, the others (and the
+    groups that kernel reports degenerate: shared edges, touching vertices) by
+    GEOS (``shapely.union_all``, vectorised per group size).
 
     Returns
     -------
@@ -443,10 +451,18 @@ def _dissolve(st: _Store, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labs = label[order]
     starts = np.r_[0, np.flatnonzero(np.diff(labs)) + 1]
     lengths = np.diff(np.r_[starts, len(order)])
-    merged = []
+    members = ids[order]
+    # groups of convex polygons: numba union
+    allconvex = np.logical_and.reduceat(st.flat.convex[members], starts)
+    fast = allconvex & (lengths <= MAX_CONVEX_GROUP)
+    merged = [_convex_unions(st, members, starts, lengths, np.flatnonzero(fast))]
+    failed = np.flatnonzero(fast)[shapely.is_missing(merged[0])]
+    merged[0] = merged[0][~shapely.is_missing(merged[0])]
+    slow = np.sort(np.concatenate([np.flatnonzero(~fast), failed]))
+    starts, lengths = starts[slow], lengths[slow]
     for s in np.unique(lengths):
         sel = starts[lengths == s]
-        block = st.geoms[ids[order[sel[:, None] + np.arange(s)[None, :]]]]
+        block = st.geoms[members[sel[:, None] + np.arange(s)[None, :]]]
         merged.extend(
             _parallel(
                 lambda sl, block=block: shapely.union_all(block[sl], axis=1),
@@ -457,6 +473,51 @@ def _dissolve(st: _Store, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         )
     merged = np.concatenate(merged)
     return ids[single], merged[~shapely.is_empty(merged)]
+
+
+def _convex_unions(st, members, starts, lengths, groups) -> np.ndarray:
+    """Union polygons of the groups ``groups`` of convex polygons (members
+    ``members[starts[g]: starts[g] + lengths[g]]``); None where the kernel
+    found the group degenerate."""
+    from ._kernels.vegetation import convex_unions
+
+    out = np.full(len(groups), None, dtype=object)
+    if not len(groups):
+        return out
+    f = st.flat
+    st_ = starts[groups]
+    ln = lengths[groups]
+    mem = members[
+        np.repeat(st_, ln) + (np.arange(ln.sum()) - np.repeat(np.cumsum(ln) - ln, ln))
+    ]
+    mem_off = np.r_[0, np.cumsum(ln)].astype(np.int64)
+    args = (f.x, f.y, f.ring_off, f.geom_ring, f.bounds)
+
+    def run(sl):
+        o = mem_off[sl.start : sl.stop + 1]
+        ux, uy, ro, gr, ok = convex_unions(
+            *args, mem, np.ascontiguousarray(o), COINCIDENCE_TOL
+        )
+        if not len(ux):
+            return np.full(sl.stop - sl.start, None, dtype=object)
+        rings = shapely.linearrings(
+            np.column_stack([ux, uy]),
+            indices=np.repeat(np.arange(len(ro) - 1), np.diff(ro)),
+        )
+        res = np.full(sl.stop - sl.start, None, dtype=object)
+        nr = np.diff(gr)
+        one = ok & (nr == 1)
+        res[one] = shapely.polygons(rings[gr[:-1][one]])
+        for g in np.flatnonzero(ok & (nr > 1)):
+            res[g] = shapely.Polygon(
+                rings[gr[g]], holes=list(rings[gr[g] + 1 : gr[g + 1]])
+            )
+        return res
+
+    if len(groups) > 1:
+        # compile (or load from the cache) once before the threads share it
+        convex_unions(*args, mem, mem_off[:2].copy(), COINCIDENCE_TOL)
+    return np.concatenate(_parallel(run, len(groups), st.threads, 2_000))
 
 
 def _boxes(b: np.ndarray) -> np.ndarray:

@@ -772,3 +772,371 @@ def convex_contains_boxes(x, y, ring_off, geom_ring, outer, boxes, out):
             if not ok:
                 break
         out[i] = ok
+
+
+# ----------------------------------------------------------------------------------
+# union of overlapping convex polygons
+# ----------------------------------------------------------------------------------
+# Overlapping tree crowns are merged before the areas are summed. GEOS'
+# OverlayNG takes 40-90 µs for the union of two 16-gon crowns (noding, graph,
+# snapping) and dominated the vector path; for convex polygons in general
+# position the union boundary is simply the parts of each edge outside every
+# other polygon (one parameter interval per other polygon, Cyrus & Beck, 1978),
+# chained crossing by crossing. Groups that are not in general position (a
+# vertex within ``tol`` of another polygon's edge: shared edges, touching
+# vertices, duplicates) or whose chaining fails are reported, and the caller
+# unions them with GEOS.
+#
+# Reference: Cyrus, M., Beck, J. (1978). Generalized two- and three-dimensional
+# clipping. Computers & Graphics 3(1), 23-28.
+
+
+@njit(nogil=True, cache=True)
+def _grow(a, need):
+    if len(a) >= need:
+        return a
+    b = np.empty(max(need, 2 * len(a)), a.dtype)
+    b[: len(a)] = a
+    return b
+
+
+@njit(nogil=True, cache=True)
+def _poly_of(pstart, a):
+    i = 0
+    while pstart[i + 1] <= a:
+        i += 1
+    return i
+
+
+@njit(nogil=True, cache=True)
+def _group_union(x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, out):
+    """Union rings of the convex polygons ``ids`` (general position), written
+    at the start of ``out`` (2, cap) in local coordinates (origin (ox_, oy_)):
+    shell first (counter-clockwise), then holes (clockwise), each ring closed.
+    ``w`` (float, (8, cap)) and ``iw`` (int, (8, cap)) are scratch sized by the
+    caller (cap >= 4 × the group's vertices + 16; ``out`` likewise).
+
+    Returns
+    -------
+    n_coords (0: degenerate group), n_rings; ring lengths in ``iw[7, :n_rings]``
+    """
+    m = len(ids)
+    px = w[0]
+    py = w[1]
+    ex_ = w[2]  # edge vectors
+    ey_ = w[3]
+    l2_ = w[4]
+    pt0 = w[5]  # piece start parameter
+    pe = iw[0]  # piece edge
+    psp = iw[1]  # start partner edge (-1: edge start vertex)
+    pep = iw[2]  # end partner edge (-1: edge end vertex)
+    first = iw[3]  # first piece of each edge (-1: none)
+    cnt = iw[4]  # pieces on each edge
+    nxt = iw[5]
+    poly = iw[6]  # polygon of each vertex
+    rlen = iw[7]
+    pstart = np.empty(m + 1, np.int64)
+    pb = np.empty((m, 4))
+    k = 0
+    for i in range(m):
+        g = ids[i]
+        rr = geom_ring[g]
+        pstart[i] = k
+        for v in range(ring_off[rr], ring_off[rr + 1] - 1):
+            px[k] = x[v] - ox_
+            py[k] = y[v] - oy_
+            poly[k] = i
+            k += 1
+        pb[i, 0] = bounds[g, 0] - ox_
+        pb[i, 1] = bounds[g, 1] - oy_
+        pb[i, 2] = bounds[g, 2] - ox_
+        pb[i, 3] = bounds[g, 3] - oy_
+    pstart[m] = k
+    nv = k
+    for i in range(m):
+        s = pstart[i]
+        e = pstart[i + 1]
+        for f in range(s, e):
+            g = f + 1 if f + 1 < e else s
+            ex_[f] = px[g] - px[f]
+            ey_[f] = py[g] - py[f]
+            l2_[f] = ex_[f] * ex_[f] + ey_[f] * ey_[f]
+    tol2 = tol * tol
+    # 1. general position: no vertex within tol of another polygon's edge
+    for v in range(nv):
+        i = poly[v]
+        vx = px[v]
+        vy = py[v]
+        for j in range(m):
+            if (
+                j == i
+                or vx < pb[j, 0] - tol
+                or vx > pb[j, 2] + tol
+                or vy < pb[j, 1] - tol
+                or vy > pb[j, 3] + tol
+            ):
+                continue
+            for f in range(pstart[j], pstart[j + 1]):
+                dx = vx - px[f]
+                dy = vy - py[f]
+                c = ex_[f] * dy - ey_[f] * dx
+                if c * c > tol2 * l2_[f]:
+                    continue  # farther than tol from the edge's line
+                d = dx * ex_[f] + dy * ey_[f]
+                if d < 0.0:
+                    if dx * dx + dy * dy <= tol2:
+                        return 0, 0
+                elif d > l2_[f]:
+                    gx = vx - px[f] - ex_[f]
+                    gy = vy - py[f] - ey_[f]
+                    if gx * gx + gy * gy <= tol2:
+                        return 0, 0
+                else:
+                    return 0, 0
+    # 2. pieces of every edge outside all the other polygons (one interval
+    # inside each other convex polygon: Cyrus-Beck)
+    iv_in = np.empty(m)
+    iv_out = np.empty(m)
+    iv_ein = np.empty(m, np.int64)
+    iv_eout = np.empty(m, np.int64)
+    npc = 0
+    for a in range(nv):
+        first[a] = -1
+        cnt[a] = 0
+        i = poly[a]
+        ax = px[a]
+        ay = py[a]
+        rx = ex_[a]
+        ry = ey_[a]
+        sx0 = min(ax, ax + rx)
+        sx1 = max(ax, ax + rx)
+        sy0 = min(ay, ay + ry)
+        sy1 = max(ay, ay + ry)
+        niv = 0
+        for j in range(m):
+            if (
+                j == i
+                or sx1 < pb[j, 0]
+                or sx0 > pb[j, 2]
+                or sy1 < pb[j, 1]
+                or sy0 > pb[j, 3]
+            ):
+                continue
+            t_in = 0.0
+            t_out = 1.0
+            e_in = -1
+            e_out = -1
+            empty = False
+            for f in range(pstart[j], pstart[j + 1]):
+                fx = ex_[f]
+                fy = ey_[f]
+                dx = ax - px[f]
+                dy = ay - py[f]
+                sa = fx * dy - fy * dx
+                sb = sa + fx * ry - fy * rx
+                if sa < 0.0:
+                    if sb < 0.0:
+                        empty = True
+                        break
+                    t = sa / (sa - sb)
+                    if t > t_in:
+                        t_in = t
+                        e_in = f
+                elif sb < 0.0:
+                    t = sa / (sa - sb)
+                    if t < t_out:
+                        t_out = t
+                        e_out = f
+            if empty or t_in >= t_out:
+                continue
+            # insert sorted by entry
+            r = niv - 1
+            while r >= 0 and iv_in[r] > t_in:
+                iv_in[r + 1] = iv_in[r]
+                iv_out[r + 1] = iv_out[r]
+                iv_ein[r + 1] = iv_ein[r]
+                iv_eout[r + 1] = iv_eout[r]
+                r -= 1
+            iv_in[r + 1] = t_in
+            iv_out[r + 1] = t_out
+            iv_ein[r + 1] = e_in
+            iv_eout[r + 1] = e_out
+            niv += 1
+        # complement of the union of the intervals in [0, 1]
+        t0 = 0.0
+        sp = -1
+        for q in range(niv + 1):
+            if q < niv:
+                t1 = iv_in[q]
+                ep = iv_ein[q]
+            else:
+                t1 = 1.0
+                ep = -1
+            if t1 > t0:
+                if npc >= len(pe):
+                    return 0, 0  # more pieces than the scratch holds
+                if first[a] < 0:
+                    first[a] = npc
+                cnt[a] += 1
+                pe[npc] = a
+                pt0[npc] = t0
+                psp[npc] = sp
+                pep[npc] = ep
+                npc += 1
+            if q < niv and iv_out[q] > t0:
+                t0 = iv_out[q]
+                sp = iv_eout[q]
+                if t0 >= 1.0:
+                    break
+    if npc == 0:
+        return 0, 0
+    # 3. chain the pieces: a piece entering polygon j through edge f goes on
+    # along f from the point where f leaves this piece's polygon
+    for p in range(npc):
+        a = pe[p]
+        if pep[p] < 0:
+            i = poly[a]
+            b = a + 1 if a + 1 < pstart[i + 1] else pstart[i]
+            q = first[b]
+            if q < 0 or psp[q] != -1 or pt0[q] != 0.0:
+                return 0, 0
+            nxt[p] = q
+        else:
+            f = pep[p]
+            q = first[f]
+            found = -1
+            if q >= 0:
+                for r in range(q, q + cnt[f]):
+                    if psp[r] == a:
+                        if found >= 0:
+                            return 0, 0
+                        found = r
+            if found < 0:
+                return 0, 0
+            nxt[p] = found
+    # 4. walk the rings (pieces are marked seen by setting pe to -1 - edge)
+    n_out = 0
+    nr = 0
+    shells = 0
+    for p0 in range(npc):
+        if pe[p0] < 0:
+            continue
+        start = n_out
+        p = p0
+        while True:
+            a = pe[p]
+            if a < 0:
+                return 0, 0  # a piece reached twice
+            pe[p] = -1 - a
+            if n_out + 2 > out.shape[1]:
+                return 0, 0
+            t = pt0[p]
+            out[0, n_out] = px[a] + t * ex_[a]
+            out[1, n_out] = py[a] + t * ey_[a]
+            n_out += 1
+            p = nxt[p]
+            if p == p0:
+                break
+        if n_out - start < 3:
+            return 0, 0
+        area2 = 0.0
+        for q in range(start, n_out - 1):
+            area2 += out[0, q] * out[1, q + 1] - out[0, q + 1] * out[1, q]
+        area2 += out[0, n_out - 1] * out[1, start] - out[0, start] * out[1, n_out - 1]
+        out[0, n_out] = out[0, start]
+        out[1, n_out] = out[1, start]
+        n_out += 1
+        ln = n_out - start
+        if area2 > 0.0:
+            shells += 1
+            if shells > 1:
+                return 0, 0
+            if start > 0:
+                # the shell goes first: rotate it to the front
+                tmp = out[:, start:n_out].copy()
+                out[:, ln:n_out] = out[:, :start].copy()
+                out[:, :ln] = tmp
+                for r in range(nr, 0, -1):
+                    rlen[r] = rlen[r - 1]
+                rlen[0] = ln
+                nr += 1
+                continue
+        rlen[nr] = ln
+        nr += 1
+    if shells != 1:
+        return 0, 0
+    return n_out, nr
+
+
+@njit(nogil=True, cache=True)
+def convex_unions(x, y, ring_off, geom_ring, bounds, members, mem_off, tol):
+    """Union of each group of overlapping convex polygons.
+
+    Parameters
+    ----------
+    x, y, ring_off, geom_ring, bounds : flattened, oriented geometries; the
+        members must be convex (:func:`convex_flags`)
+    members : (n_members,) int64 — geometry ids, group after group
+    mem_off : (n_groups + 1,) int64 — offsets of each group into ``members``
+    tol : float — a vertex closer than this to another member's edge [m]
+        makes the group degenerate (not unioned here)
+
+    Returns
+    -------
+    ux, uy : (n_coords,) float64 — closed rings of every union, shell first
+    ring_off : (n_rings + 1,) int64 — ring offsets into ``ux``
+    group_ring : (n_groups + 1,) int64 — ring offsets of each group (a
+        degenerate group has no ring)
+    ok : (n_groups,) bool — False: degenerate group, to union otherwise
+    """
+    ng = len(mem_off) - 1
+    cap = 16
+    for gi in range(ng):
+        nv = 0
+        for q in range(mem_off[gi], mem_off[gi + 1]):
+            rr = geom_ring[members[q]]
+            nv += ring_off[rr + 1] - 1 - ring_off[rr]
+        cap = max(cap, 4 * nv + 16)
+    w = np.empty((8, cap))
+    iw = np.empty((8, cap), np.int64)
+    buf = np.empty((2, cap))
+    ux = np.empty(1024)
+    uy = np.empty(1024)
+    ro = np.empty(256, np.int64)
+    gr = np.empty(ng + 1, np.int64)
+    ok = np.zeros(ng, np.bool_)
+    nc = 0
+    nr = 0
+    ro[0] = 0
+    for gi in range(ng):
+        gr[gi] = nr
+        ids = members[mem_off[gi] : mem_off[gi + 1]]
+        bx0 = np.inf
+        by0 = np.inf
+        bx1 = -np.inf
+        by1 = -np.inf
+        for g in ids:
+            bx0 = min(bx0, bounds[g, 0])
+            by0 = min(by0, bounds[g, 1])
+            bx1 = max(bx1, bounds[g, 2])
+            by1 = max(by1, bounds[g, 3])
+        ox_ = 0.5 * (bx0 + bx1)
+        oy_ = 0.5 * (by0 + by1)
+        n, nrg = _group_union(
+            x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, buf
+        )
+        if n == 0:
+            continue
+        ok[gi] = True
+        ux = _grow(ux, nc + n)
+        uy = _grow(uy, nc + n)
+        for q in range(n):
+            ux[nc + q] = buf[0, q] + ox_
+            uy[nc + q] = buf[1, q] + oy_
+        ro = _grow(ro, nr + nrg + 1)
+        for r in range(nrg):
+            nc += iw[7, r]
+            nr += 1
+            ro[nr] = nc
+    gr[ng] = nr
+    return ux[:nc], uy[:nc], ro[: nr + 1], gr, ok
