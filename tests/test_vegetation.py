@@ -356,6 +356,70 @@ def test_overlapping_layers_are_not_counted_twice():
     assert u["biotope_coefficient"] == pytest.approx(170 / 900)
 
 
+def test_crown_union_matches_geos_union():
+    # overlapping discs (crowns, 8- to 32-gons) merged group by group (numba
+    # union of convex polygons, GEOS for degenerate groups: a duplicated crown,
+    # squares sharing edges) against one shapely.union_all of the whole layer
+    # (GEOS OverlayNG): same area and same region within 1e-6 m², interiors
+    # disjoint; each kernel union equals GEOS' union of its group
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from cimcity._zonal import _convex_unions, _dissolve
+
+    rng = np.random.default_rng(11)
+    n = 700
+    c = rng.uniform(0, 300, (n, 2))
+    d = shapely.buffer(
+        shapely.points(X0 + c[:, 0], Y0 + c[:, 1]),
+        rng.uniform(1.5, 6, n),
+        quad_segs=4,
+    )
+    d[::3] = shapely.buffer(
+        shapely.points(X0 + c[::3, 0], Y0 + c[::3, 1]), 3, quad_segs=2
+    )
+    d[1::5] = shapely.buffer(
+        shapely.points(X0 + c[1::5, 0], Y0 + c[1::5, 1]), 5, quad_segs=8
+    )
+    squares = [box(400 + 3 * k, 0, 404 + 3 * k, 3) for k in range(5)]  # shared edges
+    g = np.concatenate([d, d[:10], squares])  # 10 duplicated crowns
+    st_ = veg._Store(2)
+    ids = st_.add(g)
+    kept, merged = _dissolve(st_, ids)
+    out = np.concatenate([st_.geoms[kept], merged])
+    ref = shapely.union_all(g)
+    assert len(merged) > 50 and (shapely.get_num_interior_rings(merged) > 0).any()
+    assert shapely.is_valid(merged).all()
+    assert shapely.area(out).sum() == pytest.approx(ref.area, abs=AREA_TOL)
+    assert shapely.area(shapely.symmetric_difference(shapely.union_all(out), ref)) < (
+        AREA_TOL
+    )
+    i, j = shapely.STRtree(out).query(out)
+    keep = i < j
+    assert veg.intersection_area(out, out, i[keep], j[keep]).sum() < AREA_TOL
+    # the kernel on its own, groups found independently (GEOS overlaps)
+    i, j = shapely.STRtree(g).query(g, predicate="overlaps")
+    _, lab = connected_components(
+        coo_matrix((np.ones(len(i)), (i, j)), shape=(len(g), len(g))), directed=False
+    )
+    size = np.bincount(lab)
+    multi = np.flatnonzero(size[lab] > 1)
+    order = multi[np.argsort(lab[multi], kind="stable")]
+    starts = np.r_[0, np.flatnonzero(np.diff(lab[order])) + 1]
+    lengths = np.diff(np.r_[starts, len(order)])
+    res = _convex_unions(st_, ids[order], starts, lengths, np.arange(len(starts)))
+    done = ~shapely.is_missing(res)
+    assert done.mean() > 0.8  # general position: the kernel unions them
+    # a group holding a duplicated crown or the squares is degenerate: GEOS
+    degenerate = np.array(
+        [(order[s : s + k] >= n).any() for s, k in zip(starts, lengths, strict=True)]
+    )
+    assert degenerate.sum() >= 2 and not done[degenerate].any()
+    for k in np.flatnonzero(done):
+        ref_k = shapely.union_all(g[order[starts[k] : starts[k] + lengths[k]]])
+        assert shapely.area(shapely.symmetric_difference(res[k], ref_k)) < AREA_TOL
+
+
 def test_green_roof_is_clipped_to_the_footprint_and_shallow_by_default():
     # roof polygon 10 × 12 over a 10 × 10 building: 100 m² of shallow roof
     s = make_scene(
