@@ -495,14 +495,27 @@ def test_engine_choice(monkeypatch):
     with pytest.raises(EngineError):
         rc.occluded(lone_box().mesh(), [0, 0, 0], [0, 0, 1], engine=None)
     assert rc.resolve_engine("numba") == "numba"
-    assert rc.resolve_engine("auto") == ("embree" if HAS_EMBREE else "numba")
+    assert rc.resolve_engine("numba", "matrix") == "numba"
+    # auto: per query as measured by benchmarks/bench_raycast.py
+    flat = "embree" if HAS_EMBREE else "numba"
+    assert rc.resolve_engine("auto") == flat
+    assert rc.resolve_engine("auto", "occluded") == flat
+    assert rc.resolve_engine("auto", "intersect") == flat
+    assert rc.resolve_engine("auto", "matrix") == "numba"
+    with pytest.raises(InputError, match="'occluded', 'intersect', 'matrix'"):
+        rc.resolve_engine("auto", "closest")
+    mesh = lone_box().mesh()
+    mesh.clear_cache()
+    rc.occluded_matrix(mesh, [[X0 - 5, Y0 + 5, 45.0]], [[1.0, 0, 0]])
+    assert "raycast.bvh" in mesh.cache and "raycast.embree" not in mesh.cache
     # embreex missing: "embree" names the extra, "auto" falls back to numba
     monkeypatch.setitem(sys.modules, "embreex", None)
     monkeypatch.setitem(sys.modules, "embreex.rtcore_scene", None)
     monkeypatch.setattr(rc, "_HAS_EMBREE", None)
     with pytest.raises(MissingDependencyError, match=r"cimcity\[accel\]"):
         rc.resolve_engine("embree")
-    assert rc.resolve_engine("auto") == "numba"
+    for query in rc.QUERIES:
+        assert rc.resolve_engine("auto", query) == "numba"
     assert rc.available_engines() == ("numba",)
 
 

@@ -21,7 +21,20 @@ Engines (``engine=``)
     ray at a time but releases the GIL, so rays are split over one Python
     thread per core.
 ``"auto"`` (default)
-    ``"embree"`` when ``embreex`` is importable, else ``"numba"``.
+    Without ``embreex``: ``"numba"``. With it, per query (:data:`AUTO_ENGINES`,
+    :func:`resolve_engine`), the engine ``benchmarks/bench_raycast.py`` measures
+    faster for that kind of work:
+
+    * :func:`occluded_matrix` → ``"numba"``: its packets of neighbouring
+      sensors per direction trace sensor × sky-patch pairs as fast as Embree
+      or faster (all bench scenes, per core and wall clock);
+    * :func:`occluded` and :func:`intersect` → ``"embree"``: on coherent rays
+      (sensors × directions flattened) the two are on par, but on incoherent
+      rays (random origins and directions) and for closest hits Embree's
+      single-ray traversal is 2-3 times faster than numba's.
+
+    The rule depends only on the query and on ``embreex`` being installed
+    (no timing at run time), so results and their engine are reproducible.
 
 Both engines return the same answer for every ray except rays that graze an
 edge or a vertex, or whose hit lies within rounding of ``tmin``/``tmax`` (float32
@@ -49,14 +62,19 @@ rounding.
 
 Performance
 -----------
-:func:`occluded` and :func:`intersect` trace each ray on its own.
-:func:`occluded_matrix` with the numba engine traces, for each direction,
-packets of 8 neighbouring sensors (consecutive rows within 16 m of each other,
-e.g. sensors of one facade in :meth:`CityMesh.sample` order) through the BVH
-together in vectorised loops, about twice as fast per core as single rays;
-keep sensors in spatially coherent order to benefit. Numba kernels compile on
-first use (about 15 s of CPU, then cached on disk by numba). Measured rays per
-second are in ``benchmarks/bench_raycast.py``.
+The numba engine traces rays in packets of 8 (Wald et al. 2001) wherever rays
+are coherent, about twice as fast per core as one by one:
+:func:`occluded_matrix` packs, for each direction, 8 consecutive sensors
+lying within 16 m of each other (e.g. sensors of one facade in
+:meth:`CityMesh.sample` order: keep sensors in spatially coherent order);
+:func:`occluded` (256 rays or more) sorts each window of 8,192 consecutive
+rays by direction cell (3.6° cube-map cells, stable, so rays of a cell keep
+their input order) and packs runs of one cell within 16 m, then scatters the
+answers back; other rays, and all of :func:`intersect`, go one by one. Both
+give exactly the single-ray answers. Numba kernels compile on first use
+(about 20 s of CPU, then cached on disk by numba). The Embree engine hands
+tasks of about 32 k rays to one Python thread per core, pulled as threads
+free up. Measured rays per second are in ``benchmarks/bench_raycast.py``.
 """
 
 from __future__ import annotations
@@ -73,6 +91,8 @@ from .errors import EngineError, GeometryError, InputError
 __all__ = [
     "DEFAULT_TMIN",
     "ENGINES",
+    "QUERIES",
+    "AUTO_ENGINES",
     "available_engines",
     "resolve_engine",
     "prepare",
@@ -84,6 +104,11 @@ __all__ = [
 
 #: engine names accepted by ``engine=``
 ENGINES = ("auto", "numba", "embree")
+#: query kinds: :func:`occluded`, :func:`intersect`, :func:`occluded_matrix`
+QUERIES = ("occluded", "intersect", "matrix")
+#: engine ``"auto"`` picks per query when embreex is installed (measured by
+#: ``benchmarks/bench_raycast.py``, see module docstring)
+AUTO_ENGINES = {"occluded": "embree", "intersect": "embree", "matrix": "numba"}
 #: default start distance of rays along their direction [m] (see module docstring)
 DEFAULT_TMIN = 1e-3
 #: rays traced per chunk by :func:`occluded_matrix` (bounds Embree's ray arrays
@@ -120,13 +145,25 @@ def available_engines() -> tuple[str, ...]:
     return ("embree", "numba") if _embree_available() else ("numba",)
 
 
-def resolve_engine(engine: str = "auto") -> str:
-    """The concrete engine (``"numba"`` or ``"embree"``) that ``engine`` selects.
+def resolve_engine(engine: str = "auto", query: str = "occluded") -> str:
+    """The concrete engine (``"numba"`` or ``"embree"``) that ``engine`` selects
+    for one kind of query.
+
+    Parameters
+    ----------
+    engine : {"auto", "numba", "embree"}
+    query : {"occluded", "intersect", "matrix"}
+        The query the engine is for (:func:`occluded`, :func:`intersect`,
+        :func:`occluded_matrix`); only matters for ``"auto"``, which picks
+        :data:`AUTO_ENGINES` ``[query]`` when ``embreex`` is installed, else
+        ``"numba"`` (see module docstring).
 
     Raises
     ------
     EngineError
         ``engine`` is not one of :data:`ENGINES`.
+    InputError
+        ``query`` is not one of :data:`QUERIES`.
     MissingDependencyError
         ``engine="embree"`` but ``embreex`` is not installed.
     """
@@ -135,8 +172,13 @@ def resolve_engine(engine: str = "auto") -> str:
             f"unknown ray engine {engine!r}; expected one of "
             + ", ".join(repr(e) for e in ENGINES)
         )
+    if query not in QUERIES:
+        raise InputError(
+            f"unknown ray query {query!r}; expected one of "
+            + ", ".join(repr(q) for q in QUERIES)
+        )
     if engine == "auto":
-        return "embree" if _embree_available() else "numba"
+        return AUTO_ENGINES[query] if _embree_available() else "numba"
     if engine == "embree":
         import_optional("embreex.rtcore_scene")
     return engine
@@ -240,7 +282,7 @@ def _embree(mesh) -> _Embree:
     return entry
 
 
-def prepare(mesh, engine: str = "auto") -> str:
+def prepare(mesh, engine: str = "auto", query: str = "occluded") -> str:
     """Build (and cache on ``mesh``) the acceleration structure of an engine.
 
     Queries build it on first use anyway; call this to keep the build out of a
@@ -251,6 +293,9 @@ def prepare(mesh, engine: str = "auto") -> str:
     ----------
     mesh : CityMesh
     engine : {"auto", "numba", "embree"}
+    query : {"occluded", "intersect", "matrix"}
+        The query to prepare for (``"auto"`` picks per query, see
+        :func:`resolve_engine`).
 
     Returns
     -------
@@ -258,7 +303,7 @@ def prepare(mesh, engine: str = "auto") -> str:
         The concrete engine used (``"numba"`` or ``"embree"``).
     """
     _check_mesh(mesh)
-    name = resolve_engine(engine)
+    name = resolve_engine(engine, query)
     if len(mesh.faces):
         (_embree if name == "embree" else _bvh)(mesh)
     return name
@@ -494,7 +539,7 @@ def occluded(mesh, origins, directions, engine="auto", tmin=None, tmax=np.inf):
     EngineError, MissingDependencyError
         Unknown engine, or ``"embree"`` without ``embreex``.
     """
-    name = resolve_engine(engine)
+    name = resolve_engine(engine, "occluded")
     o, d, n = _ray_arrays(mesh, origins, directions)
     tmin, tmax = _limits(tmin, tmax, n)
     if n == 0 or len(mesh.faces) == 0:
@@ -550,7 +595,7 @@ def intersect(mesh, origins, directions, engine="auto", tmin=None, tmax=np.inf):
     When two faces are hit at the same distance (a ray through a shared edge),
     the engines may report different faces of that edge.
     """
-    name = resolve_engine(engine)
+    name = resolve_engine(engine, "intersect")
     o, d, n = _ray_arrays(mesh, origins, directions)
     tmin, tmax = _limits(tmin, tmax, n)
     if n == 0 or len(mesh.faces) == 0:
@@ -644,7 +689,7 @@ def occluded_matrix(
         Visible fraction of sensor ``i`` over patch weights ``w``:
         ``1 - unpack_matrix(bits, d)[i] @ w / w.sum()``.
     """
-    name = resolve_engine(engine)
+    name = resolve_engine(engine, "matrix")
     _check_mesh(mesh)
     o = _points("origins", origins, allow_single=False)
     dirs = _unit("directions", _points("directions", directions, allow_single=False))
