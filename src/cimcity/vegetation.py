@@ -357,7 +357,7 @@ def _green_wall_areas(st, units, vegetation, classes, green_wall_height) -> np.n
     # a wall given as a thin strip: its length is half the strip's perimeter
     vertical = np.where(need, height * half_perimeter, vertical)
     wid = st.add(g)
-    wi, ui = st.query(units, "units", g)
+    wi, ui = st.query(units, "units", st.flat.bounds[wid])
     if not len(ui):
         return out
     inter = st.areas(np.column_stack([units[ui], wid[wi]]))
