@@ -872,3 +872,22 @@ def test_dsm_courtyard_shading_matches_measurements(shared_data):
     sunny_measured = set(meas.index[meas > 100.0])
     hours_checked = set(range(8, 17))
     assert sunny_model & hours_checked == sunny_measured & hours_checked == {15, 16}
+
+
+def test_cli_solar_trees_lower_facades_on_the_sample(tmp_path, capsys):
+    # physics: opaque crowns only remove sky and sun from facades (occlusion is
+    # monotonic); roofs stand above the 10-20 m trees' crowns for the most part
+    from cimcity.cli import main
+
+    common = [
+        "solar", "--spacing", "8", "--surfaces", "wall", "--start", "2024-12-20",
+        "--end", "2024-12-22", "--engine", ENGINE, "--no-render",
+    ]  # fmt: skip
+    means = []
+    for extra in ([], ["--trees"]):
+        out = tmp_path / ("trees" if extra else "bare")
+        assert main([*common, *extra, "--out", str(out)]) == 0
+        b = pd.read_csv(out / "buildings.csv")
+        means.append(b["wall_irradiation"].sum() / b["wall_area"].sum())
+    capsys.readouterr()
+    assert means[1] < means[0]

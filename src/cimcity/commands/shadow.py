@@ -44,6 +44,11 @@ def register(sub) -> None:
     p.add_argument("--animate", action="store_true", help="also write shadows.gif")
     p.add_argument("--engine", default="auto", help="ray engine: auto, numba or embree")
     p.add_argument(
+        "--trees",
+        action="store_true",
+        help="trees shade too (crowns from the vegetation layer's trees with a height)",
+    )
+    p.add_argument(
         "--out", default="shadow_out", help="output folder (default: shadow_out)"
     )
     p.set_defaults(func=run)
@@ -94,6 +99,7 @@ def run(args) -> int:
             spacing=args.spacing,
             surfaces=surfaces,
             engine=args.engine,
+            trees=args.trees,
             progress=True,
         )
         files.append(res.to_file(out / f"sun_hours_{day}.gpkg"))
@@ -116,6 +122,7 @@ def run(args) -> int:
             step=args.step,
             spacing=args.spacing,
             engine=args.engine,
+            trees=args.trees,
         )
         files.append(imp.to_file(out / f"impact_worst_{day}.csv"))
         files.append(imp.to_file(out / f"impact_by_building_{day}.csv", "by_building"))

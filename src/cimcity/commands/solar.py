@@ -49,6 +49,11 @@ def register(sub) -> None:
         help="sun bins for annual totals (default reinhart, 577 cells)",
     )
     p.add_argument("--engine", default="auto", help="ray engine: auto, numba or embree")
+    p.add_argument(
+        "--trees",
+        action="store_true",
+        help="trees shade too (crowns from the vegetation layer's trees with a height)",
+    )
     p.add_argument("--no-render", action="store_true", help="skip the 3D map")
     p.add_argument(
         "--out", default="solar_out", help="output folder (default: solar_out)"
@@ -80,6 +85,7 @@ def run(args) -> int:
         spacing=args.spacing,
         surfaces=surfaces,
         engine=args.engine,
+        trees=args.trees,
         sky=args.sky,
         patches=args.patches,
         sun_bins=args.sun_bins,
