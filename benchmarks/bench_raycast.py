@@ -22,6 +22,8 @@ trimesh embree         ``trimesh.ray.ray_pyembree.RayMeshIntersector.intersects_
 trimesh numpy          ``trimesh.ray.ray_triangle.RayMeshIntersector.intersects_any``
                        (trimesh's own engine; run on a subset, it is slow)
 numba / embree closest ``intersect(...)`` closest hit with distance and face
+... random             the same queries on 1 M incoherent rays (sensor origins in random
+                       order, random upward directions): what ``engine="auto"`` weighs
 
 Timing: best of ``REPEATS`` runs, after a warm-up call (numba compilation and
 acceleration-structure builds happen outside the timed part; build times are
@@ -50,6 +52,8 @@ from cimcity.mesh import extrude_buildings
 ROOT = Path(__file__).resolve().parents[1]
 PARIS11 = ROOT.parent / "shared" / "data" / "france" / "bdnb_paris11_batiments.shp"
 REPEATS = 3
+#: incoherent rays per scene (random origins among the sensors, random directions)
+RANDOM_RAYS = 1_000_000
 THREADS = len(os.sched_getaffinity(0))
 
 
@@ -247,10 +251,25 @@ def bench_scene(name, mesh, max_sensors, pool):
     row("numba closest", lambda: rc.intersect(mesh, o, d, engine="numba"))
     if has_embree:
         row("embree closest", lambda: rc.intersect(mesh, o, d, engine="embree"))
+    # incoherent rays: the sensors in random order, random upward directions
+    rng = np.random.default_rng(0)
+    k = min(nr, RANDOM_RAYS)
+    ro = p[rng.integers(0, len(p), k)]
+    rd = rng.normal(size=(k, 3))
+    rd[:, 2] = np.abs(rd[:, 2])
+    for label, fn in [
+        ("numba any-hit random", lambda: rc.occluded(mesh, ro, rd, engine="numba")),
+        ("embree any-hit random", lambda: rc.occluded(mesh, ro, rd, engine="embree")),
+        ("numba closest random", lambda: rc.intersect(mesh, ro, rd, engine="numba")),
+        ("embree closest random", lambda: rc.intersect(mesh, ro, rd, engine="embree")),
+    ]:
+        if has_embree or label.startswith("numba"):
+            row(label, fn, rays=k)
     print(note)
     print(HEADER)
     for label, rays, sec, mrs, mrcpu, others in rows:
-        ratio = f"{raw / sec:7.2f}" if raw and "closest" not in label else "      -"
+        sky_any_hit = "closest" not in label and "random" not in label
+        ratio = f"{raw / sec:7.2f}" if raw and sky_any_hit else "      -"
         print(
             f"{name:<17} {mesh.n_faces:>7} {rays:>9} {label:<24} {sec:>7.3f} "
             f"{mrs:>8.2f} {ratio} {mrcpu:>8.2f} {others:>6.0%}",
@@ -267,7 +286,9 @@ def main(argv=None):
     max_sensors = 4_000 if args.quick else 30_000
     numba_threads = os.environ.get("NUMBA_NUM_THREADS", "all")
     print(
-        f"{THREADS} CPU(s); numba threads: {numba_threads}; engines: {rc.available_engines()}"
+        f"{THREADS} CPU(s); numba threads: {numba_threads}; engines: "
+        f"{rc.available_engines()}; engine='auto' picks "
+        + ", ".join(f"{q}: {rc.resolve_engine('auto', q)}" for q in rc.QUERIES)
     )
     pool = ThreadPoolExecutor(THREADS)
     scenes = [(f"grid {k}x{k}", lambda k=k: synthetic_city(k)) for k in sizes]

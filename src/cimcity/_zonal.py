@@ -94,61 +94,66 @@ class _Flat:
     y: np.ndarray
     ring_off: np.ndarray
     geom_ring: np.ndarray
-    bounds: np.ndarray
+    bounds: np.ndarray  # (n_geoms, 4); inf for empty geometries
     convex: np.ndarray  # (n_geoms,) bool: one convex counter-clockwise ring
+    area: np.ndarray  # (n_geoms,) [m²]
+
+    @classmethod
+    def empty(cls) -> _Flat:
+        z = np.zeros(0)
+        return cls(
+            z,
+            z.copy(),
+            np.zeros(1, np.int64),
+            np.zeros(1, np.int64),
+            np.zeros((0, 4)),
+            np.zeros(0, bool),
+            z.copy(),
+        )
 
     @classmethod
     def of(cls, geoms: np.ndarray) -> _Flat:
-        from ._kernels.vegetation import convex_flags, orient_rings, ring_offsets
+        from ._kernels.vegetation import orient_rings, scan_rings
 
         geoms = np.asarray(geoms, dtype=object)
         n = len(geoms)
         if n == 0:
-            z = np.zeros(0)
-            return cls(
-                z,
-                z.copy(),
-                np.zeros(1, np.int64),
-                np.zeros(1, np.int64),
-                np.zeros((0, 4)),
-                np.zeros(0, bool),
-            )
+            return cls.empty()
         coords, gidx = shapely.get_coordinates(geoms, return_index=True)
         geom_start = np.searchsorted(gidx, np.arange(n + 1)).astype(np.int64)
-        # exterior flag of every ring, in coordinate order: each polygon (part)
-        # has its exterior first, then its holes
-        tid = shapely.get_type_id(geoms)
-        nonempty = ~shapely.is_empty(geoms)
-        poly = np.flatnonzero((tid == 3) & nonempty)
-        multi = np.flatnonzero((tid == 6) & nonempty)
-        part_geom = [poly]
-        part_rings = [1 + shapely.get_num_interior_rings(geoms[poly])]
-        if len(multi):
-            parts, pidx = shapely.get_parts(geoms[multi], return_index=True)
-            ok = ~shapely.is_empty(parts)
-            part_geom.append(multi[pidx[ok]])
-            part_rings.append(1 + shapely.get_num_interior_rings(parts[ok]))
-        pg = np.concatenate(part_geom)
-        pr = np.concatenate(part_rings).astype(np.int64)
-        order = np.argsort(pg, kind="stable")
-        pr = pr[order]
-        exterior = np.zeros(int(pr.sum()), bool)
-        exterior[np.cumsum(pr) - pr] = True
         x = np.ascontiguousarray(coords[:, 0], dtype=np.float64)
         y = np.ascontiguousarray(coords[:, 1], dtype=np.float64)
-        ring_off, geom_ring, ok = ring_offsets(x, y, geom_start, len(exterior))
-        if not ok:  # a ring closing on itself mid-way (invalid input): slow path
+        ring_off, geom_ring, ok = scan_rings(x, y, geom_start)
+        if not ok:  # a ring not closed or too short (invalid input): slow path
             return cls._ragged(geoms)
+        # exterior flag of every ring, in coordinate order: each polygon (part)
+        # has its exterior first, then its holes
+        nring = np.diff(geom_ring)
+        exterior = np.zeros(len(ring_off) - 1, bool)
+        multi = (shapely.get_type_id(geoms) == 6) & (nring > 0)
+        exterior[geom_ring[:-1][~multi & (nring > 0)]] = True
+        if multi.any():
+            m = np.flatnonzero(multi)
+            parts, pidx = shapely.get_parts(geoms[m], return_index=True)
+            pr = np.where(
+                shapely.is_empty(parts), 0, 1 + shapely.get_num_interior_rings(parts)
+            ).astype(np.int64)
+            if (np.bincount(pidx, weights=pr, minlength=len(m)) != nring[m]).any():
+                return cls._ragged(geoms)
+            before = np.cumsum(pr) - pr  # rings of the earlier parts (all geoms)
+            first = before[np.searchsorted(pidx, np.arange(len(m)))]
+            at = geom_ring[m[pidx]] + before - first[pidx]
+            exterior[at[pr > 0]] = True
         orient_rings(x, y, ring_off, exterior)
-        b = shapely.bounds(geoms)
-        b[~nonempty] = (np.inf, np.inf, -np.inf, -np.inf)
+        return cls._finish(x, y, ring_off, geom_ring)
+
+    @classmethod
+    def _finish(cls, x, y, ring_off, geom_ring) -> _Flat:
+        from ._kernels.vegetation import convex_flags, geom_bounds_areas
+
+        b, area = geom_bounds_areas(x, y, ring_off, geom_ring)
         return cls(
-            x,
-            y,
-            ring_off,
-            geom_ring,
-            np.ascontiguousarray(b, dtype=np.float64),
-            convex_flags(x, y, ring_off, geom_ring),
+            x, y, ring_off, geom_ring, b, convex_flags(x, y, ring_off, geom_ring), area
         )
 
     @classmethod
@@ -163,21 +168,23 @@ class _Flat:
         else:
             ring_off, poly_off, multi_off = offsets
             geom_ring = poly_off[multi_off]
-        from ._kernels.vegetation import convex_flags
+        return cls._finish(
+            np.ascontiguousarray(coords[:, 0], dtype=np.float64),
+            np.ascontiguousarray(coords[:, 1], dtype=np.float64),
+            np.ascontiguousarray(ring_off, dtype=np.int64),
+            np.ascontiguousarray(geom_ring, dtype=np.int64),
+        )
 
-        b = shapely.bounds(g)
-        b[empty] = (np.inf, np.inf, -np.inf, -np.inf)
-        x = np.ascontiguousarray(coords[:, 0], dtype=np.float64)
-        y = np.ascontiguousarray(coords[:, 1], dtype=np.float64)
-        ring_off = np.ascontiguousarray(ring_off, dtype=np.int64)
-        geom_ring = np.ascontiguousarray(geom_ring, dtype=np.int64)
-        return cls(
-            x,
-            y,
-            ring_off,
-            geom_ring,
-            np.ascontiguousarray(b, dtype=np.float64),
-            convex_flags(x, y, ring_off, geom_ring),
+    def permuted(self, order: np.ndarray) -> _Flat:
+        """The geometries in the order ``order`` (geometry ``order[k]`` first)."""
+        from ._kernels.vegetation import permute_flat
+
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        x, y, ro, gr = permute_flat(
+            self.x, self.y, self.ring_off, self.geom_ring, order
+        )
+        return _Flat(
+            x, y, ro, gr, self.bounds[order], self.convex[order], self.area[order]
         )
 
     def __add__(self, other: _Flat) -> _Flat:
@@ -189,6 +196,7 @@ class _Flat:
             np.concatenate([self.geom_ring[:-1], other.geom_ring + nr]),
             np.concatenate([self.bounds, other.bounds]),
             np.concatenate([self.convex, other.convex]),
+            np.concatenate([self.area, other.area]),
         )
 
 
@@ -294,9 +302,8 @@ class _Store:
 
     def __init__(self, threads=None):
         self.geoms = np.zeros(0, dtype=object)
-        self.flat = _Flat.of(self.geoms)
+        self.flat = _Flat.empty()
         self.threads = _threads(threads)
-        self._area = np.zeros(0)
         self._trees: dict = {}
         self.tuples: dict = {}
         self.prepared = False
@@ -311,35 +318,41 @@ class _Store:
         is the store id of ``array[i]``.
         """
         arrays = [np.asarray(a, dtype=object) for a in arrays]
-        start = len(self.geoms)
-        ids, blocks = [], []
-        for a in arrays:
-            order = _z_order(shapely.bounds(a)) if len(a) > 1 else np.arange(len(a))
-            pos = np.empty(len(a), np.int64)
-            pos[order] = np.arange(start, start + len(a), dtype=np.int64)
-            ids.append(pos)
-            blocks.append(a[order])
-            start += len(a)
-        new = np.concatenate(blocks) if blocks else np.zeros(0, object)
+        new = np.concatenate(arrays) if arrays else np.zeros(0, object)
+        ids = []
         if len(new):
+            # flatten in input order (shapely reads the geometries in the order
+            # they were made: much faster than shuffled), then reorder
             flats = _parallel(
-                lambda sl: (_Flat.of(new[sl]), shapely.area(new[sl])),
-                len(new),
-                self.threads,
-                50_000,
+                lambda sl: _Flat.of(new[sl]), len(new), self.threads, 50_000
             )
-            flat = flats[0][0]
+            flat = flats[0]
             for f in flats[1:]:
-                flat = flat + f[0]
+                flat = flat + f
+            order, k = [], 0
+            for a in arrays:
+                o = _z_order(flat.bounds[k : k + len(a)]) if len(a) > 1 else [0]
+                order.append(k + np.asarray(o, np.int64)[: len(a)])
+                k += len(a)
+            order = np.concatenate(order)
+            start = len(self.geoms)
+            pos = np.empty(len(new), np.int64)
+            pos[order] = np.arange(start, start + len(new), dtype=np.int64)
+            k = 0
+            for a in arrays:
+                ids.append(pos[k : k + len(a)])
+                k += len(a)
+            flat = flat.permuted(order)
             self.flat = flat if not len(self.geoms) else self.flat + flat
-            self.geoms = np.concatenate([self.geoms, new])
-            self._area = np.concatenate([self._area] + [f[1] for f in flats])
+            self.geoms = np.concatenate([self.geoms, new[order]])
+        else:
+            ids = [np.zeros(0, np.int64) for _ in arrays]
         return ids[0] if len(ids) == 1 else ids
 
     @property
     def area(self) -> np.ndarray:
         """(n_geoms,) polygon areas [m²]."""
-        return self._area
+        return self.flat.area
 
     def tree(self, ids: np.ndarray, key: str) -> _Grid:
         """Bounding-box index of the geometries ``ids`` (cached under ``key``)."""
@@ -470,7 +483,7 @@ def _dissolve(st: _Store, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     -------
     kept ids (into the store), new merged geometries (to add to the store)
     """
-    ids = ids[~shapely.is_empty(st.geoms[ids])]
+    ids = ids[np.diff(st.flat.geom_ring)[ids] > 0]  # not empty
     none = np.zeros(0, dtype=object)
     if len(ids) < 2:
         return ids, none

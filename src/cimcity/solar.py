@@ -892,8 +892,9 @@ def _sensor_quads(points, normals, areas):
     t1[flat] = [1.0, 0.0, 0.0]
     t1 /= np.linalg.norm(t1, axis=1)[:, None]
     t2 = np.cross(n, t1)
-    h = 0.65 * np.sqrt(np.asarray(areas, float))[:, None]  # 1.3 x: sensors sit on a
-    # triangular grid, squares this size cover it without gaps
+    # 1.3 x: sensors stand for grid cells of 0.67-1.5 spacing a side (see
+    # CityMesh.sample); squares this size cover them without visible gaps
+    h = 0.65 * np.sqrt(np.asarray(areas, float))[:, None]
     p = np.asarray(points, float)
     corners = np.stack(
         [

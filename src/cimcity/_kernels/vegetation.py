@@ -36,48 +36,6 @@ _T_EPS = 1e-12
 
 
 @njit(nogil=True, cache=True)
-def ring_offsets(x, y, geom_start, n_rings_total):
-    """Ring offsets from a flat stream of closed rings.
-
-    Parameters
-    ----------
-    x, y : (n,) float64 — coordinates of every ring, geometry after geometry
-    geom_start : (n_geoms + 1,) int64 — first coordinate of each geometry
-    n_rings_total : int — expected number of rings
-
-    Returns
-    -------
-    ring_off : (n_rings + 1,) int64, geom_ring : (n_geoms + 1,) int64, ok : bool
-        ``ok`` is False when the scan does not find ``n_rings_total`` closed
-        rings (the caller then falls back to shapely's ragged arrays).
-    """
-    ring_off = np.empty(n_rings_total + 1, np.int64)
-    geom_ring = np.empty(len(geom_start), np.int64)
-    r = 0
-    ok = True
-    for g in range(len(geom_start) - 1):
-        geom_ring[g] = r
-        s = geom_start[g]
-        end = geom_start[g + 1]
-        while s < end:
-            if r >= n_rings_total:
-                return ring_off, geom_ring, False
-            ring_off[r] = s
-            e = s + 1
-            while e < end and (x[e] != x[s] or y[e] != y[s]):
-                e += 1
-            if e >= end:
-                return ring_off, geom_ring, False
-            r += 1
-            s = e + 1
-    geom_ring[len(geom_start) - 1] = r
-    ring_off[r] = len(x)
-    if r != n_rings_total:
-        ok = False
-    return ring_off, geom_ring, ok
-
-
-@njit(nogil=True, cache=True)
 def orient_rings(x, y, ring_off, exterior):
     """Reverse, in place, the rings whose orientation is wrong: exteriors
     counter-clockwise, holes clockwise (interior on the left).
@@ -1297,3 +1255,119 @@ def grid_query(bounds, cell_start, cell_items, big, x0, y0, cell, nx, ny, qbound
             it[m] = i
             m += 1
     return qi[:m].copy(), it[:m].copy()
+
+
+# ----------------------------------------------------------------------------------
+# flattening helpers
+# ----------------------------------------------------------------------------------
+@njit(nogil=True, cache=True)
+def scan_rings(x, y, geom_start):
+    """Ring offsets from a flat stream of closed rings (each ring ends where its
+    first vertex comes back, as in a valid polygon).
+
+    Parameters
+    ----------
+    x, y : (n,) float64 — coordinates of every ring, geometry after geometry
+    geom_start : (n_geoms + 1,) int64 — first coordinate of each geometry
+
+    Returns
+    -------
+    ring_off : (n_rings + 1,) int64, geom_ring : (n_geoms + 1,) int64, ok : bool
+        ``ok`` is False when a ring does not close or has fewer than 4
+        coordinates (the caller then falls back to shapely's ragged arrays).
+    """
+    n = len(geom_start) - 1
+    cap = len(x) // 4 + 1
+    ring_off = np.empty(cap + 1, np.int64)
+    geom_ring = np.empty(n + 1, np.int64)
+    r = 0
+    for g in range(n):
+        geom_ring[g] = r
+        s = geom_start[g]
+        end = geom_start[g + 1]
+        while s < end:
+            if r >= cap:
+                return ring_off[:1].copy(), geom_ring, False
+            ring_off[r] = s
+            e = s + 1
+            while e < end and (x[e] != x[s] or y[e] != y[s]):
+                e += 1
+            if e >= end or e - s < 3:
+                return ring_off[:1].copy(), geom_ring, False
+            r += 1
+            s = e + 1
+    geom_ring[n] = r
+    ring_off[r] = len(x)
+    return ring_off[: r + 1].copy(), geom_ring, True
+
+
+@njit(nogil=True, cache=True)
+def geom_bounds_areas(x, y, ring_off, geom_ring):
+    """Bounds (n, 4) (inf for empty geometries) and areas (n,) [m²] of
+    flattened, oriented geometries (shoelace per ring around its first vertex;
+    holes, clockwise, count negative)."""
+    n = len(geom_ring) - 1
+    b = np.empty((n, 4))
+    area = np.zeros(n)
+    for g in range(n):
+        x0 = np.inf
+        y0 = np.inf
+        x1 = -np.inf
+        y1 = -np.inf
+        a = 0.0
+        for r in range(geom_ring[g], geom_ring[g + 1]):
+            s = ring_off[r]
+            e = ring_off[r + 1]
+            ox = x[s]
+            oy = y[s]
+            a2 = 0.0
+            for k in range(s, e):
+                x0 = min(x0, x[k])
+                x1 = max(x1, x[k])
+                y0 = min(y0, y[k])
+                y1 = max(y1, y[k])
+                if k + 1 < e:
+                    a2 += (x[k] - ox) * (y[k + 1] - oy) - (x[k + 1] - ox) * (y[k] - oy)
+            a += 0.5 * a2
+        b[g, 0] = x0
+        b[g, 1] = y0
+        b[g, 2] = x1
+        b[g, 3] = y1
+        area[g] = a
+    return b, area
+
+
+@njit(nogil=True, cache=True)
+def permute_flat(x, y, ring_off, geom_ring, order):
+    """Flattened geometries reordered: geometry ``order[k]`` becomes the k-th.
+
+    Returns
+    -------
+    x, y, ring_off, geom_ring of the reordered geometries
+    """
+    n = len(order)
+    ngr = np.empty(n + 1, np.int64)
+    nr = 0
+    nc = 0
+    for k in range(n):
+        g = order[k]
+        ngr[k] = nr
+        nr += geom_ring[g + 1] - geom_ring[g]
+        nc += ring_off[geom_ring[g + 1]] - ring_off[geom_ring[g]]
+    ngr[n] = nr
+    nx_ = np.empty(nc)
+    ny_ = np.empty(nc)
+    nro = np.empty(nr + 1, np.int64)
+    r = 0
+    c = 0
+    for k in range(n):
+        g = order[k]
+        for rr in range(geom_ring[g], geom_ring[g + 1]):
+            nro[r] = c
+            for v in range(ring_off[rr], ring_off[rr + 1]):
+                nx_[c] = x[v]
+                ny_[c] = y[v]
+                c += 1
+            r += 1
+    nro[nr] = c
+    return nx_, ny_, nro, ngr
