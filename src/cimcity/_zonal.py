@@ -267,8 +267,15 @@ class _Grid:
         grid = (self.x0, self.y0, self.cell, self.nx, self.ny)
 
         def run(sl):
-            q, p = grid_query(*args, *grid, qbounds[sl])
-            return q + sl.start, p
+            qb = qbounds[sl]
+            cap = 4 * len(qb) + 64
+            while True:
+                q = np.empty(cap, np.int64)
+                p = np.empty(cap, np.int64)
+                m = grid_query(*args, *grid, qb, q, p)
+                if m <= cap:
+                    return q[:m] + sl.start, p[:m]
+                cap = m
 
         res = _parallel(run, len(qbounds), threads, 50_000)
         return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
@@ -544,32 +551,42 @@ def _convex_unions(st, members, starts, lengths, groups) -> np.ndarray:
         np.repeat(st_, ln) + (np.arange(ln.sum()) - np.repeat(np.cumsum(ln) - ln, ln))
     ]
     mem_off = np.r_[0, np.cumsum(ln)].astype(np.int64)
-    args = (f.x, f.y, f.ring_off, f.geom_ring, f.bounds)
+    args = (f.x, f.y, f.ring_off, f.geom_ring, f.bounds, mem)
+    nvert = np.diff(f.ring_off)[f.geom_ring[mem]] - 1  # vertices of each member
 
     def run(sl):
-        o = mem_off[sl.start : sl.stop + 1]
-        ux, uy, ro, gr, ok = convex_unions(
-            *args, mem, np.ascontiguousarray(o), COINCIDENCE_TOL
-        )
-        if not len(ux):
-            return np.full(sl.stop - sl.start, None, dtype=object)
-        rings = shapely.linearrings(
-            np.column_stack([ux, uy]),
-            indices=np.repeat(np.arange(len(ro) - 1), np.diff(ro)),
-        )
         res = np.full(sl.stop - sl.start, None, dtype=object)
-        nr = np.diff(gr)
-        one = ok & (nr == 1)
-        res[one] = shapely.polygons(rings[gr[:-1][one]])
-        for g in np.flatnonzero(ok & (nr > 1)):
-            res[g] = shapely.Polygon(
-                rings[gr[g]], holes=list(rings[gr[g] + 1 : gr[g + 1]])
+        g0 = sl.start
+        while g0 < sl.stop:
+            o = np.ascontiguousarray(mem_off[g0 : sl.stop + 1])
+            cap = int(2 * nvert[o[0] : o[-1]].sum()) + 64
+            ux, uy = np.empty(cap), np.empty(cap)
+            ro = np.empty(cap // 4 + 2, np.int64)
+            gr = np.empty(len(o), np.int64)
+            ok = np.zeros(len(o) - 1, bool)
+            shell = np.zeros(len(o) - 1, np.int64)
+            done, nc, nr = convex_unions(
+                *args, o, COINCIDENCE_TOL, ux, uy, ro, gr, ok, shell
             )
+            gr[done] = nr
+            ok, shell, gr = ok[:done], shell[:done], gr[: done + 1]
+            rings = shapely.linearrings(
+                np.column_stack([ux[:nc], uy[:nc]]),
+                indices=np.repeat(np.arange(nr), np.diff(ro[: nr + 1])),
+            )
+            part = res[g0 - sl.start : g0 - sl.start + done]
+            nring = np.diff(gr)
+            one = ok & (nring == 1)
+            part[one] = shapely.polygons(rings[gr[:-1][one]])
+            for g in np.flatnonzero(ok & (nring > 1)):
+                r = list(rings[gr[g] : gr[g + 1]])
+                sh = r.pop(shell[g])
+                part[g] = shapely.Polygon(sh, holes=r)
+            # outputs full: go on from the first group left (a single group
+            # that does not fit is left to GEOS)
+            g0 += done if done else 1
         return res
 
-    if len(groups) > 1:
-        # compile (or load from the cache) once before the threads share it
-        convex_unions(*args, mem, mem_off[:2].copy(), COINCIDENCE_TOL)
     return np.concatenate(_parallel(run, len(groups), st.threads, 2_000))
 
 

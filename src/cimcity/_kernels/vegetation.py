@@ -483,16 +483,18 @@ def _convex_clip_area(
     """Area of the intersection of geometry ``ids[subj]`` (any polygon) with
     the convex geometries ``ids[j]``, j != subj, whose common box is [bx0, bx1]
     × [by0, by1] (local coordinates, origin (ox, oy)). ``buf`` (4, cap) and
-    ``box`` (4,) are scratch; ``buf`` is returned, grown when needed."""
+    ``box`` (4,) are scratch; NaN when ``buf`` is too small (the caller
+    retries with a larger one)."""
     a = ids[subj]
     total = 0.0
+    cap = buf.shape[1]
     for r in range(geom_ring[a], geom_ring[a + 1]):
         s = ring_off[r]
         n = ring_off[r + 1] - 1 - s
         if n < 3:
             continue
-        if buf.shape[1] < 2 * n + 8:
-            buf = np.empty((4, 4 * n + 16))
+        if cap < 2 * n + 8:
+            return np.nan
         rx0 = np.inf
         ry0 = np.inf
         rx1 = -np.inf
@@ -545,10 +547,8 @@ def _convex_clip_area(
                 ex = x[v + 1] - x[v]
                 ey = y[v + 1] - y[v]
             v += 1
-            if buf.shape[1] < 2 * n + 8:
-                nb = np.empty((4, 4 * n + 16))
-                nb[:, : buf.shape[1]] = buf
-                buf = nb
+            if cap < 2 * n + 8:
+                return np.nan
             m = _clip_half_plane(buf, cur, n, box, ax, ay, ex, ey)
             if m >= 0:
                 n = m
@@ -560,7 +560,7 @@ def _convex_clip_area(
         for i in range(n - 1):
             a2 += buf[i0, i] * buf[i0 + 1, i + 1] - buf[i0, i + 1] * buf[i0 + 1, i]
         total += 0.5 * a2
-    return total, buf
+    return total
 
 
 @njit(nogil=True, cache=True)
@@ -588,7 +588,7 @@ def tuple_areas(x, y, ring_off, geom_ring, bounds, convex, tuples, eps, out):
             tot += ring_off[geom_ring[g + 1]] - ring_off[geom_ring[g]]
         nmax = max(nmax, tot)
     ts = np.empty(3 * nmax + 4)
-    buf = np.empty((4, 64))
+    buf = np.empty((4, 2 * nmax + 64))
     box = np.empty(4)
     for t in range(n):
         bx0 = -np.inf
@@ -622,23 +622,27 @@ def tuple_areas(x, y, ring_off, geom_ring, bounds, convex, tuples, eps, out):
         if nonconvex <= 1:
             ox = 0.5 * (bx0 + bx1)
             oy = 0.5 * (by0 + by1)
-            a, buf = _convex_clip_area(
-                x,
-                y,
-                ring_off,
-                geom_ring,
-                tuples[t],
-                k,
-                subj,
-                ox,
-                oy,
-                bx0 - ox,
-                by0 - oy,
-                bx1 - ox,
-                by1 - oy,
-                buf,
-                box,
-            )
+            a = np.nan
+            while np.isnan(a):
+                a = _convex_clip_area(
+                    x,
+                    y,
+                    ring_off,
+                    geom_ring,
+                    tuples[t],
+                    k,
+                    subj,
+                    ox,
+                    oy,
+                    bx0 - ox,
+                    by0 - oy,
+                    bx1 - ox,
+                    by1 - oy,
+                    buf,
+                    box,
+                )
+                if np.isnan(a):
+                    buf = np.empty((4, 4 * buf.shape[1]))
             out[t] = a
         else:
             out[t] = _tuple_area(
@@ -750,33 +754,17 @@ def convex_contains_boxes(x, y, ring_off, geom_ring, outer, boxes, out):
 
 
 @njit(nogil=True, cache=True)
-def _grow(a, need):
-    if len(a) >= need:
-        return a
-    b = np.empty(max(need, 2 * len(a)), a.dtype)
-    b[: len(a)] = a
-    return b
-
-
-@njit(nogil=True, cache=True)
-def _poly_of(pstart, a):
-    i = 0
-    while pstart[i + 1] <= a:
-        i += 1
-    return i
-
-
-@njit(nogil=True, cache=True)
 def _group_union(x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, out):
     """Union rings of the convex polygons ``ids`` (general position), written
     at the start of ``out`` (2, cap) in local coordinates (origin (ox_, oy_)):
-    shell first (counter-clockwise), then holes (clockwise), each ring closed.
+    one shell (counter-clockwise) and the holes (clockwise), each ring closed.
     ``w`` (float, (8, cap)) and ``iw`` (int, (8, cap)) are scratch sized by the
     caller (cap >= 4 × the group's vertices + 16; ``out`` likewise).
 
     Returns
     -------
-    n_coords (0: degenerate group), n_rings; ring lengths in ``iw[7, :n_rings]``
+    n_coords (0: degenerate group), n_rings, shell (index of the shell ring);
+    ring lengths in ``iw[7, :n_rings]``
     """
     m = len(ids)
     px = w[0]
@@ -843,14 +831,14 @@ def _group_union(x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, o
                 d = dx * ex_[f] + dy * ey_[f]
                 if d < 0.0:
                     if dx * dx + dy * dy <= tol2:
-                        return 0, 0
+                        return 0, 0, 0
                 elif d > l2_[f]:
                     gx = vx - px[f] - ex_[f]
                     gy = vy - py[f] - ey_[f]
                     if gx * gx + gy * gy <= tol2:
-                        return 0, 0
+                        return 0, 0, 0
                 else:
-                    return 0, 0
+                    return 0, 0, 0
     # 2. pieces of every edge outside all the other polygons (one interval
     # inside each other convex polygon: Cyrus-Beck)
     iv_in = np.empty(m)
@@ -932,7 +920,7 @@ def _group_union(x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, o
                 ep = -1
             if t1 > t0:
                 if npc >= len(pe):
-                    return 0, 0  # more pieces than the scratch holds
+                    return 0, 0, 0  # more pieces than the scratch holds
                 if first[a] < 0:
                     first[a] = npc
                 cnt[a] += 1
@@ -947,7 +935,7 @@ def _group_union(x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, o
                 if t0 >= 1.0:
                     break
     if npc == 0:
-        return 0, 0
+        return 0, 0, 0
     # 3. chain the pieces: a piece entering polygon j through edge f goes on
     # along f from the point where f leaves this piece's polygon
     for p in range(npc):
@@ -957,7 +945,7 @@ def _group_union(x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, o
             b = a + 1 if a + 1 < pstart[i + 1] else pstart[i]
             q = first[b]
             if q < 0 or psp[q] != -1 or pt0[q] != 0.0:
-                return 0, 0
+                return 0, 0, 0
             nxt[p] = q
         else:
             f = pep[p]
@@ -967,15 +955,16 @@ def _group_union(x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, o
                 for r in range(q, q + cnt[f]):
                     if psp[r] == a:
                         if found >= 0:
-                            return 0, 0
+                            return 0, 0, 0
                         found = r
             if found < 0:
-                return 0, 0
+                return 0, 0, 0
             nxt[p] = found
     # 4. walk the rings (pieces are marked seen by setting pe to -1 - edge)
     n_out = 0
     nr = 0
     shells = 0
+    shell = 0
     for p0 in range(npc):
         if pe[p0] < 0:
             continue
@@ -984,10 +973,10 @@ def _group_union(x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, o
         while True:
             a = pe[p]
             if a < 0:
-                return 0, 0  # a piece reached twice
+                return 0, 0, 0  # a piece reached twice
             pe[p] = -1 - a
             if n_out + 2 > out.shape[1]:
-                return 0, 0
+                return 0, 0, 0
             t = pt0[p]
             out[0, n_out] = px[a] + t * ex_[a]
             out[1, n_out] = py[a] + t * ey_[a]
@@ -996,7 +985,7 @@ def _group_union(x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, o
             if p == p0:
                 break
         if n_out - start < 3:
-            return 0, 0
+            return 0, 0, 0
         area2 = 0.0
         for q in range(start, n_out - 1):
             area2 += out[0, q] * out[1, q + 1] - out[0, q + 1] * out[1, q]
@@ -1004,30 +993,20 @@ def _group_union(x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, o
         out[0, n_out] = out[0, start]
         out[1, n_out] = out[1, start]
         n_out += 1
-        ln = n_out - start
         if area2 > 0.0:
             shells += 1
-            if shells > 1:
-                return 0, 0
-            if start > 0:
-                # the shell goes first: rotate it to the front
-                tmp = out[:, start:n_out].copy()
-                out[:, ln:n_out] = out[:, :start].copy()
-                out[:, :ln] = tmp
-                for r in range(nr, 0, -1):
-                    rlen[r] = rlen[r - 1]
-                rlen[0] = ln
-                nr += 1
-                continue
-        rlen[nr] = ln
+            shell = nr
+        rlen[nr] = n_out - start
         nr += 1
     if shells != 1:
-        return 0, 0
-    return n_out, nr
+        return 0, 0, 0
+    return n_out, nr, shell
 
 
 @njit(nogil=True, cache=True)
-def convex_unions(x, y, ring_off, geom_ring, bounds, members, mem_off, tol):
+def convex_unions(
+    x, y, ring_off, geom_ring, bounds, members, mem_off, tol, ux, uy, ro, gr, ok, shell
+):
     """Union of each group of overlapping convex polygons.
 
     Parameters
@@ -1038,36 +1017,39 @@ def convex_unions(x, y, ring_off, geom_ring, bounds, members, mem_off, tol):
     mem_off : (n_groups + 1,) int64 — offsets of each group into ``members``
     tol : float — a vertex closer than this to another member's edge [m]
         makes the group degenerate (not unioned here)
+    ux, uy : (cap,) float64 — written: closed rings of every union
+    ro : (cap_rings + 1,) int64 — written: ring offsets into ``ux``
+    gr : (n_groups + 1,) int64 — written: ring offsets of each group (a
+        degenerate group has no ring)
+    ok : (n_groups,) bool — written; False: degenerate group, to union otherwise
+    shell : (n_groups,) int64 — written: the shell among the group's rings
 
     Returns
     -------
-    ux, uy : (n_coords,) float64 — closed rings of every union, shell first
-    ring_off : (n_rings + 1,) int64 — ring offsets into ``ux``
-    group_ring : (n_groups + 1,) int64 — ring offsets of each group (a
-        degenerate group has no ring)
-    ok : (n_groups,) bool — False: degenerate group, to union otherwise
+    done : int
+        Groups processed: fewer than n_groups when the outputs are full (the
+        caller goes on from there with new ones).
+    n_coords, n_rings : int — used lengths of ``ux`` and ``ro`` (minus 1)
     """
     ng = len(mem_off) - 1
     cap = 16
+    mmax = 1
     for gi in range(ng):
         nv = 0
         for q in range(mem_off[gi], mem_off[gi + 1]):
             rr = geom_ring[members[q]]
             nv += ring_off[rr + 1] - 1 - ring_off[rr]
         cap = max(cap, 4 * nv + 16)
+        mmax = max(mmax, mem_off[gi + 1] - mem_off[gi])
     w = np.empty((8, cap))
     iw = np.empty((8, cap), np.int64)
     buf = np.empty((2, cap))
-    ux = np.empty(1024)
-    uy = np.empty(1024)
-    ro = np.empty(256, np.int64)
-    gr = np.empty(ng + 1, np.int64)
-    ok = np.zeros(ng, np.bool_)
     nc = 0
     nr = 0
     ro[0] = 0
     for gi in range(ng):
         gr[gi] = nr
+        ok[gi] = False
         ids = members[mem_off[gi] : mem_off[gi + 1]]
         bx0 = np.inf
         by0 = np.inf
@@ -1080,24 +1062,24 @@ def convex_unions(x, y, ring_off, geom_ring, bounds, members, mem_off, tol):
             by1 = max(by1, bounds[g, 3])
         ox_ = 0.5 * (bx0 + bx1)
         oy_ = 0.5 * (by0 + by1)
-        n, nrg = _group_union(
+        n, nrg, sh = _group_union(
             x, y, ring_off, geom_ring, bounds, ids, tol, ox_, oy_, w, iw, buf
         )
         if n == 0:
             continue
+        if nc + n > len(ux) or nr + nrg + 1 > len(ro):
+            return gi, nc, nr
         ok[gi] = True
-        ux = _grow(ux, nc + n)
-        uy = _grow(uy, nc + n)
+        shell[gi] = sh
         for q in range(n):
             ux[nc + q] = buf[0, q] + ox_
             uy[nc + q] = buf[1, q] + oy_
-        ro = _grow(ro, nr + nrg + 1)
         for r in range(nrg):
             nc += iw[7, r]
             nr += 1
             ro[nr] = nc
     gr[ng] = nr
-    return ux[:nc], uy[:nc], ro[: nr + 1], gr, ok
+    return ng, nc, nr
 
 
 # ----------------------------------------------------------------------------------
@@ -1183,7 +1165,9 @@ def grid_build(bounds, x0, y0, cell, nx, ny, max_cells):
 
 
 @njit(nogil=True, cache=True)
-def grid_query(bounds, cell_start, cell_items, big, x0, y0, cell, nx, ny, qbounds):
+def grid_query(
+    bounds, cell_start, cell_items, big, x0, y0, cell, nx, ny, qbounds, qi, it
+):
     """Pairs (query, item) whose boxes meet (closed boxes: touching counts,
     as ``shapely.STRtree.query``), sorted by query.
 
@@ -1192,14 +1176,15 @@ def grid_query(bounds, cell_start, cell_items, big, x0, y0, cell, nx, ny, qbound
     bounds : (n, 4) float64 — the binned boxes (see :func:`grid_build`)
     cell_start, cell_items, big, x0, y0, cell, nx, ny : from :func:`grid_build`
     qbounds : (q, 4) float64 — query boxes; non-finite ones meet nothing
+    qi, it : (cap,) int64 — written: query index and item index of each pair
 
     Returns
     -------
-    qi : (p,) int64 — query index; it : (p,) int64 — item index
+    int
+        The number of pairs; when larger than ``cap`` only the first ``cap``
+        were written (the caller runs again with room for all).
     """
-    cap = 4 * len(qbounds) + 16
-    qi = np.empty(cap, np.int64)
-    it = np.empty(cap, np.int64)
+    cap = len(qi)
     m = 0
     for q in range(len(qbounds)):
         a0 = qbounds[q, 0]
@@ -1231,12 +1216,9 @@ def grid_query(bounds, cell_start, cell_items, big, x0, y0, cell, nx, ny, qbound
                     cy = min(max(int((max(a1, b1) - y0) / cell), 0), ny - 1)
                     if cx != ix or cy != iy:
                         continue
-                    if m >= cap:
-                        cap *= 2
-                        qi = _grow(qi, cap)
-                        it = _grow(it, cap)
-                    qi[m] = q
-                    it[m] = i
+                    if m < cap:
+                        qi[m] = q
+                        it[m] = i
                     m += 1
         for k in range(len(big)):
             i = big[k]
@@ -1247,14 +1229,11 @@ def grid_query(bounds, cell_start, cell_items, big, x0, y0, cell, nx, ny, qbound
                 or bounds[i, 3] < a1
             ):
                 continue
-            if m >= cap:
-                cap *= 2
-                qi = _grow(qi, cap)
-                it = _grow(it, cap)
-            qi[m] = q
-            it[m] = i
+            if m < cap:
+                qi[m] = q
+                it[m] = i
             m += 1
-    return qi[:m].copy(), it[:m].copy()
+    return m
 
 
 # ----------------------------------------------------------------------------------
