@@ -61,6 +61,8 @@ BOX_PAD = 1e-9
 PACKET = 8
 #: origins of a packet must lie within this box size to be traced together [m]
 PACKET_SPAN = 16.0
+#: parallel loops interleave their work items over this many strides (see _spread)
+SPREAD = 64
 #: stands in for 1/0 in inverse directions (keeps 0 * inv finite)
 _BIG = 1e30
 
@@ -626,6 +628,16 @@ def _unit_ray(origins, directions, shift, i):
     return ox, oy, oz, dx, dy, dz, ok
 
 
+@njit(**_JIT)
+def _spread(it, q):
+    """Item of iteration ``it`` of a ``prange(SPREAD * q)`` over ``n <= SPREAD * q``
+    items (skip results ``>= n``): numba gives each thread a contiguous range of
+    iterations, and this maps such a range onto items spread evenly over all
+    ``n`` (a thread does not get, say, all the roof sensors while another gets
+    the facades), balancing the threads without dynamic scheduling."""
+    return (it % SPREAD) * q + it // SPREAD
+
+
 @njit(parallel=True, **_JIT)
 def occluded_rays(nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out):
     """Any-hit for each ray; writes ``out[i]`` (bool).
@@ -639,7 +651,11 @@ def occluded_rays(nodes, refs, tri, depth, shift, origins, directions, tmin, tma
     one_tmax = tmax.shape[0] == 1
     n_blocks = (n + RAY_BLOCK - 1) // RAY_BLOCK
     bad = 0
-    for blk in prange(n_blocks):
+    per_stride = (n_blocks + SPREAD - 1) // SPREAD
+    for it in prange(SPREAD * per_stride):
+        blk = _spread(it, per_stride)
+        if blk >= n_blocks:
+            continue
         stack = np.empty(depth + 2, np.int64)
         for i in range(blk * RAY_BLOCK, min(n, (blk + 1) * RAY_BLOCK)):
             ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
@@ -694,7 +710,11 @@ def intersect_rays(
     one_tmax = tmax.shape[0] == 1
     n_blocks = (n + RAY_BLOCK - 1) // RAY_BLOCK
     bad = 0
-    for blk in prange(n_blocks):
+    per_stride = (n_blocks + SPREAD - 1) // SPREAD
+    for it in prange(SPREAD * per_stride):
+        blk = _spread(it, per_stride)
+        if blk >= n_blocks:
+            continue
         stack = np.empty(depth + 2, np.int64)
         stack_t = np.empty(depth + 2)
         for i in range(blk * RAY_BLOCK, min(n, (blk + 1) * RAY_BLOCK)):
@@ -748,7 +768,7 @@ WINDOW = 8192
 def _side_bin(u):
     """Cell along one cube-face axis for ``u = d[k] / |d[kz]|`` in [-1, 1]; the
     sign of ``u`` (``u >= 0``, zero included, like :func:`ray_setup`'s inverse
-    direction) picks the half, so a cell never mixes direction signs."""
+    direction) picks the half, so a cell does not mix direction signs."""
     half = DIR_CELLS // 2
     if u >= 0.0:
         return half + min(int(u * half), half - 1)
@@ -756,33 +776,34 @@ def _side_bin(u):
 
 
 @njit(**_JIT)
-def direction_cell(sx, sy, sz, kz):
-    """Cube-map cell of a direction from its :func:`ray_setup` constants.
+def direction_cell(dx, dy, dz):
+    """Cube-map cell of a direction (any non-zero length): the cube face is
+    the dominant axis and its sign (ties as in :func:`ray_setup`), the cell on
+    it bins the two other components over the dominant one's magnitude.
 
-    The cube face is the dominant axis ``kz`` and the sign of ``d[kz]``
-    (``1 / sz``); the cell on it bins ``d[kx] / |d[kz]|`` and
-    ``d[ky] / |d[kz]|`` (``±sx``, ``±sy``). Rays of one cell share ``kx, ky,
-    kz`` and the signs of all three direction components: the per-ray
-    constants that :func:`packet_any_hit` needs shared across a packet."""
-    if sz < 0.0:
-        return ((2 * kz + 1) * DIR_CELLS + _side_bin(-sx)) * DIR_CELLS + _side_bin(-sy)
-    return (2 * kz * DIR_CELLS + _side_bin(sx)) * DIR_CELLS + _side_bin(sy)
-
-
-@njit(**_JIT)
-def _cell_axes(cell):
-    """``kx, ky, kz`` of the rays of a :func:`direction_cell` (as :func:`ray_setup`)."""
-    face = cell // (DIR_CELLS * DIR_CELLS)
-    kz = face >> 1
-    kx = kz + 1
-    if kx == 3:
-        kx = 0
-    ky = kx + 1
-    if ky == 3:
-        ky = 0
-    if face & 1:
-        kx, ky = ky, kx
-    return kx, ky, kz
+    Rays of one cell nearly always share what :func:`packet_any_hit` needs
+    shared (``kx, ky, kz`` and the direction signs); callers check it, since
+    normalising a direction can turn a near tie of two components into a tie.
+    """
+    ax = abs(dx)
+    ay = abs(dy)
+    az = abs(dz)
+    if ax >= ay and ax >= az:
+        face = 0 if dx >= 0.0 else 1
+        inv = 1.0 / ax
+        u = dy * inv
+        v = dz * inv
+    elif ay >= az:
+        face = 2 if dy >= 0.0 else 3
+        inv = 1.0 / ay
+        u = dz * inv
+        v = dx * inv
+    else:
+        face = 4 if dz >= 0.0 else 5
+        inv = 1.0 / az
+        u = dx * inv
+        v = dy * inv
+    return (face * DIR_CELLS + _side_bin(u)) * DIR_CELLS + _side_bin(v)
 
 
 @njit(**_JIT)
@@ -795,7 +816,7 @@ def packet_any_hit(nodes, refs, tri, stack, lanes, blocked, kx, ky, kz, tmin, n_
     ``lanes`` : (:data:`LANE_ROWS`, P) float64 — rows 0-2 local origin
     ``x, y, z``; 3-5 the same permuted to ``kx, ky, kz`` (watertight test
     axes); 6-7 scratch; 8-10 inverse direction ``ix, iy, iz``; 11-13 shear
-    ``sx, sy, sz`` (:func:`ray_setup`); 14 ``tmax``; 15 unused. Lanes
+    ``sx, sy, sz`` (:func:`ray_setup`); 14 ``tmax``; 15 free for the caller. Lanes
     ``>= n_live`` are padding. ``blocked`` : (P,) bool, in/out — lanes
     already True are not traced, hits set them True.
 
@@ -973,7 +994,11 @@ def occluded_matrix_bits(
     use_normals = normals.shape[0] == n and n > 0
     dset, kset = directions_setup(directions)
     n_blocks = (n + block - 1) // block
-    for blk in prange(n_blocks):
+    per_stride = (n_blocks + SPREAD - 1) // SPREAD
+    for it in prange(SPREAD * per_stride):
+        blk = _spread(it, per_stride)
+        if blk >= n_blocks:
+            continue
         stack = np.empty(depth + 2, np.int64)
         lanes = np.empty((LANE_ROWS, packet))
         blocked = np.empty(packet, np.bool_)
@@ -1080,50 +1105,49 @@ def occluded_grouped(
     :func:`occluded_rays`, same answers).
 
     Rays go to the threads in windows of :data:`WINDOW` consecutive rays. In
-    each window the rays are set up once, sorted by :func:`direction_cell`
-    (counting sort, stable: rays of a cell keep their input order, e.g. sensor
-    order), and runs of up to :data:`PACKET` rays of one cell whose origins lie
-    within :data:`PACKET_SPAN` are traced together by :func:`packet_any_hit`
-    (e.g. sensors x sky patches flattened sensor by sensor: each window holds
-    runs of neighbouring sensors per direction); other rays go one by one
-    through :func:`any_hit`. Windows bound the sort's memory (about 100 bytes
-    per ray of a window) and keep it in cache.
+    each window the rays are sorted by :func:`direction_cell` (counting sort,
+    stable: rays of a cell keep their input order, e.g. sensor order), and
+    runs of up to :data:`PACKET` rays of one cell whose origins lie within
+    :data:`PACKET_SPAN` and that share ``kx, ky, kz`` and direction signs are
+    traced together by :func:`packet_any_hit` (e.g. sensors x sky patches
+    flattened sensor by sensor: each window holds runs of neighbouring
+    sensors per direction); other rays go one by one through :func:`any_hit`.
+    Consecutive lanes with the same direction share one :func:`ray_setup`.
     """
     n = out.shape[0]
     one_tmax = tmax.shape[0] == 1
+    n_dir = directions.shape[0]
     n_windows = (n + WINDOW - 1) // WINDOW
     bad = 0
-    for w in prange(n_windows):
+    per_stride = (n_windows + SPREAD - 1) // SPREAD
+    for it in prange(SPREAD * per_stride):
+        w = _spread(it, per_stride)
+        if w >= n_windows:
+            continue
         i0 = w * WINDOW
         m = min(n, i0 + WINDOW) - i0
         stack = np.empty(depth + 2, np.int64)
         lanes = np.empty((LANE_ROWS, PACKET))
         blocked = np.empty(PACKET, np.bool_)
-        ray = np.empty((m, 10))  # ox, oy, oz, ix, iy, iz, sx, sy, sz, tmax
         key = np.empty(m, np.int64)
         start = np.zeros(N_CELLS + 2, np.int64)
         for q in range(m):
             i = i0 + q
-            ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
+            a = i * (origins.shape[0] > 1)
+            b = i * (n_dir > 1)
+            dx = directions[b, 0]
+            dy = directions[b, 1]
+            dz = directions[b, 2]
+            len2 = dx * dx + dy * dy + dz * dz
+            # the validity test of _unit_ray (sqrt(len2) > 0 and < inf)
+            o_sum = origins[a, 0] - shift[0] + origins[a, 1] - shift[1]
+            ok = (len2 > 0.0) & (len2 < np.inf)
+            ok &= np.isfinite(o_sum + origins[a, 2] - shift[2])
+            c = direction_cell(dx, dy, dz) if ok else N_CELLS
             if not ok:
-                key[q] = N_CELLS
-                start[N_CELLS + 1] += 1
                 bad += 1
-                continue
-            ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
-            c = direction_cell(sx, sy, sz, kz)
             key[q] = c
             start[c + 1] += 1
-            ray[q, 0] = ox
-            ray[q, 1] = oy
-            ray[q, 2] = oz
-            ray[q, 3] = ix
-            ray[q, 4] = iy
-            ray[q, 5] = iz
-            ray[q, 6] = sx
-            ray[q, 7] = sy
-            ray[q, 8] = sz
-            ray[q, 9] = tmax[0] if one_tmax else tmax[i]
         for c in range(N_CELLS + 1):
             start[c + 1] += start[c]
         order = np.empty(m, np.int64)
@@ -1142,26 +1166,54 @@ def occluded_grouped(
                     out[i0 + order[s + r]] = False
                 s += run
                 continue
-            kx, ky, kz = _cell_axes(cell)
             lo_x = np.inf
             hi_x = -np.inf
             lo_y = np.inf
             hi_y = -np.inf
             lo_z = np.inf
             hi_z = -np.inf
+            mixed = False
+            kx0 = ky0 = kz0 = 0
+            prev = -1
+            ix = iy = iz = sx = sy = sz = 0.0
+            kx = ky = kz = 0
             for r in range(PACKET):
-                q = order[s + min(r, run - 1)]
-                ox = ray[q, 0]
-                oy = ray[q, 1]
-                oz = ray[q, 2]
+                i = i0 + order[s + min(r, run - 1)]
+                a = i * (origins.shape[0] > 1)
+                b = i * (n_dir > 1)
+                ox = origins[a, 0] - shift[0]
+                oy = origins[a, 1] - shift[1]
+                oz = origins[a, 2] - shift[2]
+                same = prev >= 0 and (
+                    directions[b, 0] == directions[prev, 0]
+                    and directions[b, 1] == directions[prev, 1]
+                    and directions[b, 2] == directions[prev, 2]
+                )
+                if not same:
+                    ox, oy, oz, dx, dy, dz, ok = _unit_ray(
+                        origins, directions, shift, i
+                    )
+                    ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+                    prev = b
+                if r == 0:
+                    kx0 = kx
+                    ky0 = ky
+                    kz0 = kz
+                mixed |= (kx != kx0) | (ky != ky0) | (kz != kz0)
                 lanes[0, r] = ox
                 lanes[1, r] = oy
                 lanes[2, r] = oz
                 lanes[3, r] = ox if kx == 0 else (oy if kx == 1 else oz)
                 lanes[4, r] = ox if ky == 0 else (oy if ky == 1 else oz)
                 lanes[5, r] = ox if kz == 0 else (oy if kz == 1 else oz)
-                for c in range(3, 10):
-                    lanes[5 + c, r] = ray[q, c]
+                lanes[8, r] = ix
+                lanes[9, r] = iy
+                lanes[10, r] = iz
+                lanes[11, r] = sx
+                lanes[12, r] = sy
+                lanes[13, r] = sz
+                lanes[14, r] = tmax[0] if one_tmax else tmax[i]
+                lanes[15, r] = kx + 3 * ky + 9 * kz
                 blocked[r] = False
                 lo_x = min(lo_x, ox)
                 hi_x = max(hi_x, ox)
@@ -1169,13 +1221,17 @@ def occluded_grouped(
                 hi_y = max(hi_y, oy)
                 lo_z = min(lo_z, oz)
                 hi_z = max(hi_z, oz)
+            for r in range(1, PACKET):
+                for c in range(8, 11):
+                    mixed |= (lanes[c, r] < 0.0) != (lanes[c, 0] < 0.0)
             span = max(hi_x - lo_x, hi_y - lo_y, hi_z - lo_z)
-            if run > 1 and span <= PACKET_SPAN:
+            if run > 1 and span <= PACKET_SPAN and not mixed:
                 packet_any_hit(
-                    nodes, refs, tri, stack, lanes, blocked, kx, ky, kz, tmin, run
+                    nodes, refs, tri, stack, lanes, blocked, kx0, ky0, kz0, tmin, run
                 )
             else:
                 for r in range(run):
+                    code = int(lanes[15, r])
                     blocked[r] = any_hit(
                         nodes,
                         refs,
@@ -1187,9 +1243,9 @@ def occluded_grouped(
                         lanes[8, r],
                         lanes[9, r],
                         lanes[10, r],
-                        kx,
-                        ky,
-                        kz,
+                        code % 3,
+                        code // 3 % 3,
+                        code // 9,
                         lanes[11, r],
                         lanes[12, r],
                         lanes[13, r],
