@@ -1282,30 +1282,31 @@ def embree_rays(origins, directions, shift, tmin, o32, d32):
 @njit(**_JIT)
 def embree_matrix_rays(origins, directions, normals, shift, tmin, o32, d32, pair, out):
     """float32 rays (as :func:`embree_rays`) for every origin × direction pair
-    in front of its sensor's surface; ``pair[m]`` = (origin row, direction) of
-    ray ``m`` ((k, 2) int32). Back-facing pairs (``normals[i] · directions[j]
-    <= 0``, when ``normals`` has a row per origin) get their bit set in ``out``
-    (layout of :func:`occluded_matrix_bits`) and no ray. Returns the number of
-    rays."""
+    in front of its sensor's surface, direction by direction (parallel rays
+    from neighbouring sensors follow each other: Embree finds the nodes it
+    needs in cache); ``pair[m]`` = (origin row, direction) of ray ``m``
+    ((k, 2) int32). Back-facing pairs (``normals[i] · directions[j] <= 0``,
+    when ``normals`` has a row per origin) get their bit set in ``out``
+    (layout of :func:`occluded_matrix_bits`) and no ray. Returns the number
+    of rays."""
     n = origins.shape[0]
     nd = directions.shape[0]
     use_normals = normals.shape[0] == n
     m = 0
-    for i in range(n):
-        ox = origins[i, 0] - shift[0]
-        oy = origins[i, 1] - shift[1]
-        oz = origins[i, 2] - shift[2]
-        for j in range(nd):
-            dx = directions[j, 0]
-            dy = directions[j, 1]
-            dz = directions[j, 2]
+    for j in range(nd):
+        dx = directions[j, 0]
+        dy = directions[j, 1]
+        dz = directions[j, 2]
+        byte = j >> 3
+        bit = np.uint8(1 << (j & 7))
+        for i in range(n):
             if use_normals:
                 if normals[i, 0] * dx + normals[i, 1] * dy + normals[i, 2] * dz <= 0.0:
-                    out[i, j >> 3] |= np.uint8(1 << (j & 7))
+                    out[i, byte] |= bit
                     continue
-            o32[m, 0] = ox + tmin * dx
-            o32[m, 1] = oy + tmin * dy
-            o32[m, 2] = oz + tmin * dz
+            o32[m, 0] = origins[i, 0] - shift[0] + tmin * dx
+            o32[m, 1] = origins[i, 1] - shift[1] + tmin * dy
+            o32[m, 2] = origins[i, 2] - shift[2] + tmin * dz
             d32[m, 0] = dx
             d32[m, 1] = dy
             d32[m, 2] = dz
