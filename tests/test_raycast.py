@@ -484,7 +484,15 @@ def test_properties_hold_for_any_ray(start, angles, shift):
     )
     t2, f2 = rc.intersect(moved, o, d, engine="numba")
     sharp = ~_grazing(mesh, o, d, tol=1e-6)  # rays through edges may flip
-    np.testing.assert_allclose(t2[sharp], t[sharp], rtol=0, atol=1e-8)
+    # each frame rounds the local origin (world - mesh.origin, world ~ 7e6 m)
+    # to float64: <= 2 ulp(7e6) = 1.9e-9 m, which moves the hit along the ray
+    # by that over |cos| of the angle to the face normal (grazing rays more)
+    fn = mesh.face_normals[np.where(f >= 0, f, 0)]
+    cos = np.abs(np.einsum("ij,ij->i", fn, d / np.linalg.norm(d, axis=1)[:, None]))
+    tol = 2 * np.spacing(np.abs(o).max()) / np.maximum(cos, 1e-6) + 1e-10
+    hit_sharp = sharp & np.isfinite(t)
+    assert np.all(np.abs(t2[hit_sharp] - t[hit_sharp]) <= tol[hit_sharp])
+    np.testing.assert_array_equal(np.isfinite(t2)[sharp], np.isfinite(t)[sharp])
     np.testing.assert_array_equal(f2[sharp], f[sharp])
 
 
