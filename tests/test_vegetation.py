@@ -227,6 +227,37 @@ def test_three_and_four_way_areas_match_geos():
         assert 0.05 < fast.mean() < 0.95  # both paths ran
 
 
+def test_grid_join_matches_strtree():
+    # the numba grid join against shapely.STRtree.query (envelopes, touching
+    # counts) on integer boxes (many touching), empty geometries and one box
+    # spanning most of the grid; strict: positive-area overlaps only (numpy
+    # on the STRtree pairs); the same pair sets, sorted by query
+    from cimcity._zonal import _Grid
+
+    rng = np.random.default_rng(2)
+    c = rng.integers(0, 1000, (20_000, 2)).astype(float)
+    r = rng.integers(1, 20, (20_000, 2)).astype(float)
+    b = np.c_[c - r, c + r] + [X0, Y0, X0, Y0]
+    b[::1000] = [np.inf, np.inf, -np.inf, -np.inf]  # empty
+    b[5] = [X0, Y0, X0 + 900, Y0 + 900]
+    q = np.c_[c[:5000] - 3, c[:5000] + 3] + [X0, Y0, X0, Y0]
+    geoms = shapely.box(*b.T)
+    geoms[::1000] = shapely.Polygon()
+    ia, ib = shapely.STRtree(geoms).query(shapely.box(*q.T))
+    qa, bb = q[ia], b[ib]
+    positive = (np.maximum(qa[:, 0], bb[:, 0]) < np.minimum(qa[:, 2], bb[:, 2])) & (
+        np.maximum(qa[:, 1], bb[:, 1]) < np.minimum(qa[:, 3], bb[:, 3])
+    )
+    grid = _Grid(b)
+    for strict, ref in ((False, np.ones(len(ia), bool)), (True, positive)):
+        i, j = grid.query(q, threads=2, strict=strict)
+        assert (np.diff(i) >= 0).all()
+        assert set(zip(i.tolist(), j.tolist(), strict=True)) == set(
+            zip(ia[ref].tolist(), ib[ref].tolist(), strict=True)
+        )
+        assert len(i) == ref.sum()  # no pair twice
+
+
 def test_identical_and_touching_polygons():
     # analytic: a square with itself is its area; edge-touching squares share 0
     a = box(0, 0, 10, 10)

@@ -251,15 +251,19 @@ class _Grid:
 
         self.bounds = np.ascontiguousarray(bounds, dtype=np.float64)
         b = self.bounds
-        ok = np.isfinite(b).all(axis=1) & (b[:, 0] <= b[:, 2]) & (b[:, 1] <= b[:, 3])
-        if ok.any():
-            lo = b[ok, :2].min(axis=0)
-            hi = b[ok, 2:].max(axis=0)
-            size = np.maximum(b[ok, 2] - b[ok, 0], b[ok, 3] - b[ok, 1])
+        ok = np.isfinite(b[:, 0])  # empty geometries have infinite bounds
+        n = int(ok.sum())
+        if n:
+            lo = np.array([np.min(b[:, k], where=ok, initial=np.inf) for k in (0, 1)])
+            hi = np.array([np.max(b[:, k], where=ok, initial=-np.inf) for k in (2, 3)])
+            idx = np.flatnonzero(ok)
+            s_ = b[idx[:: max(1, n // 10_000)]]  # a sample
+            size = np.maximum(s_[:, 2] - s_[:, 0], s_[:, 3] - s_[:, 1])
             span = float(max(hi[0] - lo[0], hi[1] - lo[1], 1e-9))
-            # cells about the size of a typical box, at most ~4 per box
+            # cells about the size of a typical box (median of a sample), at
+            # most ~4 per box
             cell = max(float(np.median(size)), span / 4096.0, 1e-9)
-            cell = max(cell, span / np.sqrt(4.0 * ok.sum() + 16.0))
+            cell = max(cell, span / np.sqrt(4.0 * n + 16.0))
         else:
             lo, hi, cell = np.zeros(2), np.zeros(2), 1.0
         self.x0, self.y0, self.cell = float(lo[0]), float(lo[1]), float(cell)
@@ -269,9 +273,10 @@ class _Grid:
             b, self.x0, self.y0, self.cell, self.nx, self.ny, self.MAX_CELLS
         )
 
-    def query(self, qbounds: np.ndarray, threads: int):
-        """(query index, item index) of the boxes that meet (touching counts),
-        sorted by query; threaded over chunks of queries."""
+    def query(self, qbounds: np.ndarray, threads: int, strict: bool = False):
+        """(query index, item index) of the boxes that meet (touching counts;
+        with ``strict``, only those that overlap over a positive area), sorted
+        by query; threaded over chunks of queries."""
         from ._kernels.vegetation import grid_query
 
         qbounds = np.ascontiguousarray(qbounds, dtype=np.float64)
@@ -284,7 +289,7 @@ class _Grid:
             while True:
                 q = np.empty(cap, np.int64)
                 p = np.empty(cap, np.int64)
-                m = grid_query(*args, *grid, qb, q, p)
+                m = grid_query(*args, *grid, qb, strict, q, p)
                 if m <= cap:
                     return q[:m] + sl.start, p[:m]
                 cap = m
@@ -297,13 +302,16 @@ def _coherent(bounds: np.ndarray) -> bool:
     """Whether boxes (n, 4) come in a spatially coherent order: the median
     step between consecutive centres is at most 4 typical box sizes (row after
     row, tiles, Z-order...), as opposed to shuffled."""
-    ok = np.isfinite(bounds).all(axis=1)
-    b = bounds[ok]
-    if len(b) < 1000:
+    if len(bounds) < 1000:
         return True  # small: fits in cache whatever the order
-    c = 0.5 * (b[:, :2] + b[:, 2:])
-    step = np.abs(np.diff(c, axis=0)).max(axis=1)
-    size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    i = np.linspace(0, len(bounds) - 2, 4096).astype(np.int64)  # a sample
+    a, b = bounds[i], bounds[i + 1]
+    ok = np.isfinite(a[:, 0]) & np.isfinite(b[:, 0])
+    a, b = a[ok], b[ok]
+    if not len(a):
+        return True
+    step = np.abs(0.5 * (a[:, :2] + a[:, 2:]) - 0.5 * (b[:, :2] + b[:, 2:])).max(axis=1)
+    size = np.maximum(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1])
     return bool(np.median(step) <= 4.0 * np.median(size))
 
 
@@ -387,10 +395,11 @@ class _Store:
             self._trees[key] = _Grid(self.flat.bounds[ids])
         return self._trees[key]
 
-    def query(self, ids: np.ndarray, key: str, qbounds: np.ndarray):
+    def query(self, ids: np.ndarray, key: str, qbounds: np.ndarray, strict=False):
         """Bounding-box candidates: (index into ``qbounds`` (n, 4), index into
-        ``ids``), sorted by the first."""
-        return self.tree(ids, key).query(qbounds, self.threads)
+        ``ids``), sorted by the first; ``strict``: boxes overlapping over a
+        positive area only."""
+        return self.tree(ids, key).query(qbounds, self.threads, strict)
 
     def areas(self, tuples: np.ndarray) -> np.ndarray:
         """Intersection area of each row of ``tuples`` (n, k) [m²] (kernel,
@@ -481,7 +490,7 @@ def intersection_area(a, b, ia=None, ib=None, threads=None) -> np.ndarray:
 def _overlapping_pairs(st: _Store, ids: np.ndarray):
     """Pairs (i < j) of positions in ``ids`` whose interiors overlap (> AREA_TOL)."""
     b = st.flat.bounds[ids]
-    i, j = _Grid(b).query(b, st.threads)
+    i, j = _Grid(b).query(b, st.threads, strict=True)
     keep = i < j
     i, j = i[keep], j[keep]
     if not len(i):
@@ -630,16 +639,15 @@ def _tuples(st: _Store, L: dict, names: str):
             res = empty
         else:
             # pieces of the new layer whose box meets the tuple's common box
-            q, p = st.query(lay, names[-1], box0)
+            q, p = st.query(lay, names[-1], box0, strict=True)
             b2 = st.flat.bounds[lay[p]]
             box = np.column_stack(
                 [np.maximum(box0[q, :2], b2[:, :2]), np.minimum(box0[q, 2:], b2[:, 2:])]
             )
-            ok = (box[:, 0] < box[:, 2]) & (box[:, 1] < box[:, 3])
-            tup = np.column_stack([tup0[q[ok]], lay[p[ok]]])
+            tup = np.column_stack([tup0[q], lay[p]])
             area = st.areas(tup)
             keep = area > AREA_TOL
-            res = (tup[keep], area[keep], box[ok][keep]) if len(tup) else empty
+            res = (tup[keep], area[keep], box[keep]) if len(tup) else empty
     st.tuples[names] = res
     return res
 
@@ -704,15 +712,9 @@ def _unit_pairs(st: _Store, units: np.ndarray, lay: np.ndarray, letter: str):
     cached per layer."""
     key = "units:" + letter
     if key not in st.tuples:
-        q, u = st.query(units, "units", st.flat.bounds[lay])
+        q, u = st.query(units, "units", st.flat.bounds[lay], strict=True)
         pb = st.flat.bounds[lay[q]]
         ub = st.flat.bounds[units[u]]
-        meet = (np.maximum(pb[:, 0], ub[:, 0]) < np.minimum(pb[:, 2], ub[:, 2])) & (
-            np.maximum(pb[:, 1], ub[:, 1]) < np.minimum(pb[:, 3], ub[:, 3])
-        )
-        q, u, pb, ub = q[meet], u[meet], pb[meet], ub[meet]
-        order = np.argsort(q, kind="stable")
-        q, u, pb, ub = q[order], u[order], pb[order], ub[order]
         inbox = (
             (pb[:, 0] > ub[:, 0])
             & (pb[:, 1] > ub[:, 1])

@@ -1166,7 +1166,7 @@ def grid_build(bounds, x0, y0, cell, nx, ny, max_cells):
 
 @njit(nogil=True, cache=True)
 def grid_query(
-    bounds, cell_start, cell_items, big, x0, y0, cell, nx, ny, qbounds, qi, it
+    bounds, cell_start, cell_items, big, x0, y0, cell, nx, ny, qbounds, strict, qi, it
 ):
     """Pairs (query, item) whose boxes meet (closed boxes: touching counts,
     as ``shapely.STRtree.query``), sorted by query.
@@ -1176,6 +1176,7 @@ def grid_query(
     bounds : (n, 4) float64 — the binned boxes (see :func:`grid_build`)
     cell_start, cell_items, big, x0, y0, cell, nx, ny : from :func:`grid_build`
     qbounds : (q, 4) float64 — query boxes; non-finite ones meet nothing
+    strict : bool — only boxes overlapping over a positive area
     qi, it : (cap,) int64 — written: query index and item index of each pair
 
     Returns
@@ -1210,6 +1211,8 @@ def grid_query(
                     b3 = bounds[i, 3]
                     if b0 > a2 or b2 < a0 or b1 > a3 or b3 < a1:
                         continue
+                    if strict and (b0 == a2 or b2 == a0 or b1 == a3 or b3 == a1):
+                        continue
                     # report the pair once: in the cell holding the lower-left
                     # corner of the two boxes' intersection
                     cx = min(max(int((max(a0, b0) - x0) / cell), 0), nx - 1)
@@ -1222,12 +1225,13 @@ def grid_query(
                     m += 1
         for k in range(len(big)):
             i = big[k]
-            if (
-                bounds[i, 0] > a2
-                or bounds[i, 2] < a0
-                or bounds[i, 1] > a3
-                or bounds[i, 3] < a1
-            ):
+            b0 = bounds[i, 0]
+            b1 = bounds[i, 1]
+            b2 = bounds[i, 2]
+            b3 = bounds[i, 3]
+            if b0 > a2 or b2 < a0 or b1 > a3 or b3 < a1:
+                continue
+            if strict and (b0 == a2 or b2 == a0 or b1 == a3 or b3 == a1):
                 continue
             if m < cap:
                 qi[m] = q
