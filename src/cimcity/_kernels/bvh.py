@@ -394,6 +394,18 @@ def directions_setup(directions):
 
 
 @njit(**_JIT)
+def _slab_planes(ix, iy, iz):
+    """Columns of a child's near and far planes in a node row (child 0; add 6
+    for child 1) for a ray with inverse direction ``ix, iy, iz``: the slab test
+    takes ``(near - o) * inv`` and ``(far - o) * inv`` without min/max, which
+    gives the same values since ``lo <= hi`` (Williams et al. 2005)."""
+    nx = 0 if ix >= 0.0 else 3
+    ny = 1 if iy >= 0.0 else 4
+    nz = 2 if iz >= 0.0 else 5
+    return nx, ny, nz, 3 - nx, 5 - ny, 7 - nz
+
+
+@njit(**_JIT)
 def any_hit(
     nodes, refs, tri, stack, ox, oy, oz, ix, iy, iz, kx, ky, kz, sx, sy, sz, tmin, tmax
 ):
@@ -406,29 +418,44 @@ def any_hit(
     okx = ox if kx == 0 else (oy if kx == 1 else oz)
     oky = ox if ky == 0 else (oy if ky == 1 else oz)
     okz = ox if kz == 0 else (oy if kz == 1 else oz)
-    tpad = tmax * (1.0 + BOX_PAD)
+    nx, ny, nz, fx, fy, fz = _slab_planes(ix, iy, iz)
+    pad = 1.0 + BOX_PAD
     node = 0
     sp = 0
     while True:
         # slab tests of both children (Ize 2013: far distance padded)
-        tx0 = (nodes[node, 0] - ox) * ix
-        tx1 = (nodes[node, 3] - ox) * ix
-        ty0 = (nodes[node, 1] - oy) * iy
-        ty1 = (nodes[node, 4] - oy) * iy
-        tz0 = (nodes[node, 2] - oz) * iz
-        tz1 = (nodes[node, 5] - oz) * iz
-        n0 = max(min(tx0, tx1), min(ty0, ty1), min(tz0, tz1), tmin)
-        f0 = min(max(tx0, tx1), max(ty0, ty1), max(tz0, tz1)) * (1.0 + BOX_PAD)
-        hit0 = n0 <= f0 and n0 <= tpad
-        tx0 = (nodes[node, 6] - ox) * ix
-        tx1 = (nodes[node, 9] - ox) * ix
-        ty0 = (nodes[node, 7] - oy) * iy
-        ty1 = (nodes[node, 10] - oy) * iy
-        tz0 = (nodes[node, 8] - oz) * iz
-        tz1 = (nodes[node, 11] - oz) * iz
-        n1 = max(min(tx0, tx1), min(ty0, ty1), min(tz0, tz1), tmin)
-        f1 = min(max(tx0, tx1), max(ty0, ty1), max(tz0, tz1)) * (1.0 + BOX_PAD)
-        hit1 = n1 <= f1 and n1 <= tpad
+        n0 = max(
+            (nodes[node, nx] - ox) * ix,
+            (nodes[node, ny] - oy) * iy,
+            (nodes[node, nz] - oz) * iz,
+            tmin,
+        )
+        f0 = (
+            min(
+                (nodes[node, fx] - ox) * ix,
+                (nodes[node, fy] - oy) * iy,
+                (nodes[node, fz] - oz) * iz,
+                tmax,
+            )
+            * pad
+        )
+        n1 = max(
+            (nodes[node, 6 + nx] - ox) * ix,
+            (nodes[node, 6 + ny] - oy) * iy,
+            (nodes[node, 6 + nz] - oz) * iz,
+            tmin,
+        )
+        f1 = (
+            min(
+                (nodes[node, 6 + fx] - ox) * ix,
+                (nodes[node, 6 + fy] - oy) * iy,
+                (nodes[node, 6 + fz] - oz) * iz,
+                tmax,
+            )
+            * pad
+        )
+        hit0 = n0 <= f0
+        hit1 = n1 <= f1
         r0 = refs[node, 12]
         r1 = refs[node, 13]
         if hit1 and (not hit0 or n1 < n0):
@@ -519,26 +546,41 @@ def closest_hit(
     far = tmax
     node = 0
     sp = 0
+    nx, ny, nz, fx, fy, fz = _slab_planes(ix, iy, iz)
+    pad = 1.0 + BOX_PAD
     while True:
-        tpad = far * (1.0 + BOX_PAD)
-        tx0 = (nodes[node, 0] - ox) * ix
-        tx1 = (nodes[node, 3] - ox) * ix
-        ty0 = (nodes[node, 1] - oy) * iy
-        ty1 = (nodes[node, 4] - oy) * iy
-        tz0 = (nodes[node, 2] - oz) * iz
-        tz1 = (nodes[node, 5] - oz) * iz
-        n0 = max(min(tx0, tx1), min(ty0, ty1), min(tz0, tz1), tmin)
-        f0 = min(max(tx0, tx1), max(ty0, ty1), max(tz0, tz1)) * (1.0 + BOX_PAD)
-        hit0 = n0 <= f0 and n0 <= tpad
-        tx0 = (nodes[node, 6] - ox) * ix
-        tx1 = (nodes[node, 9] - ox) * ix
-        ty0 = (nodes[node, 7] - oy) * iy
-        ty1 = (nodes[node, 10] - oy) * iy
-        tz0 = (nodes[node, 8] - oz) * iz
-        tz1 = (nodes[node, 11] - oz) * iz
-        n1 = max(min(tx0, tx1), min(ty0, ty1), min(tz0, tz1), tmin)
-        f1 = min(max(tx0, tx1), max(ty0, ty1), max(tz0, tz1)) * (1.0 + BOX_PAD)
-        hit1 = n1 <= f1 and n1 <= tpad
+        n0 = max(
+            (nodes[node, nx] - ox) * ix,
+            (nodes[node, ny] - oy) * iy,
+            (nodes[node, nz] - oz) * iz,
+            tmin,
+        )
+        f0 = (
+            min(
+                (nodes[node, fx] - ox) * ix,
+                (nodes[node, fy] - oy) * iy,
+                (nodes[node, fz] - oz) * iz,
+                far,
+            )
+            * pad
+        )
+        n1 = max(
+            (nodes[node, 6 + nx] - ox) * ix,
+            (nodes[node, 6 + ny] - oy) * iy,
+            (nodes[node, 6 + nz] - oz) * iz,
+            tmin,
+        )
+        f1 = (
+            min(
+                (nodes[node, 6 + fx] - ox) * ix,
+                (nodes[node, 6 + fy] - oy) * iy,
+                (nodes[node, 6 + fz] - oz) * iz,
+                far,
+            )
+            * pad
+        )
+        hit0 = n0 <= f0
+        hit1 = n1 <= f1
         r0 = refs[node, 12]
         r1 = refs[node, 13]
         if hit1 and (not hit0 or n1 < n0):
