@@ -51,10 +51,14 @@ Engine
 Areas are exact (not rasterised): every quantity is a signed sum of
 intersection areas of the unit with one to three class layers
 (inclusion-exclusion, so no polygon difference is ever built), computed
-area-only by a numba kernel (Green's theorem on the clipped boundaries) behind
-STRtree candidate search; see :mod:`cimcity._zonal`. A geopandas
-``overlay`` + ``groupby`` gives the same numbers 30 times slower
-(``benchmarks/bench_vegetation.py``).
+area-only by numba kernels (convex clipping when all members but one are
+convex, as parcels, footprints and crowns mostly are; else Green's theorem on
+the clipped boundaries), behind bounding-box joins on a uniform grid.
+Overlapping crowns are merged group by group (numba union of convex polygons,
+GEOS for the rest); see :mod:`cimcity._zonal`. On 100k parcels with 290k
+vegetation polygons this takes about 3 s on 2 cores, where a geopandas
+``overlay`` + ``groupby`` gives the same numbers (within 1e-6 m²) 50-60 times
+slower (``benchmarks/bench_vegetation.py``).
 
 References
 ----------

@@ -1,4 +1,7 @@
-"""Numba kernels for the area of the intersection of 2, 3 or 4 polygons.
+"""Numba kernels of the vector zonal engine (:mod:`cimcity._zonal`): the area
+of the intersection of 2, 3 or 4 polygons (boundary classification below,
+convex clipping further down), the union of overlapping convex polygons,
+bounding-box joins on a uniform grid, and the flattening helpers.
 
 Geometries come flattened (no shapely inside): ``x``, ``y`` (n_coords,) float64
 vertex coordinates of closed rings (last vertex repeats the first),
@@ -1089,8 +1092,8 @@ def convex_unions(
 # hundreds of thousands of times. shapely's STRtree answers one query in 1-3 µs
 # through the Python/GEOS boundary (it was a third of the run time on 100k
 # parcels); boxes of similar sizes binned once on a uniform grid answer it
-# in tens of nanoseconds. Boxes spanning many cells are kept apart and tested
-# one by one.
+# in about 0.2 µs (a few cells, a few boxes each, in memory order). Boxes
+# spanning many cells are kept apart and tested one by one.
 
 
 @njit(nogil=True, cache=True)
