@@ -413,7 +413,7 @@ def convex_flags(x, y, ring_off, geom_ring):
     return out
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _clip_half_plane(buf, cur, n, box, ax, ay, ex, ey):
     """One Sutherland-Hodgman pass: the part of polygon ``buf[2 cur],
     buf[2 cur + 1]`` (n vertices) left of (or on) the directed line through
@@ -479,7 +479,7 @@ def _clip_half_plane(buf, cur, n, box, ax, ay, ex, ey):
     return m
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _convex_clip_area(
     x, y, ring_off, geom_ring, ids, k, subj, ox, oy, bx0, by0, bx1, by1, buf, box
 ):
