@@ -67,7 +67,7 @@ def orient_rings(x, y, ring_off, exterior):
                 j -= 1
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _classify(mx, my, x, y, ring_off, geom_ring, g, ox, oy, eps, eps2):
     """Where the point (mx, my) (local coordinates, origin (ox, oy)) lies with
     respect to geometry ``g``: 0 outside, 1 inside, 2 on its boundary (within
@@ -120,7 +120,7 @@ def _classify(mx, my, x, y, ring_off, geom_ring, g, ox, oy, eps, eps2):
     return 0, 0.0, 0.0
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _split(px, py, rx, ry, rr, x, y, ring_off, geom_ring, g, ox, oy, eps, ts, n):
     """Append to ``ts`` the parameters where edge p + t·r meets ∂g (crossings
     and vertices of g lying on the edge); returns the new count."""
