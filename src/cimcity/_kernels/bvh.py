@@ -35,6 +35,18 @@ Algorithms
   equal to zero count as inside, so a ray through a shared edge or vertex hits
   at least one of the adjoining triangles: no leaks between the triangles of a
   closed building.
+* Packets (any-hit): up to 8 rays that share the dominant axis and direction
+  signs and start within 16 m of each other walk the union of their paths,
+  each node and triangle tested against all lanes in a loop LLVM vectorises
+  (Wald et al. 2001): :func:`packet_any_hit`. The visibility matrix packs
+  neighbouring sensors per direction; flat queries sort each window of rays
+  by :func:`direction_cell` first (:func:`occluded_grouped`). Per lane the
+  arithmetic is that of the single-ray test, so answers never depend on
+  grouping.
+* Threads: numba splits a ``prange`` statically into one contiguous range per
+  thread; :func:`_spread` maps those ranges onto work items spread over the
+  whole input, so a thread does not get all the cheap (roof) or all the
+  expensive (street-level facade) rays.
 
 Rays are ``(origin, unit direction)``; a hit counts when
 ``tmin < t <= tmax`` (``t`` in metres along the unit direction).
@@ -1032,111 +1044,151 @@ def occluded_matrix_bits(
     :func:`any_hit`; both give the same answers.
     """
     n = origins.shape[0]
-    nd = directions.shape[0]
     use_normals = normals.shape[0] == n and n > 0
     dset, kset = directions_setup(directions)
     n_blocks = (n + block - 1) // block
     per_stride = (n_blocks + SPREAD - 1) // SPREAD
     for it in prange(SPREAD * per_stride):
         blk = _spread(it, per_stride)
-        if blk >= n_blocks:
-            continue
-        stack = np.empty(depth + 2, np.int64)
-        lanes = np.empty((LANE_ROWS, packet))
-        blocked = np.empty(packet, np.bool_)
-        i0 = blk * block
-        i1 = min(n, i0 + block)
-        for j in range(nd):
-            ix = dset[j, 0]
-            iy = dset[j, 1]
-            iz = dset[j, 2]
-            kx = kset[j, 0]
-            ky = kset[j, 1]
-            kz = kset[j, 2]
-            byte = j >> 3
-            bit = np.uint8(1 << (j & 7))
+        if blk < n_blocks:
+            _matrix_block(
+                nodes,
+                refs,
+                tri,
+                depth,
+                shift,
+                origins,
+                directions,
+                normals,
+                use_normals,
+                dset,
+                kset,
+                tmin,
+                tmax,
+                blk * block,
+                min(n, (blk + 1) * block),
+                packet,
+                out,
+            )
+
+
+@njit(**_JIT)
+def _matrix_block(
+    nodes,
+    refs,
+    tri,
+    depth,
+    shift,
+    origins,
+    directions,
+    normals,
+    use_normals,
+    dset,
+    kset,
+    tmin,
+    tmax,
+    i0,
+    i1,
+    packet,
+    out,
+):
+    """Origins ``i0 .. i1 - 1`` of :func:`occluded_matrix_bits` (a function of
+    its own: numba compiles a parallel loop's body slowly)."""
+    nd = directions.shape[0]
+    stack = np.empty(depth + 2, np.int64)
+    lanes = np.empty((LANE_ROWS, packet))
+    blocked = np.empty(packet, np.bool_)
+    for j in range(nd):
+        ix = dset[j, 0]
+        iy = dset[j, 1]
+        iz = dset[j, 2]
+        kx = kset[j, 0]
+        ky = kset[j, 1]
+        kz = kset[j, 2]
+        byte = j >> 3
+        bit = np.uint8(1 << (j & 7))
+        for r in range(packet):
+            lanes[8, r] = ix
+            lanes[9, r] = iy
+            lanes[10, r] = iz
+            lanes[11, r] = dset[j, 3]
+            lanes[12, r] = dset[j, 4]
+            lanes[13, r] = dset[j, 5]
+            lanes[14, r] = tmax
+        for p0 in range(i0, i1, packet):
+            n_live = min(packet, i1 - p0)
+            lo_x = np.inf
+            hi_x = -np.inf
+            lo_y = np.inf
+            hi_y = -np.inf
+            lo_z = np.inf
+            hi_z = -np.inf
             for r in range(packet):
-                lanes[8, r] = ix
-                lanes[9, r] = iy
-                lanes[10, r] = iz
-                lanes[11, r] = dset[j, 3]
-                lanes[12, r] = dset[j, 4]
-                lanes[13, r] = dset[j, 5]
-                lanes[14, r] = tmax
-            for p0 in range(i0, i1, packet):
-                n_live = min(packet, i1 - p0)
-                lo_x = np.inf
-                hi_x = -np.inf
-                lo_y = np.inf
-                hi_y = -np.inf
-                lo_z = np.inf
-                hi_z = -np.inf
-                for r in range(packet):
-                    i = p0 + min(r, n_live - 1)
-                    ox = origins[i, 0] - shift[0]
-                    oy = origins[i, 1] - shift[1]
-                    oz = origins[i, 2] - shift[2]
-                    lanes[0, r] = ox
-                    lanes[1, r] = oy
-                    lanes[2, r] = oz
-                    lanes[3, r] = ox if kx == 0 else (oy if kx == 1 else oz)
-                    lanes[4, r] = ox if ky == 0 else (oy if ky == 1 else oz)
-                    lanes[5, r] = ox if kz == 0 else (oy if kz == 1 else oz)
-                    lo_x = min(lo_x, ox)
-                    hi_x = max(hi_x, ox)
-                    lo_y = min(lo_y, oy)
-                    hi_y = max(hi_y, oy)
-                    lo_z = min(lo_z, oz)
-                    hi_z = max(hi_z, oz)
-                    back = False
-                    if use_normals:
-                        back = (
-                            normals[i, 0] * directions[j, 0]
-                            + normals[i, 1] * directions[j, 1]
-                            + normals[i, 2] * directions[j, 2]
-                        ) <= 0.0
-                    blocked[r] = back
-                span = max(hi_x - lo_x, hi_y - lo_y, hi_z - lo_z)
-                if n_live > 1 and span <= PACKET_SPAN:
-                    packet_any_hit(
-                        nodes,
-                        refs,
-                        tri,
-                        stack,
-                        lanes,
-                        blocked,
-                        kx,
-                        ky,
-                        kz,
-                        tmin,
-                        n_live,
-                    )
-                else:
-                    for r in range(n_live):
-                        if not blocked[r]:
-                            blocked[r] = any_hit(
-                                nodes,
-                                refs,
-                                tri,
-                                stack,
-                                lanes[0, r],
-                                lanes[1, r],
-                                lanes[2, r],
-                                ix,
-                                iy,
-                                iz,
-                                kx,
-                                ky,
-                                kz,
-                                dset[j, 3],
-                                dset[j, 4],
-                                dset[j, 5],
-                                tmin,
-                                tmax,
-                            )
+                i = p0 + min(r, n_live - 1)
+                ox = origins[i, 0] - shift[0]
+                oy = origins[i, 1] - shift[1]
+                oz = origins[i, 2] - shift[2]
+                lanes[0, r] = ox
+                lanes[1, r] = oy
+                lanes[2, r] = oz
+                lanes[3, r] = ox if kx == 0 else (oy if kx == 1 else oz)
+                lanes[4, r] = ox if ky == 0 else (oy if ky == 1 else oz)
+                lanes[5, r] = ox if kz == 0 else (oy if kz == 1 else oz)
+                lo_x = min(lo_x, ox)
+                hi_x = max(hi_x, ox)
+                lo_y = min(lo_y, oy)
+                hi_y = max(hi_y, oy)
+                lo_z = min(lo_z, oz)
+                hi_z = max(hi_z, oz)
+                back = False
+                if use_normals:
+                    back = (
+                        normals[i, 0] * directions[j, 0]
+                        + normals[i, 1] * directions[j, 1]
+                        + normals[i, 2] * directions[j, 2]
+                    ) <= 0.0
+                blocked[r] = back
+            span = max(hi_x - lo_x, hi_y - lo_y, hi_z - lo_z)
+            if n_live > 1 and span <= PACKET_SPAN:
+                packet_any_hit(
+                    nodes,
+                    refs,
+                    tri,
+                    stack,
+                    lanes,
+                    blocked,
+                    kx,
+                    ky,
+                    kz,
+                    tmin,
+                    n_live,
+                )
+            else:
                 for r in range(n_live):
-                    if blocked[r]:
-                        out[p0 + r, byte] |= bit
+                    if not blocked[r]:
+                        blocked[r] = any_hit(
+                            nodes,
+                            refs,
+                            tri,
+                            stack,
+                            lanes[0, r],
+                            lanes[1, r],
+                            lanes[2, r],
+                            ix,
+                            iy,
+                            iz,
+                            kx,
+                            ky,
+                            kz,
+                            dset[j, 3],
+                            dset[j, 4],
+                            dset[j, 5],
+                            tmin,
+                            tmax,
+                        )
+            for r in range(n_live):
+                if blocked[r]:
+                    out[p0 + r, byte] |= bit
 
 
 @njit(parallel=True, **_JIT)
@@ -1157,146 +1209,157 @@ def occluded_grouped(
     Consecutive lanes with the same direction share one :func:`ray_setup`.
     """
     n = out.shape[0]
-    one_tmax = tmax.shape[0] == 1
-    n_dir = directions.shape[0]
     n_windows = (n + WINDOW - 1) // WINDOW
     bad = 0
     per_stride = (n_windows + SPREAD - 1) // SPREAD
     for it in prange(SPREAD * per_stride):
         w = _spread(it, per_stride)
-        if w >= n_windows:
+        if w < n_windows:
+            bad += _grouped_window(
+                nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out, w
+            )
+    return bad
+
+
+@njit(**_JIT)
+def _grouped_window(
+    nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out, w
+):
+    """Window ``w`` of :func:`occluded_grouped` (a function of its own: numba
+    compiles a parallel loop's body slowly); returns its invalid rays."""
+    n = out.shape[0]
+    one_tmax = tmax.shape[0] == 1
+    n_dir = directions.shape[0]
+    bad = 0
+    i0 = w * WINDOW
+    m = min(n, i0 + WINDOW) - i0
+    stack = np.empty(depth + 2, np.int64)
+    lanes = np.empty((LANE_ROWS, PACKET))
+    blocked = np.empty(PACKET, np.bool_)
+    key = np.empty(m, np.int64)
+    start = np.zeros(N_CELLS + 2, np.int64)
+    for q in range(m):
+        i = i0 + q
+        a = i * (origins.shape[0] > 1)
+        b = i * (n_dir > 1)
+        dx = directions[b, 0]
+        dy = directions[b, 1]
+        dz = directions[b, 2]
+        len2 = dx * dx + dy * dy + dz * dz
+        # the validity test of _unit_ray (sqrt(len2) > 0 and < inf)
+        o_sum = origins[a, 0] - shift[0] + origins[a, 1] - shift[1]
+        ok = (len2 > 0.0) & (len2 < np.inf)
+        ok &= np.isfinite(o_sum + origins[a, 2] - shift[2])
+        c = direction_cell(dx, dy, dz) if ok else N_CELLS
+        if not ok:
+            bad += 1
+        key[q] = c
+        start[c + 1] += 1
+    for c in range(N_CELLS + 1):
+        start[c + 1] += start[c]
+    order = np.empty(m, np.int64)
+    for q in range(m):
+        c = key[q]
+        order[start[c]] = q
+        start[c] += 1
+    s = 0
+    while s < m:
+        cell = key[order[s]]
+        run = 1
+        while run < PACKET and s + run < m and key[order[s + run]] == cell:
+            run += 1
+        if cell == N_CELLS:
+            for r in range(run):
+                out[i0 + order[s + r]] = False
+            s += run
             continue
-        i0 = w * WINDOW
-        m = min(n, i0 + WINDOW) - i0
-        stack = np.empty(depth + 2, np.int64)
-        lanes = np.empty((LANE_ROWS, PACKET))
-        blocked = np.empty(PACKET, np.bool_)
-        key = np.empty(m, np.int64)
-        start = np.zeros(N_CELLS + 2, np.int64)
-        for q in range(m):
-            i = i0 + q
+        lo_x = np.inf
+        hi_x = -np.inf
+        lo_y = np.inf
+        hi_y = -np.inf
+        lo_z = np.inf
+        hi_z = -np.inf
+        mixed = False
+        kx0 = ky0 = kz0 = 0
+        prev = -1
+        ix = iy = iz = sx = sy = sz = 0.0
+        kx = ky = kz = 0
+        for r in range(PACKET):
+            i = i0 + order[s + min(r, run - 1)]
             a = i * (origins.shape[0] > 1)
             b = i * (n_dir > 1)
-            dx = directions[b, 0]
-            dy = directions[b, 1]
-            dz = directions[b, 2]
-            len2 = dx * dx + dy * dy + dz * dz
-            # the validity test of _unit_ray (sqrt(len2) > 0 and < inf)
-            o_sum = origins[a, 0] - shift[0] + origins[a, 1] - shift[1]
-            ok = (len2 > 0.0) & (len2 < np.inf)
-            ok &= np.isfinite(o_sum + origins[a, 2] - shift[2])
-            c = direction_cell(dx, dy, dz) if ok else N_CELLS
-            if not ok:
-                bad += 1
-            key[q] = c
-            start[c + 1] += 1
-        for c in range(N_CELLS + 1):
-            start[c + 1] += start[c]
-        order = np.empty(m, np.int64)
-        for q in range(m):
-            c = key[q]
-            order[start[c]] = q
-            start[c] += 1
-        s = 0
-        while s < m:
-            cell = key[order[s]]
-            run = 1
-            while run < PACKET and s + run < m and key[order[s + run]] == cell:
-                run += 1
-            if cell == N_CELLS:
-                for r in range(run):
-                    out[i0 + order[s + r]] = False
-                s += run
-                continue
-            lo_x = np.inf
-            hi_x = -np.inf
-            lo_y = np.inf
-            hi_y = -np.inf
-            lo_z = np.inf
-            hi_z = -np.inf
-            mixed = False
-            kx0 = ky0 = kz0 = 0
-            prev = -1
-            ix = iy = iz = sx = sy = sz = 0.0
-            kx = ky = kz = 0
-            for r in range(PACKET):
-                i = i0 + order[s + min(r, run - 1)]
-                a = i * (origins.shape[0] > 1)
-                b = i * (n_dir > 1)
-                ox = origins[a, 0] - shift[0]
-                oy = origins[a, 1] - shift[1]
-                oz = origins[a, 2] - shift[2]
-                same = prev >= 0 and (
-                    directions[b, 0] == directions[prev, 0]
-                    and directions[b, 1] == directions[prev, 1]
-                    and directions[b, 2] == directions[prev, 2]
-                )
-                if not same:
-                    ox, oy, oz, dx, dy, dz, ok = _unit_ray(
-                        origins, directions, shift, i
-                    )
-                    ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
-                    prev = b
-                if r == 0:
-                    kx0 = kx
-                    ky0 = ky
-                    kz0 = kz
-                mixed |= (kx != kx0) | (ky != ky0) | (kz != kz0)
-                lanes[0, r] = ox
-                lanes[1, r] = oy
-                lanes[2, r] = oz
-                lanes[3, r] = ox if kx == 0 else (oy if kx == 1 else oz)
-                lanes[4, r] = ox if ky == 0 else (oy if ky == 1 else oz)
-                lanes[5, r] = ox if kz == 0 else (oy if kz == 1 else oz)
-                lanes[8, r] = ix
-                lanes[9, r] = iy
-                lanes[10, r] = iz
-                lanes[11, r] = sx
-                lanes[12, r] = sy
-                lanes[13, r] = sz
-                lanes[14, r] = tmax[0] if one_tmax else tmax[i]
-                lanes[15, r] = kx + 3 * ky + 9 * kz
-                blocked[r] = False
-                lo_x = min(lo_x, ox)
-                hi_x = max(hi_x, ox)
-                lo_y = min(lo_y, oy)
-                hi_y = max(hi_y, oy)
-                lo_z = min(lo_z, oz)
-                hi_z = max(hi_z, oz)
-            for r in range(1, PACKET):
-                for c in range(8, 11):
-                    mixed |= (lanes[c, r] < 0.0) != (lanes[c, 0] < 0.0)
-            span = max(hi_x - lo_x, hi_y - lo_y, hi_z - lo_z)
-            if run > 1 and span <= PACKET_SPAN and not mixed:
-                packet_any_hit(
-                    nodes, refs, tri, stack, lanes, blocked, kx0, ky0, kz0, tmin, run
-                )
-            else:
-                for r in range(run):
-                    code = int(lanes[15, r])
-                    blocked[r] = any_hit(
-                        nodes,
-                        refs,
-                        tri,
-                        stack,
-                        lanes[0, r],
-                        lanes[1, r],
-                        lanes[2, r],
-                        lanes[8, r],
-                        lanes[9, r],
-                        lanes[10, r],
-                        code % 3,
-                        code // 3 % 3,
-                        code // 9,
-                        lanes[11, r],
-                        lanes[12, r],
-                        lanes[13, r],
-                        tmin,
-                        lanes[14, r],
-                    )
+            ox = origins[a, 0] - shift[0]
+            oy = origins[a, 1] - shift[1]
+            oz = origins[a, 2] - shift[2]
+            same = prev >= 0 and (
+                directions[b, 0] == directions[prev, 0]
+                and directions[b, 1] == directions[prev, 1]
+                and directions[b, 2] == directions[prev, 2]
+            )
+            if not same:
+                ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
+                ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+                prev = b
+            if r == 0:
+                kx0 = kx
+                ky0 = ky
+                kz0 = kz
+            mixed |= (kx != kx0) | (ky != ky0) | (kz != kz0)
+            lanes[0, r] = ox
+            lanes[1, r] = oy
+            lanes[2, r] = oz
+            lanes[3, r] = ox if kx == 0 else (oy if kx == 1 else oz)
+            lanes[4, r] = ox if ky == 0 else (oy if ky == 1 else oz)
+            lanes[5, r] = ox if kz == 0 else (oy if kz == 1 else oz)
+            lanes[8, r] = ix
+            lanes[9, r] = iy
+            lanes[10, r] = iz
+            lanes[11, r] = sx
+            lanes[12, r] = sy
+            lanes[13, r] = sz
+            lanes[14, r] = tmax[0] if one_tmax else tmax[i]
+            lanes[15, r] = kx + 3 * ky + 9 * kz
+            blocked[r] = False
+            lo_x = min(lo_x, ox)
+            hi_x = max(hi_x, ox)
+            lo_y = min(lo_y, oy)
+            hi_y = max(hi_y, oy)
+            lo_z = min(lo_z, oz)
+            hi_z = max(hi_z, oz)
+        for r in range(1, PACKET):
+            for c in range(8, 11):
+                mixed |= (lanes[c, r] < 0.0) != (lanes[c, 0] < 0.0)
+        span = max(hi_x - lo_x, hi_y - lo_y, hi_z - lo_z)
+        if run > 1 and span <= PACKET_SPAN and not mixed:
+            packet_any_hit(
+                nodes, refs, tri, stack, lanes, blocked, kx0, ky0, kz0, tmin, run
+            )
+        else:
             for r in range(run):
-                out[i0 + order[s + r]] = blocked[r]
-            s += run
+                code = int(lanes[15, r])
+                blocked[r] = any_hit(
+                    nodes,
+                    refs,
+                    tri,
+                    stack,
+                    lanes[0, r],
+                    lanes[1, r],
+                    lanes[2, r],
+                    lanes[8, r],
+                    lanes[9, r],
+                    lanes[10, r],
+                    code % 3,
+                    code // 3 % 3,
+                    code // 9,
+                    lanes[11, r],
+                    lanes[12, r],
+                    lanes[13, r],
+                    tmin,
+                    lanes[14, r],
+                )
+        for r in range(run):
+            out[i0 + order[s + r]] = blocked[r]
+        s += run
     return bad
 
 
