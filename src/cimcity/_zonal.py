@@ -737,7 +737,7 @@ def _term(st: _Store, units: np.ndarray, L: dict, names: str) -> np.ndarray:
     disjoint polygons) [m²], (n_units,).
 
     A tuple lying inside one unit (its last piece is, or its common box is:
-    prepared GEOS ``contains_properly``) adds its area there without clipping;
+    :func:`_inside`) adds its area there without clipping;
     the others are clipped by the kernel with the unit as one more member. The
     candidate units of a tuple are those of its last piece (no new query).
     """
