@@ -258,6 +258,40 @@ def test_grid_join_matches_strtree():
         assert len(i) == ref.sum()  # no pair twice
 
 
+def test_store_puts_shuffled_layers_in_z_order():
+    # a shuffled layer (> 1000 polygons) is stored in Z-order for memory
+    # locality, an ordered one as given; ids map each input polygon to its
+    # stored copy (areas and bounds against shapely, exact up to 1e-6 m²), and
+    # the per-unit areas do not depend on the input order (1e-6 m²)
+    rng = np.random.default_rng(4)
+    c = rng.uniform(0, 400, (3000, 2))
+    crowns = shapely.buffer(
+        shapely.points(X0 + c[:, 0], Y0 + c[:, 1]),
+        rng.uniform(1, 4, 3000),
+        quad_segs=4,
+    )
+    parcels = np.array(
+        [
+            box(x, y, x + 20, y + 25)
+            for y in range(0, 400, 25)
+            for x in range(0, 400, 20)
+        ]
+    )
+    st_ = veg._Store(2)
+    pid, cid = st_.add(parcels, crowns)
+    assert (pid == np.arange(len(parcels))).all()  # row by row: kept as given
+    assert not (cid == len(parcels) + np.arange(len(crowns))).all()  # reordered
+    assert all(a is b for a, b in zip(st_.geoms[cid], crowns, strict=True))
+    np.testing.assert_allclose(st_.area[cid], shapely.area(crowns), atol=AREA_TOL)
+    np.testing.assert_array_equal(st_.flat.bounds[cid], shapely.bounds(crowns))
+    veg_ = gdf(crowns, kind="tree")
+    a = veg.cover_areas(gpd.GeoSeries(parcels, crs=CRS), vegetation=veg_)
+    c_order = np.argsort(c[:, 1] * 1000 + c[:, 0])  # ordered row by row
+    b = veg.cover_areas(gpd.GeoSeries(parcels, crs=CRS), vegetation=veg_.iloc[c_order])
+    assert (a["canopy_area"] > 0).sum() > 100
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=AREA_TOL)
+
+
 def test_identical_and_touching_polygons():
     # analytic: a square with itself is its area; edge-touching squares share 0
     a = box(0, 0, 10, 10)
