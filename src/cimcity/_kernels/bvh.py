@@ -1371,10 +1371,26 @@ def embree_rays(origins, directions, shift, tmin, o32, d32):
     along the unit direction by ``tmin`` (embreex fixes tnear at 0). Returns the
     number of invalid rays (NaN/inf origin, zero or non-finite direction)."""
     n = o32.shape[0]
+    no = origins.shape[0] > 1
+    nd = directions.shape[0] > 1
     bad = 0
     for i in range(n):
-        ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
+        a = i * no
+        b = i * nd
+        ox = origins[a, 0] - shift[0]
+        oy = origins[a, 1] - shift[1]
+        oz = origins[a, 2] - shift[2]
+        dx = directions[b, 0]
+        dy = directions[b, 1]
+        dz = directions[b, 2]
+        length = np.sqrt(dx * dx + dy * dy + dz * dz)
+        ok = (length > 0.0) & (length < np.inf) & np.isfinite(ox + oy + oz)
         bad += not ok
+        # one division: Embree gets float32 anyway (1 ulp of float64 is moot)
+        inv = 1.0 / length
+        dx *= inv
+        dy *= inv
+        dz *= inv
         o32[i, 0] = ox + tmin * dx
         o32[i, 1] = oy + tmin * dy
         o32[i, 2] = oz + tmin * dz
