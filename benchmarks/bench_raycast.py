@@ -11,6 +11,7 @@ cities of k × k extruded blocks at growing k, and the real Paris 11e buildings
 Rows
 ----
 numba any-hit          ``cimcity.raycast.occluded(engine="numba")`` on the flat rays
+                       (sensor by sensor; grouped by direction into packets inside)
 numba matrix           ``occluded_matrix(engine="numba", normals=...)``: the sensor ×
                        direction path solar and shadow use (packets of 8 rays)
 embree any-hit         ``occluded(engine="embree")`` (embreex under cimcity, 1 thread/core)

@@ -420,6 +420,21 @@ def test_flat_packets_match_single_rays(city):
         rc.occluded(city, o, d, engine="numba")
 
 
+def test_thread_spread_visits_every_item_once():
+    # parallel kernels map each thread's contiguous range of iterations onto
+    # items spread over the input; reference: a permutation of range(n)
+    from cimcity._kernels.bvh import SPREAD, _spread
+
+    for n in [1, 5, SPREAD - 1, SPREAD, SPREAD + 1, 1000]:
+        per = -(-n // SPREAD)
+        items = np.array([_spread(it, per) for it in range(SPREAD * per)])
+        items = items[items < n]
+        np.testing.assert_array_equal(np.sort(items), np.arange(n))
+        # the first half of the iterations (thread 0 of 2) covers both halves
+        first = items[: len(items) // 2]
+        assert n < 4 * SPREAD or (first.min() < n / 4 and first.max() > 3 * n / 4)
+
+
 def test_empty_mesh():
     mesh = CATALOGUE["empty"]().mesh()
     o = np.array([[X0, Y0, 40.0]] * 3)
