@@ -420,19 +420,56 @@ def test_flat_packets_match_single_rays(city):
         rc.occluded(city, o, d, engine="numba")
 
 
-def test_thread_spread_visits_every_item_once():
-    # parallel kernels map each thread's contiguous range of iterations onto
-    # items spread over the input; reference: a permutation of range(n)
-    from cimcity._kernels.bvh import SPREAD, _spread
+def test_tasks_cover_every_item_once():
+    # work is split into slices the pool's threads pull one by one; reference:
+    # the slices tile range(n) in order, on multiples of align, and give every
+    # worker something when n allows
+    for n, unit, workers, align in [
+        (1, 10, 2, 1),
+        (10, 32768, 2, 1),
+        (307, 4, 2, 1),
+        (30_000, 225, 2, 64),
+        (5, 225, 4, 64),
+        (2_500_000, 32768, 3, 1),
+    ]:
+        tasks = rc._tasks(n, unit, workers, align)
+        bounds = [t.start for t in tasks] + [tasks[-1].stop]
+        assert bounds[0] == 0 and bounds[-1] == n
+        assert all(a < b for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+        assert all(b % align == 0 for b in bounds[1:-1])
+        assert len(tasks) >= min(workers, -(-n // align))
+        assert max(t.stop - t.start for t in tasks) <= max(unit, align) + align
 
-    for n in [1, 5, SPREAD - 1, SPREAD, SPREAD + 1, 1000]:
-        per = -(-n // SPREAD)
-        items = np.array([_spread(it, per) for it in range(SPREAD * per)])
-        items = items[items < n]
-        np.testing.assert_array_equal(np.sort(items), np.arange(n))
-        # the first half of the iterations (thread 0 of 2) covers both halves
-        first = items[: len(items) // 2]
-        assert n < 4 * SPREAD or (first.min() < n / 4 and first.max() > 3 * n / 4)
+
+def test_numba_answers_do_not_depend_on_threads(city):
+    # reference: the same queries traced by one thread
+    import numba
+
+    sensors = city.sample(spacing=2.0)
+    p, nrm = sensors.points[:600], sensors.normals[:600]
+    rng = np.random.default_rng(9)
+    dirs = _directions(30, rng, upper=True)
+    o = np.repeat(p, len(dirs), axis=0)
+    d = np.tile(dirs, (len(p), 1))
+
+    def run():
+        return (
+            rc.occluded_matrix(city, p, dirs, normals=nrm, engine="numba"),
+            rc.occluded(city, o, d, engine="numba"),
+            rc.intersect(city, o[::7], d[::7], engine="numba"),
+        )
+
+    many = run()
+    old = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = run()
+    finally:
+        numba.set_num_threads(old)
+    np.testing.assert_array_equal(many[0], one[0])
+    np.testing.assert_array_equal(many[1], one[1])
+    np.testing.assert_array_equal(many[2][0], one[2][0])
+    np.testing.assert_array_equal(many[2][1], one[2][1])
 
 
 def test_empty_mesh():

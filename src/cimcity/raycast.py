@@ -119,6 +119,12 @@ _EMBREE_TASK = 1 << 15
 #: :func:`occluded` (numba) groups at least this many rays by direction into
 #: packets; fewer are traced one by one in input order
 _SORT_MIN_RAYS = 256
+#: rays (or sensor × direction pairs) per numba task: one kernel call on one
+#: pool thread (a few ms: dispatch costs ~0.1 %, threads stay balanced)
+_NUMBA_TASK = 1 << 15
+#: sensors traced together direction by direction in the numba matrix (8
+#: packets: their BVH nodes stay in cache across directions)
+_MATRIX_BLOCK = 64
 #: float32 carries Embree's ray distances: larger tmax is "no limit"
 _EMBREE_INF = 1e37
 
@@ -191,14 +197,56 @@ def _threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-_POOL: ThreadPoolExecutor | None = None
+def _workers(name: str) -> int:
+    """Threads tracing for an engine: numba's thread count for ``"numba"``
+    (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), one per core for
+    Embree."""
+    if name == "numba":
+        import numba
+
+        return max(1, int(numba.get_num_threads()))
+    return _threads()
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(_threads(), thread_name_prefix="cimcity-ray")
-    return _POOL
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    pool = _POOLS.get(workers)
+    if pool is None:
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="cimcity-ray")
+        _POOLS[workers] = pool
+    return pool
+
+
+def _tasks(n: int, unit: int, workers: int, align: int = 1) -> list[slice]:
+    """Split ``n`` items into slices of about ``unit`` items (at least one per
+    worker when ``n`` allows), bounds on multiples of ``align``: the pool's
+    threads pull them one after the other, so a core slowed down by other
+    processes, or given the expensive rays, simply takes fewer."""
+    n_tasks = max(1, min(-(-n // align), max(-(-n // unit), workers)))
+    cuts = np.round(np.linspace(0, n, n_tasks + 1) / align) * align
+    bounds = np.unique(np.clip(np.append(cuts, [0, n]), 0, n).astype(np.int64))
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _map(fn, slices, workers: int):
+    """Run ``fn`` on each slice on ``workers`` pool threads (embreex and our
+    numba kernels release the GIL); yields the results in order."""
+    if len(slices) == 1 or workers == 1:
+        return map(fn, slices)
+    return _pool(workers).map(fn, slices)
+
+
+def _rows_done(results, n, rows, progress):
+    """Drain ``results`` (the last row done by each task, in order), calling
+    ``progress(done, n)`` each time the done rows pass a multiple of ``rows``
+    and at the end."""
+    reported = 0
+    for done in results:
+        if progress is not None and (done // rows > reported // rows or done == n):
+            progress(done, n)
+            reported = done
 
 
 # -- acceleration structures ----------------------------------------------------------
@@ -404,23 +452,6 @@ def _rays(mesh, origins, directions):
 
 
 # -- Embree path ----------------------------------------------------------------------
-def _tasks(n: int, unit: int = _EMBREE_TASK) -> list[slice]:
-    """Split ``n`` items into slices of about ``unit`` (at least one per core
-    when ``n`` allows): the pool's threads pull them one after the other, so
-    a core slowed by other processes simply takes fewer."""
-    n_tasks = max(1, min(n, max(-(-n // unit), _threads())))
-    bounds = np.linspace(0, n, n_tasks + 1).astype(np.int64)
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-
-
-def _map(fn, slices):
-    """Run ``fn`` on each slice on the thread pool (embreex and our numba
-    kernels release the GIL); yields the results in order as they complete."""
-    if len(slices) == 1:
-        return iter([fn(slices[0])])
-    return _pool().map(fn, slices)
-
-
 def _embree_trace(scene, o32, d32, far, query):
     """One embreex call on float32 local rays already started at ``tmin``."""
     # embreex writes hit distances into an array ``dists``: give it its own
@@ -459,7 +490,8 @@ def _embree_flat(mesh, o, d, n, tmin, tmax, query):
         far = far_all if isinstance(far_all, float) else far_all[sl]
         return bad, _embree_trace(scene, o32, d32, far, query)
 
-    parts = list(_map(run, _tasks(n)))
+    workers = _workers("embree")
+    parts = list(_map(run, _tasks(n, _EMBREE_TASK, workers), workers))
     if sum(p[0] for p in parts):
         _rays(mesh, o, d)  # raises the detailed InputError
     if query == "OCCLUDED":
@@ -498,12 +530,9 @@ def _embree_matrix(scene, o, dirs, nrm, shift, tmin, tmax, bits, rows, progress)
             kernels.set_pair_bits(pair[:m], hit, bits[sl])
         return sl.stop
 
-    n = len(o)
-    reported = 0
-    for done in _map(run, _tasks(n, max(1, _EMBREE_TASK // nd))):
-        if progress is not None and (done // rows > reported // rows or done == n):
-            progress(done, n)
-            reported = done
+    workers = _workers("embree")
+    tasks = _tasks(len(o), max(1, _EMBREE_TASK // nd), workers)
+    _rows_done(_map(run, tasks, workers), len(o), rows, progress)
 
 
 # -- public queries ----------------------------------------------------------------------
@@ -551,13 +580,19 @@ def occluded(mesh, origins, directions, engine="auto", tmin=None, tmax=np.inf):
 
     b = _bvh(mesh)
     out = np.empty(n, np.bool_)
+    args = (b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, d, tmin, tmax, out)
     if n < _SORT_MIN_RAYS:
-        bad = kernels.occluded_rays(
-            b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, d, tmin, tmax, out
-        )
+        bad = kernels.occluded_rays(*args, 0, n)
     else:
-        bad = kernels.occluded_grouped(
-            b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, d, tmin, tmax, out
+        workers = _workers("numba")
+        n_windows = -(-n // kernels.WINDOW)
+        tasks = _tasks(n_windows, max(1, _NUMBA_TASK // kernels.WINDOW), workers)
+        bad = sum(
+            _map(
+                lambda sl: kernels.occluded_grouped(*args, sl.start, sl.stop),
+                tasks,
+                workers,
+            )
         )
     if bad:
         _rays(mesh, o, d)  # raises the detailed InputError
@@ -608,19 +643,14 @@ def intersect(mesh, origins, directions, engine="auto", tmin=None, tmax=np.inf):
     b = _bvh(mesh)
     dist = np.empty(n)
     face = np.empty(n, np.int64)
-    bad = kernels.intersect_rays(
-        b.nodes,
-        b.refs,
-        b.tri,
-        b.tri_face,
-        b.depth,
-        mesh.origin,
-        o,
-        d,
-        tmin,
-        tmax,
-        dist,
-        face,
+    args = (b.nodes, b.refs, b.tri, b.tri_face, b.depth, mesh.origin, o, d, tmin)
+    args = (*args, tmax, dist, face)
+    workers = _workers("numba")
+    tasks = _tasks(n, _NUMBA_TASK, workers)
+    bad = sum(
+        _map(
+            lambda sl: kernels.intersect_rays(*args, sl.start, sl.stop), tasks, workers
+        )
     )
     if bad:
         _rays(mesh, o, d)
@@ -733,28 +763,18 @@ def occluded_matrix(
         )
         return bits if packed else unpack_matrix(bits, nd)
     b = _bvh(mesh)
-    # small origin blocks (whole packets) keep the threads balanced
-    packet = kernels.PACKET
-    block = packet * int(np.clip(rows // (8 * _threads() * packet), 1, 8))
-    for r0 in range(0, n, rows):
-        r1 = min(n, r0 + rows)
-        kernels.occluded_matrix_bits(
-            b.nodes,
-            b.refs,
-            b.tri,
-            b.depth,
-            mesh.origin,
-            o[r0:r1],
-            dirs,
-            nrm[r0:r1] if len(nrm) else nrm,
-            tmin,
-            float(tmax_arr[0]),
-            block,
-            packet,
-            bits[r0:r1],
-        )
-        if progress is not None:
-            progress(r1, n)
+    dset, kset = kernels.directions_setup(dirs)
+    args = (b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, dirs, nrm, dset, kset)
+    args = (*args, tmin, float(tmax_arr[0]), _MATRIX_BLOCK, kernels.PACKET, bits)
+
+    def run(sl):
+        kernels.occluded_matrix_bits(*args, sl.start, sl.stop)
+        return sl.stop
+
+    workers = _workers("numba")
+    rows_task = max(1, _NUMBA_TASK // nd)
+    tasks = _tasks(n, rows_task, workers, align=min(_MATRIX_BLOCK, rows_task))
+    _rows_done(_map(run, tasks, workers), n, rows, progress)
     return bits if packed else unpack_matrix(bits, nd)
 
 

@@ -43,10 +43,11 @@ Algorithms
   by :func:`direction_cell` first (:func:`occluded_grouped`). Per lane the
   arithmetic is that of the single-ray test, so answers never depend on
   grouping.
-* Threads: numba splits a ``prange`` statically into one contiguous range per
-  thread; :func:`_spread` maps those ranges onto work items spread over the
-  whole input, so a thread does not get all the cheap (roof) or all the
-  expensive (street-level facade) rays.
+* Threads: the batch kernels take a range of rays (or windows, or sensor
+  rows) and release the GIL; :mod:`cimcity.raycast` hands small ranges to one
+  Python thread per core, each pulling the next range when done. Unlike a
+  static ``prange`` split, a core slowed down by other processes, or given
+  the expensive street-level rays, simply takes fewer ranges.
 
 Rays are ``(origin, unit direction)``; a hit counts when
 ``tmin < t <= tmax`` (``t`` in metres along the unit direction).
@@ -55,7 +56,7 @@ Rays are ``(origin, unit direction)``; a hit counts when
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 _JIT = dict(nogil=True, cache=True, error_model="numpy")
 
@@ -65,16 +66,12 @@ N_BINS = 16
 MAX_LEAF = 4
 #: SAH cost of one node traversal relative to one triangle test
 COST_TRAVERSAL = 1.0
-#: rays processed per parallel task (amortises the traversal-stack allocation)
-RAY_BLOCK = 256
 #: relative enlargement of the slab test's far distance (Ize 2013, float64 γ₃ ≪ this)
 BOX_PAD = 1e-9
 #: rays per packet in the visibility matrix (lanes of one vectorised loop)
 PACKET = 8
 #: origins of a packet must lie within this box size to be traced together [m]
 PACKET_SPAN = 16.0
-#: parallel loops interleave their work items over this many strides (see _spread)
-SPREAD = 64
 #: stands in for 1/0 in inverse directions (keeps 0 * inv finite)
 _BIG = 1e30
 
@@ -683,66 +680,53 @@ def _unit_ray(origins, directions, shift, i):
 
 
 @njit(**_JIT)
-def _spread(it, q):
-    """Item of iteration ``it`` of a ``prange(SPREAD * q)`` over ``n <= SPREAD * q``
-    items (skip results ``>= n``): numba gives each thread a contiguous range of
-    iterations, and this maps such a range onto items spread evenly over all
-    ``n`` (a thread does not get, say, all the roof sensors while another gets
-    the facades), balancing the threads without dynamic scheduling."""
-    return (it % SPREAD) * q + it // SPREAD
-
-
-@njit(parallel=True, **_JIT)
-def occluded_rays(nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out):
-    """Any-hit for each ray; writes ``out[i]`` (bool).
+def occluded_rays(
+    nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out, i0, i1
+):
+    """Any-hit for rays ``i0 .. i1 - 1``, one by one; writes ``out[i]`` (bool).
 
     ``origins`` (world [m]) and ``directions`` (any length) have ``n`` rows or
     one row (broadcast); ``shift`` (3,) is the mesh origin, subtracted in
     float64; ``tmax`` has ``n`` entries or one. Returns the number of invalid
     rays (NaN/inf origin or zero/non-finite direction), whose ``out`` is False.
+    Like every batch kernel here it holds no GIL: callers run ranges on
+    several threads.
     """
-    n = max(origins.shape[0], directions.shape[0])
     one_tmax = tmax.shape[0] == 1
-    n_blocks = (n + RAY_BLOCK - 1) // RAY_BLOCK
     bad = 0
-    per_stride = (n_blocks + SPREAD - 1) // SPREAD
-    for it in prange(SPREAD * per_stride):
-        blk = _spread(it, per_stride)
-        if blk >= n_blocks:
+    stack = np.empty(depth + 2, np.int64)
+    for i in range(i0, i1):
+        ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
+        if not ok:
+            out[i] = False
+            bad += 1
             continue
-        stack = np.empty(depth + 2, np.int64)
-        for i in range(blk * RAY_BLOCK, min(n, (blk + 1) * RAY_BLOCK)):
-            ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
-            if not ok:
-                out[i] = False
-                bad += 1
-                continue
-            ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
-            tm = tmax[0] if one_tmax else tmax[i]
-            out[i] = any_hit(
-                nodes,
-                refs,
-                tri,
-                stack,
-                ox,
-                oy,
-                oz,
-                ix,
-                iy,
-                iz,
-                kx,
-                ky,
-                kz,
-                sx,
-                sy,
-                sz,
-                tmin,
-                tm,
-            )
+        ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+        tm = tmax[0] if one_tmax else tmax[i]
+        out[i] = any_hit(
+            nodes,
+            refs,
+            tri,
+            stack,
+            ox,
+            oy,
+            oz,
+            ix,
+            iy,
+            iz,
+            kx,
+            ky,
+            kz,
+            sx,
+            sy,
+            sz,
+            tmin,
+            tm,
+        )
     return bad
 
 
-@njit(parallel=True, **_JIT)
+@njit(**_JIT)
 def intersect_rays(
     nodes,
     refs,
@@ -756,53 +740,49 @@ def intersect_rays(
     tmax,
     dist,
     face,
+    i0,
+    i1,
 ):
-    """Closest hit for each ray (conventions of :func:`occluded_rays`): writes
-    ``dist[i]`` [m] (inf when none) and ``face[i]`` (original face index, -1
-    when none); returns the number of invalid rays."""
-    n = max(origins.shape[0], directions.shape[0])
+    """Closest hit for rays ``i0 .. i1 - 1`` (conventions of
+    :func:`occluded_rays`): writes ``dist[i]`` [m] (inf when none) and
+    ``face[i]`` (original face index, -1 when none); returns the number of
+    invalid rays."""
     one_tmax = tmax.shape[0] == 1
-    n_blocks = (n + RAY_BLOCK - 1) // RAY_BLOCK
     bad = 0
-    per_stride = (n_blocks + SPREAD - 1) // SPREAD
-    for it in prange(SPREAD * per_stride):
-        blk = _spread(it, per_stride)
-        if blk >= n_blocks:
+    stack = np.empty(depth + 2, np.int64)
+    stack_t = np.empty(depth + 2)
+    for i in range(i0, i1):
+        ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
+        if not ok:
+            dist[i] = np.inf
+            face[i] = -1
+            bad += 1
             continue
-        stack = np.empty(depth + 2, np.int64)
-        stack_t = np.empty(depth + 2)
-        for i in range(blk * RAY_BLOCK, min(n, (blk + 1) * RAY_BLOCK)):
-            ox, oy, oz, dx, dy, dz, ok = _unit_ray(origins, directions, shift, i)
-            if not ok:
-                dist[i] = np.inf
-                face[i] = -1
-                bad += 1
-                continue
-            ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
-            tm = tmax[0] if one_tmax else tmax[i]
-            t, k = closest_hit(
-                nodes,
-                refs,
-                tri,
-                stack,
-                stack_t,
-                ox,
-                oy,
-                oz,
-                ix,
-                iy,
-                iz,
-                kx,
-                ky,
-                kz,
-                sx,
-                sy,
-                sz,
-                tmin,
-                tm,
-            )
-            dist[i] = t
-            face[i] = tri_face[k] if k >= 0 else -1
+        ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+        tm = tmax[0] if one_tmax else tmax[i]
+        t, k = closest_hit(
+            nodes,
+            refs,
+            tri,
+            stack,
+            stack_t,
+            ox,
+            oy,
+            oz,
+            ix,
+            iy,
+            iz,
+            kx,
+            ky,
+            kz,
+            sx,
+            sy,
+            sz,
+            tmin,
+            tm,
+        )
+        dist[i] = t
+        face[i] = tri_face[k] if k >= 0 else -1
     return bad
 
 
@@ -1012,7 +992,7 @@ def packet_any_hit(nodes, refs, tri, stack, lanes, blocked, kx, ky, kz, tmin, n_
         node = nxt
 
 
-@njit(parallel=True, **_JIT)
+@njit(**_JIT)
 def occluded_matrix_bits(
     nodes,
     refs,
@@ -1022,11 +1002,15 @@ def occluded_matrix_bits(
     origins,
     directions,
     normals,
+    dset,
+    kset,
     tmin,
     tmax,
     block,
     packet,
     out,
+    i0,
+    i1,
 ):
     """Any-hit for every (origin, direction) pair, bit-packed.
 
@@ -1037,39 +1021,35 @@ def occluded_matrix_bits(
     with ``normals[i] · directions[j] <= 0`` are set without tracing (the
     sensor's own surface blocks them). ``out`` must be zeroed by the caller.
 
-    Origins go to the threads in blocks of ``block``. Within a block, for each
-    direction, runs of ``packet`` consecutive origins are traced together by
-    :func:`packet_any_hit` when they lie within :data:`PACKET_SPAN` of each
-    other (sensors of one facade or roof), else one by one with
-    :func:`any_hit`; both give the same answers.
+    Rows ``i0 .. i1 - 1`` only, in blocks of ``block`` origins: within a
+    block, for each direction, runs of ``packet`` consecutive origins are
+    traced together by :func:`packet_any_hit` when they lie within
+    :data:`PACKET_SPAN` of each other (sensors of one facade or roof), else
+    one by one with :func:`any_hit`; both give the same answers. ``dset,
+    kset`` are :func:`directions_setup` of ``directions``.
     """
     n = origins.shape[0]
     use_normals = normals.shape[0] == n and n > 0
-    dset, kset = directions_setup(directions)
-    n_blocks = (n + block - 1) // block
-    per_stride = (n_blocks + SPREAD - 1) // SPREAD
-    for it in prange(SPREAD * per_stride):
-        blk = _spread(it, per_stride)
-        if blk < n_blocks:
-            _matrix_block(
-                nodes,
-                refs,
-                tri,
-                depth,
-                shift,
-                origins,
-                directions,
-                normals,
-                use_normals,
-                dset,
-                kset,
-                tmin,
-                tmax,
-                blk * block,
-                min(n, (blk + 1) * block),
-                packet,
-                out,
-            )
+    for b0 in range(i0, i1, block):
+        _matrix_block(
+            nodes,
+            refs,
+            tri,
+            depth,
+            shift,
+            origins,
+            directions,
+            normals,
+            use_normals,
+            dset,
+            kset,
+            tmin,
+            tmax,
+            b0,
+            min(i1, b0 + block),
+            packet,
+            out,
+        )
 
 
 @njit(**_JIT)
@@ -1092,8 +1072,7 @@ def _matrix_block(
     packet,
     out,
 ):
-    """Origins ``i0 .. i1 - 1`` of :func:`occluded_matrix_bits` (a function of
-    its own: numba compiles a parallel loop's body slowly)."""
+    """One block of origins ``i0 .. i1 - 1`` of :func:`occluded_matrix_bits`."""
     nd = directions.shape[0]
     stack = np.empty(depth + 2, np.int64)
     lanes = np.empty((LANE_ROWS, packet))
@@ -1191,15 +1170,15 @@ def _matrix_block(
                     out[p0 + r, byte] |= bit
 
 
-@njit(parallel=True, **_JIT)
+@njit(**_JIT)
 def occluded_grouped(
-    nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out
+    nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out, w0, w1
 ):
-    """Any-hit for each ray, grouped into packets (arguments and result as
+    """Any-hit for rays of windows ``w0 .. w1 - 1`` (:data:`WINDOW` consecutive
+    rays each), grouped into packets (arguments and result as
     :func:`occluded_rays`, same answers).
 
-    Rays go to the threads in windows of :data:`WINDOW` consecutive rays. In
-    each window the rays are sorted by :func:`direction_cell` (counting sort,
+    In each window the rays are sorted by :func:`direction_cell` (counting sort,
     stable: rays of a cell keep their input order, e.g. sensor order), and
     runs of up to :data:`PACKET` rays of one cell whose origins lie within
     :data:`PACKET_SPAN` and that share ``kx, ky, kz`` and direction signs are
@@ -1208,16 +1187,11 @@ def occluded_grouped(
     sensors per direction); other rays go one by one through :func:`any_hit`.
     Consecutive lanes with the same direction share one :func:`ray_setup`.
     """
-    n = out.shape[0]
-    n_windows = (n + WINDOW - 1) // WINDOW
     bad = 0
-    per_stride = (n_windows + SPREAD - 1) // SPREAD
-    for it in prange(SPREAD * per_stride):
-        w = _spread(it, per_stride)
-        if w < n_windows:
-            bad += _grouped_window(
-                nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out, w
-            )
+    for w in range(w0, w1):
+        bad += _grouped_window(
+            nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out, w
+        )
     return bad
 
 
@@ -1225,8 +1199,7 @@ def occluded_grouped(
 def _grouped_window(
     nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out, w
 ):
-    """Window ``w`` of :func:`occluded_grouped` (a function of its own: numba
-    compiles a parallel loop's body slowly); returns its invalid rays."""
+    """Window ``w`` of :func:`occluded_grouped`; returns its invalid rays."""
     n = out.shape[0]
     one_tmax = tmax.shape[0] == 1
     n_dir = directions.shape[0]
