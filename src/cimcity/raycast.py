@@ -14,7 +14,8 @@ Engines (``engine=``)
 ``"numba"``
     cimcity's own BVH (:mod:`cimcity._kernels.bvh`): binned-SAH build, ordered
     stack traversal, watertight ray–triangle test (Woop, Benthin & Wald 2013)
-    in float64, rays spread over all numba threads. Always available.
+    in float64, ``nogil`` kernels run on ``numba.get_num_threads()`` threads
+    (``NUMBA_NUM_THREADS``). Always available.
 ``"embree"``
     Intel Embree 4 through ``embreex`` (``pip install "cimcity[accel]"``),
     robust (watertight) scene in float32 local coordinates; embreex traces one
@@ -72,9 +73,12 @@ rays by direction cell (3.6° cube-map cells, stable, so rays of a cell keep
 their input order) and packs runs of one cell within 16 m, then scatters the
 answers back; other rays, and all of :func:`intersect`, go one by one. Both
 give exactly the single-ray answers. Numba kernels compile on first use
-(about 20 s of CPU, then cached on disk by numba). The Embree engine hands
-tasks of about 32 k rays to one Python thread per core, pulled as threads
-free up. Measured rays per second are in ``benchmarks/bench_raycast.py``.
+(about 15 s of CPU, then cached on disk by numba). Both engines split the
+work into tasks of about 32 k rays (sensor rows for the matrix) that a pool
+of threads pulls one after the other (the kernels release the GIL), so a
+core slowed down by other processes simply takes fewer; answers do not
+depend on the number of threads. Measured rays per second are in
+``benchmarks/bench_raycast.py``.
 """
 
 from __future__ import annotations
