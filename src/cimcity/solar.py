@@ -625,7 +625,7 @@ def irradiance(
     ):
         if not (np.isfinite(v) and 0 < v <= 1):
             raise InputError(f"{name} must be in (0, 1]; got {v!r}")
-    engine_name = raycast.resolve_engine(engine)
+    engine_name = raycast.resolve_engine(engine, "matrix")
     sky_p = _sky.sky_patches(patches)
     sun_grid = _sky.sky_patches(sun_bins)
 
