@@ -605,8 +605,11 @@ def _buried(points, face_building, footprints, tops, face_kind=None) -> np.ndarr
         return out
     pts = points[idx]
     q = np.round((pts[:, :2] - pts[:, :2].min(axis=0)) * 1e4).astype(np.int64)
-    key = q[:, 0] * (int(q[:, 1].max()) + 1) + q[:, 1]
-    inv, _ = pd.factorize(key)
+    span = (int(q[:, 0].max()) + 1) * (int(q[:, 1].max()) + 1)  # Python int: exact
+    if span < 2**62:
+        inv, _ = pd.factorize(q[:, 0] * (int(q[:, 1].max()) + 1) + q[:, 1])
+    else:  # extents over ~200 km at 0.1 mm: a combined key would overflow int64
+        inv = _group_ids(q)
     nu = int(inv.max()) + 1
     _, first = np.unique(inv, return_index=True)
     xy = pts[first, :2]
