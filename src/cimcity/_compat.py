@@ -53,3 +53,45 @@ def has_module(name: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+def renamed_arguments(**renames):
+    """Decorator: accept old keyword names for a release, with a warning.
+
+    ``@renamed_arguments(date="when", start=None)`` maps ``date=`` to ``when=``
+    (``FutureWarning`` naming the new spelling); a value of None means the old
+    argument has no direct new name and must be handled by the function (it is
+    passed through unchanged, after the warning).
+
+    Passing both an old name and its new name is an :class:`InputError`.
+    """
+    import functools
+    import warnings
+
+    from .errors import InputError
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            for old, new in renames.items():
+                if old not in kwargs:
+                    continue
+                if new is None:
+                    continue
+                if new in kwargs:
+                    raise InputError(
+                        f"{fn.__name__}() got both {old}= (old name) and {new}=; "
+                        f"pass only {new}="
+                    )
+                warnings.warn(
+                    f"{fn.__name__}({old}=...) is renamed {new}=; the old name "
+                    "will be removed in a future release",
+                    FutureWarning,
+                    stacklevel=2,
+                )
+                kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        return inner
+
+    return wrap
