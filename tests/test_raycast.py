@@ -489,12 +489,27 @@ def test_acceleration_structure_is_cached_and_cleared():
     mesh = lone_box().mesh()
     o = np.array([X0 - 5, Y0 + 5, 45.0])
     assert rc.prepare(mesh, "numba") == "numba"
-    bvh = mesh.cache["raycast.bvh"]
+    bvh = mesh.cache.peek("raycast.bvh", mesh.token)
+    assert bvh is not None
     assert rc.occluded(mesh, o, [1.0, 0, 0], engine="numba")[0]
-    assert mesh.cache["raycast.bvh"] is bvh  # built once
+    assert mesh.cache.peek("raycast.bvh", mesh.token) is bvh  # built once
     mesh.clear_cache()
     assert "raycast.bvh" not in mesh.cache
     assert rc.occluded(mesh, o, [1.0, 0, 0], engine="numba")[0]
+
+
+def test_editing_the_mesh_rebuilds_the_acceleration_structure():
+    # the floor-plan issue: a BVH judged fresh by face/vertex counts stayed stale
+    # after vertices moved; now arrays are read-only and reassignment re-keys it
+    mesh = lone_box().mesh()
+    o = np.array([X0 - 5, Y0 + 5, 45.0])
+    for engine in ["numba"] + (["embree"] if HAS_EMBREE else []):
+        assert rc.occluded(mesh, o, [1.0, 0, 0], engine=engine)[0]
+    with pytest.raises(ValueError):
+        mesh.vertices[:, 2] += 1000.0  # in place: refused, never silently stale
+    mesh.vertices = mesh.vertices + np.array([0.0, 0.0, 1000.0])  # box lifted 1 km
+    for engine in ["numba"] + (["embree"] if HAS_EMBREE else []):
+        assert not rc.occluded(mesh, o, [1.0, 0, 0], engine=engine)[0]
 
 
 # -- properties ---------------------------------------------------------------------------

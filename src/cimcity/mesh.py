@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
+from ._cache import Cache
 from .errors import GeometryError, InputError
 
 #: Surface kinds, in code order. ``ground`` is a building's base (CityGML
@@ -156,9 +157,15 @@ class CityMesh:
     building_ids : (k,) object
         Building ids.
     crs : pyproj.CRS or None
-    cache : dict
-        Derived data (normals, areas, ray acceleration structures); cleared
-        by :meth:`clear_cache`.
+    cache : cimcity._cache.Cache
+        Derived data (normals, areas, ray acceleration structures), each entry
+        tagged with :attr:`token`; cleared by :meth:`clear_cache`.
+
+    Notes
+    -----
+    The arrays are read-only views: edit a mesh by assigning new arrays
+    (``mesh.vertices = mesh.vertices + shift``), which changes :attr:`token`
+    and so invalidates every cached structure (normals, BVH, Embree scene).
     """
 
     vertices: np.ndarray
@@ -168,7 +175,28 @@ class CityMesh:
     face_kind: np.ndarray
     building_ids: np.ndarray
     crs: object = None
-    cache: dict = field(default_factory=dict, repr=False)
+    cache: Cache = field(default_factory=Cache, repr=False)
+
+    #: array attributes: assigning one changes :attr:`token`
+    _ARRAYS = frozenset(
+        ("vertices", "faces", "origin", "face_building", "face_kind", "building_ids")
+    )
+
+    def __setattr__(self, name, value):
+        if name in CityMesh._ARRAYS and isinstance(value, np.ndarray):
+            value = value.view()
+            value.flags.writeable = False
+            object.__setattr__(self, "_version", getattr(self, "_version", 0) + 1)
+        object.__setattr__(self, name, value)
+
+    @property
+    def token(self) -> int:
+        """Version of the mesh arrays: changes whenever one is assigned.
+
+        Cached derived data (``mesh.cache``) is keyed on it; the arrays are
+        read-only, so an in-place edit cannot leave a stale structure behind.
+        """
+        return self._version
 
     def __post_init__(self):
         self.vertices = np.ascontiguousarray(self.vertices, dtype=np.float64).reshape(
@@ -190,12 +218,11 @@ class CityMesh:
 
     # -- derived data ---------------------------------------------------------------
     def clear_cache(self) -> None:
+        """Drop every cached derived structure."""
         self.cache.clear()
 
     def _cached(self, key, fn):
-        if key not in self.cache:
-            self.cache[key] = fn()
-        return self.cache[key]
+        return self.cache.get(key, self.token, fn)
 
     @property
     def n_faces(self) -> int:

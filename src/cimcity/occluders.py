@@ -348,8 +348,8 @@ def tree_crowns(
     CityMesh or None
         Faces of ``building`` -1 and kind ``terrain`` (not buildings: nothing is
         sampled on them, nothing is summed per building); ``building_ids``
-        empty. ``mesh.cache["tree_ids"]`` holds the vegetation id of each
-        crown and ``mesh.cache["face_tree"]`` the crown of each face. None
+        empty. ``mesh.tree_ids`` holds the vegetation id of each
+        crown and ``mesh.face_tree`` the crown of each face. None
         when the scene has no tree with a height.
     """
     import warnings
@@ -399,8 +399,8 @@ def tree_crowns(
     m = extrude_buildings(
         geoms, gz + base, gz + top, origin=origin, building_ids=V.index.to_numpy()
     )
-    m.cache["face_tree"] = m.face_building.copy()
-    m.cache["tree_ids"] = m.building_ids.copy()
+    m.face_tree = m.face_building.copy()
+    m.tree_ids = m.building_ids.copy()
     m.face_building = np.full(m.n_faces, -1, np.int64)
     m.face_kind = np.full(m.n_faces, KIND_CODES["terrain"], np.int8)
     m.building_ids = np.zeros(0, object)
@@ -499,24 +499,24 @@ def with_trees(scene, terrain: bool = True):
     Returns
     -------
     CityMesh
-        ``mesh.cache["tree_faces"]``: number of crown faces appended (0 when
+        ``mesh.tree_faces``: number of crown faces appended (0 when
         the scene has no trees: the scene mesh itself is returned).
     """
     base = scene.mesh(terrain=terrain)
-    key = "occluders.with_trees"
-    hit = base.cache.get(key)
-    if hit is not None:
-        return hit
+    return base.cache.get(
+        "occluders.with_trees", base.token, lambda: _append_trees(scene, base)
+    )
+
+
+def _append_trees(scene, base):
     parts = [tree_crowns(scene, origin=base.origin)]
     if "cdsm" in getattr(scene, "rasters", {}):
         parts.append(canopy_boxes(scene.rasters["cdsm"], scene, origin=base.origin))
     parts = [p for p in parts if p is not None and p.n_faces]
     if not parts:
-        base.cache["tree_faces"] = 0
-        base.cache[key] = base
+        base.tree_faces = 0
         return base
     out = CityMesh.concatenate([base, *parts], origin=base.origin)
     out.crs = base.crs
-    out.cache["tree_faces"] = int(sum(p.n_faces for p in parts))
-    base.cache[key] = out
+    out.tree_faces = int(sum(p.n_faces for p in parts))
     return out

@@ -275,14 +275,11 @@ def _check_mesh(mesh) -> None:
             )
 
 
-def _stale(entry, mesh) -> bool:
-    return entry.n_faces != len(mesh.faces) or entry.n_vertices != len(mesh.vertices)
-
-
 def _bvh(mesh) -> _Bvh:
-    entry = mesh.cache.get(_CACHE_BVH)
-    if entry is not None and not _stale(entry, mesh):
-        return entry
+    return mesh.cache.get(_CACHE_BVH, mesh.token, lambda: _build_bvh(mesh))
+
+
+def _build_bvh(mesh) -> _Bvh:
     from ._kernels import bvh as kernels
 
     if len(mesh.faces) >= _MAX_FACES:
@@ -304,7 +301,6 @@ def _bvh(mesh) -> _Bvh:
         len(mesh.faces),
         len(mesh.vertices),
     )
-    mesh.cache[_CACHE_BVH] = entry
     return entry
 
 
@@ -315,9 +311,10 @@ class _Embree(NamedTuple):
 
 
 def _embree(mesh) -> _Embree:
-    entry = mesh.cache.get(_CACHE_EMBREE)
-    if entry is not None and not _stale(entry, mesh):
-        return entry
+    return mesh.cache.get(_CACHE_EMBREE, mesh.token, lambda: _build_embree(mesh))
+
+
+def _build_embree(mesh) -> _Embree:
     if not np.isfinite(mesh.vertices).all():
         raise GeometryError("mesh vertices must be finite (found NaN or inf)")
     rtcs = import_optional("embreex.rtcore_scene")
@@ -331,9 +328,7 @@ def _embree(mesh) -> _Embree:
     # commit now, from one thread (embreex commits lazily on the first run call)
     one = np.zeros((1, 3), np.float32)
     scene.run(one, one + np.float32(1.0), query="OCCLUDED")
-    entry = _Embree(scene, len(mesh.faces), len(mesh.vertices))
-    mesh.cache[_CACHE_EMBREE] = entry
-    return entry
+    return _Embree(scene, len(mesh.faces), len(mesh.vertices))
 
 
 def prepare(mesh, engine: str = "auto", query: str = "occluded") -> str:

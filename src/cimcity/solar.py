@@ -264,7 +264,7 @@ def _sensor_key(points, normals) -> str:
 
 
 def _store(mesh, key) -> _Visibility:
-    stores = mesh.cache.setdefault(_VIS_KEY, {})
+    stores = mesh.cache.get(_VIS_KEY, mesh.token, dict)
     if key not in stores:
         while len(stores) >= 4:  # keep the cache bounded
             stores.pop(next(iter(stores)))
@@ -411,10 +411,9 @@ def _resolve_inputs(scene, spacing, surfaces, points, normals, occluders):
         sensor_mesh = scene.mesh(terrain="terrain" in surfaces)
         # the sensing mesh is cached per scene version: so are its sensors
         key = ("solar.sensors", float(spacing), surfaces)
-        sensors = sensor_mesh.cache.get(key)
-        if sensors is None:
-            sensors = scene.sample(spacing, surfaces)
-            sensor_mesh.cache[key] = sensors
+        sensors = sensor_mesh.cache.get(
+            key, sensor_mesh.token, lambda: scene.sample(spacing, surfaces)
+        )
     return mesh, sensors, sensor_mesh, label
 
 
@@ -430,10 +429,10 @@ def _add_trees(scene, mesh, label):
         )
     if label == "scene mesh":
         out = with_trees(scene)
-        return out, out.cache.get("tree_faces", 0)
+        return out, getattr(out, "tree_faces", 0)
     key = ("occluders.with_trees", id(scene), scene.version)
-    hit = mesh.cache.get(key)
-    if hit is None:
+
+    def build():
         parts = [tree_crowns(scene, origin=mesh.origin)]
         if "cdsm" in scene.rasters:
             parts.append(canopy_boxes(scene.rasters["cdsm"], scene, origin=mesh.origin))
@@ -441,8 +440,9 @@ def _add_trees(scene, mesh, label):
         n = int(sum(p.n_faces for p in parts))
         out = CityMesh.concatenate([mesh, *parts], origin=mesh.origin) if n else mesh
         out.crs = mesh.crs
-        hit = mesh.cache[key] = (out, n)
-    return hit
+        return out, n
+
+    return mesh.cache.get(key, mesh.token, build)
 
 
 def _blend_transmissivity(args):
