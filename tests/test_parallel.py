@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -33,11 +34,11 @@ def neighbours_within_reach(scene):
     return gpd.GeoDataFrame({"building_id": B.index, "neighbours": counts}, geometry=g, crs=B.crs)
 
 
-@pytest.mark.parametrize("engine", ["serial", "threads", "dask"])
-def test_tiles_with_enough_halo_match_the_whole_run(engine):
+@pytest.mark.parametrize("scheduler", ["serial", "threads", "dask"])
+def test_tiles_with_enough_halo_match_the_whole_run(scheduler):
     s = grid_scene()
     whole = neighbours_within_reach(s).set_index("building_id")["neighbours"]
-    tiled = parallel.map_tiles(s, neighbours_within_reach, tile_size=100.0, halo=REACH + 10, engine=engine)
+    tiled = parallel.map_tiles(s, neighbours_within_reach, tile_size=100.0, halo=REACH + 10, scheduler=scheduler)
     # every building lands in exactly one tile
     assert tiled["building_id"].is_unique and len(tiled) == len(s.buildings)
     t = tiled.set_index("building_id")["neighbours"].reindex(whole.index)
@@ -47,14 +48,22 @@ def test_tiles_with_enough_halo_match_the_whole_run(engine):
 def test_too_small_halo_misses_neighbours():
     s = grid_scene()
     whole = neighbours_within_reach(s).set_index("building_id")["neighbours"]
-    tiled = parallel.map_tiles(s, neighbours_within_reach, tile_size=100.0, halo=0.0, engine="serial")
+    tiled = parallel.map_tiles(s, neighbours_within_reach, tile_size=100.0, halo=0.0, scheduler="serial")
     t = tiled.set_index("building_id")["neighbours"].reindex(whole.index)
     assert (t <= whole).all() and (t < whole).any()
 
 
 def test_bad_arguments():
-    with pytest.raises(InputError, match="unknown engine 'gpu'"):
-        parallel.map_tiles(grid_scene(2), neighbours_within_reach, engine="gpu")
+    with pytest.raises(InputError, match="unknown scheduler 'gpu'"):
+        parallel.map_tiles(grid_scene(2), neighbours_within_reach, scheduler="gpu")
+
+
+def test_old_engine_keyword_still_selects_the_scheduler():
+    s = grid_scene(2)
+    with pytest.warns(FutureWarning, match="renamed scheduler="):
+        old = parallel.map_tiles(s, neighbours_within_reach, tile_size=100.0, halo=REACH + 10, engine="serial")
+    new = parallel.map_tiles(s, neighbours_within_reach, tile_size=100.0, halo=REACH + 10, scheduler="serial")
+    pd.testing.assert_frame_equal(old.reset_index(drop=True), new.reset_index(drop=True))
     with pytest.raises(InputError, match="tile_size"):
         parallel.tile_grid((0, 0, 1, 1), 0.0)
 

@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._compat import has_module, import_optional, renamed_arguments
 from .errors import InputError
 
-ENGINES = ("auto", "dask", "threads", "serial")
+#: how tiles run (``scheduler=``); ``engine=`` is the ray engine everywhere else
+SCHEDULERS = ("auto", "dask", "threads", "serial")
 
 
 def tile_grid(bounds, tile_size: float, halo: float = 0.0) -> gpd.GeoDataFrame:
@@ -71,8 +73,9 @@ def _in_core(result, core, key):
     return result[keep]
 
 
-def map_tiles(scene, func, tile_size: float = 500.0, halo: float = 150.0, engine: str = "auto",
-              key=None, client=None, **kwargs):
+@renamed_arguments(engine="scheduler")
+def map_tiles(scene, func, *, tile_size: float = 500.0, halo: float = 150.0,
+              scheduler: str = "auto", key=None, client=None, **kwargs):
     """Run ``func(tile_scene, **kwargs)`` on every tile and stitch the results.
 
     Parameters
@@ -85,10 +88,13 @@ def map_tiles(scene, func, tile_size: float = 500.0, halo: float = 150.0, engine
         process scheduler (a module-level function).
     tile_size, halo : float
         Tile core side and margin [m].
-    engine : {"auto", "dask", "threads", "serial"}
-        ``"dask"`` uses ``client`` (a ``distributed.Client``) when given, else
-        Dask's local threaded scheduler; ``"threads"`` a thread pool (the numba
-        kernels release the GIL); ``"auto"`` is Dask when installed.
+    scheduler : {"auto", "dask", "threads", "serial"}
+        How tiles run: ``"dask"`` uses ``client`` (a ``distributed.Client``)
+        when given, else Dask's local threaded scheduler; ``"threads"`` a thread
+        pool (the numba kernels release the GIL); ``"auto"`` is Dask when
+        installed. (Was ``engine=``, a name now kept for the ray engine; the old
+        keyword still works with a FutureWarning.) A ray ``engine=`` in
+        ``kwargs`` goes to ``func`` untouched.
     key : (str, str), optional
         Coordinate columns of non-spatial results.
 
@@ -97,8 +103,10 @@ def map_tiles(scene, func, tile_size: float = 500.0, halo: float = 150.0, engine
     DataFrame
         All tiles' core rows, with a ``tile`` column.
     """
-    if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+    if scheduler not in SCHEDULERS:
+        raise InputError(
+            f"unknown scheduler {scheduler!r}; expected one of {', '.join(map(repr, SCHEDULERS))}"
+        )
     grid = tile_grid(scene.bounds, tile_size, halo)
     jobs = []
     for _, t in grid.iterrows():
@@ -112,20 +120,16 @@ def map_tiles(scene, func, tile_size: float = 500.0, halo: float = 150.0, engine
         res = _in_core(res, core, key)
         return res.assign(tile=tile)
 
-    if engine == "auto":
-        from ._compat import has_module
-
-        engine = "dask" if has_module("dask") else "threads"
-    if engine == "serial":
+    if scheduler == "auto":
+        scheduler = "dask" if has_module("dask") else "threads"
+    if scheduler == "serial":
         parts = [run(*j) for j in jobs]
-    elif engine == "threads":
+    elif scheduler == "threads":
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor() as pool:
             parts = list(pool.map(lambda j: run(*j), jobs))
     else:
-        from ._compat import import_optional
-
         dask = import_optional("dask")
         delayed = [dask.delayed(run)(*j) for j in jobs]
         if client is not None:
