@@ -30,6 +30,7 @@ from cimcity.errors import (
     InputError,
     ReprojectionWarning,
 )
+from cimcity.vegetation.zonal import _Store
 from scenes import X0, Y0
 
 #: areas equal up to floating-point rounding of Lambert-93 coordinates [m²]
@@ -168,7 +169,7 @@ def test_three_and_four_way_areas_match_geos():
     # reference: chained GEOS intersections; tolerance 1e-6 m². Both kernels:
     # the general boundary classification and the convex-clipping dispatcher
     # (discs and boxes mixed in, so that both of its paths run)
-    from cimcity._kernels.vegetation import intersection_areas, tuple_areas
+    from cimcity._kernels.polygons import intersection_areas, tuple_areas
 
     rng = np.random.default_rng(5)
     c = rng.uniform(0, 6, (200, 2))
@@ -188,7 +189,7 @@ def test_three_and_four_way_areas_match_geos():
             ),
         ]
     )
-    store = veg._Store(1)
+    store = _Store(1)
     ids = store.add(g)
     f = store.flat
     assert 0.2 < f.convex.mean() < 0.9
@@ -232,7 +233,7 @@ def test_grid_join_matches_strtree():
     # counts) on integer boxes (many touching), empty geometries and one box
     # spanning most of the grid; strict: positive-area overlaps only (numpy
     # on the STRtree pairs); the same pair sets, sorted by query
-    from cimcity._zonal import _Grid
+    from cimcity.vegetation.grid import _Grid
 
     rng = np.random.default_rng(2)
     c = rng.integers(0, 1000, (20_000, 2)).astype(float)
@@ -277,7 +278,7 @@ def test_store_puts_shuffled_layers_in_z_order():
             for x in range(0, 400, 20)
         ]
     )
-    st_ = veg._Store(2)
+    st_ = _Store(2)
     pid, cid = st_.add(parcels, crowns)
     assert (pid == np.arange(len(parcels))).all()  # row by row: kept as given
     assert not (cid == len(parcels) + np.arange(len(crowns))).all()  # reordered
@@ -430,7 +431,7 @@ def test_crown_union_matches_geos_union():
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from cimcity._zonal import _convex_unions, _dissolve
+    from cimcity.vegetation.dissolve import _convex_unions, _dissolve
 
     rng = np.random.default_rng(11)
     n = 700
@@ -448,7 +449,7 @@ def test_crown_union_matches_geos_union():
     )
     squares = [box(400 + 3 * k, 0, 404 + 3 * k, 3) for k in range(5)]  # shared edges
     g = np.concatenate([d, d[:10], squares])  # 10 duplicated crowns
-    st_ = veg._Store(2)
+    st_ = _Store(2)
     ids = st_.add(g)
     kept, merged = _dissolve(st_, ids)
     out = np.concatenate([st_.geoms[kept], merged])
@@ -542,7 +543,7 @@ def test_empty_inputs_give_empty_results():
     assert len(r) == 0
     for c in veg.AREA_COLUMNS + ("biotope_coefficient",):
         assert c in r.units.columns
-    assert r.summary().loc["all", "units"] == 0
+    assert r.summary()["units"] == 0
     out = veg.cover_areas(gpd.GeoSeries([], crs=CRS))
     assert len(out) == 0 and "pleine_terre_area" in out
     # parcels only: zeros
@@ -677,7 +678,7 @@ def test_biotope_coefficient_with_rule_pack(rules):
     )
     assert cbs.iloc[0] == pytest.approx(110 / 400)
     # summary: area-weighted CBS and failing counts per zone
-    sm = r.summary()
+    sm = r.by_zone
     assert sm.loc["UG", "failing"] == 1 and sm.loc["UV", "failing"] == 1
     assert sm.loc["all", "biotope_coefficient"] == pytest.approx(
         u["weighted_area"].sum() / u["area"].sum()
@@ -974,6 +975,49 @@ def test_plot_and_files(tmp_path, rules):
     gp = r.to_file(tmp_path / "v.gpkg")
     assert len(gpd.read_file(gp)) == 2
     assert "VegetationResult" in repr(r) and "<table" in r._repr_html_()
+
+
+def test_result_protocol(tmp_path, rules):
+    # VegetationResult follows cimcity.results.Result: main table = units,
+    # summary() a dict of plain values (None: unknown), files by suffix (parent
+    # folders created, nullable-bool compliance columns with NA included),
+    # plot(column=None, *, ax=None) returns the axes
+    import matplotlib.pyplot as plt
+
+    s = cc.Scene()
+    s.add_zones(
+        gdf([box(0, 0, 40, 20), box(40, 0, 80, 20)], libelle=["UG", "UV"]), rules=rules
+    )
+    s.add_parcels(gdf([box(0, 0, 20, 20), box(20, 0, 40, 20), box(40, 0, 60, 20)]))
+    s.add_vegetation(gdf([box(20, 0, 40, 20)], kind=["lawn"]))
+    r = veg.ratios(s)
+    assert r.table is r.units and list(r.tables()) == ["units", "by_zone", "weights"]
+    sm = r.summary()
+    assert isinstance(sm, dict) and sm["units"] == 3 and sm["source"] == "vector"
+    assert all(v is None or type(v) in (int, float, str, bool) for v in sm.values())
+    assert sm["biotope_coefficient"] == pytest.approx(
+        r.by_zone.loc["all", "biotope_coefficient"]
+    )
+    assert sm["failing"] == int(r.by_zone.loc["all", "failing"]) == len(r.failing)
+    assert veg.ratios(cc.Scene()).summary()["vegetation_share"] is None
+    assert pd.isna(r.units["biotope_ok"]).any()  # NA status (UV: no CBS rule)
+    for suffix in (".gpkg", ".parquet", ".csv"):
+        f = r.to_file(tmp_path / "out" / f"v{suffix}")
+        back = gpd.read_file(f) if suffix == ".gpkg" else (
+            pd.read_parquet(f) if suffix == ".parquet" else pd.read_csv(f)
+        )
+        assert len(back) == 3 and "pleine_terre_area" in back
+    z = pd.read_csv(r.to_file(tmp_path / "z.csv", layer="by_zone"), index_col=0)
+    assert list(z.index) == ["UG", "UV", "all"]
+    with pytest.raises(InputError, match="unknown file type"):
+        r.to_file(tmp_path / "v.shp")
+    with pytest.raises(InputError, match="unknown layer"):
+        r.to_file(tmp_path / "v.gpkg", layer="nope")
+    ax = r.plot()
+    assert "vegetation share" in ax.get_title()
+    _, ax2 = plt.subplots()
+    assert r.plot("built_share", ax=ax2) is ax2
+    plt.close("all")
 
 
 def test_sample_district_fingerprint(paris):

@@ -21,8 +21,7 @@ def run(scene, out, echo) -> dict:
         res.to_file(out / "vegetation_parcels.csv"),
         out / "vegetation_summary.csv",
     ]
-    summary = res.summary()
-    summary.round(4).to_csv(files[-1])
+    res.by_zone.round(4).to_csv(files[-1])
     zones = vegetation.ratios(scene, by="zone")
     files.append(zones.to_file(out / "vegetation_zones.csv"))
 
@@ -47,7 +46,9 @@ def run(scene, out, echo) -> dict:
     out_dict = {
         "parcels": len(res),
         "failing": len(failing),
-        "district": {k: float(v) for k, v in summary.loc["all"].items()},
+        "district": {
+            k: v for k, v in res.summary().items() if not isinstance(v, str)
+        },
     }
     pid = scene.meta.get("project_id") or (
         next(iter(scene.projects)) if scene.projects else None

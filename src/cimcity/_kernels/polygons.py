@@ -1,7 +1,9 @@
-"""Numba kernels of the vector zonal engine (:mod:`cimcity._zonal`): the area
-of the intersection of 2, 3 or 4 polygons (boundary classification below,
-convex clipping further down), the union of overlapping convex polygons,
-bounding-box joins on a uniform grid, and the flattening helpers.
+"""Numba kernels on flattened polygons: the area of the intersection of 2, 3
+or 4 polygons (boundary classification below, convex clipping further down),
+the union of overlapping convex polygons, convexity and containment tests,
+bounding-box joins on a uniform grid, and the flattening helpers. Generic
+polygon geometry, used by the zonal engine of :mod:`cimcity.vegetation`
+(:mod:`cimcity.vegetation.zonal`).
 
 Geometries come flattened (no shapely inside): ``x``, ``y`` (n_coords,) float64
 vertex coordinates of closed rings (last vertex repeats the first),
@@ -11,8 +13,8 @@ vertex coordinates of closed rings (last vertex repeats the first),
 interior on their left (exteriors counter-clockwise, holes clockwise; see
 :func:`orient_rings`); Polygon and MultiPolygon are handled alike.
 
-Why hand-written: the vegetation ratios need only the *area* of millions of
-unit × layer (× layer) intersections. ``shapely.intersection`` (GEOS
+Why hand-written: zonal statistics (the vegetation cover shares) need only
+the *area* of millions of unit × layer (× layer) intersections. ``shapely.intersection`` (GEOS
 OverlayNG) builds the full result geometry (noding, graph, rings) at 20-40 µs a
 pair and needs a second overlay for three-way terms; no library exposes an
 area-only intersection. The kernel evaluates Green's theorem,
@@ -320,7 +322,7 @@ def intersection_areas(x, y, ring_off, geom_ring, bounds, tuples, eps, out):
 # ----------------------------------------------------------------------------------
 # convex fast path
 # ----------------------------------------------------------------------------------
-# Most tuples of the vegetation ratios pair one arbitrary polygon with convex
+# Most tuples of zonal terms pair one arbitrary polygon with convex
 # ones (rectangular parcels and buildings, tree crowns). Clipping the arbitrary
 # polygon by each convex one, half-plane by half-plane (Sutherland & Hodgman,
 # 1974), then taking the shoelace area is 5-10 times cheaper than the boundary

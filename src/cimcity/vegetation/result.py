@@ -1,0 +1,343 @@
+"""The result of a vegetation analysis: :class:`VegetationResult`.
+
+One row per unit (parcel, zone or any polygon) with the cover areas, shares,
+biotope coefficient and, with a rule pack, compliance; a per-zone summary
+table; the CBS weights used. Follows the result protocol of
+:mod:`cimcity.results` (``tables``, ``summary``, ``plot``, ``to_file``).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .._compat import import_optional
+from ..errors import InputError
+from ..results import Result, plain
+from .biotope import (
+    _DERIVED,
+    SHARE_COLUMNS,
+    _apply_weights_and_rules,
+    _fails,
+)
+from .cover import AREA_COLUMNS
+
+_PLOT_LABELS = {
+    "vegetation_share": "vegetation share (canopy + low vegetation) [0-1]",
+    "built_share": "built share [0-1]",
+    "pleine_terre_share": "pleine terre share [0-1]",
+    "green_share": "green share (vegetation + green roofs) [0-1]",
+    "canopy_share": "canopy share [0-1]",
+    "biotope_coefficient": "biotope coefficient (CBS)",
+    "unbuilt_share": "open space (unbuilt) share [0-1]",
+}
+
+#: summary entries listed first (the headline numbers)
+_HEADLINE = (
+    "units",
+    "area",
+    "built_share",
+    "vegetation_share",
+    "pleine_terre_share",
+    "biotope_coefficient",
+    "failing",
+    "checked",
+)
+
+
+class VegetationResult(Result):
+    """Per-unit vegetation, built and biotope figures.
+
+    The tables (:meth:`tables`) are ``"units"`` (the main one, also
+    :attr:`table`), ``"by_zone"`` (:attr:`by_zone`) and ``"weights"``.
+
+    Parameters
+    ----------
+    units : GeoDataFrame (n units)
+        One row per unit: geometry, ``libelle`` (zone) when
+        known, :data:`~cimcity.vegetation.AREA_COLUMNS` [m²],
+        :data:`~cimcity.vegetation.SHARE_COLUMNS` [0-1] (of ``area``, or of
+        ``observed_area`` on the raster path), ``weighted_area`` [m²],
+        ``biotope_coefficient``; with a rule pack also the minima
+        (``min_biotope_coefficient``...), status columns (``biotope_ok``,
+        ``pleine_terre_ok``, ``green_ok``, ``open_space_ok``, nullable bool: NA
+        where the zone has no such rule), ``compliant``, missing areas
+        (``missing_weighted_m2``, ``missing_pleine_terre_m2``...) [m²],
+        ``depave_m2`` / ``green_roof_needed_m2`` (either closes the CBS gap)
+        [m²] and a readable ``what_would_it_take``.
+    weights : DataFrame
+        CBS weights used, one row per zone ``libelle`` (``"(no zone)"`` for
+        units outside every zone), one column per surface type.
+    by : str
+        ``"parcel"``, ``"zone"`` or ``"custom"``.
+    source : str
+        ``"vector"`` or ``"raster"``.
+    rules : RulePack or None
+    meta : dict, optional
+    """
+
+    _title = "vegetation"
+
+    def __init__(
+        self,
+        units: gpd.GeoDataFrame,
+        weights: pd.DataFrame,
+        by: str = "parcel",
+        source: str = "vector",
+        rules=None,
+        meta: dict | None = None,
+    ):
+        self._units = units
+        self.weights = weights
+        self.by = by
+        self.source = source
+        self.rules = rules
+        self.meta = {} if meta is None else meta
+
+    # -- tables -------------------------------------------------------------------
+    @property
+    def units(self) -> gpd.GeoDataFrame:
+        """The per-unit table (the main table, :attr:`table`)."""
+        return self._units
+
+    @property
+    def table(self) -> gpd.GeoDataFrame:
+        """The main table: :attr:`units`."""
+        return self._units
+
+    def tables(self) -> dict:
+        """``"units"`` (per unit, main), ``"by_zone"`` (per zone and ``"all"``)
+        and ``"weights"`` (CBS weights per zone).
+
+        Returns
+        -------
+        dict of str -> DataFrame
+        """
+        return {"units": self._units, "by_zone": self.by_zone, "weights": self.weights}
+
+    @property
+    def failing(self) -> gpd.GeoDataFrame:
+        """Units that fail at least one vegetation rule of their zone, worst CBS
+        first, with the missing areas and ``what_would_it_take``."""
+        U = self._units
+        if "compliant" not in U:
+            return U.iloc[0:0]
+        bad = U[_fails(U["compliant"])]
+        return bad.sort_values("biotope_coefficient")
+
+    @property
+    def by_zone(self) -> pd.DataFrame:
+        """District table: one row per zone ``libelle`` and a total row
+        ``"all"``: unit count, areas [m²], shares of the total area [0-1], the
+        area-weighted biotope coefficient and, with rules, the ``failing`` and
+        ``checked`` counts."""
+        U = self._units
+        denom_col = "observed_area" if "observed_area" in U else "area"
+        area_cols = (
+            [c for c in AREA_COLUMNS if c in U]
+            + (["observed_area"] if "observed_area" in U else [])
+            + ["weighted_area"]
+        )
+
+        def agg(df) -> dict:
+            tot = df[area_cols].sum()
+            d = float(tot[denom_col])
+            row = {"units": len(df), **tot.to_dict()}
+            for s in SHARE_COLUMNS:
+                row[s] = (
+                    float(tot[s.replace("_share", "_area")]) / d if d > 0 else np.nan
+                )
+            row["biotope_coefficient"] = (
+                float(tot["weighted_area"]) / d if d > 0 else np.nan
+            )
+            if "compliant" in df:
+                row["failing"] = int(_fails(df["compliant"]).sum())
+                row["checked"] = int(df["compliant"].notna().sum())
+            return row
+
+        rows = {}
+        if "libelle" in U and U["libelle"].notna().any():
+            for lib, df in U.groupby(U["libelle"].fillna("(no zone)"), sort=True):
+                rows[lib] = agg(df)
+        rows["all"] = agg(U)
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "libelle"
+        return out
+
+    # -- summaries ----------------------------------------------------------------
+    def summary(self) -> dict:
+        """District headline numbers (the ``"all"`` row of :attr:`by_zone`).
+
+        Returns
+        -------
+        dict
+            ``units``, ``area`` [m²], ``built_share``, ``vegetation_share``,
+            ``pleine_terre_share`` [0-1], ``biotope_coefficient`` (area-weighted),
+            with rules ``failing`` / ``checked`` counts, then every other area
+            [m²] and share [0-1] of the district, ``by`` and ``source``. Shares
+            of an empty district are None (unknown).
+        """
+        row = self.by_zone.loc["all"].to_dict()
+        if "failing" in row:
+            row["failing"] = int(row["failing"])
+            row["checked"] = int(row["checked"])
+        row["units"] = int(row["units"])
+        out = {k: row[k] for k in _HEADLINE if k in row}
+        out.update({k: v for k, v in row.items() if k not in out})
+        out["by"] = self.by
+        out["source"] = self.source
+        return plain(out)
+
+    def summary_lines(self) -> list[str]:
+        """A few readable lines for a console or a report."""
+        s = self.by_zone
+        a = s.loc["all"]
+        unit = {"parcel": "parcels", "zone": "zones"}.get(self.by, "units")
+        lines = [
+            f"{int(a['units'])} {unit} ({self.source} path), {a['area'] / 1e4:.2f} ha: "
+            f"built {a['built_share']:.0%}, vegetation {a['vegetation_share']:.0%} "
+            f"(canopy {a['canopy_share']:.0%}), open {a['open_share']:.0%}; "
+            f"pleine terre {a['pleine_terre_share']:.0%}, green roofs "
+            f"{a['green_roof_area']:.0f} m², CBS {a['biotope_coefficient']:.2f}"
+        ]
+        for lib, r in s.drop(index="all").iterrows():
+            tail = ""
+            if "failing" in r and r["checked"] > 0:
+                tail = (
+                    f", {int(r['failing'])}/{int(r['checked'])} below the PLU minimum"
+                )
+            lines.append(
+                f"  zone {lib}: {int(r['units'])} {unit}, vegetation "
+                f"{r['vegetation_share']:.0%}, pleine terre {r['pleine_terre_share']:.0%}, "
+                f"CBS {r['biotope_coefficient']:.2f}{tail}"
+            )
+        return lines
+
+    def weights_lines(self) -> list[str]:
+        """The CBS weights used, one line per distinct set of zones."""
+        groups: dict[tuple, list] = {}
+        for lib, row in self.weights.iterrows():
+            groups.setdefault(tuple(row.round(4).items()), []).append(str(lib))
+        return [
+            f"  CBS weights ({', '.join(libs)}): "
+            + ", ".join(f"{k} {v:g}" for k, v in key)
+            for key, libs in groups.items()
+        ]
+
+    def reweight(self, weights: dict | None = None, rules=None) -> VegetationResult:
+        """Same areas, new CBS weights and/or rule pack (no geometry recomputed).
+
+        Parameters
+        ----------
+        weights : dict, optional
+            Surface type -> weight in [0, 1] overriding the pack's for every
+            unit.
+        rules : RulePack, optional
+            Default: the result's own rule pack.
+
+        Returns
+        -------
+        VegetationResult
+        """
+        units = self._units
+        keep = [c for c in units.columns if c in AREA_COLUMNS or c in ("observed_area",)]
+        base = [c for c in units.columns if c not in _DERIVED and c not in keep]
+        U = units[base + keep].copy()
+        rules = self.rules if rules is None else rules
+        U, wt = _apply_weights_and_rules(U, rules, weights)
+        return VegetationResult(U, wt, self.by, self.source, rules, dict(self.meta))
+
+    # -- output -------------------------------------------------------------------
+    def plot(
+        self,
+        column: str | None = None,
+        *,
+        ax=None,
+        path=None,
+        cmap: str | None = None,
+        highlight_failing: bool = True,
+        title: str | None = None,
+        **kwargs,
+    ):
+        """Choropleth of one column of :attr:`units` with a colour-bar legend.
+
+        Parameters
+        ----------
+        column : str, optional
+            Any numeric column of :attr:`units` (default ``vegetation_share``).
+        ax : matplotlib Axes, optional
+            Created when None.
+        path : str or Path, optional
+            Also save the figure there (PNG, SVG, PDF by suffix).
+        cmap : str, optional
+            Default ``"YlGn"`` (``"OrRd"`` for built/missing columns).
+        highlight_failing : bool
+            Outline units that fail a PLU rule in red.
+        title : str, optional
+            Default: the column's label and the unit kind.
+        **kwargs
+            Passed to :meth:`geopandas.GeoDataFrame.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        plt = import_optional("matplotlib.pyplot")
+        column = "vegetation_share" if column is None else column
+        U = self._units
+        if column not in U:
+            raise InputError(
+                f"unknown column {column!r}; numeric columns are "
+                f"{[c for c in U.columns if pd.api.types.is_numeric_dtype(U[c])]}"
+            )
+        if not pd.api.types.is_numeric_dtype(U[column]):
+            raise InputError(f"column {column!r} is not numeric")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 7))
+        if cmap is None:
+            cmap = (
+                "OrRd"
+                if column.startswith(
+                    ("built", "missing", "depave", "green_roof_needed")
+                )
+                else "YlGn"
+            )
+        vr = {}
+        if column.endswith("_share"):
+            vr = {"vmin": 0.0, "vmax": 1.0}
+        label = _PLOT_LABELS.get(column, column.replace("_", " "))
+        if len(U):
+            U.plot(
+                column=column,
+                ax=ax,
+                cmap=cmap,
+                legend=True,
+                edgecolor="0.4",
+                linewidth=0.3,
+                legend_kwds={"label": label, "shrink": 0.7},
+                missing_kwds={"color": "lightgrey", "label": "no data"},
+                **vr,
+                **kwargs,
+            )
+            if highlight_failing and len(self.failing):
+                self._outline_failing(ax)
+        ax.set_title(title or f"{label} per {self.by}")
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        if path is not None:
+            ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+        return ax
+
+    def _outline_failing(self, ax) -> None:
+        from matplotlib.lines import Line2D
+
+        self.failing.boundary.plot(ax=ax, color="red", linewidth=1.2)
+        ax.legend(
+            handles=[Line2D([0], [0], color="red", lw=1.2, label="below PLU minimum")],
+            loc="lower left",
+            fontsize=8,
+        )
+
+    def __len__(self) -> int:
+        return len(self._units)
