@@ -32,6 +32,7 @@ from scipy import ndimage
 
 import cimcity as cc
 from cimcity import flood
+from cimcity.flood.sources import seed_cells
 from cimcity.terrain import Terrain
 
 X0, Y0 = 600_000.0, 6_900_000.0
@@ -123,7 +124,7 @@ def one_size(n):
     t = Terrain.from_array(z, (X0, Y0 + n), 1.0)
     step = max(1, n // 500)
     level = float(np.quantile(z[::step, ::step], 0.35))
-    seed_rc = flood._seed_cells(t, None)
+    seed_rc = seed_cells(t, None)
     repeat = 3 if n <= 4000 else 1
     t_cc, c_cc, res, m_cc = timed(repeat, flood.extent, t, level)
     t_sp, c_sp, ref, m_sp = timed(repeat, scipy_extent, z, level, seed_rc)

@@ -453,7 +453,7 @@ def test_exposure_errors():
 def test_sweep_matches_extent_and_exposure_per_level():
     s = street()
     levels = [29.0, 30.5, 32.2, 33.5, 34.5]
-    sw = flood.sweep(s.terrain, levels, scene=s)
+    sw = flood.sweep(s.terrain, levels, scene=s).table
     assert sw["flooded_area"].is_monotonic_increasing
     for lv, row in zip(levels, sw.itertuples(), strict=True):
         f = flood.extent(s.terrain, lv)
@@ -463,7 +463,7 @@ def test_sweep_matches_extent_and_exposure_per_level():
         assert row.flooded_buildings == int(e.buildings["flooded"].sum())
         assert row.flooded_storeys == int(e.buildings["flooded_storeys"].sum())
     assert sw["flooded_buildings"].tolist() == [0, 1, 3, 4, 5]
-    g = flood.sweep(s.terrain, flood.gauge_level([5.0, 7.0]))
+    g = flood.sweep(s.terrain, flood.gauge_level([5.0, 7.0])).table
     np.testing.assert_allclose(g["gauge_reading"], [5.0, 7.0])
     np.testing.assert_allclose(g["level"], [30.92, 32.92])
 
@@ -494,11 +494,66 @@ def test_outputs_files_and_plots(tmp_path):
 
     ax = e.plot()
     ax.figure.savefig(tmp_path / "map.png", dpi=60)
-    ax2 = flood.plot_sweep(flood.sweep(s.terrain, [30.5, 33.5], scene=s))
+    ax2 = flood.sweep(s.terrain, [30.5, 33.5], scene=s).plot()
     ax2.figure.savefig(tmp_path / "sweep.png", dpi=60)
     plt.close("all")
     img = plt.imread(tmp_path / "map.png")
     assert img[..., :3].std() > 0.05  # not blank
+
+
+def test_results_follow_the_result_protocol(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import rasterio
+
+    from cimcity.results import Result
+
+    s = street()
+    f = flood.extent(s.terrain, LEVEL, mode="bathtub")
+    e = flood.exposure(s, f)
+    sw = flood.sweep(s.terrain, [30.5, 33.5], scene=s)
+    for r in (f, e, sw):
+        assert isinstance(r, Result)
+        summary = r.summary()
+        assert all(
+            v is None or type(v) in (int, float, str, bool) for v in summary.values()
+        ), summary
+        assert "<table>" in r._repr_html_()
+    # main tables, and the old names are the same objects
+    assert list(f.tables()) == ["polygons"] and f.table is f.polygons
+    assert list(e.tables()) == ["buildings", "parcels", "zones"]
+    assert e.table is e.buildings
+    assert list(sw.tables()) == ["levels"] and sw.table is sw.levels
+    assert sw.summary()["first_level_reaching_buildings_m"] == pytest.approx(30.5)
+    # the depth GeoTIFF keeps its tags; tables round-trip by suffix
+    with rasterio.open(f.to_file(tmp_path / "d" / "depth.tif")) as ds:
+        assert ds.tags()["quantity"] == "water depth" and ds.tags()["mode"] == "bathtub"
+    back = gpd.read_parquet(f.to_file(tmp_path / "flood.parquet"))
+    assert back["area"].sum() == pytest.approx(f.area)
+    parcels = gpd.read_file(e.to_file(tmp_path / "e.gpkg", layer="parcels"))
+    np.testing.assert_allclose(parcels["flooded_area"], [400, 400, 400, 400, 0])
+    assert len(pd.read_csv(sw.to_file(tmp_path / "sweep.csv"))) == 2
+    with pytest.raises(InputError, match="unknown layer"):
+        e.to_file(tmp_path / "e.gpkg", layer="flood")
+    with pytest.warns(FutureWarning, match="polygons"):
+        old_layer = f.to_file(tmp_path / "old.gpkg", layer="flood")
+    assert gpd.list_layers(old_layer)["name"].tolist() == ["polygons"]
+    with pytest.raises(InputError, match="GeoTIFF"):
+        e.to_file(tmp_path / "e.tif")
+    # plot(column=None, *, ax=None): columns of the main table, old call warns
+    _, ax = plt.subplots()
+    assert f.plot("max_depth", ax=ax) is ax
+    assert e.plot("water_depth", ax=ax) is ax
+    assert sw.plot("volume", ax=ax, x="level") is ax
+    with pytest.raises(InputError, match="unknown column"):
+        e.plot("nope")
+    with pytest.warns(FutureWarning, match="ax="):
+        assert e.plot(ax) is ax
+    with pytest.warns(FutureWarning, match="plot_sweep"):
+        assert flood.plot_sweep(sw.table, ax=ax, x="level") is ax
+    plt.close("all")
 
 
 def test_ring_samples_lie_outside_at_the_offsets_with_core_bilinear_ground():
@@ -590,6 +645,12 @@ def test_fill_polygons_matches_rasterio_rasterize():
     np.testing.assert_array_equal(mask, ref)
 
 
+def plt_imread_equal(a, b) -> bool:
+    import matplotlib.pyplot as plt
+
+    return np.array_equal(plt.imread(a), plt.imread(b))
+
+
 def test_render_3d_shows_the_water(tmp_path):
     pytest.importorskip("pyvista")
     from cimcity import render
@@ -599,6 +660,11 @@ def test_render_3d_shows_the_water(tmp_path):
     e = flood.exposure(s, f)
     p = f.render(tmp_path / "flood3d.png", scene=s, exposure=e, window_size=(480, 320))
     assert not render.figure_is_blank(p)
+    # the exposure renders the same view; without a path, the image comes back
+    p2 = e.render(tmp_path / "exposure3d.png", window_size=(480, 320))
+    assert plt_imread_equal(p, p2)
+    img_array = f.render(scene=s, exposure=e, window_size=(480, 320))
+    assert img_array.shape[:2] == (320, 480) and img_array.std() > 5
     import matplotlib.pyplot as plt
 
     img = plt.imread(p)[..., :3]

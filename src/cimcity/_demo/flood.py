@@ -59,10 +59,11 @@ def run(scene, out, echo) -> dict:
             except Exception as exc:  # no OpenGL: keep the 2D outputs
                 echo(f"  3D view skipped ({type(exc).__name__}: {exc})")
     readings = np.round(np.arange(4.0, 10.01, 0.25), 2)
-    table = flood.sweep(t, flood.gauge_level(readings), scene=scene, sources=sources)
+    swept = flood.sweep(t, flood.gauge_level(readings), scene=scene, sources=sources)
+    table = swept.table
     table.to_csv(out / "flood_sweep.csv", index=False)
     files.append(out / "flood_sweep.csv")
-    ax = flood.plot_sweep(table, x="gauge_reading")
+    ax = swept.plot(x="gauge_reading")
     ax.set_title("Sample district: flooded area and buildings vs Austerlitz gauge")
     ax.figure.savefig(out / "flood_sweep.png", dpi=130, bbox_inches="tight")
     plt.close(ax.figure)

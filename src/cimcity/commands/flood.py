@@ -117,12 +117,12 @@ def run(args) -> int:
             if scene is not None and len(scene.buildings)
             else None
         )
-        table = None
+        swept = None
         if args.sweep:
             vals = _sweep_values(args.sweep)
             by_gauge = args.gauge is not None or args.scenario
             levels = flood.gauge_level(vals, args.station) if by_gauge else vals
-            table = flood.sweep(
+            swept = flood.sweep(
                 terrain,
                 levels,
                 scene=scene,
@@ -157,8 +157,13 @@ def run(args) -> int:
             f"max water depth at a building {e['max_water_depth_m']:.2f} m"
         )
         files.append(ex.to_file(out / "exposure.csv"))
-        files.append(ex.to_file(out / "exposure.gpkg"))
-    if table is not None:
+        gpkg = out / "exposure.gpkg"
+        for layer, t in ex.tables().items():  # buildings, parcels, zones
+            if len(t):
+                ex.to_file(gpkg, layer=layer)
+        files.append(gpkg)
+    if swept is not None:
+        table = swept.table
         table.to_csv(out / "flood_sweep.csv", index=False)
         files.append(out / "flood_sweep.csv")
         print(table.round(2).to_string(index=False))

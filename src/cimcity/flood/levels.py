@@ -1,4 +1,4 @@
-"""Water levels for flood scenarios: altitudes, gauge readings, profiles.
+"""Water levels for flood scenarios: gauges, levels with provenance, profiles.
 
 Levels are altitudes in a vertical datum (NGF-IGN69 in France). A gauge
 reading is converted with the gauge zero (Paris-Austerlitz: 25.92 m
@@ -6,7 +6,7 @@ NGF-IGN69, so the 1910 Seine flood, 8.62 m at the gauge, stood at 34.54 m).
 A :class:`LevelProfile` gives levels at stations along a river axis; every DEM
 cell takes the level of its nearest river point.
 
-Used by :mod:`cimcity.flood`, which re-exports every public name here.
+Every public name here is re-exported by :mod:`cimcity.flood`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from pyproj import CRS
 
-from .errors import CimcityWarning, GeometryError, InputError
+from .._kernels import flood as K
+from ..errors import CimcityWarning, GeometryError, InputError
 
 __all__ = [
     "GAUGES",
@@ -130,7 +132,7 @@ def gauge_level(reading, gauge: str = "austerlitz", name: str | None = None):
     g = GAUGES[gauge]
     if np.ndim(reading) > 0:
         return [gauge_level(r, gauge) for r in np.asarray(reading, float).ravel()]
-    r = _finite_float(reading, "gauge reading")
+    r = finite_float(reading, "gauge reading")
     return Level(round(g.zero + r, 6), g.datum, gauge, r, name)
 
 
@@ -264,12 +266,8 @@ class LevelProfile:
         Cells at or above the highest level, or nodata, get NaN (they cannot
         flood and are not projected on the line, which keeps this fast).
         """
-        from ._kernels import flood as K
-
         line = self.line
         if self.crs is not None:
-            from pyproj import CRS
-
             src = CRS.from_user_input(self.crs)
             if not src.equals(terrain.crs, ignore_axis_order=True):
                 import geopandas as gpd
@@ -309,7 +307,8 @@ class LevelProfile:
         )
 
 
-def _finite_float(v, what) -> float:
+def finite_float(v, what) -> float:
+    """``v`` as a finite float [m], or an :class:`InputError` naming ``what``."""
     try:
         f = float(v)
     except (TypeError, ValueError):
@@ -347,8 +346,18 @@ def _check_datum(datum, terrain, what="level"):
         )
 
 
-def _resolve_level(level, terrain):
-    """-> (scalar or None, grid or None, info)."""
+def resolve_level(level, terrain):
+    """A level as given to :func:`~cimcity.flood.extent`, read for one DEM.
+
+    Returns
+    -------
+    scalar : float or None
+        One water level [m], or None when it varies over the grid.
+    grid : (rows, cols) float64 or None
+        Per-cell water level [m] (NaN: no water) for a profile or a grid.
+    info : float, Level, LevelProfile or "grid"
+        The level with its provenance, for labels.
+    """
     if isinstance(level, Level):
         _check_datum(level.datum, terrain)
         return float(level.value), None, level
@@ -367,5 +376,5 @@ def _resolve_level(level, terrain):
             f"DEM's shape {terrain.shape}; got a sequence of {np.size(level)} values "
             f"(use flood.sweep for several levels)"
         )
-    v = _finite_float(level, "water level")
+    v = finite_float(level, "water level")
     return v, None, v

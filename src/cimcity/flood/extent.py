@@ -1,0 +1,522 @@
+"""Flood extent: the cells below a water level reached from the sources.
+
+:func:`extent` floods a DEM at a level (an altitude, a gauge reading, a profile
+along a river or a per-cell grid) and returns a :class:`FloodResult`: depth
+grid, area, volume and the water bodies as polygons. :func:`spill_levels` gives,
+for every cell at once, the lowest level at which it floods.
+
+Why hand-written (in :mod:`cimcity._kernels.flood`): labelling every component
+below the level with ``scipy.ndimage.label`` and keeping those that touch a
+source reads the grid twice per level; the run-based fill reads it once and
+walks the much smaller graph of runs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .._kernels import flood as K
+from ..errors import InputError
+from ..results import Result, plain
+from ..terrain import Terrain
+from .levels import Level, resolve_level
+from .sources import seed_cells
+from .views import column_or_axes, flood_map, flood_view
+
+
+@dataclass(eq=False)
+class FloodResult(Result):
+    """Flooded cells and depths on the DEM grid.
+
+    The main table (:attr:`table`, also :attr:`polygons`) holds one row per
+    water body; :meth:`to_file` writes it (``.gpkg``, ``.parquet``, ``.csv``)
+    or the depth grid (``.tif``).
+
+    Attributes
+    ----------
+    terrain : Terrain
+        The DEM the flood was computed on.
+    depth : (rows, cols) float64
+        Water depth [m] (> 0) on flooded cells, NaN where dry.
+    level : float or None
+        Scalar water level [m]; None when the level varies (profile / grid).
+    levels : (rows, cols) float64 or None
+        Per-cell water level [m] for a profile or grid level.
+    mode : {"connected", "bathtub"}
+    connectivity : {4, 8}
+    vertical_datum : str
+        Datum of the levels and depths (the DEM's).
+    level_info : float, Level, LevelProfile or str
+        The level as given (with gauge / scenario provenance when known).
+    n_sources : int
+        Source cells on the grid.
+    n_cells : int
+        Flooded cells.
+    depth_sum : float
+        Sum of the depths of the flooded cells [m].
+    """
+
+    terrain: object
+    depth: np.ndarray
+    level: float | None
+    levels: np.ndarray | None
+    mode: str
+    connectivity: int
+    vertical_datum: str
+    level_info: object = None
+    n_sources: int = 0
+    n_cells: int = 0
+    depth_sum: float = 0.0
+    _runs: tuple | None = None
+
+    # -- grids ----------------------------------------------------------------------
+    @cached_property
+    def wet(self) -> np.ndarray:
+        """(rows, cols) bool, flooded cells."""
+        return np.isfinite(self.depth)
+
+    @cached_property
+    def connected(self) -> np.ndarray:
+        """(rows, cols) bool, flooded cells connected to the sources (equal to
+        :attr:`wet` in connected mode)."""
+        if self.mode == "connected":
+            return self.wet
+        rp, st, en, reached = self._runs
+        out = np.empty(self.depth.shape, np.bool_)
+        K.paint_mask(out.shape[0], out.shape[1], rp, st, en, reached, out)
+        return out
+
+    @property
+    def water_surface(self) -> np.ndarray:
+        """(rows, cols) float64 altitude of the water surface [m], NaN where dry."""
+        return self.terrain.elevation + self.depth
+
+    # -- numbers --------------------------------------------------------------------
+    @property
+    def cell_area(self) -> float:
+        """Area of one DEM cell [m²]."""
+        return self.terrain.cell_area
+
+    @property
+    def area(self) -> float:
+        """Flooded area [m²]."""
+        return self.n_cells * self.cell_area
+
+    @property
+    def volume(self) -> float:
+        """Water volume above the ground [m³] (sum of depth × cell area)."""
+        return self.depth_sum * self.cell_area
+
+    @property
+    def connected_area(self) -> float:
+        """Flooded area connected to the sources [m²]."""
+        if self.mode == "connected":
+            return self.area
+        return float(self.connected.sum()) * self.cell_area
+
+    @property
+    def disconnected_area(self) -> float:
+        """Area below the level but not connected (bathtub mode only) [m²]."""
+        return self.area - self.connected_area
+
+    @property
+    def max_depth(self) -> float:
+        """Largest water depth [m] (0 when nothing floods)."""
+        return float(np.nanmax(self.depth)) if self.n_cells else 0.0
+
+    @property
+    def mean_depth(self) -> float:
+        """Mean water depth over the flooded cells [m] (0 when nothing floods)."""
+        return self.depth_sum / self.n_cells if self.n_cells else 0.0
+
+    def level_label(self) -> str:
+        """The level as text, with its gauge / scenario provenance when known."""
+        info = self.level_info
+        if isinstance(info, Level):
+            return info.label()
+        if self.level is not None:
+            return f"{self.level:.2f} m"
+        return repr(info)
+
+    def summary(self) -> dict:
+        """Key numbers as a plain dict.
+
+        Returns
+        -------
+        dict
+            ``level_m`` [m] (None when the level varies), ``level`` (text),
+            ``vertical_datum``, ``mode``, ``connectivity``,
+            ``flooded_area_m2`` [m²], ``volume_m3`` [m³], ``max_depth_m``,
+            ``mean_depth_m`` [m], ``flooded_cells``, ``source_cells``; in
+            bathtub mode also ``connected_area_m2`` and
+            ``disconnected_area_m2`` [m²].
+        """
+        out = {
+            "level_m": self.level,
+            "level": self.level_label(),
+            "vertical_datum": self.vertical_datum,
+            "mode": self.mode,
+            "connectivity": self.connectivity,
+            "flooded_area_m2": round(self.area, 2),
+            "volume_m3": round(self.volume, 2),
+            "max_depth_m": round(self.max_depth, 3),
+            "mean_depth_m": round(self.mean_depth, 3),
+            "flooded_cells": int(self.n_cells),
+            "source_cells": int(self.n_sources),
+        }
+        if self.mode == "bathtub":
+            out["connected_area_m2"] = round(self.connected_area, 2)
+            out["disconnected_area_m2"] = round(self.disconnected_area, 2)
+        return plain(out)
+
+    def __repr__(self) -> str:
+        return (
+            f"<FloodResult {self.mode} at {self.level_label()} ({self.vertical_datum}): "
+            f"{self.area:,.0f} m² flooded, {self.volume:,.0f} m³, "
+            f"max depth {self.max_depth:.2f} m>"
+        )
+
+    # -- tables ---------------------------------------------------------------------
+    def tables(self) -> dict:
+        """``{"polygons": water bodies}`` (see :attr:`polygons`)."""
+        return {"polygons": self.polygons}
+
+    @cached_property
+    def polygons(self):
+        """Flooded areas as polygons, one row per connected water body.
+
+        Returns
+        -------
+        GeoDataFrame
+            Columns ``area`` [m²], ``volume`` [m³], ``max_depth``,
+            ``mean_depth`` [m], ``connected`` (bool: reached from the
+            sources), geometry (Polygon / MultiPolygon of whole cells) in the
+            DEM CRS; index ``water_body``. Cells touching only diagonally
+            belong to the same body under 8-connectivity.
+        """
+        return self._polygonize()
+
+    def _polygonize(self):
+        """Water bodies: scipy labels the wet cells, rasterio traces them."""
+        from rasterio import features
+        from scipy import ndimage
+
+        wet = self.wet
+        structure = np.ones((3, 3), bool) if self.connectivity == 8 else None
+        labels, n = ndimage.label(wet, structure=structure)
+        cols = ["area", "volume", "max_depth", "mean_depth", "connected"]
+        if n == 0:
+            gdf = gpd.GeoDataFrame(
+                {c: pd.Series([], dtype=float) for c in cols[:-1]}
+                | {"connected": pd.Series([], dtype=bool)},
+                geometry=gpd.GeoSeries([], crs=self.terrain.crs),
+                crs=self.terrain.crs,
+            )
+            gdf.index.name = "water_body"
+            return gdf
+        flat = labels.ravel()
+        cells = np.bincount(flat, minlength=n + 1)[1:]
+        d = np.where(wet, self.depth, 0.0).ravel()
+        dsum = np.bincount(flat, weights=d, minlength=n + 1)[1:]
+        ids = np.arange(1, n + 1)
+        dmax = np.asarray(ndimage.maximum(d.reshape(wet.shape), labels, ids), float)
+        if self.mode == "connected":
+            conn = np.ones(n, bool)
+        else:
+            conn = np.asarray(ndimage.maximum(self.connected, labels, ids)) > 0
+        polys, vals = [], []
+        for geom, v in features.shapes(
+            labels, mask=wet, connectivity=4, transform=self.terrain.transform
+        ):
+            polys.append(shapely.geometry.shape(geom))
+            vals.append(int(v))
+        polys = np.asarray(polys, dtype=object)
+        vals = np.asarray(vals) - 1
+        order = np.argsort(vals, kind="stable")
+        geoms = shapely.multipolygons(polys[order], indices=vals[order])
+        single = shapely.get_num_geometries(geoms) == 1
+        geoms[single] = shapely.get_geometry(geoms[single], 0)
+        ca = self.cell_area
+        gdf = gpd.GeoDataFrame(
+            {
+                "area": cells * ca,
+                "volume": dsum * ca,
+                "max_depth": dmax,
+                "mean_depth": dsum / cells,
+                "connected": conn,
+            },
+            geometry=geoms,
+            crs=self.terrain.crs,
+            index=pd.Index(ids, name="water_body"),
+        )
+        return gdf
+
+    # -- output ---------------------------------------------------------------------
+    def _raster(self):
+        """The depth grid [m] (float32 in the GeoTIFF, NaN = dry)."""
+        return self.depth, self.terrain.transform, self.terrain.crs.to_wkt(), np.nan
+
+    def to_file(self, path, layer: str | None = None):
+        """Write the water bodies or the depth grid, format by suffix.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            ``.tif``/``.tiff``: the depth grid [m] (float32, NaN nodata, tags
+            for the level, datum and mode); ``.gpkg``, ``.parquet`` /
+            ``.geoparquet``, ``.csv``: the water bodies (:attr:`polygons`).
+            Parent folders are created.
+        layer : str, optional
+            ``"polygons"`` (the only table; ``"flood"``, the layer name of
+            earlier releases, is accepted with a ``FutureWarning``).
+
+        Returns
+        -------
+        pathlib.Path
+
+        Raises
+        ------
+        InputError
+            Unknown suffix or layer.
+        """
+        if layer == "flood":  # the GeoPackage layer name of earlier releases
+            warnings.warn(
+                'FloodResult.to_file(layer="flood") is now layer="polygons" (the '
+                "table name, also the GeoPackage layer); the old name will be "
+                "removed in a future release",
+                FutureWarning,
+                stacklevel=2,
+            )
+            layer = "polygons"
+        path = super().to_file(path, layer)
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import rasterio
+
+            with rasterio.open(path, "r+") as ds:
+                ds.update_tags(
+                    units="m",
+                    quantity="water depth",
+                    mode=self.mode,
+                    vertical_datum=str(self.vertical_datum),
+                    level=self.level_label(),
+                )
+        return path
+
+    def plot(
+        self,
+        column=None,
+        *,
+        ax=None,
+        scene=None,
+        exposure=None,
+        hillshade: bool = True,
+        cmap=None,
+        vmax: float | None = None,
+        title: str | None = None,
+    ):
+        """2D map: shaded terrain, water depth, and optionally buildings.
+
+        Parameters
+        ----------
+        column : str, optional
+            ``None`` or ``"depth"``: the depth grid [m]; else a column of
+            :attr:`polygons` filling the water bodies.
+        ax : matplotlib Axes, optional
+        scene : Scene, optional
+            Draws building outlines.
+        exposure : ExposureResult, optional
+            Fills buildings by flooded storeys (dry ones in white).
+        hillshade : bool
+            Shade the terrain (else grey elevation).
+        cmap : matplotlib colormap or name, optional
+            Depth colours (default: light to dark blue).
+        vmax : float, optional
+            Upper bound of the depth colour scale [m].
+        title : str, optional
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        column, ax = column_or_axes(column, ax, "FloodResult.plot")
+        return flood_map(
+            self,
+            ax=ax,
+            column=column,
+            scene=scene,
+            exposure=exposure,
+            hillshade=hillshade,
+            cmap=cmap,
+            vmax=vmax,
+            title=title,
+        )
+
+    def render(
+        self,
+        path=None,
+        *,
+        scene=None,
+        exposure=None,
+        camera: str = "iso",
+        window_size=(1600, 1000),
+        title: str | None = None,
+    ):
+        """Offscreen 3D view: the scene, and the water surface coloured by
+        depth [m]; buildings coloured by flooded storeys when ``exposure`` is
+        given.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Output PNG; when None the image is returned as an array.
+        scene : Scene, optional
+            Default: the terrain alone.
+        exposure : ExposureResult, optional
+        camera : str
+            A view of :func:`cimcity.render.set_camera` (``"iso"``, ``"top"``...).
+        window_size : (int, int)
+            Pixels.
+        title : str, optional
+
+        Returns
+        -------
+        pathlib.Path, or (h, w, 3) uint8 array when ``path`` is None
+        """
+        return flood_view(
+            self,
+            path,
+            scene=scene,
+            exposure=exposure,
+            camera=camera,
+            window_size=window_size,
+            title=title,
+        )
+
+
+def extent(
+    terrain, level, sources=None, connectivity: int = 8, mode: str = "connected"
+) -> FloodResult:
+    """Flooded area and water depths for a water level on a DEM.
+
+    In ``"connected"`` mode a cell floods when its ground is strictly below the
+    water level **and** it is reached from a source through cells that are
+    also below the level (so a pit behind a levee stays dry). ``"bathtub"``
+    mode floods every cell below the level; :attr:`FloodResult.connected`
+    and the ``connected`` column of the polygons tell which areas the sources
+    reach. Nodata cells never flood and never connect.
+
+    Parameters
+    ----------
+    terrain : Terrain
+        DEM (rows, cols) [m]; NaN = nodata.
+    level : float, Level, LevelProfile or (rows, cols) array
+        Water level [m, in the DEM's vertical datum]: one altitude, a gauge
+        reading (:func:`gauge_level`, :func:`scenario`), a profile along the
+        river (each cell takes the level of its nearest river point), or a
+        grid of per-cell levels (NaN: no water).
+    sources : optional
+        Where the water comes from: ``None``/``"lowest"`` (the lowest cells on
+        the edge of the data, i.e. where a river leaves the DEM; the edge is
+        the grid border plus valid cells next to nodata), ``"border"`` (every
+        edge cell), a river polygon or line, points (shapely, GeoSeries /
+        GeoDataFrame, reprojected when needed, or an (n, 2) array of x, y [m]),
+        or a boolean grid of the DEM's shape. Source cells flood only when
+        they are below the level themselves.
+    connectivity : {8, 4}
+        Cells touching by a corner connect with 8, only by a side with 4.
+    mode : {"connected", "bathtub"}
+
+    Returns
+    -------
+    FloodResult
+        ``.depth`` (rows, cols) [m] NaN where dry, ``.area`` [m²],
+        ``.volume`` [m³], ``.polygons`` (GeoDataFrame), ``.plot()``,
+        ``.to_file()``.
+
+    Examples
+    --------
+    >>> import cimcity as cc
+    >>> scene = cc.datasets.load("paris")
+    >>> f = cc.flood.extent(scene.terrain, cc.flood.scenario("1910"))  # doctest: +SKIP
+    >>> f.area, f.volume  # doctest: +SKIP
+    """
+    if not isinstance(terrain, Terrain):
+        raise InputError(
+            f"terrain must be a cimcity Terrain (read one with cimcity.read_dem); "
+            f"got {type(terrain).__name__}"
+        )
+    if connectivity not in (4, 8):
+        raise InputError(f"connectivity must be 4 or 8; got {connectivity!r}")
+    if mode not in ("connected", "bathtub"):
+        raise InputError(
+            f"unknown flood mode {mode!r}; expected 'connected' or 'bathtub'"
+        )
+    scalar, grid, info = resolve_level(level, terrain)
+    z = terrain.elevation
+    if not z.flags.c_contiguous:
+        z = np.ascontiguousarray(z)
+    sr, sc = seed_cells(terrain, sources)
+    if grid is None:
+        rp, st, en = K.open_runs(z, scalar)
+    else:
+        rp, st, en = K.open_runs_grid(z, grid)
+    seed_runs = K.run_of_cells(rp, st, en, sr, sc)
+    reached = K.connect_runs(rp, st, en, seed_runs, connectivity == 8)
+    keep = reached if mode == "connected" else np.ones(len(st), np.bool_)
+    depth = np.empty(z.shape, np.float64)
+    if grid is None:
+        n, total = K.paint_depth(z, scalar, rp, st, en, keep, depth)
+    else:
+        n, total = K.paint_depth_grid(z, grid, rp, st, en, keep, depth)
+    return FloodResult(
+        terrain=terrain,
+        depth=depth,
+        level=scalar,
+        levels=grid,
+        mode=mode,
+        connectivity=connectivity,
+        vertical_datum=terrain.vertical_datum,
+        level_info=info,
+        n_sources=len(sr),
+        n_cells=int(n),
+        depth_sum=float(total),
+        _runs=(rp, st, en, reached) if mode == "bathtub" else None,
+    )
+
+
+def spill_levels(terrain, sources=None, connectivity: int = 8) -> np.ndarray:
+    """Lowest connected water level that floods each cell (priority-flood).
+
+    A cell floods in :func:`extent` (connected mode, scalar level ``L``)
+    exactly when its spill level is ``< L``: the result answers "from which
+    level does this place get water" for every cell at once.
+
+    Parameters
+    ----------
+    terrain : Terrain
+    sources, connectivity : as in :func:`extent`
+
+    Returns
+    -------
+    (rows, cols) float64
+        Spill level [m, DEM datum]; +inf for nodata and unreachable cells.
+
+    References
+    ----------
+    Barnes, Lehman & Mulla (2014), Priority-flood, Computers & Geosciences
+    62:117-127, doi:10.1016/j.cageo.2013.04.024.
+    """
+    if connectivity not in (4, 8):
+        raise InputError(f"connectivity must be 4 or 8; got {connectivity!r}")
+    z = np.ascontiguousarray(terrain.elevation)
+    sr, sc = seed_cells(terrain, sources)
+    out = np.empty(z.shape, np.float64)
+    K.spill_levels(z, sr * z.shape[1] + sc, connectivity == 8, out)
+    return out
