@@ -235,7 +235,7 @@ def test_section_area_of_box():
 # ---------------------------------------------------------------------------------
 def test_reference_project_passes_with_exact_measures():
     r = permit.check(project(), street_scene(), impact=False)
-    assert r.passed and r.complete, r.summary()
+    assert r.passed and r.complete, r.summary_text()
     assert set(r.results["status"]) == {"pass"}
     assert row(r, "max_height")["measured"] == pytest.approx(24.5, abs=CM)
     assert row(r, "max_eave_height")["measured"] == pytest.approx(
@@ -308,7 +308,7 @@ def test_variants_fail_exactly_the_rules_they_break(name):
     change, expected = VARIANTS[name]
     v = permit.variant(project(), **change)
     r = permit.check(v, street_scene(), impact=False)
-    assert failing(r) == set(expected), r.summary()
+    assert failing(r) == set(expected), r.summary_text()
     for (rule, subject), (measured, limit) in expected.items():
         got = row(r, rule, subject)
         tol = CM if got["unit"] == "m" else AREA_REL * measured
@@ -333,7 +333,7 @@ def test_side_prospect_moved_closer_to_a_side_limit():
     # moved 2 m west: 3 m from the left limit < 5 m, 7 m from the right limit
     moved = permit.variant(project(width=14.0, x=5.0, storeys=low), move=(-2.0, 0.0))
     r = permit.check(moved, street_scene(), impact=False)
-    assert failing(r) == {("side_setback", "left side limit")}, r.summary()
+    assert failing(r) == {("side_setback", "left side limit")}, r.summary_text()
     left = row(r, "side_setback", "left side limit")
     assert left["measured"] == pytest.approx(3.0, abs=CM)
     assert left["limit"] == pytest.approx(5.0, abs=CM)
@@ -343,16 +343,16 @@ def test_side_prospect_moved_closer_to_a_side_limit():
     assert "west facade" in left["explanation"]
 
 
-def test_moving_across_a_limit_fails_terrain_and_setbacks():
+def test_moving_across_a_limit_fails_land_and_setbacks():
     # the R+7 built on both limits moved 2 m west: 2 m x 15 m on the neighbour's land
     v = permit.variant(project(), move=(-2.0, 0.0))
     r = permit.check(v, street_scene(), parcels=["SITE"], impact=False)
     assert failing(r) == {
-        ("within_terrain", "project terrain"),
+        ("within_land", "project land"),
         ("side_setback", "left side limit"),
         ("side_setback", "right side limit"),
     }
-    assert row(r, "within_terrain")["measured"] == pytest.approx(30.0, rel=AREA_REL)
+    assert row(r, "within_land")["measured"] == pytest.approx(30.0, rel=AREA_REL)
     assert row(r, "side_setback", "left side limit")["measured"] == pytest.approx(
         -2.0, abs=CM
     )
@@ -408,7 +408,7 @@ def test_site_plan_biotope_coefficient_uses_pack_weights():
         ],
         crs="EPSG:2154",
     )
-    r = permit.check(project(), s, site=site, impact=False)
+    r = permit.check(project(), s, site_plan=site, impact=False)
     w = s.rules.weights("UG")
     # shapely areas: 240 m² pleine terre, 360 m² shallow green roof, 72 m² paving
     cbs = (
@@ -473,7 +473,7 @@ def test_zone_without_rules_and_missing_inputs():
     # a project standing on no parcel
     far = permit.variant(project(), move=(5000.0, 0.0))
     r = permit.check(far, street_scene(), impact=False)
-    assert list(r.results["rule"]) == ["terrain"]
+    assert list(r.results["rule"]) == ["land"]
     assert "no parcel" in r.results["explanation"].iloc[0]
 
 
@@ -496,7 +496,7 @@ def test_project_across_two_zones_and_no_rule_pack():
     r = permit.check(project(), s, impact=False)
     z = row(r, "zone")
     assert z["status"] == "maybe" and "UV (60 m²)" in z["explanation"]
-    assert r.site["zone"] == "UG"
+    assert r.land_info["zone"] == "UG"
     s.rules = None
     r = permit.check(project(), s, impact=False)
     assert list(r.results["rule"]) == ["rules"]
@@ -533,7 +533,7 @@ def test_report_json_round_trip(tmp_path):
     assert isinstance(env["elements"], list) and env["elements"]
     assert {x["kind"] for x in d["limits"]} == {"street", "side", "rear"}
     assert (tmp_path / "r.json").read_text(encoding="utf-8") == r.to_json()
-    assert "FAILS" in r.summary() and "envelope" in r.summary()
+    assert "FAILS" in r.summary_text() and "envelope" in r.summary_text()
 
 
 # ---------------------------------------------------------------------------------
@@ -549,8 +549,11 @@ def sample(paris):
 def test_sample_project_passes(sample):
     scene, bim = sample
     r = permit.check(bim, scene, impact=False)
-    assert r.passed and r.complete, r.summary()
-    assert r.site["parcels"] == [scene.meta["vacant_parcel"]] and r.site["zone"] == "UG"
+    assert r.passed and r.complete, r.summary_text()
+    assert (
+        r.land_info["parcels"] == [scene.meta["vacant_parcel"]]
+        and r.land_info["zone"] == "UG"
+    )
     # by construction (cimcity._sample): 24.5 m, 360 / 672 m², 13 m garden, 16 m street
     assert row(r, "max_height")["measured"] == pytest.approx(24.5, abs=CM)
     assert row(r, "max_footprint_ratio")["measured"] == pytest.approx(
@@ -600,7 +603,7 @@ SAMPLE_VARIANTS = {
         dict(move=(-2.0, 0.0)),
         "own",
         {
-            ("within_terrain", "project terrain"): (30.0, 0.0),
+            ("within_land", "project land"): (30.0, 0.0),
             ("side_setback", "left side limit"): (-2.0, 0.0),
             ("side_setback", "right side limit"): (2.0, None),
         },
@@ -619,12 +622,12 @@ def test_sample_variants_fail_exactly_the_rules_they_break(sample, name):
         parcels=[scene.meta["vacant_parcel"]] if parcels else None,
         impact=False,
     )
-    assert failing(r) == set(expected), r.summary()
+    assert failing(r) == set(expected), r.summary_text()
     for (rule, subject), (measured, limit) in expected.items():
         got = row(r, rule, subject)
         tol = (
             CM
-            if got["unit"] in ("m", "m²") and rule != "within_terrain"
+            if got["unit"] in ("m", "m²") and rule != "within_land"
             else (AREA_REL * abs(measured))
         )
         assert got["measured"] == pytest.approx(measured, abs=tol), got["explanation"]
@@ -634,7 +637,7 @@ def test_sample_variants_fail_exactly_the_rules_they_break(sample, name):
 
 def test_sample_neighbour_impact(sample):
     scene, bim = sample
-    r = permit.check(bim, scene, dates=["2024-12-21"])
+    r = permit.check(bim, scene, when=["2024-12-21"])
     n = row(r, "neighbour_sun_hours")
     assert n["status"] == "maybe" and n["article"] == "informative"
     assert "facade" in n["subject"] or "open space" in n["subject"]
@@ -752,9 +755,9 @@ def test_fzk_haus_on_a_gennes_parcel_gives_a_complete_report(gennes, fzk):
         geometry=[geom.difference(bim.footprint.buffer(1.0))],
         crs=s.crs,
     )
-    r = permit.check(bim, s, parcels=[pid], site=garden, impact=False)
-    assert r.complete, r.summary()  # every rule of the pack checked
-    assert r.site["zone"] == "UB"
+    r = permit.check(bim, s, parcels=[pid], site_plan=garden, impact=False)
+    assert r.complete, r.summary_text()  # every rule of the pack checked
+    assert r.land_info["zone"] == "UB"
     assert set(r.results["rule"]) >= {
         "max_height",
         "side_setback",
@@ -812,11 +815,11 @@ def test_real_ifc_without_placement_is_not_checkable(shared_data, gennes):
     assert row(rd, "georeference")["explanation"].count("placement")
     rf = permit.check(f, scene, impact=False)
     assert f.georef["approximate"]
-    assert list(rf.results["rule"]) == ["georeference", "terrain"]
-    assert row(rf, "terrain")["status"] == "not_checkable"
+    assert list(rf.results["rule"]) == ["georeference", "land"]
+    assert row(rf, "land")["status"] == "not_checkable"
     assert (
-        "km" in row(rf, "terrain")["explanation"]
-        or "m away" in row(rf, "terrain")["explanation"]
+        "km" in row(rf, "land")["explanation"]
+        or "m away" in row(rf, "land")["explanation"]
     )
 
 
@@ -828,3 +831,76 @@ def test_variant_and_massing_validation():
     assert v.top_z == pytest.approx(m.top_z + 3.0 + 3.0 * 27.5 / 24.5, abs=1e-9)
     assert len(v.storeys) == 9 and m.top_z == pytest.approx(59.5)  # input untouched
     assert isinstance(v.storeys, pd.DataFrame)
+
+
+# ---------------------------------------------------------------------------------
+# the rule registry and the renamed arguments
+# ---------------------------------------------------------------------------------
+def test_every_catalogue_rule_has_one_registered_check_in_catalogue_order():
+    from cimcity.io.plu import KNOWN_RULES
+    from cimcity.permit import checks
+
+    assert set(checks.CHECKS) == set(KNOWN_RULES)
+    assert [c.name for c in checks.ordered()] == list(KNOWN_RULES)
+    # storeys and floor area need the parcels only, not the placement
+    unplaced_ok = {c.name for c in checks.ordered() if not c.needs_placement}
+    assert unplaced_ok == {"max_storeys", "max_floor_area_ratio"}
+    with pytest.raises(InputError, match="already has a check"):
+        permit.register("max_height")(lambda ctx, rule: None)
+
+
+def test_registry_dispatches_rules_by_name(monkeypatch):
+    from cimcity.permit import checks
+
+    seen = []
+
+    def fake_height(ctx, rule):
+        seen.append(rule.name)
+        ctx.add(rule.name, "fail", 99.0, rule.value, "m", explanation="replaced")
+
+    monkeypatch.setitem(
+        checks.CHECKS, "max_height", checks.RuleCheck("max_height", fake_height)
+    )
+    # a rule of the zone without a registered check is skipped, as before
+    monkeypatch.delitem(checks.CHECKS, "max_altitude")
+    r = permit.check(project(), street_scene(), impact=False)
+    assert seen == ["max_height"]
+    assert row(r, "max_height")["explanation"] == "replaced"
+    assert "max_altitude" not in set(r.results["rule"])
+    # the row order is still the catalogue order
+    assert list(r.results["rule"])[:3] == [
+        "max_height",
+        "max_eave_height",
+        "max_footprint_ratio",
+    ]
+
+
+def test_old_argument_and_attribute_names_warn_and_work():
+    s = street_scene()
+    plan = gpd.GeoDataFrame(
+        {"kind": ["pleine_terre"]},
+        geometry=[shapely.box(X0, Y0 + 18, X0 + 24, Y0 + 28)],
+        crs="EPSG:2154",
+    )
+    new = permit.check(project(), s, site_plan=plan, impact=False)
+    with pytest.warns(FutureWarning, match="site_plan="):
+        old = permit.check(project(), s, site=plan, impact=False)
+    pd.testing.assert_frame_equal(old.results, new.results)
+    assert row(new, "min_pleine_terre_share")["measured"] == pytest.approx(
+        240 / 672, rel=AREA_REL
+    )
+    with pytest.raises(InputError, match="site_plan="):
+        permit.check(project(), s, site=plan, site_plan=plan, impact=False)
+    with pytest.warns(FutureWarning, match="when="):
+        permit.check(project(), s, dates=["2024-12-21"], impact=False)
+    with pytest.warns(FutureWarning, match="land_info"):
+        assert new.site is new.land_info
+    with pytest.warns(FutureWarning, match="land"):
+        assert new.terrain is new.land
+    assert new.land_info["land_area"] == pytest.approx(672.0, rel=AREA_REL)
+    assert new.land.area == pytest.approx(672.0, rel=AREA_REL)
+    site = s.parcels.geometry["SITE"]
+    others = s.parcels.geometry.drop("SITE").values
+    with pytest.warns(FutureWarning, match="land="):
+        L = permit.classify_limits(terrain=site, neighbours=others)
+    assert len(L) == len(permit.classify_limits(site, others))

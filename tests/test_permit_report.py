@@ -82,7 +82,7 @@ def test_html_is_self_contained_and_complete(demo):
     assert not re.search(r"""(src|href)\s*=\s*['"]?(https?:)?//""", html)
     assert "<script" not in html.lower()
     # identification, every rule row with its article, and the figures
-    assert data["project"]["name"] in html and data["site"]["parcels"][0] in html
+    assert data["project"]["name"] in html and data["land"]["parcels"][0] in html
     for r in data["results"]:
         assert r["article"] in html
     imgs = _images(html)
@@ -265,3 +265,60 @@ def test_cli_unplaced_ifc_is_reported_not_passed(paris, tmp_path, capsys, shared
     d = json.loads((tmp_path / "r.json").read_text())
     assert {r["status"] for r in d["results"]} == {"not_checkable"}
     assert d["results"][0]["rule"] == "georeference"
+
+
+# ---------------------------------------------------------------------------------
+# the result protocol
+# ---------------------------------------------------------------------------------
+def test_permit_report_follows_the_result_protocol(tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+
+    from cimcity.errors import InputError
+    from cimcity.results import Result
+    from test_permit import project, street_scene
+
+    r = permit.check(
+        permit.variant(project(), extra_height=3.0), street_scene(), impact=False
+    )
+    assert isinstance(r, Result)
+    assert r.table is r.results and list(r.tables()) == ["results", "limits", "impact"]
+    s = r.summary()
+    assert isinstance(s, dict)
+    assert s["passed"] is False and s["n_fail"] == 2 and s["zone"] == "UG"
+    assert s["failing_rules"] == "rear_setback, envelope"
+    assert all(v is None or type(v) in (bool, int, float, str) for v in s.values())
+    assert "FAILS" in r.summary_text() and "envelope" in r.summary_text()
+    assert "FAIL" in r._repr_html_()
+    # tables by suffix, parent folders created
+    out = r.to_file(tmp_path / "a" / "rules.csv")
+    assert len(pd.read_csv(out)) == len(r.results)
+    lim = r.to_file(tmp_path / "b" / "report.gpkg", layer="limits")
+    assert set(gpd.read_file(lim, layer="limits")["kind"]) == {"street", "side", "rear"}
+    with pytest.raises(InputError, match="layer"):
+        r.to_file(tmp_path / "x.gpkg", layer="impact")  # not computed
+    with pytest.raises(InputError, match="suffix|file type"):
+        r.to_file(tmp_path / "x.xyz")
+    # plot: the site plan on the given axes; the old positional ax still works
+    plt = pytest.importorskip("matplotlib.pyplot")
+    fig, ax = plt.subplots()
+    assert r.plot(ax=ax) is ax
+    with pytest.warns(FutureWarning, match="ax="):
+        assert r.plot(ax) is ax
+    with pytest.raises(InputError, match="column"):
+        r.plot("status")
+    assert r.plot_section() is not None
+    plt.close("all")
+
+
+def test_permit_report_render_writes_a_3d_view(tmp_path):
+    pytest.importorskip("pyvista")
+    from cimcity.errors import InputError
+    from cimcity.render import figure_is_blank
+    from test_permit import project, street_scene
+
+    r = permit.check(project(), street_scene(), impact=False)
+    png = r.render(tmp_path / "views" / "street.png")
+    assert png.exists() and not figure_is_blank(png)
+    with pytest.raises(InputError, match="street"):
+        r.render(view="sky")

@@ -19,7 +19,7 @@ def run(scene, out, echo) -> dict:
     report = permit.check(bim, scene)
     t1 = time.perf_counter()
     echo(f"  checked {bim.name or pid} in {t1 - t0:.1f} s")
-    for line in report.summary().splitlines():
+    for line in report.summary_text().splitlines():
         echo("  " + line)
     html = out / "permit_report.html"
     js = out / "permit_report.json"
@@ -37,7 +37,9 @@ def run(scene, out, echo) -> dict:
         extend=(0.0, 3.0),
         name=f"{bim.name or pid} + 1 floor, 3 m deeper",
     )
-    bad = permit.check(variant, scene, parcels=report.site["parcels"], impact=False)
+    bad = permit.check(
+        variant, scene, parcels=report.land_info["parcels"], impact=False
+    )
     vhtml = out / "permit_report_variant.html"
     vjs = out / "permit_report_variant.json"
     bad.to_html(vhtml)

@@ -29,7 +29,9 @@ def register(sub) -> None:
     )
     p.add_argument("--zones", required=True, help="PLU zoning (CNIG zone_urba) file")
     p.add_argument("--rules", required=True, help="PLU rule pack (TOML, docs/rules.md)")
-    p.add_argument("--terrain", help="DEM GeoTIFF (heights above natural ground)")
+    p.add_argument(
+        "--terrain", help="DEM GeoTIFF (terrain: heights above natural ground)"
+    )
     p.add_argument(
         "--buildings", help="existing buildings (neighbours; for the sun-hours impact)"
     )
@@ -64,9 +66,12 @@ def register(sub) -> None:
         "--bcf", help="also write one BCF topic per failing rule (needs bcf-client)"
     )
     p.add_argument(
+        "--when",
         "--dates",
+        dest="when",
         nargs="+",
-        help="reference dates of the neighbour impact (default 2024-03-21 2024-12-21)",
+        help="reference dates of the neighbour impact (default 2024-03-21 2024-12-21; "
+        "--dates is the old name)",
     )
     p.add_argument(
         "--no-impact", action="store_true", help="skip the neighbour sun-hours impact"
@@ -147,7 +152,7 @@ def run(args) -> int:
             scene.add_layer("roads", gpd.read_file(args.roads))
         if args.vegetation:
             scene.add_vegetation(gpd.read_file(args.vegetation))
-        site = (
+        site_plan = (
             gpd.read_file(args.site_plan).to_crs(scene.crs) if args.site_plan else None
         )
         bim = permit.read_project(args.ifc, scene, placement=placement)
@@ -156,8 +161,8 @@ def run(args) -> int:
             scene,
             rules=rules,
             parcels=args.parcel_id,
-            site=site,
-            dates=args.dates,
+            site_plan=site_plan,
+            when=args.when,
             impact=not args.no_impact and len(scene.buildings) > 0,
         )
         report.project["source"] = str(args.ifc)
@@ -173,7 +178,7 @@ def run(args) -> int:
         if msg not in seen:
             seen.add(msg)
             print(f"  note: {msg}")
-    print(report.summary())
+    print(report.summary_text())
     print(f"  wrote {out}")
     print(f"  wrote {js}")
     if args.bcf:

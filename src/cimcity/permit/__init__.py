@@ -3,15 +3,15 @@
 An instructor receives an IFC with a building-permit application and must know,
 article by article, whether the project fits the rules of its zone and what it
 does to its neighbours. :func:`check` measures what can be measured on the
-georeferenced model, the cadastre, the terrain and the rule pack, and says
-plainly what it could not check (status ``not_checkable`` with the reason)
+georeferenced model, the cadastre, the DEM (terrain) and the rule pack, and
+says plainly what it could not check (status ``not_checkable`` with the reason)
 instead of guessing.
 
-The project's *terrain* (the land of the application) is the union of the
-parcels it stands on. Its limits are classified from the cadastre: *street*
-frontage (edges not shared with another parcel, confirmed by the roads layer
-when there is one), *side* limits (those that reach the street) and the *rear*
-limit (those that do not), as French PLUs define them.
+The project's *land* (the *terrain d'assiette* of the application) is the union
+of the parcels it stands on. Its limits are classified from the cadastre:
+*street* frontage (edges not shared with another parcel, confirmed by the roads
+layer when there is one), *side* limits (those that reach the street) and the
+*rear* limit (those that do not), as French PLUs define them.
 
 Measures (all in the scene CRS, metres):
 
@@ -26,26 +26,51 @@ Measures (all in the scene CRS, metres):
   the street on the cadastre), then a slope, under a ceiling; the report gives
   the largest penetration and where it happens;
 * open space, pleine terre, green share and biotope coefficient come from a
-  site plan (``site=`` or the scene layer ``"site_plan"``) or from the scene's
-  vegetation on the terrain (kept around the building), weighted with the
+  site plan (``site_plan=`` or the scene layer ``"site_plan"``) or from the
+  scene's vegetation on the land (kept around the building), weighted with the
   pack's biotope weights;
 * storeys and floor area come from the model's storeys (quantity sets, else
   sections of the model);
 * the impact on neighbours (sun hours lost on their facades and open spaces on
   reference dates) is informative: status ``maybe`` with the worst facade.
+
+Layout: :mod:`.model` (massing models, variants), :mod:`._geometry`,
+:mod:`.limits` (parcel limits), :mod:`.impact` (neighbour impact),
+:mod:`.checks` (one module per article family behind a rule registry),
+:mod:`.report` (:class:`PermitReport`), :mod:`.html` and :mod:`.figures` (the
+HTML page and its figures).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
+import shapely
+import trimesh
+from pyproj import Transformer
 
-from ..errors import CRSError, InputError
+from .._compat import renamed_arguments
+from ..crs import as_projected_crs
+from ..errors import CRSError, GeoreferenceError, InputError
+from ..io.ifc import read_ifc
+from ..io.plu import read_rules
+from ..scene import Scene
+from . import checks
 from ._geometry import envelope_height
-from .checks import COLUMNS, DEFAULT_DATES, LENGTH_TOL, ON_LIMIT_TOL, RATIO_TOL, _Check
+from .checks import (
+    COLUMNS,
+    DEFAULT_DATES,
+    LENGTH_TOL,
+    ON_LIMIT_TOL,
+    RATIO_TOL,
+    CheckContext,
+    register,
+)
 from .limits import CORNER_ANGLE, ROAD_MARGIN, SHARED_TOL, classify_limits
 from .model import massing, variant
 from .report import STATUSES, PermitReport
@@ -59,6 +84,7 @@ __all__ = [
     "massing",
     "variant",
     "read_project",
+    "register",
     "LENGTH_TOL",
     "RATIO_TOL",
     "ON_LIMIT_TOL",
@@ -68,15 +94,19 @@ __all__ = [
     "DEFAULT_DATES",
 ]
 
+#: attributes a project model must have
+_BIM_ATTRIBUTES = ("mesh", "footprint", "base_z", "top_z", "georef")
 
+
+@renamed_arguments(site="site_plan", dates="when")
 def check(
     bim,
     scene,
     rules=None,
     parcels=None,
     *,
-    site=None,
-    dates=None,
+    site_plan=None,
+    when=None,
     impact=True,
     tolerances=None,
     placement=None,
@@ -90,36 +120,36 @@ def check(
         georeference or ``placement=``; or :func:`massing`). A model without
         georeference gives ``not_checkable`` rows, never an exception.
     scene : Scene
-        Parcels (cadastre), PLU zones (``libelle``), optionally terrain (DEM,
+        Parcels (cadastre), PLU zones (``libelle``), optionally a terrain (DEM,
         for heights above natural ground), buildings (neighbours), vegetation
         and a ``roads`` layer (with ``largeur`` [m]).
     rules : RulePack or path, optional
         PLU rule pack (default ``scene.rules``).
     parcels : list of parcel ids, GeoDataFrame or polygon, optional
-        The terrain of the application; default: the parcels under the
-        footprint (:meth:`Scene.project_parcels`).
-    site : GeoDataFrame, optional
+        The land of the application; default: the parcels under the footprint
+        (:meth:`Scene.project_parcels`).
+    site_plan : GeoDataFrame, optional
         Site plan: polygons with a ``kind`` among the biotope weight keys
         (``pleine_terre``, ``green_roof_deep``, ``green_roof_shallow``,
         ``green_wall``, ``permeable_paving``, ``impervious``) [m²]. Default:
         the scene layer ``"site_plan"``, else the model's site surfaces, else
-        the scene's vegetation on the terrain.
-    dates : sequence of dates, optional
-        Reference dates of the neighbour impact (default 21 March and 21
-        December).
+        the scene's vegetation on the land. (Old name: ``site=``.)
+    when : date or sequence of dates, optional
+        Reference days of the neighbour impact (default 21 March and 21
+        December 2024). (Old name: ``dates=``.)
     impact : bool
         Compute the neighbour impact (sun hours lost, informative).
+    tolerances : dict, optional
+        Override ``{"length": 0.02, "ratio": 1e-4, "on_limit": 0.10}`` [m, -, m].
     placement : (x, y, z[, rotation_deg]), optional
         When ``bim`` is a path: explicit placement of the IFC (see
         :func:`read_project`).
-    tolerances : dict, optional
-        Override ``{"length": 0.02, "ratio": 1e-4, "on_limit": 0.10}`` [m, -, m].
 
     Returns
     -------
     PermitReport
-        ``.results`` (one row per rule, per limit for setbacks), ``.passed``,
-        ``.summary()``, ``.to_json()``, ``.to_html()``.
+        ``.results`` (the main table: one row per rule, per limit for
+        setbacks), ``.passed``, ``.summary()``, ``.to_json()``, ``.to_html()``.
 
     Raises
     ------
@@ -136,8 +166,28 @@ def check(
     >>> report = cc.permit.check(bim, scene)  # doctest: +SKIP
     >>> report.passed, report.results[["rule", "status", "measured", "limit"]]  # doctest: +SKIP
     """
-    from ..scene import Scene
+    bim = _project_model(bim, scene, placement)
+    pack = rules if rules is not None else scene.rules
+    if pack is not None and not hasattr(pack, "for_zone"):
+        pack = read_rules(pack)
+    days = _days(when)
+    ctx = CheckContext(bim, scene, pack, parcels, site_plan, days, impact, tolerances)
+    checks.run(ctx)
+    return PermitReport(
+        results=pd.DataFrame(ctx.rows, columns=COLUMNS),
+        project=_project_info(bim),
+        land_info=_land_info(ctx, pack),
+        limits=ctx.limits,
+        land=ctx.land,
+        impact=ctx.impact,
+        bim=bim,
+        scene=scene,
+        context=dict(ctx.context, dates=[str(d) for d in days]),
+    )
 
+
+def _project_model(bim, scene, placement):
+    """The BimModel to check (read from a path), validated against the scene."""
     if not isinstance(scene, Scene):
         raise InputError(f"scene must be a cimcity Scene, got {type(scene).__name__}")
     if isinstance(bim, str | os.PathLike):
@@ -147,15 +197,13 @@ def check(
             "placement= applies when bim is an IFC path; place a BimModel with "
             "read_ifc(path, placement=...)"
         )
-    for attr in ("mesh", "footprint", "base_z", "top_z", "georef"):
+    for attr in _BIM_ATTRIBUTES:
         if not hasattr(bim, attr):
             raise InputError(
                 f"bim must be a BimModel (cimcity.read_ifc or permit.massing); got "
                 f"{type(bim).__name__} without {attr!r}"
             )
     if bim.crs is not None:
-        from ..crs import as_projected_crs
-
         try:
             same = as_projected_crs(bim.crs, "BIM").equals(scene.crs)
         except CRSError:
@@ -165,23 +213,28 @@ def check(
                 f"the project is placed in {bim.crs!s}, the scene is in "
                 f"{scene.crs.to_string()}; read it with read_ifc(path, crs=scene.crs)"
             )
-    pack = rules if rules is not None else scene.rules
-    if pack is not None and not hasattr(pack, "for_zone"):
-        from ..io.plu import read_rules
+    return bim
 
-        pack = read_rules(pack)
-    ck = _Check(
-        bim, scene, pack, parcels, site, dates or DEFAULT_DATES, impact, tolerances
-    )
-    ck.run()
-    results = pd.DataFrame(ck.rows, columns=COLUMNS)
-    project = dict(
+
+def _days(when) -> tuple:
+    """Reference days of the impact as a tuple (one day, or several)."""
+    if when is None:
+        return DEFAULT_DATES
+    if isinstance(when, str | _dt.date | pd.Timestamp | np.datetime64):
+        return (when,)
+    return tuple(when)
+
+
+def _project_info(bim) -> dict:
+    """Identification of the project for the report."""
+    georef = bim.georef or {}
+    return dict(
         id=bim.id,
         name=bim.name,
         source=bim.source,
         schema=bim.schema,
-        georeference=bim.georef.get("method", "none") if bim.georef else "none",
-        approximate=bool(bim.georef.get("approximate", False)) if bim.georef else False,
+        georeference=georef.get("method", "none"),
+        approximate=bool(georef.get("approximate", False)),
         height=round(float(bim.top_z - bim.base_z), 3),
         base_z=round(float(bim.base_z), 3),
         top_z=round(float(bim.top_z), 3),
@@ -191,13 +244,16 @@ def check(
         storeys=int(len(bim.storeys)) if bim.storeys is not None else 0,
         elements=int(len(bim.elements)) if bim.elements is not None else 0,
     )
-    site_info = dict(
-        parcels=list(ck.parcel_ids),
-        zone=ck.zone,
-        zones=ck.context.get("zones", []),
-        terrain_area=round(float(ck.terrain.area), 2)
-        if ck.terrain is not None
-        else None,
+
+
+def _land_info(ctx, pack) -> dict:
+    """The land of the application and its rules, for the report."""
+    scene = ctx.scene
+    return dict(
+        parcels=list(ctx.parcel_ids),
+        zone=ctx.zone,
+        zones=ctx.context.get("zones", []),
+        land_area=round(float(ctx.land.area), 2) if ctx.land is not None else None,
         rule_pack=getattr(pack, "name", None),
         rule_pack_source=str(getattr(pack, "source", "") or ""),
         crs=scene.crs.to_string(),
@@ -205,18 +261,7 @@ def check(
         terrain_model="yes"
         if scene.terrain is not None
         else "no (heights from the project base)",
-        notes=ck.notes,
-    )
-    return PermitReport(
-        results=results,
-        project=project,
-        site=site_info,
-        limits=ck.limits,
-        terrain=ck.terrain,
-        impact=ck.impact,
-        bim=bim,
-        scene=scene,
-        context=dict(ck.context, dates=[str(d) for d in (dates or DEFAULT_DATES)]),
+        notes=ctx.notes,
     )
 
 
@@ -246,11 +291,6 @@ def read_project(path, scene, placement=None, **kwargs):
     -------
     BimModel
     """
-    import warnings
-
-    from ..errors import GeoreferenceError
-    from ..io.ifc import read_ifc
-
     try:
         return read_ifc(path, placement=placement, scene_crs=scene.crs, **kwargs)
     except GeoreferenceError as exc:
@@ -268,9 +308,6 @@ def read_project(path, scene, placement=None, **kwargs):
         bim = read_ifc(
             path, placement=(cx, cy, 0.0, 0.0), scene_crs=scene.crs, **kwargs
         )
-    import shapely
-    import trimesh
-
     v = np.asarray(bim.mesh.vertices, float) - (cx, cy, 0.0)
     bim.mesh = trimesh.Trimesh(v, np.asarray(bim.mesh.faces), process=False)
     bim.footprint = shapely.affinity.translate(bim.footprint, -cx, -cy)
@@ -281,8 +318,6 @@ def read_project(path, scene, placement=None, **kwargs):
 
 def _area_of_use_xy(crs):
     """Bounds of a projected CRS's area of use, in its own coordinates."""
-    from pyproj import Transformer
-
     a = crs.area_of_use
     t = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     x0, y0 = t.transform(a.west, a.south)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import shadow
+from .._compat import renamed_arguments
+
 #: time step of the sun-hours traces [pandas offset]
 IMPACT_STEP = "15min"
 #: sensor spacing on facades and open ground [m]
@@ -85,7 +88,8 @@ def _receivers(points: pd.DataFrame, own_parcels) -> pd.DataFrame:
     return out.sort_values("lost_h", ascending=False).reset_index(drop=True)
 
 
-def neighbour_impact(bim, scene, terrain, dates, parcels=None):
+@renamed_arguments(terrain="land", dates="when")
+def neighbour_impact(bim, scene, land, when, parcels=None):
     """Sun-hours lost by the neighbours of ``bim`` (via :func:`cimcity.shadow.impact`).
 
     Parameters
@@ -93,10 +97,11 @@ def neighbour_impact(bim, scene, terrain, dates, parcels=None):
     bim : BimModel
     scene : Scene
         The "before" state; the "after" state is ``scene.with_project(bim)``.
-    terrain : shapely geometry
+    land : shapely geometry
         The project's land (its own open ground is not a neighbour).
-    dates : sequence of dates
-        Reference days.
+    when : sequence of dates
+        Reference days (``terrain=`` and ``dates=`` are the old names of
+        ``land`` and ``when``).
     parcels : list, optional
         The project's parcel ids.
 
@@ -110,16 +115,16 @@ def neighbour_impact(bim, scene, terrain, dates, parcels=None):
         ``before_h``, ``after_h``, ``lost_h``, ``worst_point_lost_h``,
         ``area_losing_m2``) and ``result`` (:class:`cimcity.shadow.ImpactResult`).
     """
-    from .. import shadow
-
     after = scene.with_project(bim, parcels=parcels or None)
     h = float(bim.top_z - bim.base_z)
     # winter shadows reach about 3 H in Paris (sun at 18° at noon on 21 December)
     radius = float(np.clip(3.0 * h, 30.0, 120.0))
+    # the days go positionally after (before, after): the time argument of
+    # shadow.impact, whatever its keyword is called
     res = shadow.impact(
         scene,
         after,
-        dates=list(dates),
+        list(when),
         step=IMPACT_STEP,
         spacing=IMPACT_SPACING,
         surfaces=("ground", "wall"),
@@ -128,7 +133,7 @@ def neighbour_impact(bim, scene, terrain, dates, parcels=None):
     rec = _receivers(res.points, parcels or [])
     table = rec[rec["lost_h"] >= MIN_LOSS].reset_index(drop=True)
     days = ", ".join(str(pd.Timestamp(d).date()) for d in res.dates)
-    base = dict(result=res, after=after, terrain=terrain, radius=radius)
+    base = dict(result=res, after=after, land=land, radius=radius)
     if not len(table):
         return dict(
             base,
@@ -158,56 +163,3 @@ def neighbour_impact(bim, scene, terrain, dates, parcels=None):
         subject=str(top["receiver"]),
         table=table,
     )
-
-
-def impact_figures(res_dict):
-    """One map per date of the sun-hours change (red lost, blue gained) as
-    ``[(caption, base64 PNG)]``; empty without matplotlib or points."""
-    from ..report_html import _draw_geom, _plt, _png
-
-    res = res_dict["result"]
-    P = res.points
-    if not len(P) or not len(res.dates):
-        return []
-    plt = _plt()
-    n = len(res.dates)
-    fig, axes = plt.subplots(1, n, figsize=(5.0 * n, 5.0), squeeze=False)
-    vmax = max(float(np.abs(P["delta"]).max()), 0.25)
-    x0, y0, x1, y1 = P.total_bounds
-    B = res_dict["after"].buildings
-    near = B.cx[x0:x1, y0:y1] if len(B) else B
-    sc = None
-    for ax, day in zip(axes[0], res.dates, strict=True):
-        D = P[P["date"] == pd.Timestamp(day).date()]
-        still = D[D["delta"] == 0]
-        ax.scatter(still["x"], still["y"], s=1, c="#dddddd", lw=0)
-        ch = D[D["delta"] != 0].sort_values("delta", key=np.abs)
-        sc = ax.scatter(
-            ch["x"],
-            ch["y"],
-            s=3,
-            c=ch["delta"],
-            cmap="RdBu",
-            vmin=-vmax,
-            vmax=vmax,
-            lw=0,
-        )
-        for g in near.geometry.values:
-            _draw_geom(ax, g.boundary, color="#555555", lw=0.4)
-        t = res_dict.get("terrain")
-        if t is not None:
-            _draw_geom(ax, t.boundary, color="#7a2e12", lw=1.3)
-        ax.set_title(f"Sun-hours change, {pd.Timestamp(day).date()}", fontsize=9)
-        ax.set_aspect("equal")
-        ax.set_xlim(x0, x1)
-        ax.set_ylim(y0, y1)
-        ax.tick_params(labelsize=6)
-        ax.ticklabel_format(useOffset=False, style="plain")
-    if sc is not None:
-        fig.colorbar(sc, ax=list(axes[0]), shrink=0.8, label="change of sun hours [h]")
-    cap = (
-        "Neighbour impact: change of direct-sun hours on the open ground and facades "
-        "around the project (red = lost, blue = gained) on the reference dates "
-        f"(sensors every {IMPACT_SPACING:g} m, {IMPACT_STEP} steps)."
-    )
-    return [(cap, _png(fig))]

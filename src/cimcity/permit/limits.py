@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._compat import renamed_arguments
 from ._geometry import _parts
 
 #: a parcel edge within this distance of another parcel is shared with it (gaps
 #: of cadastral digitising) [m]
 SHARED_TOL = 0.30
-#: distance outside the terrain at which neighbours are probed [m]
+#: distance outside the land at which neighbours are probed [m]
 _PROBE = 0.5
 #: limit runs are split at turns sharper than this [degrees]
 CORNER_ANGLE = 40.0
@@ -49,8 +50,9 @@ def _road_widths(roads) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     return g, width, is_line, names
 
 
+@renamed_arguments(terrain="land")
 def classify_limits(
-    terrain,
+    land,
     neighbours=None,
     roads=None,
     *,
@@ -58,12 +60,13 @@ def classify_limits(
     corner_angle=CORNER_ANGLE,
     road_margin=ROAD_MARGIN,
 ):
-    """Split the boundary of a terrain into street, side and rear limits.
+    """Split the boundary of the project's land into street, side and rear limits.
 
     Parameters
     ----------
-    terrain : shapely Polygon or MultiPolygon
-        The project's land (union of its parcels) [m, projected CRS].
+    land : shapely Polygon or MultiPolygon
+        The project's land (*terrain d'assiette*: the union of its parcels)
+        [m, projected CRS]. (``terrain=`` is the old name of this argument.)
     neighbours : sequence of shapely polygons, optional
         The other parcels around it (cadastre). A boundary stretch within
         ``shared_tol`` of a neighbour is a *separative limit*; the others face
@@ -106,7 +109,7 @@ def classify_limits(
     if roads is not None and len(roads):
         road_g, road_w, road_line, road_names = _road_widths(roads)
     rows = []
-    for poly in _parts(terrain):
+    for poly in _parts(land):
         poly = shapely.orient_polygons(poly)  # exterior counter-clockwise
         rows += _classify_ring(
             np.asarray(poly.exterior.coords)[:, :2],
@@ -148,7 +151,7 @@ def classify_limits(
         )
     )
     gdf["length"] = gdf.geometry.length
-    _street_widths_from_cadastre(gdf, terrain, nb)
+    _street_widths_from_cadastre(gdf, land, nb)
     # unique, readable names
     counts = gdf["name"].value_counts()
     seen: dict = {}
@@ -373,7 +376,7 @@ def _kind(label):
     return "street" if label == "street" else "limit"
 
 
-def _street_widths_from_cadastre(gdf, terrain, nb):
+def _street_widths_from_cadastre(gdf, land, nb):
     """Street width across each street limit without one: distance from the
     alignment to the first parcel on the other side (perpendicular ray)."""
     if not len(gdf) or not len(nb):
@@ -394,7 +397,7 @@ def _street_widths_from_cadastre(gdf, terrain, nb):
                 continue
             # exterior is on the right of a counter-clockwise ring
             nx, ny = dy / L, -dx / L
-            if terrain.contains(shapely.Point(p.x + 0.5 * nx, p.y + 0.5 * ny)):
+            if land.contains(shapely.Point(p.x + 0.5 * nx, p.y + 0.5 * ny)):
                 nx, ny = -nx, -ny
             ray = shapely.LineString(
                 [

@@ -1,10 +1,19 @@
-"""PermitReport: the result of a permit check, with JSON and HTML export."""
+"""PermitReport: the result of a permit check (rows, land, limits, impact),
+with JSON, HTML and BCF export.
+
+The report derives from :class:`cimcity.results.Result`: its main table is the
+results table (one row per rule, per limit for setbacks), ``summary()`` gives
+plain values, ``plot()`` draws the site plan. The HTML page and the figures
+live in :mod:`cimcity.permit.html` and :mod:`cimcity.permit.figures`, which
+take a report and never import this module.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,40 +21,64 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .. import __version__
+from ..errors import InputError, MissingDependencyError
+from ..results import Result, plain
+from .figures import plot_section, plot_site_plan, view_images
+from .html import report_card, report_page
+
 #: result statuses, from best to worst knowledge
 STATUSES = ("pass", "fail", "maybe", "not_checkable")
+#: version of the JSON layout written by :meth:`PermitReport.to_json` (2: the
+#: land of the application is ``"land"``, its area ``"land_area"``; was
+#: ``"site"`` / ``"terrain_area"``)
+JSON_VERSION = 2
+#: the 3D views of :meth:`PermitReport.render`
+VIEWS = ("street", "garden")
 
 
-# ---------------------------------------------------------------------------------
-# the report
-# ---------------------------------------------------------------------------------
-@dataclass(eq=False)
-class PermitReport:
-    """Result of :func:`check`: one row per rule (and per limit for setbacks).
+def _renamed(old, new):
+    warnings.warn(
+        f"PermitReport.{old} is renamed PermitReport.{new}; the old name will be "
+        "removed in a future release",
+        FutureWarning,
+        stacklevel=3,
+    )
+
+
+@dataclass(eq=False, repr=False)
+class PermitReport(Result):
+    """Result of :func:`cimcity.permit.check`: one row per rule (and per limit
+    for setbacks).
 
     Attributes
     ----------
     results : DataFrame
-        Columns ``rule``, ``article``, ``subject`` (what the row is about, e.g.
-        ``"left side limit"``), ``status`` (``pass`` / ``fail`` / ``maybe`` /
-        ``not_checkable``), ``measured``, ``limit``, ``unit``, ``elements``
-        (list of IFC GlobalIds), ``explanation`` (one sentence), ``zone``,
-        ``location`` (where the worst point is, when it applies).
+        The main table (also ``table``). Columns ``rule``, ``article``,
+        ``subject`` (what the row is about, e.g. ``"left side limit"``),
+        ``status`` (``pass`` / ``fail`` / ``maybe`` / ``not_checkable``),
+        ``measured``, ``limit``, ``unit``, ``elements`` (list of IFC
+        GlobalIds), ``explanation`` (one sentence), ``zone``, ``location``
+        (where the worst point is, when it applies).
     project : dict
         Identification: id, name, file, schema, georeference, height, footprint.
-    site : dict
-        Parcels, terrain area [m²], zone(s), rule pack.
+    land_info : dict
+        The land of the application and its rules: parcels, ``land_area``
+        [m²], zone(s), rule pack, CRS, vertical datum, DEM (was ``site``).
     limits : GeoDataFrame
-        Classified limits of the terrain (see :func:`classify_limits`).
+        Classified limits of the land (see :func:`classify_limits`).
+    land : shapely geometry
+        The land of the application (*terrain d'assiette*: union of its
+        parcels) [m, scene CRS] (was ``terrain``).
     impact : DataFrame or None
         Neighbour impact per receiving surface (sun hours before/after/lost).
     """
 
     results: pd.DataFrame
     project: dict = field(default_factory=dict)
-    site: dict = field(default_factory=dict)
+    land_info: dict = field(default_factory=dict)
     limits: gpd.GeoDataFrame | None = None
-    terrain: object = None
+    land: object = None
     impact: pd.DataFrame | None = None
     bim: object = None
     scene: object = None
@@ -58,11 +91,26 @@ class PermitReport:
         )
     )
 
+    _title = "permit check"
+
+    # -- old names -------------------------------------------------------------------
+    @property
+    def site(self) -> dict:
+        """Old name of :attr:`land_info` (FutureWarning)."""
+        _renamed("site", "land_info")
+        return self.land_info
+
+    @property
+    def terrain(self):
+        """Old name of :attr:`land` (FutureWarning)."""
+        _renamed("terrain", "land")
+        return self.land
+
     # -- verdict ----------------------------------------------------------------------
     @property
     def passed(self) -> bool:
         """True when no rule fails (``maybe`` and ``not_checkable`` rows do not
-        fail the project, but are listed by :meth:`summary`)."""
+        fail the project, but are listed by :meth:`summary_text`)."""
         return not (self.results["status"] == "fail").any()
 
     @property
@@ -81,14 +129,45 @@ class PermitReport:
         """The failing rows."""
         return self.results[self.results["status"] == "fail"]
 
-    def summary(self) -> str:
-        """A few lines for a terminal or a log: verdict, counts, failing rules."""
+    # -- result protocol --------------------------------------------------------------
+    def tables(self) -> dict:
+        """``results`` (main: one row per rule), ``limits`` (classified limits
+        of the land, lines) and ``impact`` (neighbour impact; None when not
+        computed)."""
+        return {"results": self.results, "limits": self.limits, "impact": self.impact}
+
+    def summary(self) -> dict:
+        """Headline values: verdict, counts per status, zone, land and the
+        failing rules (plain values; None: unknown)."""
+        c = self.counts
+        return plain(
+            {
+                "project": self.project.get("name") or self.project.get("id"),
+                "zone": self.land_info.get("zone"),
+                "parcels": ", ".join(map(str, self.land_info.get("parcels", [])))
+                or None,
+                "land_area": self.land_info.get("land_area"),
+                "passed": self.passed,
+                "complete": self.complete,
+                "n_pass": c["pass"],
+                "n_fail": c["fail"],
+                "n_maybe": c["maybe"],
+                "n_not_checkable": c["not_checkable"],
+                "failing_rules": ", ".join(dict.fromkeys(self.failures["rule"]))
+                or None,
+            }
+        )
+
+    def summary_text(self) -> str:
+        """A few lines for a terminal or a log: verdict, counts, and the rows
+        that fail, are to check by hand or could not be checked."""
         c = self.counts
         verdict = "PASSES" if self.passed else "FAILS"
-        zone = self.site.get("zone") or "?"
+        zone = self.land_info.get("zone") or "?"
+        parcels = ", ".join(map(str, self.land_info.get("parcels", []))) or "?"
         lines = [
             f"Project {self.project.get('name') or self.project.get('id')!s} on parcel(s) "
-            f"{', '.join(map(str, self.site.get('parcels', []))) or '?'} (zone {zone}): "
+            f"{parcels} (zone {zone}): "
             f"{verdict} — {c['pass']} pass, {c['fail']} fail, {c['maybe']} maybe, "
             f"{c['not_checkable']} not checkable",
         ]
@@ -105,17 +184,91 @@ class PermitReport:
         c = self.counts
         return (
             f"<PermitReport {self.project.get('name') or self.project.get('id')!r} "
-            f"zone={self.site.get('zone')!r} passed={self.passed} "
+            f"zone={self.land_info.get('zone')!r} passed={self.passed} "
             f"({c['pass']} pass, {c['fail']} fail, {c['maybe']} maybe, "
             f"{c['not_checkable']} not checkable)>"
         )
 
+    def _repr_html_(self) -> str:
+        # the verdict and every row with its status badge (more than the base card)
+        return report_card(self)
+
+    def plot(self, column=None, *, ax=None, margin: float = 25.0):
+        """Site plan (matplotlib): land, classified limits, the project and the
+        worst distances.
+
+        Parameters
+        ----------
+        column : None
+            The site plan has no column to colour; only None is accepted.
+        ax : matplotlib Axes, optional
+            Drawn on a new figure when None.
+        margin : float
+            Context drawn around the land [m].
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        if column is not None and hasattr(column, "plot") and ax is None:
+            warnings.warn(
+                "PermitReport.plot(ax) is now plot(column=None, *, ax=None); pass "
+                "ax=... by keyword",
+                FutureWarning,
+                stacklevel=2,
+            )
+            column, ax = None, column
+        if column is not None:
+            raise InputError(
+                f"PermitReport.plot draws the site plan and takes no column; got "
+                f"column={column!r} (expected None)"
+            )
+        return plot_site_plan(self, ax=ax, margin=margin)
+
+    def plot_section(self, *, ax=None):
+        """Street section across the project (matplotlib): silhouette against
+        the street envelope, height limits and rear prospect line; None when
+        the land has no street limit."""
+        return plot_section(self, ax=ax)
+
+    def render(self, path=None, *, view: str = "street", size=(1100, 700)):
+        """3D view of the project in its street (pyvista, offscreen): failing
+        elements in red, the street envelope as a translucent green surface.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            PNG to write; the image is returned as an array when None.
+        view : {"street", "garden"}
+            Camera from the street or from the garden side.
+        size : (int, int)
+            Image size [px].
+
+        Returns
+        -------
+        pathlib.Path or (h, w, 3) uint8 array
+        """
+        if view not in VIEWS:
+            raise InputError(
+                f"unknown view {view!r}; expected one of {', '.join(map(repr, VIEWS))}"
+            )
+        image = view_images(self, size=size)[VIEWS.index(view)][1]
+        if path is None:
+            return image
+        from PIL import Image
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(path)
+        return path
+
     # -- export -----------------------------------------------------------------------
     def to_dict(self) -> dict:
         """Plain JSON-able dict: identification, verdict, rows, limits, impact."""
-        rows = []
-        for r in self.results.to_dict("records"):
-            rows.append({k: _jsonable(v) for k, v in r.items()})
+        rows = [
+            {k: _jsonable(v) for k, v in r.items()}
+            for r in self.results.to_dict("records")
+        ]
         limits = []
         if self.limits is not None and len(self.limits):
             for r in self.limits.to_dict("records"):
@@ -131,15 +284,13 @@ class PermitReport:
                     "records"
                 )
             ]
-        from .. import __version__
-
         return {
             "format": "cimcity-permit-report",
-            "version": 1,
+            "version": JSON_VERSION,
             "cimcity": __version__,
             "created": self.created,
             "project": {k: _jsonable(v) for k, v in self.project.items()},
-            "site": {k: _jsonable(v) for k, v in self.site.items()},
+            "land": {k: _jsonable(v) for k, v in self.land_info.items()},
             "passed": self.passed,
             "complete": self.complete,
             "counts": self.counts,
@@ -154,7 +305,8 @@ class PermitReport:
         Parameters
         ----------
         path : str or Path, optional
-            File to write; only the string is returned when None.
+            File to write (parent folders created); only the string is
+            returned when None.
         """
         text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
         if path is not None:
@@ -178,10 +330,18 @@ class PermitReport:
         images : bool
             Draw the figures (needs matplotlib; 3D views need pyvista). Without
             them the page holds the tables only.
+        dates : ignored
+            Never used (the impact dates are those of the check); passing it
+            warns (FutureWarning) and it will be removed.
         """
-        from ..report_html import report_html
-
-        text = report_html(self, images=images)
+        if dates is not None:
+            warnings.warn(
+                "PermitReport.to_html(dates=...) was never used and will be removed; "
+                "the impact dates are those given to check(when=...)",
+                FutureWarning,
+                stacklevel=2,
+            )
+        text = report_page(self, images=images)
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text, encoding="utf-8")
@@ -211,8 +371,6 @@ class PermitReport:
         try:
             from bcf.v3.bcfxml import BcfXml
         except ImportError as exc:
-            from ..errors import MissingDependencyError
-
             raise MissingDependencyError(
                 f"BCF export needs the bcf-client package ({exc}); install it with: "
                 f"pip install bcf-client"
@@ -245,25 +403,6 @@ class PermitReport:
         bcf.save(path)
         bcf.close()
         return path
-
-    def _repr_html_(self) -> str:
-        from ..report_html import results_table
-
-        c = self.counts
-        head = (
-            f"<p><b>cimcity permit check</b> — {self.project.get('name') or ''} "
-            f"zone {self.site.get('zone')}: <b>{'passes' if self.passed else 'fails'}</b> "
-            f"({c['pass']} pass, {c['fail']} fail, {c['maybe']} maybe, "
-            f"{c['not_checkable']} not checkable)</p>"
-        )
-        return head + results_table(self.results)
-
-    def plot(self, ax=None):
-        """Site plan (matplotlib): terrain, classified limits, the project and
-        the worst distances. Returns the Axes."""
-        from ..report_html import plot_site
-
-        return plot_site(self, ax=ax)
 
 
 def _jsonable(v):

@@ -1,0 +1,209 @@
+"""Locating a project before its rules are checked: georeference, land, zone,
+rules and the classified limits of the land.
+
+Each step appends a ``not_checkable`` (or ``maybe``) row saying what is missing
+when it cannot go on; :func:`locate` returns False when no rule can run.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from ...errors import InputError
+from ..limits import classify_limits
+
+#: neighbouring parcels within this distance of the land are kept for the
+#: classification of its limits [m]
+NEIGHBOUR_SEARCH = 50.0
+
+
+def locate(ctx) -> bool:
+    """Georeference rows, land, zone, rules and limits of the project.
+
+    Returns False when nothing further can run (the reason is in a row).
+    """
+    ctx.context["placed"] = ctx.placed
+    georeference_rows(ctx)
+    if not find_land(ctx):
+        return False
+    if not find_zone(ctx):
+        return False
+    if not find_rules(ctx):
+        return False
+    classify_land_limits(ctx)
+    return True
+
+
+def georeference_rows(ctx) -> None:
+    """A row when the model is not placed, or placed approximately."""
+    bim = ctx.bim
+    if not ctx.placed:
+        why = (bim.georef or {}).get("reason")
+        ctx.add(
+            "georeference",
+            "not_checkable",
+            article="—",
+            explanation="The model carries no usable georeference"
+            + (
+                f" ({why})"
+                if why
+                else " (no IfcMapConversion, no IfcSite latitude/longitude)"
+            )
+            + " and no placement was given, so its position, heights above ground "
+            "and distances are unknown; give placement=(x, y, z, rotation_deg).",
+        )
+    if ctx.placed and bim.georef.get("approximate"):
+        ctx.add(
+            "georeference",
+            "maybe",
+            article="—",
+            explanation=f"The placement comes from {bim.georef.get('method')} and is "
+            "approximate: distances to the limits may be off by metres; ask for a "
+            "surveyed placement (IfcMapConversion).",
+        )
+
+
+def find_land(ctx) -> bool:
+    """The land of the application: the given parcels, else those under the
+    placed footprint (:meth:`Scene.project_parcels`)."""
+    P = ctx.scene.parcels
+    req = ctx.requested_parcels
+    if req is not None:
+        if isinstance(req, gpd.GeoDataFrame | gpd.GeoSeries):
+            geoms = list(
+                req.geometry.values if isinstance(req, gpd.GeoDataFrame) else req.values
+            )
+            ctx.parcel_ids = [str(i) for i in req.index]
+        elif isinstance(req, shapely.Geometry):
+            geoms, ctx.parcel_ids = [req], ["(given)"]
+        else:
+            ids = [req] if isinstance(req, str) else list(req)
+            missing = [i for i in ids if i not in P.index]
+            if missing:
+                raise InputError(
+                    f"parcel id(s) {missing} are not in the scene's parcels "
+                    f"(e.g. {list(P.index[:3])}); give ids of scene.parcels"
+                )
+            geoms = list(P.geometry.loc[ids].values)
+            ctx.parcel_ids = ids
+        ctx.land = shapely.union_all(geoms)
+        return True
+    if not ctx.placed:
+        ctx.add(
+            "zone",
+            "not_checkable",
+            article="—",
+            explanation="Zone unknown: the project cannot be located without a "
+            "georeference or the parcel ids (parcels=...).",
+        )
+        return False
+    ctx.parcel_ids = ctx.scene.project_parcels(ctx.footprint)
+    if not ctx.parcel_ids:
+        c = ctx.footprint.centroid
+        far = ""
+        if len(P):
+            d = float(shapely.distance(P.geometry.values, c).min())
+            far = f"; the nearest parcel is {d:,.0f} m away"
+        ctx.add(
+            "land",
+            "not_checkable",
+            article="—",
+            explanation=f"The placed project (centroid x={c.x:,.1f}, y={c.y:,.1f}) "
+            f"stands on no parcel of the scene{far}: check the placement "
+            f"or give parcels=[...].",
+        )
+        return False
+    ctx.land = shapely.union_all(P.geometry.loc[ctx.parcel_ids].values)
+    return True
+
+
+def find_zone(ctx) -> bool:
+    """The PLU zone under most of the footprint (of the land when unplaced)."""
+    Z = ctx.scene.zones
+    if not len(Z) or "libelle" not in Z.columns:
+        ctx.add(
+            "zone",
+            "not_checkable",
+            article="—",
+            explanation="The scene has no PLU zones (zone_urba with a libelle).",
+        )
+        return False
+    base = ctx.footprint if ctx.placed else ctx.land
+    inter = shapely.area(shapely.intersection(Z.geometry.values, base))
+    if not (inter > 0).any():
+        inter = shapely.area(shapely.intersection(Z.geometry.values, ctx.land))
+    if not (inter > 0).any():
+        ctx.add(
+            "zone",
+            "not_checkable",
+            article="—",
+            explanation="The land lies outside every PLU zone of the scene.",
+        )
+        return False
+    order = np.argsort(-inter)
+    ctx.zone = str(Z["libelle"].iloc[order[0]])
+    ctx.zone_id = Z.index[order[0]]
+    others = [
+        (str(Z["libelle"].iloc[i]), inter[i]) for i in order[1:] if inter[i] > 1.0
+    ]
+    ctx.context["zones"] = [(ctx.zone, float(inter[order[0]]))] + others
+    ctx.other_zones = others
+    return True
+
+
+def find_rules(ctx) -> bool:
+    """The zone's rules in the pack; a ``maybe`` row when the project also
+    stands in other zones."""
+    if ctx.pack is None:
+        ctx.add(
+            "rules",
+            "not_checkable",
+            article="—",
+            explanation="No rule pack: give rules=... or add_zones(..., rules=...).",
+        )
+        return False
+    ctx.zone_rules = ctx.pack.for_zone(ctx.zone)
+    if ctx.zone_rules is None:
+        ctx.add(
+            "rules",
+            "not_checkable",
+            article="—",
+            explanation=f"Zone {ctx.zone!r} has no rules in pack "
+            f"{getattr(ctx.pack, 'name', '?')!r} (it covers "
+            f"{', '.join(map(str, ctx.pack.zones)) or 'no zone'}).",
+        )
+        return False
+    others = ctx.other_zones
+    if others and ctx.placed:
+        txt = ", ".join(f"{lib} ({a:.0f} m²)" for lib, a in others)
+        ctx.add(
+            "zone",
+            "maybe",
+            article="—",
+            explanation=f"The project also stands in zone(s) {txt}; it was checked "
+            f"against the rules of {ctx.zone} only.",
+        )
+    return True
+
+
+def classify_land_limits(ctx) -> None:
+    """Street, side and rear limits of the land, and the direction of the main
+    street (for the 3D views)."""
+    scene = ctx.scene
+    P = scene.parcels
+    nb = P.geometry.values[~P.index.isin(ctx.parcel_ids)] if len(P) else []
+    nb = [g for g in nb if shapely.distance(g, ctx.land) < NEIGHBOUR_SEARCH]
+    roads = scene.layers.get("roads")
+    ctx.limits = classify_limits(ctx.land, nb, roads)
+    ctx.limits.crs = scene.crs
+    streets = ctx.limits[ctx.limits["kind"] == "street"]
+    if len(streets):
+        # direction from the project toward its main street (for the 3D views)
+        main = streets.geometry.iloc[int(np.argmax(streets.length.to_numpy()))]
+        c = ctx.footprint.centroid
+        q = main.interpolate(main.project(c))
+        dx, dy = q.x - c.x, q.y - c.y
+        n = float(np.hypot(dx, dy)) or 1.0
+        ctx.context["street_dir"] = (dx / n, dy / n)

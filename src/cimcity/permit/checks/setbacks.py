@@ -1,0 +1,209 @@
+"""Setback checks (PLU articles 6 and 7): position on the street, and the
+prospect rule ``D >= max(k·H, d_min)`` to the side and rear limits.
+
+Every point of the building is checked at its own height above natural ground;
+the worst point names the facade and the IFC elements. A building closer than
+the ``on_limit`` tolerance to a limit is "built on the limit", allowed or not by
+the rule; one that crosses a limit fails by the depth it reaches beyond it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+import shapely.ops
+
+from .context import status
+from .registry import register
+
+
+@register("street_setback")
+def street_setback(ctx, rule):
+    """Alignment on the street (within ``tolerance``) or a ``min`` setback [m],
+    one row per street limit."""
+    streets = ctx.limits_of("street")
+    if not len(streets):
+        ctx.add(
+            rule.name,
+            "not_checkable",
+            explanation="No street frontage found on the cadastre (every edge of the "
+            "land is shared with another parcel, or no road is near).",
+        )
+        return
+    align = bool(rule.get("alignment"))
+    tol = float(rule.get("tolerance") or 0.0)
+    dmin = float(rule.get("min") or 0.0)
+    for _, s in streets.iterrows():
+        line = s.geometry
+        d = float(ctx.footprint.distance(line))
+        a, b = shapely.ops.nearest_points(ctx.footprint, line)
+        loc = f"x={a.x:.1f}, y={a.y:.1f}"
+        els = ctx.elements_at(ctx.nearest_vertices(a.x, a.y))
+        facade = ctx.facade_name(a.x, a.y, toward=(b.x, b.y))
+        if d > ctx.tol["on_limit"]:
+            ctx.mark(
+                a.x,
+                a.y,
+                line,
+                f"{d:.2f} m",
+                "pass" if (d <= tol if align else d >= dmin) else "fail",
+            )
+        if align:
+            st = status(d, tol, tol=ctx.tol["length"])
+            txt = (
+                f"The {facade} stands {d:.2f} m from the alignment of the "
+                f"{s['name']}; alignment is required (tolerance {tol:.2f} m)."
+            )
+            limit = tol
+        else:
+            st = status(d, dmin, "min", tol=ctx.tol["length"])
+            txt = (
+                f"The {facade} stands {d:.2f} m back from the {s['name']} for a minimum "
+                f"setback of {dmin:.2f} m."
+            )
+            limit = dmin
+        ctx.add(rule.name, st, d, limit, "m", els, txt, subject=s["name"], location=loc)
+
+
+@register("side_setback", "rear_setback")
+def limit_setback(ctx, rule):
+    """Prospect ``D >= max(k·H, d_min)`` to each side (or rear) limit [m]."""
+    kind = "side" if rule.name == "side_setback" else "rear"
+    lims = ctx.limits_of(kind)
+    if not len(lims):
+        ctx.add(
+            rule.name,
+            "not_checkable",
+            subject=f"{kind} limit",
+            explanation=f"No {kind} limit was found on the cadastre around the "
+            f"land (see the site plan).",
+        )
+        return
+    k = float(rule.get("k") or 0.0)
+    dmin = float(rule.get("d_min") or 0.0)
+    on_ok = bool(rule.get("allow_on_limit"))
+    ctx.context[f"{kind}_rule"] = dict(k=k, d_min=dmin, allow_on_limit=on_ok)
+    outside = shapely.difference(ctx.footprint, ctx.land)
+    for _, lim in lims.iterrows():
+        line, subj = lim.geometry, lim["name"]
+        if _crossing(ctx, rule, line, subj, outside, dmin, on_ok):
+            continue
+        if _on_limit(ctx, rule, line, subj, k, dmin, on_ok):
+            continue
+        _prospect(ctx, rule, line, subj, k, dmin)
+
+
+def _crossing(ctx, rule, line, subj, outside, dmin, on_ok) -> bool:
+    """Fail row when footprint points beyond the land have this limit as their
+    nearest land edge (slivers of a few mm are ignored); True if it wrote one."""
+    depth, far = 0.0, None
+    if outside.area > 0.05:
+        pts = shapely.get_coordinates(outside)
+        pp = shapely.points(pts)
+        d_t = shapely.distance(pp, ctx.land)
+        d_l = shapely.distance(pp, line)
+        mine = (d_t > ctx.tol["on_limit"]) & (d_l <= d_t + 0.05)
+        if mine.any():
+            k_ = int(np.argmax(np.where(mine, d_t, -1.0)))
+            depth, far = float(d_t[k_]), pts[k_]
+    if far is None:
+        return False
+    i = ctx.nearest_vertices(*far)
+    q = line.interpolate(line.project(shapely.Point(*far)))
+    facade = ctx.facade_name(far[0], far[1])
+    ctx.mark(far[0], far[1], line, f"crosses by {depth:.2f} m", "fail")
+    ctx.add(
+        rule.name,
+        "fail",
+        -depth,
+        dmin if not on_ok else 0.0,
+        "m",
+        ctx.elements_at(i),
+        f"The {facade} crosses the {subj} by {depth:.2f} m (onto the "
+        f"neighbouring land).",
+        subject=subj,
+        location=f"x={far[0]:.1f}, y={far[1]:.1f} (limit at x={q.x:.1f}, y={q.y:.1f})",
+    )
+    return True
+
+
+def _on_limit(ctx, rule, line, subj, k, dmin, on_ok) -> bool:
+    """Row for a building built on the limit, allowed or not; True if it wrote one."""
+    dist_fp = float(ctx.footprint.distance(line))
+    if dist_fp > ctx.tol["on_limit"]:
+        return False
+    touch = shapely.intersection(ctx.footprint.buffer(ctx.tol["on_limit"]), line)
+    i = ctx.nearest_vertices(
+        *shapely.ops.nearest_points(ctx.footprint, line)[0].coords[0]
+    )
+    if on_ok:
+        ctx.add(
+            rule.name,
+            "pass",
+            dist_fp,
+            0.0,
+            "m",
+            ctx.elements_at(i),
+            f"Built on the {subj} over {touch.length:.1f} m, which the article allows.",
+            subject=subj,
+        )
+    else:
+        ctx.add(
+            rule.name,
+            "fail",
+            dist_fp,
+            max(dmin, 0.0),
+            "m",
+            ctx.elements_at(i),
+            f"Built on the {subj} ({touch.length:.1f} m), which the article "
+            f"does not allow: a setback of at least max({k:g}·H, "
+            f"{dmin:.2f} m) is required.",
+            subject=subj,
+        )
+    return True
+
+
+def _prospect(ctx, rule, line, subj, k, dmin) -> None:
+    """The worst point of the building against ``max(k·H, d_min)``."""
+    V = ctx.V
+    if not len(V):
+        ctx.add(
+            rule.name,
+            "not_checkable",
+            explanation="The model has no geometry.",
+            subject=subj,
+        )
+        return
+    dist = shapely.distance(shapely.points(V[:, :2]), line)
+    if ctx.no_ground:
+        h = V[:, 2] - ctx.bim.base_z
+    else:
+        h = V[:, 2] - ctx.ground_v
+    req = np.maximum(k * np.maximum(h, 0.0), dmin)
+    margin = dist - req
+    i = int(np.argmin(margin))
+    st = status(dist[i], req[i], "min", tol=ctx.tol["length"])
+    if ctx.no_ground and st == "pass":
+        st = "maybe"
+    q = line.interpolate(line.project(shapely.Point(V[i, 0], V[i, 1])))
+    facade = ctx.facade_name(V[i, 0], V[i, 1], toward=(q.x, q.y))
+    txt = (
+        f"The {facade} at {h[i]:.2f} m above ground stands {dist[i]:.2f} m from the "
+        f"{subj}; the article requires max({k:g} × {h[i]:.2f}, {dmin:.2f}) = "
+        f"{req[i]:.2f} m."
+    )
+    if ctx.no_ground:
+        txt += " (No terrain model: heights from the project's base.)"
+    sign = "≥" if dist[i] >= req[i] else "<"
+    ctx.mark(V[i, 0], V[i, 1], line, f"{dist[i]:.2f} m {sign} {req[i]:.2f} m", st)
+    ctx.add(
+        rule.name,
+        st,
+        dist[i],
+        req[i],
+        "m",
+        ctx.elements_at(i),
+        txt,
+        subject=subj,
+        location=f"x={V[i, 0]:.1f}, y={V[i, 1]:.1f}, z={V[i, 2]:.2f}",
+    )
