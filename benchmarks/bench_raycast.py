@@ -1,9 +1,9 @@
 """Ray engine throughput: cimcity (numba, Embree) vs raw embreex vs trimesh.
 
 Every engine traces the same rays: 30,000 sensors at 1 m on roofs and facades
-(``mesh.sample``, the block nearest the scene centre) looking at the 145
-Tregenza sky-patch centres, keeping the pairs a solar study traces (direction in
-front of the sensor's surface), about 2.5 M rays per scene. Scenes: synthetic
+(``cimcity.sun.sensors.sample``, the block nearest the scene centre) looking at
+the 145 Tregenza sky-patch centres, keeping the pairs a solar study traces
+(direction in front of the sensor's surface), about 2.5 M rays per scene. Scenes: synthetic
 cities of k × k extruded blocks at growing k, and the real Paris 11e buildings
 (BDNB, 5,227 footprints extruded by ``hauteur`` from ``altitude_s``) when
 ``../shared/data/france`` is present.
@@ -49,6 +49,7 @@ import shapely
 
 from cimcity import raycast as rc
 from cimcity.mesh import extrude_buildings
+from cimcity.sun.sensors import sample as sample_sensors
 
 ROOT = Path(__file__).resolve().parents[1]
 PARIS11 = ROOT.parent / "shared" / "data" / "france" / "bdnb_paris11_batiments.shp"
@@ -123,7 +124,7 @@ def sky_rays(mesh, max_sensors: int, spacing: float = 1.0):
     # sample only faces near the centre (a city-wide 1 m sampling is millions)
     radius = np.sqrt(max_sensors) * spacing
     sub = mesh.subset(dist <= radius + 50.0)
-    sensors = sub.sample(spacing=spacing, kinds=("roof", "wall"))
+    sensors = sample_sensors(sub, spacing=spacing, kinds=("roof", "wall"))
     cheb = np.abs(sensors.points[:, :2] - centre[:2]).max(axis=1)
     keep = np.sort(np.argsort(cheb, kind="stable")[:max_sensors])
     p, n = sensors.points[keep], sensors.normals[keep]

@@ -13,7 +13,8 @@ import pytest
 import shapely
 
 from cimcity.cli import main
-from cimcity.commands.info import describe, detect_kind
+from cimcity.io import describe
+from cimcity.io.description import detect_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "samples" / "paris"

@@ -16,6 +16,9 @@ from cimcity import raycast as rc
 from cimcity._compat import has_module
 from cimcity.errors import EngineError, InputError, MissingDependencyError
 from cimcity.mesh import CityMesh, extrude_buildings
+from cimcity.raycast import numba_engine
+from cimcity.raycast.tasks import split as split_tasks
+from cimcity.sun.sensors import sample as sample_sensors
 from scenes import CATALOGUE, X0, Y0, lone_box
 
 HAS_EMBREE = has_module("embreex.rtcore_scene")
@@ -249,7 +252,7 @@ def test_engines_agree_on_canonical_scenes(name):
     # answer for every sensor x sky direction except rays grazing edges
     # (GRAZE_TOL), and matching closest-hit distances (DIST_TOL_EMBREE)
     mesh = CATALOGUE[name]().mesh()
-    sensors = mesh.sample(spacing=3.0, kinds=("roof", "wall"))
+    sensors = sample_sensors(mesh, spacing=3.0, kinds=("roof", "wall"))
     rng = np.random.default_rng(2)
     dirs = _directions(61, rng, upper=True)
     kw = dict(normals=sensors.normals, packed=False)
@@ -328,7 +331,7 @@ def test_numba_matches_trimesh_ray_engine(city):
 def test_occluded_matrix_is_occluded_on_every_pair(engine, city):
     # reference: the flat occluded() query on the (n * d) expanded rays, and the
     # documented layout np.packbits(..., axis=1, bitorder="little")
-    sensors = city.sample(spacing=4.0)
+    sensors = sample_sensors(city, spacing=4.0)
     p, nrm = sensors.points[::7], sensors.normals[::7]
     rng = np.random.default_rng(6)
     dirs = _directions(21, rng, upper=True)  # 21: padding bits in the last byte
@@ -364,9 +367,9 @@ def test_matrix_packets_match_single_rays(city):
     # the numba matrix traces runs of 8 nearby sensors as one packet (SIMD);
     # reference: the same pairs traced one by one by occluded(); dense sensors
     # so packets are used, directions with zero components included
-    from cimcity._kernels.bvh import PACKET, PACKET_SPAN
+    from cimcity._kernels.bvh_packets import PACKET, PACKET_SPAN
 
-    sensors = city.sample(spacing=1.0)
+    sensors = sample_sensors(city, spacing=1.0)
     p, nrm = sensors.points[:1500], sensors.normals[:1500]
     runs = p[: len(p) // PACKET * PACKET].reshape(-1, PACKET, 3)
     assert np.mean(np.ptp(runs, axis=1).max(axis=1) <= PACKET_SPAN) > 0.8
@@ -389,7 +392,7 @@ def test_flat_packets_match_single_rays(city):
     # single-ray kernel). Mixed on purpose: sensors x shared directions
     # (shared-direction packets), jittered copies (per-lane packets), random
     # rays (single fallback), per-ray tmax, axis-aligned directions.
-    sensors = city.sample(spacing=1.0)
+    sensors = sample_sensors(city, spacing=1.0)
     p = sensors.points[:400]
     rng = np.random.default_rng(8)
     dirs = np.concatenate(
@@ -404,7 +407,7 @@ def test_flat_packets_match_single_rays(city):
     tmax = rng.uniform(1.0, 200.0, len(o))
     tmax[::3] = np.inf
     got = rc.occluded(city, o, d, engine="numba", tmax=tmax)
-    step = rc._SORT_MIN_RAYS - 1
+    step = numba_engine._SORT_MIN_RAYS - 1
     ref = np.concatenate(
         [
             rc.occluded(city, o[i : i + step], d[i : i + step], engine="numba",
@@ -432,7 +435,7 @@ def test_tasks_cover_every_item_once():
         (5, 225, 4, 64),
         (2_500_000, 32768, 3, 1),
     ]:
-        tasks = rc._tasks(n, unit, workers, align)
+        tasks = split_tasks(n, unit, workers, align)
         bounds = [t.start for t in tasks] + [tasks[-1].stop]
         assert bounds[0] == 0 and bounds[-1] == n
         assert all(a < b for a, b in zip(bounds[:-1], bounds[1:], strict=True))
@@ -445,7 +448,7 @@ def test_numba_answers_do_not_depend_on_threads(city):
     # reference: the same queries traced by one thread
     import numba
 
-    sensors = city.sample(spacing=2.0)
+    sensors = sample_sensors(city, spacing=2.0)
     p, nrm = sensors.points[:600], sensors.normals[:600]
     rng = np.random.default_rng(9)
     dirs = _directions(30, rng, upper=True)
@@ -586,7 +589,7 @@ def test_engine_choice(monkeypatch):
     # embreex missing: "embree" names the extra, "auto" falls back to numba
     monkeypatch.setitem(sys.modules, "embreex", None)
     monkeypatch.setitem(sys.modules, "embreex.rtcore_scene", None)
-    monkeypatch.setattr(rc, "_HAS_EMBREE", None)
+    monkeypatch.setattr(rc.engines, "_HAS_EMBREE", None)
     with pytest.raises(MissingDependencyError, match=r"cimcity\[accel\]"):
         rc.resolve_engine("embree")
     for query in rc.QUERIES:

@@ -37,6 +37,7 @@ __all__ = [
     "vsi_path",
     "apply_mapping",
     "find_column",
+    "normalise_crs",
     "FLAVOURS",
 ]
 
@@ -165,7 +166,7 @@ def apply_mapping(gdf, mapping: dict, what: str):
 _SINGLE_LAYER = (".json", ".geojson", ".geojsonl", ".shp", ".fgb", ".parquet", ".csv")
 
 
-def _normalise_crs(crs):
+def normalise_crs(crs):
     """pyproj CRS with its EPSG identity when WKT lacks the authority
     (``.prj`` files often spell EPSG:4326 or 2154 without it)."""
     if crs is None:
@@ -190,7 +191,7 @@ def _info_crs(src, path, layer, what):
         info = pyogrio.read_info(src, layer=layer)
     except Exception as exc:
         raise FileFormatError(f"cannot read {path}: {_short(exc)}") from exc
-    crs = _normalise_crs(info.get("crs"))
+    crs = normalise_crs(info.get("crs"))
     if crs is None:
         raise CRSError(
             f"{what} {path} declares no CRS (missing .prj or crs member); pass "
@@ -452,7 +453,7 @@ def read_vector(
         where = f" (layer {lyr!r})" if lyr else ""
         raise FileFormatError(f"{what} {p}{where} holds no features")
     if source is None:
-        source = _normalise_crs(gdf.crs)
+        source = normalise_crs(gdf.crs)
     if source is None:
         raise CRSError(
             f"{what} {p} declares no CRS (missing .prj or crs member); pass "

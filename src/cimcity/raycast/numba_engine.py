@@ -1,0 +1,146 @@
+"""The ``"numba"`` ray engine: cimcity's own BVH, built and traced by numba kernels.
+
+The BVH (:mod:`cimcity._kernels.bvh_build`) is built on first use and kept in
+``mesh.cache`` under ``"raycast.bvh"``, keyed on ``mesh.token``. Queries hand
+ranges of rays to the kernels of :mod:`cimcity._kernels.bvh_traverse` (single
+rays) and :mod:`cimcity._kernels.bvh_packets` (packets of 8 coherent rays) on a
+pool of threads (:mod:`cimcity.raycast.tasks`). The inputs come validated by
+:mod:`cimcity.raycast.api`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .._kernels import bvh_build, bvh_packets, bvh_traverse
+from ..errors import GeometryError, InputError
+from .engines import Engine
+from .rays import local_rays
+from .tasks import report_rows, run_all, split, worker_count
+
+#: :func:`occluded` groups at least this many rays by direction into packets;
+#: fewer are traced one by one in input order
+_SORT_MIN_RAYS = 256
+#: rays (or sensor × direction pairs) per task: one kernel call on one pool
+#: thread (a few ms: dispatch costs ~0.1 %, threads stay balanced)
+_NUMBA_TASK = 1 << 15
+#: sensors traced together direction by direction in the matrix (8 packets:
+#: their BVH nodes stay in cache across directions)
+_MATRIX_BLOCK = 64
+#: face count limit of the BVH node format (leaf offsets on 27 bits)
+_MAX_FACES = 2**27
+
+CACHE_KEY = "raycast.bvh"
+
+
+class Bvh(NamedTuple):
+    """A mesh's BVH in the traversal layout."""
+
+    nodes: np.ndarray  # (inner, 16) float32, see _kernels.bvh_build.pack_nodes
+    refs: np.ndarray  # int32 view of nodes
+    tri: np.ndarray  # (m, 9) float64 local corners, BVH order
+    tri_face: np.ndarray  # (m,) int64 original face index
+    depth: int
+    n_faces: int
+    n_vertices: int
+
+
+def bvh(mesh) -> Bvh:
+    """The mesh's BVH, built on first use and cached on ``mesh.cache``."""
+    return mesh.cache.get(CACHE_KEY, mesh.token, lambda: _build(mesh))
+
+
+def _build(mesh) -> Bvh:
+    if len(mesh.faces) >= _MAX_FACES:
+        raise InputError(
+            f"mesh has {len(mesh.faces)} faces; the numba engine takes at most "
+            f"{_MAX_FACES - 1} (split the scene into tiles, or use engine='embree')"
+        )
+    if not np.isfinite(mesh.vertices).all():
+        raise GeometryError("mesh vertices must be finite (found NaN or inf)")
+    tri = np.ascontiguousarray(mesh.vertices[mesh.faces], dtype=np.float64)
+    box, first, count, order, depth = bvh_build.build(tri.reshape(-1, 3, 3))
+    nodes = bvh_build.pack_nodes(box, first, count)
+    return Bvh(
+        nodes,
+        nodes.view(np.int32),
+        np.ascontiguousarray(tri.reshape(-1, 9)[order]),
+        np.ascontiguousarray(order, dtype=np.int64),
+        int(depth) + 1,  # pack_nodes may add a parent above a leaf root
+        len(mesh.faces),
+        len(mesh.vertices),
+    )
+
+
+def occluded(mesh, o, d, n, tmin, tmax) -> np.ndarray:
+    """Any-hit of ``n`` rays (``o``/``d`` world (n or 1, 3), ``tmax`` (n or 1,)).
+
+    256 rays or more are grouped by direction cell into packets window by
+    window (:func:`~cimcity._kernels.bvh_packets.occluded_grouped`); fewer go
+    one by one."""
+    b = bvh(mesh)
+    out = np.empty(n, np.bool_)
+    args = (b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, d, tmin, tmax, out)
+    if n < _SORT_MIN_RAYS:
+        bad = bvh_traverse.occluded_rays(*args, 0, n)
+    else:
+        workers = worker_count("numba")
+        n_windows = -(-n // bvh_packets.WINDOW)
+        parts = split(n_windows, max(1, _NUMBA_TASK // bvh_packets.WINDOW), workers)
+        bad = sum(
+            run_all(
+                lambda sl: bvh_packets.occluded_grouped(*args, sl.start, sl.stop),
+                parts,
+                workers,
+            )
+        )
+    if bad:
+        local_rays(mesh, o, d)  # raises the detailed InputError
+    return out
+
+
+def intersect(mesh, o, d, n, tmin, tmax) -> tuple[np.ndarray, np.ndarray]:
+    """Closest hit of ``n`` rays, one by one: distances [m] and face indices."""
+    b = bvh(mesh)
+    dist = np.empty(n)
+    face = np.empty(n, np.int64)
+    args = (b.nodes, b.refs, b.tri, b.tri_face, b.depth, mesh.origin, o, d, tmin)
+    args = (*args, tmax, dist, face)
+    workers = worker_count("numba")
+    parts = split(n, _NUMBA_TASK, workers)
+    bad = sum(
+        run_all(
+            lambda sl: bvh_traverse.intersect_rays(*args, sl.start, sl.stop),
+            parts,
+            workers,
+        )
+    )
+    if bad:
+        local_rays(mesh, o, d)
+    return dist, face
+
+
+def occluded_matrix(mesh, o, dirs, nrm, tmin, tmax, bits, rows, progress) -> None:
+    """Visibility matrix of origins ``o`` × unit ``dirs`` into ``bits`` (zeroed),
+    in packets of neighbouring sensors per direction; ``progress(done, n)``
+    each time the finished prefix of rows passes a multiple of ``rows``."""
+    n, nd = len(o), len(dirs)
+    b = bvh(mesh)
+    dset, kset = bvh_traverse.directions_setup(dirs)
+    args = (b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, dirs, nrm, dset, kset)
+    args = (*args, tmin, float(tmax), _MATRIX_BLOCK, bvh_packets.PACKET, bits)
+
+    def run(sl):
+        bvh_packets.occluded_matrix_bits(*args, sl.start, sl.stop)
+        return sl.stop
+
+    workers = worker_count("numba")
+    rows_task = max(1, _NUMBA_TASK // nd)
+    parts = split(n, rows_task, workers, align=min(_MATRIX_BLOCK, rows_task))
+    report_rows(run_all(run, parts, workers), n, rows, progress)
+
+
+#: the numba engine's entry points
+ENGINE = Engine("numba", bvh, occluded, intersect, occluded_matrix)
