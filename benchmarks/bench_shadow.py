@@ -178,13 +178,13 @@ def bench_sun_hours():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sample = cc.datasets.load("paris")
-    cases = [("sample district, 1 m", sample, 1.0, ("ground", "roof", "wall"))]
+    cases = [("sample district, 1 m", sample, 1.0, ("roof", "wall", "ground"))]
     if PARIS11.exists():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             b = cc.read_buildings(PARIS11, crs="EPSG:2154")
         cases.append(
-            ("Paris 11e BDNB, 2 m", scene_of(b), 2.0, ("ground", "roof", "wall"))
+            ("Paris 11e BDNB, 2 m", scene_of(b), 2.0, ("roof", "wall", "ground"))
         )
     for label, scene, spacing, surfaces in cases:
         mesh = scene.mesh()

@@ -11,7 +11,7 @@ Every case is a full annual study on the Paris-Orly EPW (IWEC): sensors, sky
 visibility (145 Tregenza patches), direct sun, Perez sky, ground reflection,
 per-building totals. ``sun bins`` is the direct-sun grid: ``tregenza`` shares
 the 145 sky rays (one visibility matrix), ``reinhart`` traces up to 577 more
-cells (~190 used in Paris) for a finer sun (see ``cimcity.solar``).
+cells (~190 used in Paris) for a finer sun (see ``cimcity.sun.irradiance``).
 
 Columns
 -------
@@ -87,11 +87,10 @@ def _warm(engine):
     for d in ("binned", "exact"):
         cc.solar.irradiance(
             s,
+            ("2023-06-21", "2023-06-22"),
             spacing=5.0,
             engine=engine,
             direct=d,
-            start="2023-06-21",
-            end="2023-06-22",
             progress=False,
         )
 
@@ -170,10 +169,11 @@ def _peer_case(scene, spacing, out):
     import numpy as np
     import trimesh  # noqa: F401
 
-    from cimcity import sky
+    from cimcity.sun import sky
+    from cimcity.sun.sensors import sample_scene
 
     mesh = scene.mesh()
-    S = scene.sample(spacing)
+    S = sample_scene(scene, spacing)
     tm = mesh.to_trimesh()  # local coordinates (float32-safe for Embree)
     dirs = sky.tregenza().directions
     pts = S.points - mesh.origin

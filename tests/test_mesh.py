@@ -1,4 +1,4 @@
-"""CityMesh: extrusion, watertightness, volumes, sensors, terrain mesh.
+"""CityMesh: extrusion, watertightness, volumes, terrain mesh (sensors: test_sensors.py).
 
 References: analytic volumes (footprint area × height, shapely areas) and
 trimesh's independent volume / watertightness computations.
@@ -12,7 +12,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cimcity.errors import GeometryError, InputError
+from cimcity.errors import GeometryError
 from cimcity.mesh import KIND_CODES, CityMesh, extrude_buildings, terrain_mesh
 from cimcity.terrain import Terrain
 
@@ -80,90 +80,6 @@ def test_narrow_mansard_falls_back_and_stays_closed():
 def test_bad_heights_raise_geometry_error_naming_building():
     with pytest.raises(GeometryError, match="'b1'"):
         extrude_buildings([shapely.box(0, 0, 1, 1)], [10.0], [5.0], building_ids=["b1"])
-
-
-def _plane_groups(m, faces):
-    """Faces grouped by building, kind and plane (independent of mesh.py's keys)."""
-    n = np.round(m.face_normals, 6)
-    d = np.round(np.einsum("ij,ij->i", m.face_normals, m.triangles[:, 0]), 4)
-    key = np.column_stack([m.face_building, m.face_kind, n, d])[faces]
-    return np.unique(key, axis=0, return_inverse=True)[1].ravel()
-
-
-def test_sensor_areas_sum_to_face_areas_and_points_lie_on_faces():
-    m = extrude_buildings([COURTYARD, L_SHAPE], [0.0, 0.0], [12.0, 9.0])
-    s = m.sample(spacing=0.7, kinds=("roof", "wall"), offset=0.0)
-    faces = m.kind_mask(("roof", "wall"))
-    assert s.areas.sum() == pytest.approx(m.face_areas[faces].sum(), rel=1e-12)
-    # per plane (building, kind, plane): sensors stand for the exact area of
-    # the coplanar faces (triangle clipping is exact up to round-off, 1e-12)
-    fidx = np.flatnonzero(faces)
-    g = _plane_groups(m, faces)
-    gid = np.full(m.n_faces, -1)
-    gid[fidx] = g
-    per_plane = np.bincount(gid[s.face], weights=s.areas, minlength=g.max() + 1)
-    want = np.bincount(g, weights=m.face_areas[fidx])
-    np.testing.assert_allclose(per_plane, want, rtol=1e-12)
-    # each point is on its face's plane (offset 0)
-    v0 = m.triangles[s.face][:, 0] + m.origin
-    d = np.einsum("ij,ij->i", s.points - v0, m.face_normals[s.face])
-    assert np.abs(d).max() < 1e-6
-    # roof points lie inside their footprint (shapely, 1e-9 m on the boundary)
-    roof = s.kind == "roof"
-    fp = np.array([COURTYARD, L_SHAPE])[m.face_building[s.face[roof]]]
-    pts = shapely.points(s.points[roof, 0], s.points[roof, 1])
-    assert shapely.dwithin(fp, pts, 1e-9).all()
-    # density: about 1 sensor per spacing^2 (cells are 0.67-1.5 spacing wide)
-    dens = len(s) * 0.49 / m.face_areas[faces].sum()
-    assert 0.8 < dens < 1.4
-
-
-def test_sensor_grid_fits_rectangles_exactly():
-    # a 10 x 6 box, 3.3 m high: roof cells 1 x 1 m centred on the metre grid,
-    # walls round(10)=10 or round(6)=6 columns x round(3.3)=3 rows of 1.1 m
-    m = extrude_buildings([shapely.box(X0, Y0, X0 + 10, Y0 + 6)], [0.0], [3.3])
-    s = m.sample(1.0, offset=0.0)
-    roof = s.kind == "roof"
-    assert roof.sum() == 60 and np.allclose(s.areas[roof], 1.0, rtol=1e-12)
-    got = np.sort(np.round((s.points[roof, 0] - X0) * 10 + (s.points[roof, 1] - Y0) * 1000))
-    want = np.sort([(i + 0.5) * 10 + (j + 0.5) * 1000 for i in range(10) for j in range(6)])
-    np.testing.assert_array_equal(got, want)
-    wall = s.kind == "wall"
-    assert wall.sum() == 2 * (10 + 6) * 3
-    np.testing.assert_allclose(s.areas[wall], 1.1, rtol=1e-12)
-    np.testing.assert_allclose(np.unique(np.round(s.points[wall, 2], 9)), [0.55, 1.65, 2.75])
-
-
-def test_sliver_triangles_do_not_inflate_sensor_count():
-    # a 40 x 1.2 m strip and a 30-gon ring: footprint triangulation makes long
-    # slivers; the per-plane grid still gives about area / spacing^2 roof sensors
-    ring = shapely.Point(X0, Y0).buffer(15, quad_segs=8).difference(
-        shapely.Point(X0, Y0).buffer(13, quad_segs=8)
-    )
-    strip = shapely.box(X0 + 50, Y0, X0 + 90, Y0 + 1.2)
-    m = extrude_buildings([ring, strip], [0.0, 0.0], [10.0, 10.0])
-    s = m.sample(0.5, kinds=("roof",), offset=0.0)
-    for i, g in enumerate((ring, strip)):
-        sel = m.face_building[s.face] == i
-        assert s.areas[sel].sum() == pytest.approx(g.area, rel=1e-12)
-        # cells are 0.67-1.5 spacing wide (strip: 80 x 2 cells of 0.5 x 0.6 m);
-        # ring: boundary cells add partial cells along the perimeter
-        assert 0.6 * g.area / 0.25 <= sel.sum() <= 1.6 * g.area / 0.25, (i, sel.sum())
-
-
-def test_sensor_offset_moves_points_along_normals():
-    m = extrude_buildings([shapely.box(X0, Y0, X0 + 4, Y0 + 4)], [0.0], [4.0])
-    a = m.sample(1.0, offset=0.0)
-    b = m.sample(1.0, offset=0.25)
-    assert np.allclose(b.points - a.points, 0.25 * a.normals)
-
-
-def test_bad_spacing_and_kinds_raise():
-    m = extrude_buildings([shapely.box(0, 0, 1, 1)], [0.0], [1.0])
-    with pytest.raises(InputError, match="spacing"):
-        m.sample(0.0)
-    with pytest.raises(InputError, match="unknown surface kind 'roofs'"):
-        m.sample(1.0, kinds=("roofs",))
 
 
 def test_terrain_mesh_heights_and_area():

@@ -1,6 +1,10 @@
-"""Tests of cimcity.shadow: polygons, sun-hours, impact, animation, CLI."""
+"""Tests of cimcity.shadow and cimcity.sun.{shadows,hours,impact}: polygons,
+sun-hours, impact, animation, CLI."""
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -11,8 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cimcity as cc
-from cimcity import shadow, sunhours
+from cimcity import shadow
 from cimcity.errors import InputError
+from cimcity.sun import shadows as sun_shadows
+from cimcity.sun.impact import changed_buildings
+from cimcity.sun.position import scene_site
+from cimcity.sun.sensors import resolve
 from scenes import X0, Y0, courtyard, lone_box
 
 #: geometric agreement of two constructions of the same polygon [m²]
@@ -26,8 +34,8 @@ HOURS_TOL = 1e-9
 
 
 def _site(scene):
-    lon, lat, north, alt = shadow._site(scene)
-    return lat, lon, north, alt
+    st = scene_site(scene)
+    return st.latitude, st.longitude, st.north, st.altitude
 
 
 def _transit(scene, day):
@@ -158,13 +166,13 @@ def test_fast_sweep_equals_the_geos_union(seed, azimuth, length):
     # independent construction: GEOS union of P, P + d and the edge quads
     rng = np.random.default_rng(seed)
     geoms = _footprints(rng, 12)
-    parts, _ = shadow._parts(geoms)
+    parts, _ = sun_shadows._parts(geoms)
     a = np.radians(azimuth)
     disp = np.tile([length * np.sin(a), length * np.cos(a)], (len(parts), 1))
-    fast, fallback = shadow._sweep_fast(parts, disp)
+    fast, fallback = sun_shadows._sweep_fast(parts, disp)
     if fallback.any():
-        fast[fallback] = shadow._sweep_geos(parts[fallback], disp[fallback])
-    ref = shadow._sweep_geos(parts, disp)
+        fast[fallback] = sun_shadows._sweep_geos(parts[fallback], disp[fallback])
+    ref = sun_shadows._sweep_geos(parts, disp)
     assert shapely.is_valid(fast).all()
     sym = shapely.area(shapely.symmetric_difference(fast, ref))
     assert sym.max() < AREA_TOL * max(1.0, shapely.area(ref).max())
@@ -386,8 +394,10 @@ def test_sun_hours_files(tmp_path):
         assert src.crs.to_epsg() == 2154
         assert np.allclose(src.read(1), res.ground, equal_nan=True)
     assert len(pd.read_csv(res.to_file(tmp_path / "b.csv", "by_building"))) == 5
-    with pytest.raises(InputError, match="unknown output"):
-        res.to_file(tmp_path / "x", "everything")
+    with pytest.raises(InputError, match="unknown layer"):
+        res.to_file(tmp_path / "x.csv", "everything")
+    with pytest.raises(InputError, match="unknown file type"):
+        res.to_file(tmp_path / "x", "sensors")
 
 
 def test_terrain_ground_sensors_follow_the_dem():
@@ -430,9 +440,7 @@ def test_adding_a_building_never_increases_sun_hours(x, y, w, d, h):
         gpd.GeoDataFrame(geometry=[land], crs="EPSG:2154")
     )
     after = before.copy().add_buildings(_box_gdf(X0 + x, Y0 + y, w, d, h))
-    sensors = sunhours._resolve_sensors(
-        before, ("ground", "wall"), 4.0, None, None, None, "auto"
-    )
+    sensors = resolve(before, surfaces=("wall", "ground"), spacing=4.0)
     new = after.buildings.geometry.iloc[-1]
     out = ~shapely.contains_xy(
         shapely.buffer(new, 0.1), sensors.points[:, 0], sensors.points[:, 1]
@@ -487,9 +495,7 @@ def test_impact_of_a_project_south_of_a_building():
     # same sensors, and they match an independent full sun_hours run on each scene
     dec = P[P["date"].astype(str) == "2024-12-21"].sort_values("sensor")
     pts = dec[["x", "y", "z"]].to_numpy()
-    nrm = sunhours._resolve_sensors(
-        before, ("ground", "wall", "roof"), 2.0, None, None, None, "auto"
-    )
+    nrm = resolve(before, surfaces=("roof", "wall", "ground"), spacing=2.0)
     full0 = shadow.sun_hours(
         before, "2024-12-21", step="12min", points=pts, normals=_normals_for(nrm, pts)
     )
@@ -515,7 +521,7 @@ def test_impact_replacing_a_building_can_give_sun_back():
     before = lone_box(w=20, d=10, h=20).add_buildings(_box_gdf(X0, Y0 - 30, 20, 12, 30))
     bim = _box_bim(X0, Y0 - 30, 20, 12, 6, pid="LOW")
     after = before.with_project(bim)
-    imp = shadow.impact(before, after, dates=["2024-12-21"], spacing=2.0, step="15min")
+    imp = shadow.impact(before, after, when=["2024-12-21"], spacing=2.0, step="15min")
     assert imp.removed == ["B000001"] and imp.added == ["LOW"]
     assert (imp.points["delta"] >= 0).all() and (imp.points["delta"] > 0).any()
 
@@ -552,7 +558,7 @@ def test_tree_blocks_the_winter_noon_sun_in_sun_hours():
     # the predicted edges (D = 6: under the crown; 14, 25, 36: shaded; 45: over).
     # Without trees=True every sensor is sunny; sun-hours never grow with trees
     # (1e-9 h) and shrink for the shaded ones.
-    from cimcity.occluders import crown_levels
+    from cimcity.sun.occluders import crown_levels
 
     scene = _scene_with_tree()
     day = "2024-12-21"
@@ -588,7 +594,7 @@ def test_impact_counts_a_cut_tree():
     before = _scene_with_tree(tree=True)
     new = _box_gdf(X0 + 50, Y0 + 40, 10, 10, 6)
     after = _scene_with_tree(tree=False, extra=new)
-    kw = dict(dates=["2024-12-21"], spacing=4.0, step="15min", surfaces=("ground",))
+    kw = dict(when=["2024-12-21"], spacing=4.0, step="15min", surfaces=("ground",))
     imp = shadow.impact(before, after, trees=True, **kw)
     plain = shadow.impact(before, after, **kw)
     assert imp.added == [after.buildings.index[-1]] and imp.removed == []
@@ -688,3 +694,90 @@ def test_cli_shadow(tmp_path, capsys):
         )
         == 2
     )
+
+
+# -- the one changed-building diff, vocabulary, result protocol -----------------------------
+def test_changed_buildings_sees_a_prism_that_became_a_bim_model():
+    # The two former copies of this diff disagreed here: the solar one compared
+    # footprints and altitudes only, so a building whose footprint and heights
+    # stay the same but which is now a BIM model (its shadow comes from the
+    # model's triangles) counted as unchanged. The one diff keeps the stricter
+    # rule: a different ``source`` is a change (removed and added).
+    before = lone_box(w=20, d=10, h=20).add_buildings(_box_gdf(X0, Y0 - 30, 20, 12, 30))
+    after = before.copy()
+    bid = after.buildings.index[-1]
+    after.buildings.loc[bid, "source"] = "bim"
+    after.touch()
+    assert changed_buildings(before, after) == ([bid], [bid])
+    # same everything: nothing changed; a moved footprint or a new height: changed
+    assert changed_buildings(before, before.copy()) == ([], [])
+    taller = before.copy()
+    taller.buildings.loc[bid, "roof_z"] += 1.0
+    taller.touch()
+    assert changed_buildings(before, taller) == ([bid], [bid])
+
+
+def test_old_argument_names_still_work_with_a_future_warning():
+    scene = lone_box()
+    p = np.array([[X0 - 400.0, Y0 - 400.0, 35.05]])
+    new = shadow.sun_hours(scene, "2024-03-21", points=p, step="1h")
+    with pytest.warns(FutureWarning, match="when="):
+        old = shadow.sun_hours(scene, date_or_period="2024-03-21", points=p, step="1h")
+    assert old.sensors["sun_hours"].iloc[0] == new.sensors["sun_hours"].iloc[0]
+    with pytest.warns(FutureWarning, match="when="):
+        g = shadow.polygons(scene, times="2024-12-21 12:00")
+    assert g.geometry.iloc[0].equals(
+        shadow.polygons(scene, "2024-12-21 12:00").geometry.iloc[0]
+    )
+    with pytest.warns(FutureWarning, match="when="):
+        shadow.sun_steps(scene, date_or_period="2024-12-21", step="1h")
+    with pytest.warns(FutureWarning, match="layer="):
+        assert old.is_sunny("2024-03-21 12:00").all()
+        old.to_file(Path(tempfile.mkdtemp()) / "s.csv", what="sensors")
+    with pytest.raises(TypeError):  # keyword-only after (scene, when)
+        shadow.sun_hours(scene, "2024-03-21", "1h")
+
+
+def test_results_follow_the_protocol(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cimcity.results import Result
+
+    res = shadow.sun_hours(lone_box(), "2024-06-21", spacing=4.0, step="30min")
+    assert isinstance(res, Result) and res.table is res.sensors
+    assert list(res.tables()) == ["sensors", "by_building", "steps"]
+    s = res.summary()
+    assert isinstance(s["sun_up_hours"], float) and isinstance(s["sensors"], int)
+    assert res.plot().get_title().startswith("Sun-hours")
+    assert res.plot("z", ax=None) is not None
+    assert "<table>" in res._repr_html_()
+    with pytest.raises(InputError, match="unknown column"):
+        res.plot("nope")
+    land = shapely.box(X0 - 60, Y0 - 60, X0 + 80, Y0 + 80)
+    before = lone_box(w=20, d=10, h=20).add_parcels(
+        gpd.GeoDataFrame(geometry=[land], crs="EPSG:2154")
+    )
+    after = before.with_project(_box_bim(X0, Y0 - 35, 20, 12, 24))
+    imp = shadow.impact(
+        before, after, "2024-12-21", spacing=4.0, step="30min", surfaces=("wall",)
+    )
+    assert isinstance(imp, Result) and imp.table is imp.points
+    assert list(imp.tables()) == ["points", "by_building", "by_parcel", "worst"]
+    assert imp.plot(ax=None).get_title().endswith("2024-12-21")
+    n = len(pd.read_csv(imp.to_file(tmp_path / "w" / "worst.csv", "worst")))
+    assert n == len(imp.worst)
+    assert len(gpd.read_file(imp.to_file(tmp_path / "p.gpkg"))) == len(imp.points)
+
+
+def test_polygons_cache_follows_the_scene_version():
+    # the footprint arrays are cached on the scene (Scene.cache, keyed on its
+    # version): an edit announced with touch() gives the new shadow
+    scene = lone_box(w=20, d=10, h=20)
+    t = "2024-12-21 13:00"
+    g0 = shadow.polygons(scene, t).geometry.iloc[0]
+    scene.buildings["roof_z"] += 10.0
+    scene.touch()
+    g1 = shadow.polygons(scene, t).geometry.iloc[0]
+    assert g1.area > g0.area * 1.2
+    assert shadow.polygons(scene.copy(), t).geometry.iloc[0].equals(g1)

@@ -1,4 +1,4 @@
-"""Sun positions, sky patches, weather readers and the Perez decomposition."""
+"""Sun positions, sky patches and the Perez decomposition (weather: test_io_weather.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cimcity import sky
-from cimcity.errors import FileFormatError, InputError
+from cimcity.errors import InputError
+from cimcity.io import weather
+from cimcity.sun import sky
+from cimcity.sun.position import direction_vectors, sun_positions
 
 EPW = "weather/FRA_Paris.Orly.071490_IWEC.epw"
 PARIS = (48.8867, 2.3156, 35.0)
@@ -15,7 +17,7 @@ PARIS = (48.8867, 2.3156, 35.0)
 
 @pytest.fixture(scope="module")
 def orly(shared_data):
-    return sky.read_weather(shared_data / EPW, *PARIS)
+    return weather.read_weather(shared_data / EPW, *PARIS)
 
 
 # -- sun ------------------------------------------------------------------------------
@@ -25,7 +27,7 @@ def test_sun_position_matches_spa_paper_example():
     # zenith with refraction 50.11162° (at 820 mbar; we derive the pressure from
     # the altitude, which shifts refraction by < 1e-3°).
     t = [pd.Timestamp("2003-10-17 12:30:30", tz="Etc/GMT+7")]
-    sp = sky.sun_positions(t, 39.742476, -105.1786, altitude=1830.14, temperature=11)
+    sp = sun_positions(t, 39.742476, -105.1786, altitude=1830.14, temperature=11)
     assert sp["azimuth"].iloc[0] == pytest.approx(194.34024, abs=1e-4)
     assert sp["apparent_zenith"].iloc[0] == pytest.approx(50.11162, abs=1e-3)
     v = sp[["x", "y", "z"]].to_numpy()[0]
@@ -36,11 +38,17 @@ def test_sun_position_matches_spa_paper_example():
     )
 
 
-def test_sun_positions_refuses_naive_times():
-    with pytest.raises(InputError, match="timezone-aware"):
-        sky.sun_positions(pd.date_range("2023-06-21", periods=3, freq="h"), 48.8, 2.3)
+def test_sun_positions_read_naive_times_as_paris():
+    # docs/conventions.md: naive times are Europe/Paris local time (they were
+    # refused before); the same instants localised explicitly give the same
+    # sun to the last bit.
+    naive = pd.date_range("2023-06-21", periods=3, freq="h")
+    a = sun_positions(naive, 48.8, 2.3)
+    b = sun_positions(naive.tz_localize("Europe/Paris"), 48.8, 2.3)
+    pd.testing.assert_frame_equal(a, b)
+    assert str(a.index.tz) == "Europe/Paris"
     with pytest.raises(InputError, match="latitude"):
-        sky.sun_positions(
+        sun_positions(
             pd.date_range("2023-06-21", periods=3, freq="h", tz="UTC"), 95, 2
         )
 
@@ -114,71 +122,6 @@ def test_sky_patch_names():
         sky.reinhart(0)
 
 
-# -- weather ----------------------------------------------------------------------------
-def test_epw_reads_a_typical_year(orly):
-    w = orly
-    assert len(w.data) == 8760
-    # EPW rows are moved to the middle of their hour
-    assert w.times[0] == pd.Timestamp("2023-01-01 00:30", tz="Etc/GMT-1")
-    assert w.interval == 1.0
-    assert not w.upper_bound
-    t = w.totals()
-    # Reference: annual GHI of the file (SOURCES.md: about 1,068 kWh/m²); the sum
-    # of its GHI column must be reproduced to the watt-hour.
-    assert t["ghi_input"] == pytest.approx(1068.138, abs=1e-3)
-    # closure GHI = DHI + DNI cos Z within 1 % of the file's GHI over the year
-    assert abs(w.summary()["closure_gap"]) < 0.01
-
-
-def test_epw_period_and_errors(shared_data, tmp_path):
-    w = sky.read_weather(
-        shared_data / EPW, *PARIS, start="2023-06-01", end="2023-07-01"
-    )
-    assert len(w.data) == 30 * 24
-    with pytest.raises(InputError, match="not an .epw"):
-        sky.read_weather(tmp_path / "x.csv", *PARIS)
-    bad = tmp_path / "bad.epw"
-    bad.write_text("not an epw\n")
-    with pytest.raises(FileFormatError):
-        sky.read_weather(bad, *PARIS)
-    with pytest.raises(FileNotFoundError):
-        sky.read_weather(tmp_path / "missing.epw", *PARIS)
-
-
-def test_dataframe_weather_checks_and_completion():
-    cs = sky.clear_sky(
-        *PARIS[:2], start="2023-06-21", end="2023-06-22", altitude=PARIS[2]
-    )
-    df = cs.data[["ghi", "dni", "dhi"]]
-    w = sky.read_weather(df, *PARIS)
-    np.testing.assert_allclose(w.data["ghi"], cs.data["ghi"], rtol=1e-12)
-    # DNI left out: pvlib.irradiance.complete_irradiance gives it back from the
-    # closure (exact up to rounding where the sun is up)
-    w2 = sky.read_weather(df.drop(columns="dni"), *PARIS)
-    up = w2.data["apparent_elevation"] > 1
-    np.testing.assert_allclose(
-        w2.data["dni"][up], cs.data["dni"][up], rtol=1e-9, atol=1e-6
-    )
-    with pytest.raises(InputError, match="timezone-aware"):
-        sky.read_weather(df.tz_localize(None), *PARIS)
-    with pytest.raises(InputError, match="at least two"):
-        sky.read_weather(df[["ghi"]], *PARIS)
-    with pytest.raises(InputError, match="negative"):
-        sky.read_weather(df.assign(dhi=-5.0), *PARIS)
-    with pytest.raises(InputError, match="must be None"):
-        sky.read_weather(42, *PARIS)
-
-
-def test_clear_sky_is_an_upper_bound(orly):
-    cs = sky.read_weather(None, *PARIS)
-    assert cs.upper_bound and "clear sky" in cs.source
-    assert len(cs.data) == 8760
-    # a cloudless sky gives more GHI than the measured typical year (Orly)
-    assert cs.totals()["ghi"] > 1.3 * orly.totals()["ghi"]
-    # pvlib Ineichen keeps the closure exactly
-    assert cs.summary()["closure_gap"] == pytest.approx(0.0, abs=1e-9)
-
-
 # -- sky model ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "tilt,azimuth", [(0, 180), (30, 180), (45, 90), (90, 180), (60, 300)]
@@ -191,7 +134,7 @@ def test_perez_decomposition_equals_pvlib_per_step(orly, tilt, azimuth):
 
     d = orly.data
     c = sky.sky_components(orly, "perez")
-    n = sky.direction_vectors(90 - tilt, azimuth)  # plane normal
+    n = direction_vectors(90 - tilt, azimuth)  # plane normal
     mine = (
         c.dome * np.pi * (1 + n[2]) / 2
         + c.horizon * 2 * np.hypot(n[0], n[1])
@@ -228,7 +171,7 @@ def test_isotropic_and_horizontal_closure(orly):
 
 def test_patch_radiance_spreads_the_horizon_ring(orly):
     p = sky.tregenza()
-    c = sky.sky_components(orly.select("2023-06-01", "2023-06-08"), "perez")
+    c = sky.sky_components(orly.select(("2023-06-01", "2023-06-08")), "perez")
     L = sky.patch_radiance(c, p)
     assert L.shape == (len(c), len(p))
     # radiance above the dome, integrated over the lowest row, is the ring's

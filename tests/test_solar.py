@@ -13,8 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cimcity as cc
-from cimcity import sky, solar
+from cimcity import solar
 from cimcity.errors import EngineError, InputError
+from cimcity.io import weather as io_weather
+from cimcity.sun import sky
+from cimcity.sun.position import direction_vectors
+from cimcity.sun.sensors import sample_scene
 from scenes import X0, Y0, lone_box, street_canyon
 
 EPW = "weather/FRA_Paris.Orly.071490_IWEC.epw"
@@ -32,7 +36,7 @@ def _north():
 
 def _facing(elevation, azimuth):
     """Grid-frame unit vectors of directions given by TRUE azimuths [deg]."""
-    return sky.direction_vectors(elevation, azimuth, north=_north())
+    return direction_vectors(elevation, azimuth, north=_north())
 
 
 def _true_aligned(scene, about=None):
@@ -60,7 +64,7 @@ def epw(shared_data):
 @pytest.fixture(scope="module")
 def june_day():
     """Clear-sky DataFrame for one June day (consistent ghi/dni/dhi)."""
-    w = sky.clear_sky(SITE[0], SITE[1], "2023-06-21", "2023-06-22", altitude=SITE[2])
+    w = io_weather.clear_sky(SITE[0], SITE[1], ("2023-06-21", "2023-06-22"), altitude=SITE[2])
     return w.data[["ghi", "dni", "dhi"]]
 
 
@@ -222,7 +226,7 @@ _PROBE = None
 def _probe_sensors():
     global _PROBE
     if _PROBE is None:
-        S = _boxes_scene([_BASE]).sample(3.0)
+        S = sample_scene(_boxes_scene([_BASE]), 3.0)
         gx, gy = np.meshgrid(np.arange(-20, 33, 6.0), np.arange(-20, 29, 6.0))
         ground = np.column_stack(
             [X0 + gx.ravel(), Y0 + gy.ravel(), np.full(gx.size, 35.05)]
@@ -387,7 +391,7 @@ def test_outputs(tmp_path, june_day):
     back = gpd.read_file(g, layer="sensors")
     np.testing.assert_allclose(back["irradiation"], r.sensors["irradiation"])
     assert len(gpd.read_file(g, layer="buildings")) == 1
-    r.to_file(tmp_path / "b.csv", what="buildings")
+    r.to_file(tmp_path / "b.csv", layer="buildings")
     assert pd.read_csv(tmp_path / "b.csv")["pv_kwh"].notna().all()
     r.to_file(tmp_path / "s.parquet")
     ax = r.plot()
@@ -395,10 +399,10 @@ def test_outputs(tmp_path, june_day):
     fv = r.face_values()
     assert np.isfinite(fv[r.sensors["face"].unique()]).all()
     assert "SolarResult" in repr(r) and "<table>" in r._repr_html_()
-    with pytest.raises(InputError, match="unsupported file type"):
+    with pytest.raises(InputError, match="unknown file type"):
         r.to_file(tmp_path / "x.shp")
     with pytest.raises(InputError, match="no time series"):
-        r.to_file(tmp_path / "t.csv", what="timeseries")
+        r.to_file(tmp_path / "t.csv", layer="timeseries")
 
 
 def test_bad_inputs():
@@ -482,7 +486,7 @@ def _line_north_of_tree(sun, distances):
     """Ground sensors at horizontal distances D from the tree's axis, on the
     line away from the sun (the ray to the sun passes through the axis), and
     whether the analytic crown (cylinder r, from 4.2 m to 12 m) blocks it."""
-    from cimcity.occluders import crown_levels
+    from cimcity.sun.occluders import crown_levels
 
     h = np.hypot(sun[0], sun[1])
     away = -np.array([sun[0], sun[1]]) / h
@@ -514,9 +518,9 @@ def test_tree_shades_a_sensor_north_of_it_at_winter_noon(raster):
     import pvlib
 
     scene = _tree_scene(raster)
-    from cimcity import _sunframe
+    from cimcity.sun import position
 
-    st = _sunframe.site(scene)
+    st = position.site(scene)
     day = pd.DatetimeIndex([pd.Timestamp("2024-12-21", tz="Europe/Paris")])
     noon = pvlib.solarposition.sun_rise_set_transit_spa(day, st.latitude, st.longitude)[
         "transit"
@@ -573,7 +577,7 @@ def test_dsm_occluders_match_the_vector_scene(june_day):
     # Reference: the same canyon as extruded footprints. A 1 m DSM aligned with
     # the footprints is the same solid, so sky view and irradiation at street
     # points agree to rounding (rel 1e-9).
-    from cimcity.occluders import dsm_mesh
+    from cimcity.sun.occluders import dsm_mesh
 
     dsm, dem = _canyon_rasters()
     mesh = dsm_mesh(dsm, dem)
@@ -617,9 +621,9 @@ def test_facade_peak_is_where_the_sun_is_in_the_grid():
     times = pd.DatetimeIndex(
         ["2024-06-21 17:00", "2024-12-21 10:00", "2024-12-21 12:30"], tz="Europe/Paris"
     )
-    from cimcity import _sunframe
+    from cimcity.sun import position
 
-    st = _sunframe.site(scene)
+    st = position.site(scene)
     sp = pvlib.solarposition.get_solarposition(
         times, st.latitude, st.longitude, altitude=st.altitude, method="nrel_numpy"
     )
@@ -891,3 +895,63 @@ def test_cli_solar_trees_lower_facades_on_the_sample(tmp_path, capsys):
         means.append(b["wall_irradiation"].sum() / b["wall_area"].sum())
     capsys.readouterr()
     assert means[1] < means[0]
+
+
+# -- vocabulary and result protocol ---------------------------------------------------------------
+def test_when_replaces_start_end_and_weather_is_keyword(epw):
+    # Same numbers (exact) through when=, the former start=/end= (FutureWarning)
+    # and the former positional weather (FutureWarning).
+    p, n = _open_points(_facing([0, 30], [180, 90]))
+    kw = dict(points=p, normals=n, engine=ENGINE)
+    a = solar.irradiance(cc.Scene(), ("2023-06-01", "2023-06-08"), weather=epw, **kw)
+    with pytest.warns(FutureWarning, match="when="):
+        b = solar.irradiance(
+            cc.Scene(), weather=epw, start="2023-06-01", end="2023-06-08", **kw
+        )
+    with pytest.warns(FutureWarning, match="weather="):
+        c = solar.irradiance(cc.Scene(), epw, **kw)
+    pd.testing.assert_frame_equal(a.sensors, b.sensors)
+    assert a.meta["hours"] == 7 * 24 and c.meta["hours"] == 8760
+    day = solar.irradiance(cc.Scene(), "2023-06-21", weather=epw, **kw)
+    assert day.meta["hours"] == 24
+    with pytest.raises(TypeError):
+        solar.irradiance(cc.Scene(), None, epw)  # keyword-only after when
+
+
+def test_ground_sensors_and_the_former_terrain_surface(june_day):
+    from cimcity.terrain import Terrain
+
+    dem = Terrain.from_array(np.full((40, 50), 35.0), (X0 - 15, Y0 + 25), 1.0)
+    scene = lone_box().add_terrain(dem)
+    kw = dict(weather=june_day, spacing=4.0, engine=ENGINE)
+    g = solar.irradiance(scene, surfaces=("ground", "roof"), **kw)
+    with pytest.warns(FutureWarning, match="'ground'"):
+        t = solar.irradiance(scene, surfaces=("roof", "terrain"), **kw)
+    pd.testing.assert_frame_equal(g.sensors, t.sensors)
+    assert set(g.sensors["kind"]) == {"roof", "ground"}
+    s = g.summary()
+    assert s["ground_sensors"] > 0 and "terrain_sensors" not in s
+
+
+def test_result_protocol(tmp_path, june_day):
+    import geopandas as gpd
+    import matplotlib
+
+    from cimcity.results import Result
+
+    matplotlib.use("Agg")
+    r = solar.irradiance(
+        lone_box(), weather=june_day, spacing=4.0, engine=ENGINE, timeseries=True
+    )
+    assert isinstance(r, Result)
+    assert list(r.tables()) == ["sensors", "buildings", "timeseries"]
+    assert r.table is r.sensors
+    s = r.summary()
+    assert all(v is None or type(v) in (int, float, str, bool) for v in s.values())
+    ax = r.plot()
+    assert ax.collections and ax.get_title().startswith("irradiation")
+    out = r.to_file(tmp_path / "deep" / "ts.parquet", layer="timeseries")
+    assert pd.read_parquet(out).shape == r.timeseries.shape
+    with pytest.warns(FutureWarning, match="layer="):
+        r.to_file(tmp_path / "b.gpkg", what="buildings")
+    assert len(gpd.read_file(tmp_path / "b.gpkg", layer="buildings")) == 1

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from ._cache import Cache
@@ -40,8 +41,6 @@ WELD_TOL = 1e-4
 ROOF_TOL = 0.05
 #: slope of the mansard/hip roof model [deg]
 ROOF_PITCH_DEG = 60.0
-#: default offset of sensors off their surface along the normal [m]
-SENSOR_OFFSET = 0.05
 
 
 def kind_codes(kinds) -> np.ndarray:
@@ -54,88 +53,6 @@ def kind_codes(kinds) -> np.ndarray:
             raise InputError(f"unknown surface kind {k!r}; expected one of {KINDS}")
         out.append(KIND_CODES[k])
     return np.asarray(out, dtype=np.int8)
-
-
-@dataclass(eq=False)
-class Sensors:
-    """Sample points on mesh faces.
-
-    Attributes
-    ----------
-    points : (n, 3) float64
-        World coordinates in the scene CRS [m], already offset off the surface.
-    normals : (n, 3) float64
-        Unit outward normals.
-    areas : (n,) float64
-        Surface area each sensor stands for [m²]; sums to the sampled faces' area
-        (minus buried sensors, see :meth:`CityMesh.sample`).
-    face : (n,) int64
-        Index of the mesh face the sensor lies on (-1 for user points).
-    building_id : (n,) object
-        Building id (None on terrain / user points).
-    kind : (n,) object
-        Surface kind name.
-    """
-
-    points: np.ndarray
-    normals: np.ndarray
-    areas: np.ndarray
-    face: np.ndarray
-    building_id: np.ndarray
-    kind: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.points)
-
-    def to_frame(self, crs=None):
-        """Sensors as a GeoDataFrame of 3D points (x, y, z, nx, ny, nz, area, kind...)."""
-        import geopandas as gpd
-
-        p = self.points
-        return gpd.GeoDataFrame(
-            {
-                "x": p[:, 0],
-                "y": p[:, 1],
-                "z": p[:, 2],
-                "nx": self.normals[:, 0],
-                "ny": self.normals[:, 1],
-                "nz": self.normals[:, 2],
-                "area": self.areas,
-                "kind": self.kind,
-                "building_id": self.building_id,
-                "face": self.face,
-            },
-            geometry=gpd.points_from_xy(p[:, 0], p[:, 1], p[:, 2]),
-            crs=crs,
-        )
-
-    @classmethod
-    def from_points(cls, points, normals, areas=None, kind="point", building_id=None):
-        """Sensors at user-given points [m, world] with normals (normalised here)."""
-        p = np.asarray(points, dtype=np.float64)
-        n = np.asarray(normals, dtype=np.float64)
-        if p.ndim != 2 or p.shape[1] != 3:
-            raise InputError(f"points must have shape (n, 3); got {p.shape}")
-        if n.shape != p.shape:
-            raise InputError(
-                f"normals must have the same shape as points {p.shape}; got {n.shape}"
-            )
-        if not np.all(np.isfinite(p)) or not np.all(np.isfinite(n)):
-            raise InputError("points and normals must be finite (found NaN or inf)")
-        length = np.linalg.norm(n, axis=1)
-        if np.any(length < 1e-12):
-            raise InputError(
-                f"normals must be non-zero; {int(np.sum(length < 1e-12))} are zero"
-            )
-        k = len(p)
-        return cls(
-            p,
-            n / length[:, None],
-            np.ones(k) if areas is None else np.asarray(areas, float),
-            np.full(k, -1, dtype=np.int64),
-            np.full(k, building_id, dtype=object),
-            np.full(k, kind, dtype=object),
-        )
 
 
 @dataclass(eq=False)
@@ -370,294 +287,19 @@ class CityMesh:
         poly.cell_data["kind"] = self.face_kind
         return poly
 
-    # -- sensors --------------------------------------------------------------------
-    def sample(
-        self,
-        spacing: float = 1.0,
-        kinds=("roof", "wall"),
-        offset: float = SENSOR_OFFSET,
-        drop_buried: bool = True,
-        footprints=None,
-        tops=None,
-    ) -> Sensors:
-        """Sensor points on faces at about ``spacing`` metres.
 
-        Coplanar faces of one building and surface kind are grouped into
-        planar *patches* (normals within 1e-4, planes within 1 mm, split on
-        tiles of 128 spacings). Each patch gets a grid in its own plane,
-        aligned with the horizontal on walls and slopes and with the patch's
-        longest edge on flat faces, with ``round(extent / spacing)`` cells
-        each way (cells of 0.67–1.5 × ``spacing``, fitted exactly to
-        rectangles such as wall quads). One sensor stands for the exact area
-        of the patch inside its cell (triangles clipped by the cell); cells
-        covered less than a quarter hand their area to their best-covered
-        neighbour. A fully covered cell's sensor sits at the cell centroid, a
-        partly covered one's at the centroid of its largest triangle piece, so
-        every point lies on the surface. Sensor areas sum exactly to the face
-        areas per patch (not per triangle: a sensor's ``face`` is the triangle
-        holding it), and long sliver triangles from footprint triangulation do
-        not inflate the sensor count (about one sensor per ``spacing²``).
-
-        Parameters
-        ----------
-        spacing : float
-            Target distance between sensors [m] (> 0).
-        kinds : sequence of str
-            Surface kinds to sample (see :data:`KINDS`).
-        offset : float
-            Distance the points are moved off the surface along the normal [m].
-        drop_buried : bool
-            Drop wall sensors that lie inside another building (party walls
-            between adjoining buildings); needs ``footprints`` and ``tops``.
-        footprints : (k,) shapely geometries aligned with ``building_ids``
-        tops : (k,) float, top altitude of each building [m]
-
-        Returns
-        -------
-        Sensors
-        """
-        if not np.isfinite(spacing) or spacing <= 0:
-            raise InputError(
-                f"spacing must be a positive number of metres; got {spacing!r}"
-            )
-        if not np.isfinite(offset):
-            raise InputError(
-                f"offset must be a finite number of metres; got {offset!r}"
-            )
-        mask = self.kind_mask(kinds) & (self.face_areas > 1e-9)
-        fidx = np.flatnonzero(mask)
-        if len(fidx):
-            p, f, a = _grid_sensors(
-                self.triangles[fidx],
-                self.faces[fidx],
-                self.face_normals[fidx],
-                self.face_areas[fidx],
-                self.face_building[fidx],
-                self.face_kind[fidx],
-                float(spacing),
-                float(offset),
-            )
-            f = fidx[f]
-        else:
-            p = np.zeros((0, 3))
-            f = np.zeros(0, np.int64)
-            a = np.zeros(0)
-        p += self.origin
-        if drop_buried and footprints is not None and len(p):
-            keep = ~_buried(
-                p, self.face_building[f], footprints, tops, self.face_kind[f]
-            )
-            p, f, a = p[keep], f[keep], a[keep]
-        n = self.face_normals[f]
-        kind = np.asarray(KINDS, dtype=object)[self.face_kind[f]]
-        bid = self.face_building_id[f]
-        return Sensors(p, n, a, f, bid, kind)
-
-
-#: normals closer than this (per component) and planes closer than
-#: :data:`_PLANE_TOL` [m] count as one plane when grouping faces into patches
-_NORMAL_TOL = 1e-4
-_PLANE_TOL = 1e-3
-#: patches are also split on tiles of this many spacings, so coplanar faces far
-#: apart (flat terrain, aligned roofs) never share one huge sparse grid
-_TILE_SPACINGS = 128
-#: cells covered less than this fraction hand their area to a neighbour
-_MIN_CELL_FRACTION = 0.25
-
-
-def _group_ids(keys) -> np.ndarray:
+def group_ids(keys) -> np.ndarray:
     """Dense group ids (0..g-1, sorted by key) of the rows of an int64 table.
 
     Columns are combined pairwise through ``pandas.factorize`` (hashing), much
     faster than ``np.unique(axis=0)``, which sorts rows as opaque bytes.
     """
-    import pandas as pd
-
     g = np.zeros(len(keys), np.int64)
     for col in np.asarray(keys, dtype=np.int64).T:
         c, uniq = pd.factorize(col, sort=True)
         g = g * len(uniq) + c
         g, _ = pd.factorize(g, sort=True)
     return g.astype(np.int64)
-
-
-def _grid_sensors(tri, faces, normals, areas, building, kind, spacing, offset=0.0):
-    """Sensor points, faces and areas from per-patch grids (see ``CityMesh.sample``).
-
-    Returns local points (q, 3) ``offset`` [m] off the faces along their
-    normals, face rows (q,) into ``tri`` and areas (q,) [m²] that sum exactly
-    to ``areas.sum()`` per patch.
-    """
-    from ._kernels.sample import cell_points, grid_cells
-
-    d = np.einsum("ij,ij->i", normals, tri[:, 0])
-    cen = tri.mean(axis=1)
-    tile = _TILE_SPACINGS * spacing
-    horizontal = np.hypot(normals[:, 0], normals[:, 1])
-    azimuth = np.where(
-        horizontal > _NORMAL_TOL, np.arctan2(normals[:, 0], normals[:, 1]), 0.0
-    )
-    keys = np.column_stack(
-        [
-            building,
-            kind.astype(np.int64),
-            # walls of a building in turn around it (sensor order stays local,
-            # which keeps ray packets coherent); a function of the normal, so
-            # it does not change the grouping
-            np.round(azimuth / _NORMAL_TOL).astype(np.int64),
-            np.round(normals / _NORMAL_TOL).astype(np.int64),
-            np.round(d / _PLANE_TOL).astype(np.int64),
-            np.floor(cen[:, :2] / tile).astype(np.int64),
-        ]
-    )
-    patch = _group_ids(keys)
-    order = np.argsort(patch, kind="stable")
-    tri = tri[order]
-    patch = patch[order]
-    P = int(patch[-1]) + 1
-    pstart = np.searchsorted(patch, np.arange(P + 1))
-    first = pstart[:-1]
-    # patch frame: n from its first face; u horizontal on walls and slopes,
-    # along the patch's longest edge on (near-)horizontal faces
-    n = normals[order][first]
-    u = np.column_stack([-n[:, 1], n[:, 0], np.zeros(P)])
-    ulen = np.linalg.norm(u, axis=1)
-    flat = np.abs(n[:, 2]) > 0.999
-    if flat.any():
-        # longest boundary edge (an edge used once in its patch; a diagonal
-        # of the triangulation is used twice)
-        fv = faces[order]
-        a = fv[:, [0, 1, 2]].ravel()
-        b = fv[:, [1, 2, 0]].ravel()
-        ep = np.repeat(patch, 3)
-        ie = _group_ids(np.column_stack([ep, np.minimum(a, b), np.maximum(a, b)]))
-        once = np.bincount(ie)[ie] == 1
-        e = np.stack(
-            [tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 1], tri[:, 0] - tri[:, 2]], 1
-        )
-        e = e.reshape(-1, 3)
-        el = np.linalg.norm(e, axis=1) * np.where(once, 1.0, 1e-6)
-        by = np.lexsort((-el, ep))
-        le = e[by[np.searchsorted(ep[by], np.arange(P))]]
-        le = le - np.einsum("ij,ij->i", le, n)[:, None] * n
-        u[flat] = le[flat]
-        ulen = np.linalg.norm(u, axis=1)
-    u /= ulen[:, None]
-    v = np.cross(n, u)
-    o = tri[first, 0]
-    rel = tri - o[patch][:, None, :]
-    uc = np.einsum("tkd,td->tk", rel, u[patch])
-    vc = np.einsum("tkd,td->tk", rel, v[patch])
-    umin = np.minimum.reduceat(uc.min(axis=1), first)
-    umax = np.maximum.reduceat(uc.max(axis=1), first)
-    vmin = np.minimum.reduceat(vc.min(axis=1), first)
-    vmax = np.maximum.reduceat(vc.max(axis=1), first)
-    # cells of about spacing x spacing fitted to the patch extent
-    nu = np.maximum(np.round((umax - umin) / spacing), 1).astype(np.int64)
-    nv = np.maximum(np.round((vmax - vmin) / spacing), 1).astype(np.int64)
-    su = np.maximum(umax - umin, 1e-12) / nu
-    sv = np.maximum(vmax - vmin, 1e-12) / nv
-    tri2d = np.ascontiguousarray(
-        np.stack([uc - umin[patch][:, None], vc - vmin[patch][:, None]], axis=2)
-    )
-    a2 = 0.5 * np.abs(
-        (tri2d[:, 1, 0] - tri2d[:, 0, 0]) * (tri2d[:, 2, 1] - tri2d[:, 0, 1])
-        - (tri2d[:, 2, 0] - tri2d[:, 0, 0]) * (tri2d[:, 1, 1] - tri2d[:, 0, 1])
-    )
-    scale = areas[order] / np.maximum(a2, 1e-300)
-    # keep every triangle counter-clockwise in its patch frame
-    cw = (
-        (tri2d[:, 1, 0] - tri2d[:, 0, 0]) * (tri2d[:, 2, 1] - tri2d[:, 0, 1])
-        - (tri2d[:, 2, 0] - tri2d[:, 0, 0]) * (tri2d[:, 1, 1] - tri2d[:, 0, 1])
-    ) < 0
-    tri2d[cw] = tri2d[cw][:, ::-1]
-    offs = np.concatenate([[0], np.cumsum(nu * nv)]).astype(np.int64)
-    area, px, py, t = grid_cells(
-        tri2d, scale, pstart.astype(np.int64), nu, nv, su, sv, offs, _MIN_CELL_FRACTION
-    )
-    cell = np.flatnonzero(area > 0)
-    pts = cell_points(
-        cell,
-        px,
-        py,
-        t,
-        patch,
-        o,
-        u,
-        v,
-        umin,
-        vmin,
-        normals[order],
-        tri[:, 0].copy(),
-        offset,
-    )
-    return pts, order[t[cell]], area[cell]
-
-
-def _buried(points, face_building, footprints, tops, face_kind=None) -> np.ndarray:
-    """Points lying inside another building's volume (party walls).
-
-    A point is buried when its (x, y) falls in the footprint of a building
-    other than its own and it is lower than that building's top. Roof points
-    are tested only on buildings whose footprint overlaps another's interior
-    (elsewhere they stand inside their own footprint); without ``face_kind``
-    every point is tested. Wall sensors stand in
-    columns sharing one (x, y), so footprints are queried once per distinct
-    (x, y) (rounded to 0.1 mm), with the highest and second-highest top among
-    the buildings there.
-    """
-    import pandas as pd
-
-    footprints = np.asarray(footprints, dtype=object)
-    tops = np.asarray(tops, dtype=float)
-    out = np.zeros(len(points), bool)
-    if not len(footprints) or not len(points):
-        return out
-    tree = shapely.STRtree(footprints)
-    if face_kind is None:
-        cand = np.ones(len(points), bool)
-    else:
-        cand = face_kind != KIND_CODES["roof"]
-    a, b = tree.query(footprints, predicate="intersects")
-    pair = a != b
-    a, b = a[pair], b[pair]
-    inner = ~shapely.touches(footprints[a], footprints[b])
-    if inner.any():
-        overlapping = np.zeros(len(footprints), bool)
-        overlapping[a[inner]] = True
-        fb = np.clip(face_building, 0, None)
-        cand |= (face_building >= 0) & overlapping[fb]
-    idx = np.flatnonzero(cand)
-    if not len(idx):
-        return out
-    pts = points[idx]
-    q = np.round((pts[:, :2] - pts[:, :2].min(axis=0)) * 1e4).astype(np.int64)
-    span = (int(q[:, 0].max()) + 1) * (int(q[:, 1].max()) + 1)  # Python int: exact
-    if span < 2**62:
-        inv, _ = pd.factorize(q[:, 0] * (int(q[:, 1].max()) + 1) + q[:, 1])
-    else:  # extents over ~200 km at 0.1 mm: a combined key would overflow int64
-        inv = _group_ids(q)
-    nu = int(inv.max()) + 1
-    _, first = np.unique(inv, return_index=True)
-    xy = pts[first, :2]
-    ip, ib = tree.query(shapely.points(xy[:, 0], xy[:, 1]), predicate="intersects")
-    if not len(ip):
-        return out
-    # per distinct (x, y): highest top (and its building), second highest top
-    top = tops[ib]
-    srt = np.lexsort((-top, ip))
-    ip, ib, top = ip[srt], ib[srt], top[srt]
-    head = np.r_[True, ip[1:] != ip[:-1]]
-    b1 = np.full(nu, -2, np.int64)
-    t1 = np.full(nu, -np.inf)
-    t2 = np.full(nu, -np.inf)
-    b1[ip[head]] = ib[head]
-    t1[ip[head]] = top[head]
-    second = np.r_[False, ~head[1:] & head[:-1]]
-    t2[ip[second]] = top[second]
-    lim = np.where(b1[inv] != face_building[idx], t1[inv], t2[inv])
-    out[idx] = pts[:, 2] < lim
-    return out
 
 
 # -- building extrusion ---------------------------------------------------------------
@@ -896,7 +538,7 @@ def _weld(tris, owner):
     key = np.column_stack(
         [np.round(corners / WELD_TOL).astype(np.int64), np.repeat(owner, 3)]
     )
-    inverse = _group_ids(key)
+    inverse = group_ids(key)
     _, first = np.unique(inverse, return_index=True)
     verts = corners[first]
     return verts, inverse.reshape(-1, 3)

@@ -15,6 +15,7 @@ import shapely
 from ._compat import import_optional
 from .errors import InputError
 from .mesh import KIND_CODES, CityMesh, extrude_buildings
+from .sun.occluders import TREE_KINDS, _ground_under, crown_levels
 
 PALETTE = {
     "roof": (0.62, 0.60, 0.58),
@@ -46,9 +47,8 @@ def _pv():
 
 def _vegetation_mesh(scene, origin):
     """Vegetation as simple solids: tree crowns as prisms (the crown model of
-    :func:`cimcity.occluders.tree_crowns`, which is what shades with
+    :func:`cimcity.sun.occluders.tree_crowns`, which is what shades with
     ``trees=True``), lawns as thin slabs."""
-    from .occluders import TREE_KINDS, _ground_under, crown_levels
 
     V = scene.vegetation
     if not len(V):

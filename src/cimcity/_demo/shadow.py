@@ -26,7 +26,7 @@ def run(scene, out, echo) -> dict:
     B = scene.buildings
     for day in dates:
         t0 = time.perf_counter()
-        res = shadow.sun_hours(scene, day, spacing=SPACING, surfaces=("ground", "roof"))
+        res = shadow.sun_hours(scene, day, spacing=SPACING, surfaces=("roof", "ground"))
         fig, ax = plt.subplots(figsize=(8, 8))
         res.plot(ax=ax, buildings=B)
         noon = shadow.sun_table(scene, f"{day} 13:00")
@@ -61,9 +61,9 @@ def run(scene, out, echo) -> dict:
         pid = scene.meta.get("project_id") or next(iter(scene.projects))
         after = scene.with_project(scene.projects[pid])
         imp = shadow.impact(
-            scene, after, spacing=SPACING, surfaces=("ground", "wall"), radius=RADIUS
+            scene, after, spacing=SPACING, surfaces=("wall", "ground"), radius=RADIUS
         )
-        files.append(imp.to_file(out / "shadow_impact.csv"))
+        files.append(imp.to_file(out / "shadow_impact.csv", "worst"))
         files.append(imp.to_file(out / "shadow_impact_by_building.csv", "by_building"))
         files.append(imp.to_file(out / "shadow_impact_by_parcel.csv", "by_parcel"))
         fig, ax = plt.subplots(figsize=(8, 8))

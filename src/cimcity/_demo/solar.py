@@ -50,7 +50,7 @@ def run(scene, out, echo) -> dict:
     )
     best = res.best_roofs(N_BEST)
     best.round(1).to_csv(out / "best_roofs.csv")
-    res.to_file(out / "solar_buildings.csv", what="buildings")
+    res.to_file(out / "solar_buildings.csv", layer="buildings")
     top = best.index[0]
     echo(
         f"  best roof: {top} ({best.loc[top, 'roof_area']:.0f} m2, "

@@ -37,8 +37,8 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--surfaces",
-        default="ground,roof,wall",
-        help="comma-separated surfaces for sun-hours (default ground,roof,wall)",
+        default="roof,wall,ground",
+        help="comma-separated surfaces for sun-hours (default roof,wall,ground)",
     )
     p.add_argument("--no-sun-hours", action="store_true", help="shadow polygons only")
     p.add_argument("--animate", action="store_true", help="also write shadows.gif")
@@ -61,6 +61,7 @@ def run(args) -> int:
 
     from cimcity import shadow
     from cimcity.errors import InputError
+    from cimcity.sun.position import as_period
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -69,7 +70,7 @@ def run(args) -> int:
         raise InputError(
             "--project needs a scene with an IFC project (the bundled sample)"
         )
-    start, end = shadow._period(args.date, shadow.DEFAULT_TZ)
+    start, end = as_period(args.date)
     day = f"{start:%Y-%m-%d}"
     print(f"{scene!r}")
     if args.time:
@@ -107,7 +108,7 @@ def run(args) -> int:
             res.to_file(out / f"sun_hours_by_building_{day}.csv", "by_building")
         )
         if res.ground is not None:
-            files.append(res.to_file(out / f"sun_hours_ground_{day}.tif", "ground"))
+            files.append(res.to_file(out / f"sun_hours_ground_{day}.tif"))
         print(f"sun-hours ({time.perf_counter() - t0:.1f} s): {res!r}")
         for k, v in res.summary().items():
             print(f"  {k}: {v}")
@@ -118,13 +119,13 @@ def run(args) -> int:
         imp = shadow.impact(
             scene,
             after,
-            dates=[day],
+            [day],
             step=args.step,
             spacing=args.spacing,
             engine=args.engine,
             trees=args.trees,
         )
-        files.append(imp.to_file(out / f"impact_worst_{day}.csv"))
+        files.append(imp.to_file(out / f"impact_worst_{day}.csv", "worst"))
         files.append(imp.to_file(out / f"impact_by_building_{day}.csv", "by_building"))
         print(f"impact of project {bim.id} ({time.perf_counter() - t0:.1f} s): {imp!r}")
     if args.animate:

@@ -28,7 +28,7 @@ def register(sub) -> None:
     p.add_argument(
         "--surfaces",
         default="roof,wall",
-        help="comma-separated surfaces (default roof,wall)",
+        help="comma-separated surfaces among roof, wall, ground (default roof,wall)",
     )
     p.add_argument("--buildings", help="building footprints file (default: the sample)")
     p.add_argument("--dem", help="DEM GeoTIFF (optional, with --buildings)")
@@ -77,11 +77,11 @@ def run(args) -> int:
     if args.weather and not Path(args.weather).exists():
         raise FileNotFoundError(2, "weather file not found", args.weather)
     surfaces = tuple(s.strip() for s in args.surfaces.split(",") if s.strip())
+    when = (args.start, args.end) if (args.start or args.end) else None
     res = solar.irradiance(
         scene,
+        when,
         weather=args.weather,
-        start=args.start,
-        end=args.end,
         spacing=args.spacing,
         surfaces=surfaces,
         engine=args.engine,
@@ -110,7 +110,7 @@ def run(args) -> int:
             print(f"  mean {k[:-12]}: {v} kWh/m2")
     files = [
         res.to_file(out / "sensors.gpkg"),
-        res.to_file(out / "buildings.csv", what="buildings"),
+        res.to_file(out / "buildings.csv", layer="buildings"),
     ]
     best = res.best_roofs(20)
     best.round(1).to_csv(out / "best_roofs.csv")

@@ -44,6 +44,7 @@ here re-implements astronomy.
 from __future__ import annotations
 
 import datetime as _dt
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,9 @@ __all__ = [
     "as_period",
     "as_step",
     "period_times",
+    "check_site",
+    "period_bounds",
+    "when_from_start_end",
     "sun_positions",
     "sun_table",
     "sun_steps",
@@ -345,7 +349,11 @@ def as_period(when, tz=DEFAULT_TZ) -> tuple[pd.Timestamp, pd.Timestamp]:
     return start, end
 
 
-def as_step(step, longest=pd.Timedelta(hours=6)) -> pd.Timedelta:
+#: longest study step accepted by :func:`as_step`
+LONGEST_STEP = pd.Timedelta(hours=6)
+
+
+def as_step(step, longest=LONGEST_STEP) -> pd.Timedelta:
     """A positive time step no longer than ``longest`` (e.g. ``"6min"``)."""
     try:
         dt = pd.Timedelta(step)
@@ -390,8 +398,46 @@ def period_times(when=None, freq="1h", tz=DEFAULT_TZ) -> pd.DatetimeIndex:
     return edges + step / 2
 
 
+def when_from_start_end(when, start, end, name: str):
+    """``when`` from the former ``start=``/``end=`` arguments of ``name``.
+
+    Returns ``when`` unchanged when neither is given, else ``(start, end)``
+    with a ``FutureWarning``; both ``when`` and ``start``/``end`` is an
+    :class:`~cimcity.errors.InputError`.
+    """
+    if start is None and end is None:
+        return when
+    if when is not None:
+        raise InputError(f"{name}() got both when= and start=/end=; pass only when=")
+    warnings.warn(
+        f"{name}(start, end) is replaced by {name}(when=(start, end)); the old "
+        "spelling will be removed in a future release",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return (start, end)
+
+
+def period_bounds(when, tz=DEFAULT_TZ) -> tuple:
+    """``(start, end)`` stamps of ``when`` in ``tz``, ends of a pair may be open.
+
+    Like :func:`as_period`, but a pair may have None at either end (kept as
+    None: open) and ``when=None`` gives ``(None, None)``.
+    """
+    if when is None:
+        return None, None
+    if isinstance(when, tuple | list) and len(when) == 2 and None in when:
+        s = None if when[0] is None else as_stamp(when[0], tz)
+        e = None if when[1] is None else as_stamp(when[1], tz)
+        if s is not None and e is not None and e <= s:
+            raise InputError(f"the period ends ({e}) before it starts ({s})")
+        return s, e
+    return as_period(when, tz)
+
+
 # -- sun --------------------------------------------------------------------------------
-def _check_site(latitude, longitude):
+def check_site(latitude, longitude) -> None:
+    """Refuse a latitude outside [-90, 90] or a longitude outside [-180, 360] [deg]."""
     if not (np.isfinite(latitude) and -90 <= latitude <= 90):
         raise InputError(f"latitude must be in [-90, 90] degrees; got {latitude!r}")
     if not (np.isfinite(longitude) and -180 <= longitude <= 360):
@@ -442,7 +488,7 @@ def sun_positions(
     import pvlib
 
     idx = as_times(when, tz)
-    _check_site(latitude, longitude)
+    check_site(latitude, longitude)
     sp = pvlib.solarposition.get_solarposition(
         idx,
         latitude,

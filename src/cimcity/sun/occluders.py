@@ -3,8 +3,9 @@
 * :func:`dsm_mesh`: for users who only have LiDAR or UMEP-style rasters, a
   digital surface model as a :class:`~cimcity.mesh.CityMesh` that the ray
   engines (and therefore :func:`cimcity.solar.irradiance`) can use, either as
-  the only occluders or to sample sensors on.
-* :func:`tree_crowns` and :func:`with_trees`: the scene's trees (vegetation
+  the only occluders or to sample sensors on; :func:`scene_dsm_mesh` caches
+  it per scene version.
+* :func:`tree_crowns`, :func:`with_trees` and :func:`trees_on`: the scene's trees (vegetation
   polygons of kind ``tree`` with a ``height``, and/or a canopy-height raster
   added with ``Scene.add_vegetation(raster, raster="cdsm")``) as closed crown
   solids, added to the scene mesh when an analysis is run with ``trees=True``
@@ -28,15 +29,19 @@ cells, and every cell without a DEM, are ``terrain``.
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
-from .errors import CRSError, InputError
-from .mesh import KIND_CODES, CityMesh
+from ..errors import CRSError, DataQualityWarning, InputError
+from ..mesh import KIND_CODES, CityMesh, extrude_buildings
+from ..terrain import Terrain
 
 __all__ = [
     "dsm_mesh",
     "tree_crowns",
     "canopy_boxes",
     "with_trees",
+    "trees_on",
+    "scene_dsm_mesh",
     "crown_levels",
     "MIN_BUILDING_HEIGHT",
     "STEP_TOL",
@@ -110,10 +115,6 @@ def dsm_mesh(
         Kinds ``roof``, ``wall`` (building cells) and ``terrain``; NaN cells are
         holes. ``building_ids`` are the connected roof regions.
     """
-    from scipy import ndimage
-
-    from .terrain import Terrain
-
     if not isinstance(dsm, Terrain):
         raise InputError(
             f"dsm must be a cimcity Terrain (cc.read_dsm(path)); got {type(dsm).__name__}"
@@ -139,28 +140,54 @@ def dsm_mesh(
     ye = y_edges - origin[1]
     zl = z - origin[2]
 
-    # classification
-    roof = np.zeros(z.shape, bool)
-    if dem is not None:
-        if not isinstance(dem, Terrain):
-            raise InputError(f"dem must be a cimcity Terrain; got {type(dem).__name__}")
-        if not dem.crs.equals(dsm.crs, ignore_axis_order=True):
-            raise CRSError(
-                f"DEM CRS {dem.crs.to_string()!r} differs from the DSM CRS "
-                f"{dsm.crs.to_string()!r}"
-            )
-        xc = 0.5 * (x_edges[:-1] + x_edges[1:])
-        yc = 0.5 * (y_edges[:-1] + y_edges[1:])
-        X, Y = np.meshgrid(xc, yc)
-        g = dem.sample(X.ravel(), Y.ravel(), method="nearest").reshape(z.shape)
-        with np.errstate(invalid="ignore"):
-            roof = np.isfinite(g) & np.isfinite(z) & (z - g >= min_height)
+    roof = _roof_cells(dsm, dem, z, x_edges, y_edges, min_height)
     labels, nb = ndimage.label(roof)
     cell_building = labels - 1  # -1: terrain
+    tris, fb, fk = _cell_tops(zl, roof, cell_building, xe, ye)
+    for t, b, k in _step_walls(zl, roof, cell_building, xe, ye):
+        tris.append(t)
+        fb.append(b)
+        fk.append(k)
 
-    tris, fb, fk = [], [], []
-    # tops
-    rr, cc = np.nonzero(np.isfinite(z))
+    T = np.concatenate(tris) if tris else np.zeros((0, 3, 3))
+    verts = T.reshape(-1, 3)
+    faces = np.arange(len(verts), dtype=np.int64).reshape(-1, 3)
+    ids = np.array([f"dsm{i + 1}" for i in range(nb)], dtype=object)
+    return CityMesh(
+        verts,
+        faces,
+        origin,
+        np.concatenate(fb).astype(np.int64) if fb else np.zeros(0, np.int64),
+        np.concatenate(fk).astype(np.int8) if fk else np.zeros(0, np.int8),
+        ids,
+        dsm.crs,
+    )
+
+
+# -- trees ---------------------------------------------------------------------------
+def _roof_cells(dsm, dem, z, x_edges, y_edges, min_height):
+    """(rows, cols) bool: cells at least ``min_height`` above the DEM."""
+    roof = np.zeros(z.shape, bool)
+    if dem is None:
+        return roof
+    if not isinstance(dem, Terrain):
+        raise InputError(f"dem must be a cimcity Terrain; got {type(dem).__name__}")
+    if not dem.crs.equals(dsm.crs, ignore_axis_order=True):
+        raise CRSError(
+            f"DEM CRS {dem.crs.to_string()!r} differs from the DSM CRS "
+            f"{dsm.crs.to_string()!r}"
+        )
+    xc = 0.5 * (x_edges[:-1] + x_edges[1:])
+    yc = 0.5 * (y_edges[:-1] + y_edges[1:])
+    X, Y = np.meshgrid(xc, yc)
+    g = dem.sample(X.ravel(), Y.ravel(), method="nearest").reshape(z.shape)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(g) & np.isfinite(z) & (z - g >= min_height)
+
+
+def _cell_tops(zl, roof, cell_building, xe, ye):
+    """Two flat triangles per finite cell: (triangles, building, kind) lists."""
+    rr, cc = np.nonzero(np.isfinite(zl))
     x0, x1 = xe[cc], xe[cc + 1]
     y0, y1 = ye[rr + 1], ye[rr]  # y decreases with row
     h = zl[rr, cc]
@@ -168,43 +195,46 @@ def dsm_mesh(
     b = np.stack([x1, y0, h], 1)
     c = np.stack([x1, y1, h], 1)
     d = np.stack([x0, y1, h], 1)
-    tris += [np.stack([a, b, c], 1), np.stack([a, c, d], 1)]
     bid = cell_building[rr, cc]
     kind = np.where(roof[rr, cc], KIND_CODES["roof"], KIND_CODES["terrain"]).astype(
         np.int8
     )
-    fb += [bid, bid]
-    fk += [kind, kind]
+    return [np.stack([a, b, c], 1), np.stack([a, c, d], 1)], [bid, bid], [kind, kind]
 
-    # walls between horizontal neighbours (shared edge x = xe[c + 1])
-    def walls(za, zb, ba, bb, ra, rb, pa, pb):
-        """Quads for steps between cell pairs; p* are the 2 edge endpoints (x, y)."""
-        ok = np.isfinite(za) & np.isfinite(zb) & (np.abs(za - zb) > STEP_TOL)
-        za, zb, ba, bb, ra, rb = za[ok], zb[ok], ba[ok], bb[ok], ra[ok], rb[ok]
-        p0, p1 = pa[ok], pb[ok]
-        lo = np.minimum(za, zb)
-        hi = np.maximum(za, zb)
-        high_is_a = za > zb
-        q0 = np.column_stack([p0, lo])
-        q1 = np.column_stack([p1, lo])
-        q2 = np.column_stack([p1, hi])
-        q3 = np.column_stack([p0, hi])
-        t1 = np.stack([q0, q1, q2], 1)
-        t2 = np.stack([q0, q2, q3], 1)
-        # the wall faces the lower cell: its normal points from a to b when a is higher
-        owner = np.where(high_is_a, ba, bb)
-        is_roof = np.where(high_is_a, ra, rb)
-        return t1, t2, owner, is_roof, high_is_a
 
+def _wall_quads(za, zb, ba, bb, ra, rb, pa, pb):
+    """Quads for steps between cell pairs; p* are the 2 edge endpoints (x, y)."""
+    ok = np.isfinite(za) & np.isfinite(zb) & (np.abs(za - zb) > STEP_TOL)
+    za, zb, ba, bb, ra, rb = za[ok], zb[ok], ba[ok], bb[ok], ra[ok], rb[ok]
+    p0, p1 = pa[ok], pb[ok]
+    lo = np.minimum(za, zb)
+    hi = np.maximum(za, zb)
+    high_is_a = za > zb
+    q0 = np.column_stack([p0, lo])
+    q1 = np.column_stack([p1, lo])
+    q2 = np.column_stack([p1, hi])
+    q3 = np.column_stack([p0, hi])
+    t1 = np.stack([q0, q1, q2], 1)
+    t2 = np.stack([q0, q2, q3], 1)
+    # the wall faces the lower cell: its normal points from a to b when a is higher
+    owner = np.where(high_is_a, ba, bb)
+    is_roof = np.where(high_is_a, ra, rb)
+    return t1, t2, owner, is_roof, high_is_a
+
+
+def _step_walls(zl, roof, cell_building, xe, ye):
+    """Vertical walls closing every height step between neighbour cells:
+    yields (triangles, building, kind), outward toward the lower cell."""
+    rows, cols = zl.shape
     out_walls = []
-    # east-west neighbours: cells (r, c) and (r, c + 1)
+    # east-west neighbours: cells (r, c) and (r, c + 1), shared edge x = xe[c + 1]
     if cols > 1:
         r, c = np.nonzero(np.ones((rows, cols - 1), bool))
         pa = np.column_stack([xe[c + 1], ye[r + 1]])
         pb = np.column_stack([xe[c + 1], ye[r]])
         out_walls.append(
             (
-                walls(
+                _wall_quads(
                     zl[r, c],
                     zl[r, c + 1],
                     cell_building[r, c],
@@ -224,7 +254,7 @@ def dsm_mesh(
         pb = np.column_stack([xe[c + 1], ye[r + 1]])
         out_walls.append(
             (
-                walls(
+                _wall_quads(
                     zl[r, c],
                     zl[r + 1, c],
                     cell_building[r, c],
@@ -241,34 +271,16 @@ def dsm_mesh(
         if not len(t1):
             continue
         want = np.where(high_is_a[:, None], a_to_b, -a_to_b)
+        kind = np.where(is_roof, KIND_CODES["wall"], KIND_CODES["terrain"]).astype(
+            np.int8
+        )
         for tt in (t1, t2):
             nrm = np.cross(tt[:, 1] - tt[:, 0], tt[:, 2] - tt[:, 0])
             flip = np.einsum("ij,ij->i", nrm, want) < 0
             tt[flip] = tt[flip][:, ::-1]
-            tris.append(tt)
-            fb.append(owner)
-            fk.append(
-                np.where(is_roof, KIND_CODES["wall"], KIND_CODES["terrain"]).astype(
-                    np.int8
-                )
-            )
-
-    T = np.concatenate(tris) if tris else np.zeros((0, 3, 3))
-    verts = T.reshape(-1, 3)
-    faces = np.arange(len(verts), dtype=np.int64).reshape(-1, 3)
-    ids = np.array([f"dsm{i + 1}" for i in range(nb)], dtype=object)
-    return CityMesh(
-        verts,
-        faces,
-        origin,
-        np.concatenate(fb).astype(np.int64) if fb else np.zeros(0, np.int64),
-        np.concatenate(fk).astype(np.int8) if fk else np.zeros(0, np.int8),
-        ids,
-        dsm.crs,
-    )
+            yield tt, owner, kind
 
 
-# -- trees ---------------------------------------------------------------------------
 def crown_levels(height, share=CROWN_BASE_SHARE, min_base=MIN_CROWN_BASE):
     """Crown base and top above the ground [m] of trees of a given height.
 
@@ -355,9 +367,6 @@ def tree_crowns(
     import warnings
 
     import shapely
-
-    from .errors import DataQualityWarning
-    from .mesh import extrude_buildings
 
     V = scene.vegetation
     if not len(V) or "kind" not in V.columns:
@@ -520,3 +529,41 @@ def _append_trees(scene, base):
     out.crs = base.crs
     out.tree_faces = int(sum(p.n_faces for p in parts))
     return out
+
+
+def trees_on(scene, mesh):
+    """An occluder mesh with the scene's tree crowns appended (cached on it).
+
+    Like :func:`with_trees` for any occluder mesh (e.g. a DSM mesh): crowns of
+    :func:`tree_crowns` and boxes of :func:`canopy_boxes` are laid around
+    ``mesh.origin`` and appended after its faces.
+
+    Returns
+    -------
+    (CityMesh, int)
+        The mesh with crowns (``mesh`` itself without trees) and the number of
+        crown faces.
+    """
+    key = ("occluders.with_trees", id(scene), scene.version)
+
+    def build():
+        parts = [tree_crowns(scene, origin=mesh.origin)]
+        if "cdsm" in scene.rasters:
+            parts.append(canopy_boxes(scene.rasters["cdsm"], scene, origin=mesh.origin))
+        parts = [p for p in parts if p is not None and p.n_faces]
+        n = int(sum(p.n_faces for p in parts))
+        out = CityMesh.concatenate([mesh, *parts], origin=mesh.origin) if n else mesh
+        out.crs = mesh.crs
+        return out, n
+
+    return mesh.cache.get(key, mesh.token, build)
+
+
+def scene_dsm_mesh(scene) -> CityMesh:
+    """:func:`dsm_mesh` of ``scene.dsm`` over ``scene.terrain``, cached on the
+    scene (``scene.cache``, rebuilt when the scene's version or its rasters
+    change)."""
+    token = (scene.version, id(scene.dsm), id(scene.terrain))
+    return scene.cache.get(
+        "sun.occluders.dsm_mesh", token, lambda: dsm_mesh(scene.dsm, scene.terrain)
+    )

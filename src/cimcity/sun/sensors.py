@@ -1,0 +1,796 @@
+"""Sensors: the one sensor type of the sun analyses, and how sensors are laid.
+
+A :class:`Sensors` set is points with normals and the area each stands for, on
+roofs, walls, open ground or wherever the user put them. Solar irradiance,
+sun-hours and both impact studies take their sensors from :func:`resolve`, so
+the same ``surfaces``/``spacing`` give the same points in every analysis.
+
+Layouts
+-------
+* :func:`sample`: points on the faces of a :class:`~cimcity.mesh.CityMesh`
+  (roofs, walls, terrain faces), one per cell of a grid laid in the plane of
+  each group of coplanar faces (see :func:`sample` for the exact rules).
+  :func:`sample_scene` does it on a scene's mesh and drops the wall sensors
+  buried in adjoining buildings (party walls).
+* :func:`ground_grid`: the open ground as a north-up raster of cell centres
+  outside the building footprints, lifted onto the terrain mesh when there is
+  one; each sensor keeps its raster ``cell`` so results map back to a grid.
+
+Surfaces
+--------
+``surfaces`` names ``"roof"``, ``"wall"`` and ``"ground"`` (open ground),
+always listed in that order. ``"terrain"`` is the former name of
+``"ground"`` in :func:`cimcity.solar.irradiance` (``FutureWarning``). Open
+ground comes as the raster of :func:`ground_grid` (``ground="grid"``,
+sun-hours) or as the terrain faces sampled like roofs (``ground="mesh"``,
+irradiance, whose ground sensors stand for exact terrain areas).
+
+The cell clipping is a numba kernel (:mod:`cimcity._kernels.sample`): no
+maintained library rasterises triangles to exact cell coverage.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import raycast
+from .._kernels.sample import cell_points, grid_cells
+from ..errors import InputError
+from ..mesh import KIND_CODES, KINDS, CityMesh, group_ids
+
+__all__ = [
+    "SURFACES",
+    "GROUND_LAYOUTS",
+    "SENSOR_OFFSET",
+    "GROUND_OFFSET",
+    "Sensors",
+    "sample",
+    "sample_scene",
+    "buried",
+    "ground_grid",
+    "resolve",
+    "normalize_surfaces",
+]
+
+#: sensor surfaces, in their one order: roofs, walls, open ground
+SURFACES = ("roof", "wall", "ground")
+#: how open ground is laid: a raster of cell centres, or the terrain faces
+GROUND_LAYOUTS = ("grid", "mesh")
+#: default offset of sensors off their surface along the normal [m]
+SENSOR_OFFSET = 0.05
+#: default offset of ground-grid sensors off the ground [m]
+GROUND_OFFSET = 0.05
+
+#: normals closer than this (per component) and planes closer than
+#: :data:`_PLANE_TOL` [m] count as one plane when grouping faces into patches
+_NORMAL_TOL = 1e-4
+_PLANE_TOL = 1e-3
+#: patches are also split on tiles of this many spacings, so coplanar faces far
+#: apart (flat terrain, aligned roofs) never share one huge sparse grid
+_TILE_SPACINGS = 128
+#: cells covered less than this fraction hand their area to a neighbour
+_MIN_CELL_FRACTION = 0.25
+#: mesh face kind of open ground
+_TERRAIN = "terrain"
+
+
+@dataclass(eq=False)
+class Sensors:
+    """Sensor points, with what each stands for.
+
+    Attributes
+    ----------
+    points : (n, 3) float64
+        World coordinates in the scene CRS [m], already offset off the surface.
+    normals : (n, 3) float64
+        Unit outward normals.
+    areas : (n,) float64
+        Surface area each sensor stands for [m²].
+    face : (n,) int64
+        Mesh face the sensor lies on (-1 for ground-grid and user points).
+    building_id : (n,) object
+        Building id (None on open ground and user points).
+    kind : (n,) object
+        ``"roof"``, ``"wall"``, ``"ground"`` or ``"point"`` (user points).
+    cell : (n, 2) int64
+        (row, col) of ground-grid sensors in :attr:`grid`; -1 off the grid.
+    grid : dict or None
+        The ground raster: ``shape`` (rows, cols) and ``transform`` (affine).
+    """
+
+    points: np.ndarray
+    normals: np.ndarray
+    areas: np.ndarray
+    face: np.ndarray
+    building_id: np.ndarray
+    kind: np.ndarray
+    cell: np.ndarray | None = None
+    grid: dict | None = None
+
+    def __post_init__(self):
+        if self.cell is None:
+            self.cell = np.full((len(self.points), 2), -1, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    @classmethod
+    def empty(cls) -> Sensors:
+        """No sensor."""
+        return cls(
+            np.zeros((0, 3)),
+            np.zeros((0, 3)),
+            np.zeros(0),
+            np.zeros(0, np.int64),
+            np.zeros(0, object),
+            np.zeros(0, object),
+        )
+
+    def subset(self, mask) -> Sensors:
+        """The sensors selected by a boolean mask or an index array."""
+        mask = np.asarray(mask)
+        return Sensors(
+            self.points[mask],
+            self.normals[mask],
+            self.areas[mask],
+            self.face[mask],
+            self.building_id[mask],
+            self.kind[mask],
+            self.cell[mask],
+            self.grid,
+        )
+
+    @staticmethod
+    def concat(parts) -> Sensors:
+        """One set from several (in order); keeps the first ground raster."""
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return Sensors.empty()
+        grid = next((p.grid for p in parts if p.grid is not None), None)
+        return Sensors(
+            np.concatenate([p.points for p in parts]).reshape(-1, 3),
+            np.concatenate([p.normals for p in parts]).reshape(-1, 3),
+            np.concatenate([p.areas for p in parts]),
+            np.concatenate([p.face for p in parts]).astype(np.int64),
+            np.concatenate([p.building_id for p in parts]).astype(object),
+            np.concatenate([p.kind for p in parts]).astype(object),
+            np.concatenate([p.cell for p in parts]).reshape(-1, 2),
+            grid,
+        )
+
+    def to_frame(self, crs=None):
+        """Sensors as a GeoDataFrame of 3D points.
+
+        Columns ``x``, ``y``, ``z`` [m], ``nx``, ``ny``, ``nz``, ``area``
+        [m²], ``kind``, ``building_id``, ``face``.
+        """
+        import geopandas as gpd
+
+        p = self.points
+        return gpd.GeoDataFrame(
+            {
+                "x": p[:, 0],
+                "y": p[:, 1],
+                "z": p[:, 2],
+                "nx": self.normals[:, 0],
+                "ny": self.normals[:, 1],
+                "nz": self.normals[:, 2],
+                "area": self.areas,
+                "kind": self.kind,
+                "building_id": self.building_id,
+                "face": self.face,
+            },
+            geometry=gpd.points_from_xy(p[:, 0], p[:, 1], p[:, 2]),
+            crs=crs,
+        )
+
+    @classmethod
+    def from_points(cls, points, normals, areas=None, kind="point", building_id=None):
+        """Sensors at user-given points with normals (normalised here).
+
+        Parameters
+        ----------
+        points : (n, 3) float
+            World coordinates [m].
+        normals : (n, 3) float
+            Non-zero normals.
+        areas : (n,) float, optional
+            Area each point stands for [m²] (default 1).
+        kind : str
+            Kind of every point.
+        building_id : optional
+            Building of every point.
+        """
+        p = np.asarray(points, dtype=np.float64)
+        n = np.asarray(normals, dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != 3:
+            raise InputError(f"points must have shape (n, 3); got {p.shape}")
+        if n.shape != p.shape:
+            raise InputError(
+                f"normals must have the same shape as points {p.shape}; got {n.shape}"
+            )
+        if not np.all(np.isfinite(p)) or not np.all(np.isfinite(n)):
+            raise InputError("points and normals must be finite (found NaN or inf)")
+        length = np.linalg.norm(n, axis=1)
+        if np.any(length < 1e-12):
+            raise InputError(
+                f"normals must be non-zero; {int(np.sum(length < 1e-12))} are zero"
+            )
+        k = len(p)
+        return cls(
+            p,
+            n / length[:, None],
+            np.ones(k) if areas is None else np.asarray(areas, float),
+            np.full(k, -1, dtype=np.int64),
+            np.full(k, building_id, dtype=object),
+            np.full(k, kind, dtype=object),
+        )
+
+
+# -- sensors on mesh faces ------------------------------------------------------------
+def _check_spacing(spacing):
+    if not np.isfinite(spacing) or spacing <= 0:
+        raise InputError(
+            f"spacing must be a positive number of metres; got {spacing!r}"
+        )
+
+
+def sample(
+    mesh: CityMesh,
+    spacing: float = 1.0,
+    kinds=("roof", "wall"),
+    offset: float = SENSOR_OFFSET,
+    drop_buried: bool = True,
+    footprints=None,
+    tops=None,
+) -> Sensors:
+    """Sensor points on the faces of a mesh at about ``spacing`` metres.
+
+    Coplanar faces of one building and surface kind are grouped into planar
+    *patches* (normals within 1e-4, planes within 1 mm, split on tiles of 128
+    spacings). Each patch gets a grid in its own plane, aligned with the
+    horizontal on walls and slopes and with the patch's longest edge on flat
+    faces, with ``round(extent / spacing)`` cells each way (cells of 0.67–1.5 ×
+    ``spacing``, fitted exactly to rectangles such as wall quads). One sensor
+    stands for the exact area of the patch inside its cell (triangles clipped
+    by the cell); cells covered less than a quarter hand their area to their
+    best-covered neighbour. A fully covered cell's sensor sits at the cell
+    centroid, a partly covered one's at the centroid of its largest triangle
+    piece, so every point lies on the surface. Sensor areas sum exactly to the
+    face areas per patch (not per triangle: a sensor's ``face`` is the
+    triangle holding it), and long sliver triangles from footprint
+    triangulation do not inflate the sensor count (about one sensor per
+    ``spacing²``).
+
+    Parameters
+    ----------
+    mesh : CityMesh
+    spacing : float
+        Target distance between sensors [m] (> 0).
+    kinds : sequence of str
+        Mesh face kinds to sample (:data:`cimcity.mesh.KINDS`).
+    offset : float
+        Distance the points are moved off the surface along the normal [m].
+    drop_buried : bool
+        Drop sensors that lie inside another building (party walls between
+        adjoining buildings, see :func:`buried`); needs ``footprints`` and
+        ``tops``.
+    footprints : (k,) shapely geometries, optional
+        Footprints aligned with ``mesh.building_ids``.
+    tops : (k,) float, optional
+        Top altitude of each building [m].
+
+    Returns
+    -------
+    Sensors
+        ``kind`` is the mesh face kind name.
+    """
+    _check_spacing(spacing)
+    if not np.isfinite(offset):
+        raise InputError(f"offset must be a finite number of metres; got {offset!r}")
+    mask = mesh.kind_mask(kinds) & (mesh.face_areas > 1e-9)
+    fidx = np.flatnonzero(mask)
+    if len(fidx):
+        p, f, a = _grid_sensors(
+            mesh.triangles[fidx],
+            mesh.faces[fidx],
+            mesh.face_normals[fidx],
+            mesh.face_areas[fidx],
+            mesh.face_building[fidx],
+            mesh.face_kind[fidx],
+            float(spacing),
+            float(offset),
+        )
+        f = fidx[f]
+    else:
+        p = np.zeros((0, 3))
+        f = np.zeros(0, np.int64)
+        a = np.zeros(0)
+    p += mesh.origin
+    if drop_buried and footprints is not None and len(p):
+        keep = ~buried(p, mesh.face_building[f], footprints, tops, mesh.face_kind[f])
+        p, f, a = p[keep], f[keep], a[keep]
+    n = mesh.face_normals[f]
+    kind = np.asarray(KINDS, dtype=object)[mesh.face_kind[f]]
+    bid = mesh.face_building_id[f]
+    return Sensors(p, n, a, f, bid, kind)
+
+
+def sample_scene(
+    scene, spacing: float = 1.0, kinds=("roof", "wall"), offset: float = SENSOR_OFFSET
+) -> Sensors:
+    """Sensors on a scene's mesh, without the wall sensors buried in adjoining
+    buildings (see :func:`sample`; ``kinds`` are mesh face kinds)."""
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    m = scene.mesh(terrain=_TERRAIN in kinds)
+    B = scene.buildings.reindex(m.building_ids)
+    return sample(
+        m,
+        spacing,
+        kinds,
+        offset,
+        drop_buried=True,
+        footprints=B.geometry.values,
+        tops=B["roof_z"].to_numpy(float),
+    )
+
+
+def _grid_sensors(tri, faces, normals, areas, building, kind, spacing, offset=0.0):
+    """Sensor points, faces and areas from per-patch grids (see :func:`sample`).
+
+    Returns local points (q, 3) ``offset`` [m] off the faces along their
+    normals, face rows (q,) into ``tri`` and areas (q,) [m²] that sum exactly
+    to ``areas.sum()`` per patch.
+    """
+    d = np.einsum("ij,ij->i", normals, tri[:, 0])
+    cen = tri.mean(axis=1)
+    tile = _TILE_SPACINGS * spacing
+    horizontal = np.hypot(normals[:, 0], normals[:, 1])
+    azimuth = np.where(
+        horizontal > _NORMAL_TOL, np.arctan2(normals[:, 0], normals[:, 1]), 0.0
+    )
+    keys = np.column_stack(
+        [
+            building,
+            kind.astype(np.int64),
+            # walls of a building in turn around it (sensor order stays local,
+            # which keeps ray packets coherent); a function of the normal, so
+            # it does not change the grouping
+            np.round(azimuth / _NORMAL_TOL).astype(np.int64),
+            np.round(normals / _NORMAL_TOL).astype(np.int64),
+            np.round(d / _PLANE_TOL).astype(np.int64),
+            np.floor(cen[:, :2] / tile).astype(np.int64),
+        ]
+    )
+    patch = group_ids(keys)
+    order = np.argsort(patch, kind="stable")
+    tri = tri[order]
+    patch = patch[order]
+    P = int(patch[-1]) + 1
+    pstart = np.searchsorted(patch, np.arange(P + 1))
+    first = pstart[:-1]
+    # patch frame: n from its first face; u horizontal on walls and slopes,
+    # along the patch's longest edge on (near-)horizontal faces
+    n = normals[order][first]
+    u = np.column_stack([-n[:, 1], n[:, 0], np.zeros(P)])
+    ulen = np.linalg.norm(u, axis=1)
+    flat = np.abs(n[:, 2]) > 0.999
+    if flat.any():
+        # longest boundary edge (an edge used once in its patch; a diagonal
+        # of the triangulation is used twice)
+        fv = faces[order]
+        a = fv[:, [0, 1, 2]].ravel()
+        b = fv[:, [1, 2, 0]].ravel()
+        ep = np.repeat(patch, 3)
+        ie = group_ids(np.column_stack([ep, np.minimum(a, b), np.maximum(a, b)]))
+        once = np.bincount(ie)[ie] == 1
+        e = np.stack(
+            [tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 1], tri[:, 0] - tri[:, 2]], 1
+        )
+        e = e.reshape(-1, 3)
+        el = np.linalg.norm(e, axis=1) * np.where(once, 1.0, 1e-6)
+        by = np.lexsort((-el, ep))
+        le = e[by[np.searchsorted(ep[by], np.arange(P))]]
+        le = le - np.einsum("ij,ij->i", le, n)[:, None] * n
+        u[flat] = le[flat]
+        ulen = np.linalg.norm(u, axis=1)
+    u /= ulen[:, None]
+    v = np.cross(n, u)
+    o = tri[first, 0]
+    rel = tri - o[patch][:, None, :]
+    uc = np.einsum("tkd,td->tk", rel, u[patch])
+    vc = np.einsum("tkd,td->tk", rel, v[patch])
+    umin = np.minimum.reduceat(uc.min(axis=1), first)
+    umax = np.maximum.reduceat(uc.max(axis=1), first)
+    vmin = np.minimum.reduceat(vc.min(axis=1), first)
+    vmax = np.maximum.reduceat(vc.max(axis=1), first)
+    # cells of about spacing x spacing fitted to the patch extent
+    nu = np.maximum(np.round((umax - umin) / spacing), 1).astype(np.int64)
+    nv = np.maximum(np.round((vmax - vmin) / spacing), 1).astype(np.int64)
+    su = np.maximum(umax - umin, 1e-12) / nu
+    sv = np.maximum(vmax - vmin, 1e-12) / nv
+    tri2d = np.ascontiguousarray(
+        np.stack([uc - umin[patch][:, None], vc - vmin[patch][:, None]], axis=2)
+    )
+    a2 = 0.5 * np.abs(
+        (tri2d[:, 1, 0] - tri2d[:, 0, 0]) * (tri2d[:, 2, 1] - tri2d[:, 0, 1])
+        - (tri2d[:, 2, 0] - tri2d[:, 0, 0]) * (tri2d[:, 1, 1] - tri2d[:, 0, 1])
+    )
+    scale = areas[order] / np.maximum(a2, 1e-300)
+    # keep every triangle counter-clockwise in its patch frame
+    cw = (
+        (tri2d[:, 1, 0] - tri2d[:, 0, 0]) * (tri2d[:, 2, 1] - tri2d[:, 0, 1])
+        - (tri2d[:, 2, 0] - tri2d[:, 0, 0]) * (tri2d[:, 1, 1] - tri2d[:, 0, 1])
+    ) < 0
+    tri2d[cw] = tri2d[cw][:, ::-1]
+    offs = np.concatenate([[0], np.cumsum(nu * nv)]).astype(np.int64)
+    area, px, py, t = grid_cells(
+        tri2d, scale, pstart.astype(np.int64), nu, nv, su, sv, offs, _MIN_CELL_FRACTION
+    )
+    cell = np.flatnonzero(area > 0)
+    pts = cell_points(
+        cell,
+        px,
+        py,
+        t,
+        patch,
+        o,
+        u,
+        v,
+        umin,
+        vmin,
+        normals[order],
+        tri[:, 0].copy(),
+        offset,
+    )
+    return pts, order[t[cell]], area[cell]
+
+
+def buried(points, face_building, footprints, tops, face_kind=None) -> np.ndarray:
+    """Points lying inside another building's volume (party walls).
+
+    A point is buried when its (x, y) falls in the footprint of a building
+    other than its own and it is lower than that building's top. Roof points
+    are tested only on buildings whose footprint overlaps another's interior
+    (elsewhere they stand inside their own footprint); without ``face_kind``
+    every point is tested. Wall sensors stand in columns sharing one (x, y),
+    so footprints are queried once per distinct (x, y) (rounded to 0.1 mm),
+    with the highest and second-highest top among the buildings there.
+
+    Parameters
+    ----------
+    points : (n, 3) float
+        World coordinates [m].
+    face_building : (n,) int
+        Index of each point's own building in ``footprints`` (-1: none).
+    footprints : (k,) shapely geometries
+    tops : (k,) float
+        Top altitude of each building [m].
+    face_kind : (n,) int8, optional
+        Mesh face kind code of each point.
+
+    Returns
+    -------
+    (n,) bool
+    """
+    footprints = np.asarray(footprints, dtype=object)
+    tops = np.asarray(tops, dtype=float)
+    out = np.zeros(len(points), bool)
+    if not len(footprints) or not len(points):
+        return out
+    tree = shapely.STRtree(footprints)
+    if face_kind is None:
+        cand = np.ones(len(points), bool)
+    else:
+        cand = face_kind != KIND_CODES["roof"]
+    a, b = tree.query(footprints, predicate="intersects")
+    pair = a != b
+    a, b = a[pair], b[pair]
+    inner = ~shapely.touches(footprints[a], footprints[b])
+    if inner.any():
+        overlapping = np.zeros(len(footprints), bool)
+        overlapping[a[inner]] = True
+        fb = np.clip(face_building, 0, None)
+        cand |= (face_building >= 0) & overlapping[fb]
+    idx = np.flatnonzero(cand)
+    if not len(idx):
+        return out
+    pts = points[idx]
+    q = np.round((pts[:, :2] - pts[:, :2].min(axis=0)) * 1e4).astype(np.int64)
+    span = (int(q[:, 0].max()) + 1) * (int(q[:, 1].max()) + 1)  # Python int: exact
+    if span < 2**62:
+        inv, _ = pd.factorize(q[:, 0] * (int(q[:, 1].max()) + 1) + q[:, 1])
+    else:  # extents over ~200 km at 0.1 mm: a combined key would overflow int64
+        inv = group_ids(q)
+    nu = int(inv.max()) + 1
+    _, first = np.unique(inv, return_index=True)
+    xy = pts[first, :2]
+    ip, ib = tree.query(shapely.points(xy[:, 0], xy[:, 1]), predicate="intersects")
+    if not len(ip):
+        return out
+    # per distinct (x, y): highest top (and its building), second highest top
+    top = tops[ib]
+    srt = np.lexsort((-top, ip))
+    ip, ib, top = ip[srt], ib[srt], top[srt]
+    head = np.r_[True, ip[1:] != ip[:-1]]
+    b1 = np.full(nu, -2, np.int64)
+    t1 = np.full(nu, -np.inf)
+    t2 = np.full(nu, -np.inf)
+    b1[ip[head]] = ib[head]
+    t1[ip[head]] = top[head]
+    second = np.r_[False, ~head[1:] & head[:-1]]
+    t2[ip[second]] = top[second]
+    lim = np.where(b1[inv] != face_building[idx], t1[inv], t2[inv])
+    out[idx] = pts[:, 2] < lim
+    return out
+
+
+# -- open ground as a raster -------------------------------------------------------------
+def _grid_bounds(scene, bounds):
+    """(minx, miny, maxx, maxy) of the ground grid, cut to the terrain."""
+    if bounds is None:
+        b = np.asarray(scene.bounds, float)
+        only_buildings = not len(scene.parcels) and not len(scene.zones)
+        if scene.terrain is None and only_buildings and len(scene.buildings):
+            pad = float(np.nanmax(scene.buildings["height"]))
+            b = b + np.array([-pad, -pad, pad, pad])
+    elif isinstance(bounds, shapely.Geometry):
+        b = np.asarray(bounds.bounds, float)
+    else:
+        b = np.asarray(bounds, float)
+    if b.shape != (4,) or not np.all(np.isfinite(b)) or b[2] <= b[0] or b[3] <= b[1]:
+        raise InputError(
+            f"ground bounds must be (minx, miny, maxx, maxy); got {bounds!r}"
+        )
+    if scene.terrain is not None:
+        tb = scene.terrain.bounds
+        b = np.array(
+            [max(b[0], tb[0]), max(b[1], tb[1]), min(b[2], tb[2]), min(b[3], tb[3])]
+        )
+    return b
+
+
+def _ground_heights(scene, x, y, engine):
+    """Heights, normals and a keep mask of ground points (terrain, else the
+    nearest building's ``ground_z``, else 0)."""
+    n = len(x)
+    normals = np.tile([0.0, 0.0, 1.0], (n, 1))
+    ok = np.ones(n, bool)
+    B = scene.buildings
+    if scene.terrain is not None:
+        tmesh = scene.mesh().select(kinds=[_TERRAIN])
+        top = float(tmesh.bounds[1, 2]) + 10.0
+        o = np.column_stack([x, y, np.full(n, top)])
+        dist, face = raycast.intersect(
+            tmesh, o, np.array([[0.0, 0.0, -1.0]]).repeat(n, 0), engine=engine
+        )
+        ok = np.isfinite(dist)
+        z = top - dist
+        fn = tmesh.face_normals[np.maximum(face, 0)]
+        normals = np.where(ok[:, None], fn, normals)
+    elif len(B):
+        gz = B["ground_z"].to_numpy(float)
+        if np.nanmax(gz) - np.nanmin(gz) < 1e-6:
+            z = np.full(n, float(gz[0]))
+        else:
+            tree = shapely.STRtree(B.geometry.values)
+            nearest = tree.query_nearest(shapely.points(x, y), all_matches=False)[1]
+            z = gz[nearest]
+    else:
+        z = np.zeros(n)
+    return z, normals, ok
+
+
+def ground_grid(
+    scene, spacing: float, bounds=None, offset: float = GROUND_OFFSET, engine="auto"
+) -> Sensors:
+    """Open-ground sensors on a north-up grid outside the building footprints.
+
+    Parameters
+    ----------
+    scene : Scene
+    spacing : float
+        Cell size of the grid [m]; cells are aligned on multiples of it.
+    bounds : (minx, miny, maxx, maxy) or shapely polygon, optional
+        Extent [m] (a polygon also masks the cells outside it); default: the
+        scene's bounds, padded by the tallest building's height when the
+        scene has only buildings. Always cut to the terrain's extent.
+    offset : float
+        Height of the sensors above the ground, along its normal [m].
+    engine : {"auto", "numba", "embree"}
+        Ray engine that drops the points onto the terrain mesh.
+
+    Returns
+    -------
+    Sensors
+        Kind ``"ground"``, area ``spacing²`` each, ``cell`` (row, col) in
+        ``grid`` (``shape`` and affine ``transform``). On terrain, the points
+        lie on the terrain mesh with its face normals; cells off the terrain
+        mesh are dropped. Without terrain, they stand at the nearest
+        building's ``ground_z`` (0 in an empty scene).
+    """
+    from affine import Affine
+
+    b = _grid_bounds(scene, bounds)
+    x0 = np.floor(b[0] / spacing) * spacing
+    y1 = np.ceil(b[3] / spacing) * spacing
+    cols = max(int(np.ceil((b[2] - x0) / spacing)), 1)
+    rows = max(int(np.ceil((y1 - b[1]) / spacing)), 1)
+    transform = Affine(spacing, 0, x0, 0, -spacing, y1)
+    inside = np.zeros((rows, cols), bool)
+    B = scene.buildings
+    if len(B) or isinstance(bounds, shapely.Geometry):
+        from rasterio.features import rasterize
+
+        if len(B):
+            inside = rasterize(
+                ((g, 1) for g in B.geometry.values),
+                out_shape=(rows, cols),
+                transform=transform,
+                fill=0,
+                dtype="uint8",
+            ).astype(bool)
+        if isinstance(bounds, shapely.Geometry):
+            inside |= ~rasterize(
+                [(bounds, 1)],
+                out_shape=(rows, cols),
+                transform=transform,
+                fill=0,
+                dtype="uint8",
+            ).astype(bool)
+    r, c = np.nonzero(~inside)
+    x = x0 + (c + 0.5) * spacing
+    y = y1 - (r + 0.5) * spacing
+    z, normals, ok = _ground_heights(scene, x, y, engine)
+    x, y, z, normals, r, c = x[ok], y[ok], z[ok], normals[ok], r[ok], c[ok]
+    pts = np.column_stack([x, y, z]) + offset * normals
+    k = len(pts)
+    return Sensors(
+        pts,
+        normals,
+        np.full(k, spacing * spacing),
+        np.full(k, -1, np.int64),
+        np.full(k, None, dtype=object),
+        np.full(k, "ground", dtype=object),
+        np.column_stack([r, c]).astype(np.int64),
+        {"shape": (rows, cols), "transform": transform},
+    )
+
+
+# -- the one sensor-resolution routine ----------------------------------------------------
+def normalize_surfaces(surfaces) -> tuple:
+    """Surface names in their one order (:data:`SURFACES`).
+
+    ``"terrain"`` is read as ``"ground"`` with a ``FutureWarning``; unknown
+    names are an :class:`~cimcity.errors.InputError`.
+    """
+    if isinstance(surfaces, str):
+        surfaces = (surfaces,)
+    surfaces = tuple(surfaces)
+    if "terrain" in surfaces:
+        warnings.warn(
+            "surfaces 'terrain' is renamed 'ground' (the open ground); the old name "
+            "will be removed in a future release",
+            FutureWarning,
+            stacklevel=4,
+        )
+        surfaces = tuple("ground" if s == "terrain" else s for s in surfaces)
+    bad = [k for k in surfaces if k not in SURFACES]
+    if bad or not surfaces:
+        raise InputError(
+            f"unknown surface kind {bad[0] if bad else surfaces!r} in surfaces; "
+            f"expected some of {SURFACES} ('ground' is the open ground)"
+        )
+    return tuple(k for k in SURFACES if k in surfaces)
+
+
+def _user_points(points, normals) -> Sensors:
+    p = np.asarray(points, float)
+    if p.ndim == 1 and p.shape == (3,):
+        p = p[None]
+    nrm = np.tile([0.0, 0.0, 1.0], (len(p), 1)) if normals is None else normals
+    nrm = np.asarray(nrm, float)
+    if nrm.shape == (3,):
+        nrm = np.broadcast_to(nrm, p.shape)
+    return Sensors.from_points(p, nrm)
+
+
+def _on_faces(scene, spacing, kinds) -> Sensors:
+    """Sensors on mesh faces of ``kinds`` (mesh kind names), cached on the
+    sampled mesh; terrain faces are labelled ``"ground"``."""
+    if isinstance(scene, CityMesh):
+        mesh, source = scene, "mesh"
+
+        def build():
+            return sample(mesh, spacing, kinds)
+    else:  # the scene's mesh: buried wall sensors dropped
+        mesh, source = scene.mesh(terrain=_TERRAIN in kinds), "scene"
+
+        def build():
+            return sample_scene(scene, spacing, kinds)
+
+    def labelled():
+        s = build()
+        s.kind = np.where(s.kind == _TERRAIN, "ground", s.kind).astype(object)
+        return s
+
+    key = ("sensors.faces", source, float(spacing), tuple(sorted(kinds)))
+    return mesh.cache.get(key, mesh.token, labelled)
+
+
+def resolve(
+    scene,
+    *,
+    surfaces=SURFACES,
+    spacing: float = 1.0,
+    points=None,
+    normals=None,
+    ground_bounds=None,
+    ground: str = "grid",
+    engine: str = "auto",
+) -> Sensors:
+    """The sensors of a sun study: user points, or sensors laid on surfaces.
+
+    Parameters
+    ----------
+    scene : Scene or CityMesh
+        Where sensors are laid (a CityMesh: on its faces, no ground grid).
+    surfaces : sequence of {"roof", "wall", "ground"}
+        Surfaces to lay sensors on (ignored with ``points``); ``"terrain"`` is
+        read as ``"ground"`` with a ``FutureWarning``.
+    spacing : float
+        Distance between sensors [m], on every surface and for the ground grid.
+    points : (n, 3) or (3,) float, optional
+        Sensor positions [m, scene CRS] instead of laid sensors; offset them
+        off their surface so rays do not start inside it.
+    normals : (n, 3) or (3,) float, optional
+        Normals of ``points`` (default: up).
+    ground_bounds : (minx, miny, maxx, maxy) or polygon, optional
+        Extent of the ground grid [m] (see :func:`ground_grid`).
+    ground : {"grid", "mesh"}
+        Layout of ``"ground"`` sensors: the raster of :func:`ground_grid`, or
+        the terrain faces sampled like roofs (nothing without terrain).
+    engine : {"auto", "numba", "embree"}
+        Ray engine that lays the ground grid on the terrain.
+
+    Returns
+    -------
+    Sensors
+        Ground-grid sensors first, then sensors on faces (in mesh order).
+        Sensors on faces are cached on the sampled mesh: the same arrays come
+        back until the scene changes.
+
+    Raises
+    ------
+    InputError
+        Unknown surfaces or layout, bad spacing, points or normals.
+    """
+    if points is not None:
+        return _user_points(points, normals)
+    if normals is not None:
+        raise InputError("normals were given without points")
+    surfaces = normalize_surfaces(surfaces)
+    if ground not in GROUND_LAYOUTS:
+        raise InputError(
+            f"unknown ground layout {ground!r}; expected one of {GROUND_LAYOUTS}"
+        )
+    _check_spacing(spacing)
+    on_mesh = isinstance(scene, CityMesh)
+    grid = "ground" in surfaces and ground == "grid" and not on_mesh
+    kinds = tuple(k for k in ("roof", "wall") if k in surfaces)
+    if "ground" in surfaces and not grid:
+        kinds += (_TERRAIN,)
+    parts = []
+    if grid:
+        parts.append(ground_grid(scene, spacing, ground_bounds, engine=engine))
+    if kinds and (on_mesh or len(scene.buildings) or _TERRAIN in kinds):
+        parts.append(_on_faces(scene, spacing, kinds))
+    if len(parts) == 1:
+        return parts[0]
+    return Sensors.concat(parts)
+

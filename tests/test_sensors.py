@@ -1,0 +1,183 @@
+"""Sensors: sampling mesh faces, the ground grid, the one resolution routine.
+
+References: exact face areas (sensor areas must sum to them per plane),
+shapely footprints, and analytic grids on rectangles.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import shapely
+
+import cimcity as cc
+from cimcity.errors import InputError
+from cimcity.mesh import extrude_buildings
+from cimcity.sun.sensors import Sensors, ground_grid, resolve, sample
+from scenes import lone_box, street_canyon
+
+X0, Y0 = 649_800.0, 6_865_400.0
+
+COURTYARD = shapely.box(X0, Y0, X0 + 30, Y0 + 20).difference(shapely.box(X0 + 10, Y0 + 5, X0 + 20, Y0 + 15))
+L_SHAPE = shapely.Polygon([(X0 + 200, Y0), (X0 + 230, Y0), (X0 + 230, Y0 + 10), (X0 + 210, Y0 + 10), (X0 + 210, Y0 + 30), (X0 + 200, Y0 + 30)])
+
+
+def _plane_groups(m, faces):
+    """Faces grouped by building, kind and plane (independent of mesh.py's keys)."""
+    n = np.round(m.face_normals, 6)
+    d = np.round(np.einsum("ij,ij->i", m.face_normals, m.triangles[:, 0]), 4)
+    key = np.column_stack([m.face_building, m.face_kind, n, d])[faces]
+    return np.unique(key, axis=0, return_inverse=True)[1].ravel()
+
+
+def test_sensor_areas_sum_to_face_areas_and_points_lie_on_faces():
+    m = extrude_buildings([COURTYARD, L_SHAPE], [0.0, 0.0], [12.0, 9.0])
+    s = sample(m, spacing=0.7, kinds=("roof", "wall"), offset=0.0)
+    faces = m.kind_mask(("roof", "wall"))
+    assert s.areas.sum() == pytest.approx(m.face_areas[faces].sum(), rel=1e-12)
+    # per plane (building, kind, plane): sensors stand for the exact area of
+    # the coplanar faces (triangle clipping is exact up to round-off, 1e-12)
+    fidx = np.flatnonzero(faces)
+    g = _plane_groups(m, faces)
+    gid = np.full(m.n_faces, -1)
+    gid[fidx] = g
+    per_plane = np.bincount(gid[s.face], weights=s.areas, minlength=g.max() + 1)
+    want = np.bincount(g, weights=m.face_areas[fidx])
+    np.testing.assert_allclose(per_plane, want, rtol=1e-12)
+    # each point is on its face's plane (offset 0)
+    v0 = m.triangles[s.face][:, 0] + m.origin
+    d = np.einsum("ij,ij->i", s.points - v0, m.face_normals[s.face])
+    assert np.abs(d).max() < 1e-6
+    # roof points lie inside their footprint (shapely, 1e-9 m on the boundary)
+    roof = s.kind == "roof"
+    fp = np.array([COURTYARD, L_SHAPE])[m.face_building[s.face[roof]]]
+    pts = shapely.points(s.points[roof, 0], s.points[roof, 1])
+    assert shapely.dwithin(fp, pts, 1e-9).all()
+    # density: about 1 sensor per spacing^2 (cells are 0.67-1.5 spacing wide)
+    dens = len(s) * 0.49 / m.face_areas[faces].sum()
+    assert 0.8 < dens < 1.4
+
+
+def test_sensor_grid_fits_rectangles_exactly():
+    # a 10 x 6 box, 3.3 m high: roof cells 1 x 1 m centred on the metre grid,
+    # walls round(10)=10 or round(6)=6 columns x round(3.3)=3 rows of 1.1 m
+    m = extrude_buildings([shapely.box(X0, Y0, X0 + 10, Y0 + 6)], [0.0], [3.3])
+    s = sample(m, 1.0, offset=0.0)
+    roof = s.kind == "roof"
+    assert roof.sum() == 60 and np.allclose(s.areas[roof], 1.0, rtol=1e-12)
+    got = np.sort(np.round((s.points[roof, 0] - X0) * 10 + (s.points[roof, 1] - Y0) * 1000))
+    want = np.sort([(i + 0.5) * 10 + (j + 0.5) * 1000 for i in range(10) for j in range(6)])
+    np.testing.assert_array_equal(got, want)
+    wall = s.kind == "wall"
+    assert wall.sum() == 2 * (10 + 6) * 3
+    np.testing.assert_allclose(s.areas[wall], 1.1, rtol=1e-12)
+    np.testing.assert_allclose(np.unique(np.round(s.points[wall, 2], 9)), [0.55, 1.65, 2.75])
+
+
+def test_sliver_triangles_do_not_inflate_sensor_count():
+    # a 40 x 1.2 m strip and a 30-gon ring: footprint triangulation makes long
+    # slivers; the per-plane grid still gives about area / spacing^2 roof sensors
+    ring = shapely.Point(X0, Y0).buffer(15, quad_segs=8).difference(
+        shapely.Point(X0, Y0).buffer(13, quad_segs=8)
+    )
+    strip = shapely.box(X0 + 50, Y0, X0 + 90, Y0 + 1.2)
+    m = extrude_buildings([ring, strip], [0.0, 0.0], [10.0, 10.0])
+    s = sample(m, 0.5, kinds=("roof",), offset=0.0)
+    for i, g in enumerate((ring, strip)):
+        sel = m.face_building[s.face] == i
+        assert s.areas[sel].sum() == pytest.approx(g.area, rel=1e-12)
+        # cells are 0.67-1.5 spacing wide (strip: 80 x 2 cells of 0.5 x 0.6 m);
+        # ring: boundary cells add partial cells along the perimeter
+        assert 0.6 * g.area / 0.25 <= sel.sum() <= 1.6 * g.area / 0.25, (i, sel.sum())
+
+
+def test_sensor_offset_moves_points_along_normals():
+    m = extrude_buildings([shapely.box(X0, Y0, X0 + 4, Y0 + 4)], [0.0], [4.0])
+    a = sample(m, 1.0, offset=0.0)
+    b = sample(m, 1.0, offset=0.25)
+    assert np.allclose(b.points - a.points, 0.25 * a.normals)
+
+
+def test_bad_spacing_and_kinds_raise():
+    m = extrude_buildings([shapely.box(0, 0, 1, 1)], [0.0], [1.0])
+    with pytest.raises(InputError, match="spacing"):
+        sample(m, 0.0)
+    with pytest.raises(InputError, match="unknown surface kind 'roofs'"):
+        sample(m, 1.0, kinds=("roofs",))
+
+
+# -- the one sensor type --------------------------------------------------------------
+def test_sensors_subset_concat_and_user_points():
+    a = Sensors.from_points([[0.0, 0, 1], [1, 0, 1]], [[0, 0, 2.0], [0, 3.0, 0]])
+    np.testing.assert_allclose(a.normals, [[0, 0, 1], [0, 1, 0]])
+    assert (a.cell == -1).all() and a.cell.shape == (2, 2) and a.grid is None
+    assert list(a.kind) == ["point", "point"] and (a.face == -1).all()
+    b = a.concat([a, a.subset([True, False])])
+    assert len(b) == 3 and b.points[2].tolist() == [0.0, 0.0, 1.0]
+    assert len(Sensors.concat([])) == 0 == len(Sensors.empty())
+    f = b.to_frame(crs="EPSG:2154")
+    assert list(f.columns[:10]) == ["x", "y", "z", "nx", "ny", "nz", "area", "kind", "building_id", "face"]
+    with pytest.raises(InputError, match="non-zero"):
+        Sensors.from_points([[0.0, 0, 0]], [[0.0, 0, 0]])
+
+
+# -- ground grid and resolve --------------------------------------------------------------
+def test_ground_grid_cells_lie_outside_footprints_on_their_raster():
+    # Reference: the affine transform of the grid maps each sensor's (row, col)
+    # back to its cell centre (exact); no sensor stands inside the footprint.
+    scene = lone_box()
+    g = ground_grid(scene, 2.0)
+    assert len(g) and set(g.kind) == {"ground"} and (g.face == -1).all()
+    t = g.grid["transform"]
+    xc = t.c + (g.cell[:, 1] + 0.5) * t.a
+    yc = t.f + (g.cell[:, 0] + 0.5) * t.e
+    np.testing.assert_allclose(g.points[:, 0], xc, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(g.points[:, 1], yc, rtol=0, atol=1e-9)
+    fp = scene.buildings.geometry.iloc[0]
+    assert not shapely.contains(fp, shapely.points(g.points[:, :2])).any()
+    np.testing.assert_allclose(g.points[:, 2], 35.05, atol=1e-12)
+    np.testing.assert_allclose(g.areas, 4.0)
+
+
+def test_resolve_lays_ground_grid_then_faces_and_caches_faces():
+    scene = street_canyon(length=40.0)
+    s = resolve(scene, surfaces=("ground", "wall", "roof"), spacing=2.0)
+    kinds = list(dict.fromkeys(s.kind))
+    assert kinds[0] == "ground" and set(kinds) == {"ground", "roof", "wall"}
+    assert s.grid is not None and (s.cell[s.kind != "ground"] == -1).all()
+    built = resolve(scene, surfaces=("roof", "wall"), spacing=2.0)
+    assert resolve(scene, surfaces=("wall", "roof"), spacing=2.0) is built  # cached
+    np.testing.assert_array_equal(s.points[s.kind != "ground"], built.points)
+    # the same sensors as sampling the scene mesh without buried walls
+    m = scene.mesh(terrain=False)
+    B = scene.buildings.reindex(m.building_ids)
+    ref = sample(m, 2.0, footprints=B.geometry.values, tops=B["roof_z"].to_numpy(float))
+    np.testing.assert_array_equal(built.points, ref.points)
+    np.testing.assert_array_equal(built.areas, ref.areas)
+
+
+def test_resolve_points_and_errors():
+    scene = lone_box()
+    p = resolve(scene, surfaces=("roof",), points=[X0, Y0, 40.0])
+    assert len(p) == 1 and p.normals.tolist() == [[0.0, 0.0, 1.0]]
+    with pytest.raises(InputError, match="normals were given without points"):
+        resolve(scene, normals=[0, 0, 1.0])
+    with pytest.raises(InputError, match="unknown surface kind 'roofs'"):
+        resolve(scene, surfaces=("roofs",))
+    with pytest.raises(InputError, match="spacing"):
+        resolve(scene, surfaces=("roof",), spacing=0.0)
+    with pytest.raises(InputError, match="ground layout"):
+        resolve(scene, surfaces=("roof",), ground="raster")
+
+
+def test_terrain_surface_is_the_former_name_of_ground():
+    dem = cc.Terrain.from_array(np.full((30, 40), 35.0), (X0 - 10, Y0 + 20), 1.0)
+    scene = lone_box().add_terrain(dem)
+    with pytest.warns(FutureWarning, match="'ground'"):
+        old = resolve(scene, surfaces=("terrain",), spacing=3.0, ground="mesh")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        new = resolve(scene, surfaces=("ground",), spacing=3.0, ground="mesh")
+    assert old is new and set(new.kind) == {"ground"} and (new.face >= 0).all()
