@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 import cimcity as cc
-from cimcity._sample_ifc import write_project_ifc
+from cimcity.datasets.ifc_writer import write_project_ifc
 from cimcity.io.cityjson import read_cityjson, write_cityjson
 from cimcity.io.ifc import read_ifc
 

@@ -18,7 +18,7 @@ PARIS17 = (648_500.0, 6_864_500.0, 651_000.0, 6_866_500.0)
 
 def test_sample_is_deterministic(tmp_path):
     """Regenerating the sample gives the committed files (byte-identical tables)."""
-    from cimcity._sample import build_layers
+    from cimcity.datasets.paris import build_layers
 
     a = build_layers()
     b = build_layers()

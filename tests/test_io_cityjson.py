@@ -453,7 +453,7 @@ def test_edited_attributes_and_new_columns_are_written(shared_data, tmp_path):
 
 
 def test_clipped_and_project_scenes(shared_data, tmp_path, delft):
-    from cimcity._sample_ifc import write_project_ifc
+    from cimcity.datasets.ifc_writer import write_project_ifc
     from cimcity.io.ifc import read_ifc
 
     # clipping keeps only what is left (and their links stay consistent)

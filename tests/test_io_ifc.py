@@ -24,7 +24,7 @@ import pytest
 import shapely
 
 import cimcity as cc
-from cimcity._sample_ifc import write_project_ifc
+from cimcity.datasets.ifc_writer import write_project_ifc
 from cimcity.errors import CRSError, FileFormatError, GeoreferenceError, InputError
 from cimcity.io.ifc import GeoreferenceWarning, describe, read_ifc
 from cimcity.mesh import KIND_CODES

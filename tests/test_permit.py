@@ -4,7 +4,7 @@ References used below (tolerances next to each assertion):
 * analytic geometry of boxes and gable roofs placed on hand-built parcels
   (heights, distances, areas are exact up to float rounding: 1 cm / 0.1 %);
 * the sample district's project, whose dimensions are known by construction
-  (``cimcity._sample``: 24 m x 15 m, R+7 = 24.5 m on a 24 m x 28 m parcel facing
+  (``cimcity.datasets.paris``: 24 m x 15 m, R+7 = 24.5 m on a 24 m x 28 m parcel facing
   a 16 m street) -- positions go through the WGS84 Etalab cadastre, so they hold
   to about 1 cm;
 * shapely for areas of the site surfaces.
@@ -554,7 +554,7 @@ def test_sample_project_passes(sample):
         r.land_info["parcels"] == [scene.meta["vacant_parcel"]]
         and r.land_info["zone"] == "UG"
     )
-    # by construction (cimcity._sample): 24.5 m, 360 / 672 m², 13 m garden, 16 m street
+    # by construction (cimcity.datasets.paris): 24.5 m, 360 / 672 m², 13 m garden, 16 m street
     assert row(r, "max_height")["measured"] == pytest.approx(24.5, abs=CM)
     assert row(r, "max_footprint_ratio")["measured"] == pytest.approx(
         360 / 672, rel=AREA_REL

@@ -19,7 +19,7 @@ from cimcity.mesh import CityMesh, extrude_buildings
 from cimcity.raycast import numba_engine
 from cimcity.raycast.tasks import split as split_tasks
 from cimcity.sun.sensors import sample as sample_sensors
-from scenes import CATALOGUE, X0, Y0, lone_box
+from cimcity.testing import CATALOGUE, X0, Y0, lone_box
 
 HAS_EMBREE = has_module("embreex.rtcore_scene")
 ENGINES = [

@@ -8,7 +8,7 @@ from PIL import Image
 
 from cimcity import render
 from cimcity.errors import InputError
-from scenes import courtyard, street_canyon
+from cimcity.testing import courtyard, street_canyon
 
 
 def test_snapshot_is_not_blank_across_the_frame(tmp_path):

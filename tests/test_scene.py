@@ -8,10 +8,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-import trimesh
 
 import cimcity as cc
-from cimcity.bim import BimModel
+from cimcity.sun.sensors import sample_scene
 from cimcity.errors import (
     CRSError,
     EstimateWarning,
@@ -21,7 +20,14 @@ from cimcity.errors import (
     ReprojectionWarning,
 )
 from cimcity.terrain import Terrain
-from scenes import X0, Y0, courtyard, lone_box
+from cimcity.testing import (
+    X0,
+    Y0,
+    assert_scene_consistent,
+    box_project,
+    courtyard,
+    lone_box,
+)
 
 
 def gdf(geoms, crs="EPSG:2154", **cols):
@@ -145,14 +151,7 @@ def test_relations_by_largest_overlap_and_navigation():
 
 
 def box_bim(footprint, base_z, height, pid="PRJ"):
-    x0, y0, x1, y1 = footprint.bounds
-    tm = trimesh.creation.box(extents=(x1 - x0, y1 - y0, height))
-    tm.apply_translation(((x0 + x1) / 2, (y0 + y1) / 2, base_z + height / 2))
-    import pandas as pd
-
-    storeys = pd.DataFrame({"name": ["RDC", "R+1"], "elevation": [base_z, base_z + height / 2]})
-    return BimModel(id=pid, mesh=tm, footprint=footprint, base_z=base_z, top_z=base_z + height,
-                    storeys=storeys, crs="EPSG:2154", georef={"method": "user_placement"})
+    return box_project(footprint, base_z, height, id=pid)
 
 
 def test_with_project_replaces_buildings_on_its_parcel_and_leaves_original_untouched():
@@ -226,7 +225,7 @@ def test_scene_sample_drops_party_wall_sensors():
     # two adjoining boxes sharing the wall x = X0 + 10; the lower one is 6 m
     s.add_buildings(gdf([shapely.box(X0, Y0, X0 + 10, Y0 + 10), shapely.box(X0 + 10, Y0, X0 + 20, Y0 + 10)],
                         height=[12.0, 6.0], ground_z=[0.0, 0.0]))
-    sens = s.sample(1.0, kinds=("wall",))
+    sens = sample_scene(s, 1.0, kinds=("wall",))
     on_party = np.isclose(sens.points[:, 0], X0 + 10, atol=0.1) & (np.abs(sens.normals[:, 0]) > 0.9)
     # the taller building's party wall stays exposed above 6 m only
     assert sens.points[on_party, 2].min() > 6.0
@@ -309,3 +308,123 @@ def test_vegetation_raster_is_stored_for_the_ratios(shared_data):
     cols = slice(30, 130)  # x 147750 -> 147850 from 147720
     built = (arr[rows, cols] == 2).mean()  # UMEP class 2 = buildings
     assert r.units["built_share"].iloc[0] == pytest.approx(built, abs=1e-9)
+
+
+# -- the model store, the formats registry, the package layout ---------------------------
+
+
+def test_with_project_stores_the_project_model_and_drops_the_replaced_ones():
+    s = make_district()
+    bim = box_bim(shapely.box(X0 + 55, Y0 + 10, X0 + 80, Y0 + 30), 35.0, 24.0)
+    after = s.with_project(bim)
+    assert list(after.models) == ["PRJ"] and not len(s.models)
+    model = after.models["PRJ"]
+    assert model.source == "ifc" and model.n_faces == 12
+    assert model.vertices.flags.writeable is False
+    # kinds from the normals: 2 roof, 2 underside, 8 wall triangles
+    codes = cc.mesh.KIND_CODES
+    assert np.bincount(model.kinds, minlength=3)[[codes["roof"], codes["ground"], codes["wall"]]].tolist() == [2, 2, 8]
+    assert_scene_consistent(after)
+    # registering a project alone swaps nothing in: the mesh has no project faces
+    s.add_bim(bim)
+    assert "PRJ" not in s.models and "PRJ" not in s.mesh().building_ids
+
+
+def test_model_store_builds_deferred_models_once_on_first_use():
+    from cimcity.scene import BuildingModel, ModelStore
+
+    calls = []
+    tri = np.array([[[0, 0, 0], [1, 0, 0], [0, 1, 0]]], float)
+
+    def build(ids):
+        calls.append(list(ids))
+        return {i: BuildingModel.from_triangles(tri, [2], "cityjson") for i in ids}
+
+    store = ModelStore()
+    store.defer(["a", "b"], build)
+    assert "a" in store and len(store) == 2 and not calls
+    copy = store.copy()
+    got = store.get_many(["b", "a", "zz"])
+    assert list(got) == ["b", "a"] and calls == [["b", "a"]]
+    store.get_many(["a"])
+    assert len(calls) == 1  # built once
+    copy.keep(["a"])
+    assert list(copy) == ["a"] and len(store) == 2
+    with pytest.raises(KeyError):
+        store["zz"]
+
+
+def test_cityjson_models_are_lazy_and_pruned_by_clip(shared_data):
+    s = cc.read_cityjson(shared_data / "cityjson" / "cjio_zurich_subset_lod2.json")
+    assert set(s.models) == set(s.buildings.index)
+    assert len(s.models._pending) == len(s.buildings)  # not triangulated yet
+    b = s.buildings.total_bounds
+    half = s.clip((b[0], b[1], (b[0] + b[2]) / 2, b[3]))
+    assert set(half.models) == set(half.buildings.index) < set(s.models)
+    assert_scene_consistent(half)
+    assert half.mesh().n_faces < s.mesh().n_faces
+    model = s.models[s.buildings.index[0]]
+    assert model.source == "cityjson" and model.lod == s.buildings["cityjson_lod"].iloc[0]
+
+
+def test_paths_go_through_the_registered_readers(tmp_path, monkeypatch):
+    from cimcity.scene import formats
+
+    # by default a path reaches cimcity's own reader (cimcity.io.raster.read_dem)
+    from affine import Affine
+
+    from cimcity.results import write_geotiff
+
+    dem = write_geotiff(tmp_path / "dem.tif", np.full((4, 5), 35.0),
+                        Affine(1.0, 0, X0, 0, -1.0, Y0 + 4), "EPSG:2154")
+    loaded = cc.Scene().add_terrain(dem).terrain
+    assert loaded.elevation.shape == (4, 5) and float(np.nanmax(loaded.elevation)) == 35.0
+    monkeypatch.setattr(formats, "_READERS", {})
+    with pytest.raises(InputError, match="no 'dem' reader is registered"):
+        cc.Scene().add_terrain(tmp_path / "dem.tif")
+    seen = []
+    t = Terrain.from_array(np.zeros((3, 3)), origin=(X0, Y0 + 3), resolution=1.0)
+    formats.register_reader("dem", lambda path, crs: seen.append((path, crs)) or t)
+    s = cc.Scene().add_terrain("dem.tif")
+    assert s.terrain is t and seen == [("dem.tif", s.crs)]
+
+
+def test_scene_package_imports_no_reader():
+    import ast
+    from pathlib import Path
+
+    for path in Path(cc.scene.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert "io" not in (node.module or "").split("."), (path.name, node.module)
+
+
+def test_catalogue_scenes_are_consistent():
+    from cimcity.testing import CATALOGUE
+
+    for name, make in CATALOGUE.items():
+        assert_scene_consistent(make()), name
+
+
+def test_sample_scene_is_consistent(paris):
+    assert_scene_consistent(paris)
+    after = paris.with_project(paris.projects[paris.meta["project_id"]])
+    assert_scene_consistent(after)
+
+
+def test_consistency_check_catches_a_broken_link():
+    s = make_district()
+    s.buildings.loc["b1", "parcel_id"] = "nowhere"
+    with pytest.raises(AssertionError, match="parcel_id names rows that do not exist"):
+        assert_scene_consistent(s, mesh=False)
+
+
+def test_scene_cache_is_keyed_on_the_version():
+    s = lone_box()
+    m = s.mesh()
+    s.buildings.loc[s.buildings.index[0], "height"] = 30.0
+    assert s.mesh() is m  # in-place edits need touch()
+    s.touch()
+    assert s.mesh() is not m
+    c = s.copy()
+    assert c.cache is not s.cache and len(c.cache) == 0

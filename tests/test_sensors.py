@@ -16,7 +16,7 @@ import cimcity as cc
 from cimcity.errors import InputError
 from cimcity.mesh import extrude_buildings
 from cimcity.sun.sensors import Sensors, ground_grid, resolve, sample
-from scenes import lone_box, street_canyon
+from cimcity.testing import lone_box, street_canyon
 
 X0, Y0 = 649_800.0, 6_865_400.0
 

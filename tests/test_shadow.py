@@ -21,7 +21,7 @@ from cimcity.sun import shadows as sun_shadows
 from cimcity.sun.impact import changed_buildings
 from cimcity.sun.position import scene_site
 from cimcity.sun.sensors import resolve
-from scenes import X0, Y0, courtyard, lone_box
+from cimcity.testing import X0, Y0, courtyard, lone_box
 
 #: geometric agreement of two constructions of the same polygon [m²]
 AREA_TOL = 1e-6

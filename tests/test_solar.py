@@ -19,7 +19,7 @@ from cimcity.io import weather as io_weather
 from cimcity.sun import sky
 from cimcity.sun.position import direction_vectors
 from cimcity.sun.sensors import sample_scene
-from scenes import X0, Y0, lone_box, street_canyon
+from cimcity.testing import X0, Y0, lone_box, street_canyon
 
 EPW = "weather/FRA_Paris.Orly.071490_IWEC.epw"
 ENGINE = "numba"

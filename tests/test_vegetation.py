@@ -31,7 +31,7 @@ from cimcity.errors import (
     ReprojectionWarning,
 )
 from cimcity.vegetation.zonal import _Store
-from scenes import X0, Y0
+from cimcity.testing import X0, Y0
 
 #: areas equal up to floating-point rounding of Lambert-93 coordinates [m²]
 AREA_TOL = 1e-6

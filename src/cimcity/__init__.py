@@ -30,10 +30,13 @@ _LAZY = {
     "read_dsm": "cimcity.io.raster:read_dsm",
     "read_ifc": "cimcity.io.ifc:read_ifc",
     "read_cityjson": "cimcity.io.cityjson:read_cityjson",
+    "read_weather": "cimcity.io.weather:read_weather",
+    "describe": "cimcity.io.description:describe",
 }
 _SUBMODULES = {
-    "datasets", "scene", "mesh", "terrain", "raycast", "sky", "solar", "shadow",
+    "datasets", "scene", "mesh", "terrain", "raycast", "sun", "solar", "shadow",
     "flood", "vegetation", "permit", "render", "io", "parallel", "bim", "crs",
+    "results", "testing",
 }
 
 __all__ = ["CimcityError", "errors", "__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]

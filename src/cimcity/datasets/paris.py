@@ -9,7 +9,8 @@ vegetation (street trees, courtyard gardens, a park, green roofs), roads with
 widths, and an IFC4 project (R+7) georeferenced with IfcMapConversion.
 
 Everything is synthetic ("Paris-like"); nothing is copied from third parties.
-Run ``python scripts/make_sample.py`` to regenerate ``data/samples/paris``.
+Run ``python scripts/make_sample.py`` (a thin call of :func:`generate`) to
+regenerate ``data/samples/paris``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import shapely
+
+from .ifc_writer import write_project_ifc
 
 #: south-west corner of the district (Lambert-93, m)
 X0, Y0 = 649_700.0, 6_865_300.0
@@ -124,11 +128,30 @@ def _front_building(poly, side, corner, rng):
 
 def build_layers(seed: int = 17):
     """All vector layers as GeoDataFrames in EPSG:2154 (parcels, buildings, zones,
-    vegetation, roads, water) plus the vacant parcel id."""
-    import geopandas as gpd
+    vegetation, roads, water) plus the vacant parcel id.
 
+    The steps draw from one random generator in a fixed order, so a seed always
+    gives the same district.
+    """
     rng = np.random.default_rng(seed)
-    tr = lambda g: shapely.affinity.translate(g, X0, Y0)  # noqa: E731
+    parcels, buildings, veg, vacant_id = _lay_blocks(rng)
+    _street_trees(rng, veg)
+    P = _parcels_table(parcels)
+    out = _buildings_table(buildings, rng)
+    Z = _zones_table()
+    V = _vegetation_table(veg, out)
+    roads, water = _streets_and_water()
+    return dict(parcels=P, buildings=out, zones=Z, vegetation=V, roads=roads, water=water, vacant=vacant_id)
+
+
+def _tr(g):
+    """Offsets from the district corner -> Lambert-93."""
+    return shapely.affinity.translate(g, X0, Y0)
+
+
+def _lay_blocks(rng):
+    """Parcels, buildings and vegetation of every block (as dict rows, in
+    offsets), and the vacant parcel's id."""
     parcels, buildings, veg = [], [], []
     sections = ["AA", "AB", "AC", "AD", "AE", "AF", "AG", "AH", "AJ"]
     vacant_id = None
@@ -211,8 +234,11 @@ def build_layers(seed: int = 17):
                 c = inner.centroid
                 veg.append(dict(kind="tree", height=rng.uniform(8, 14),
                                 geometry=shapely.Point(c.x + rng.uniform(-12, 12), c.y + rng.uniform(-6, 6)).buffer(3.0, 12)))
+    return parcels, buildings, veg, vacant_id
 
-    # street trees along the wide streets
+
+def _street_trees(rng, veg):
+    """Append street trees along the wide streets to ``veg``."""
     for _name, ax, ay, bx_, by_, width in STREETS:
         if width < 15:
             continue
@@ -229,16 +255,22 @@ def build_layers(seed: int = 17):
                 veg.append(dict(kind="tree", height=rng.uniform(9, 16),
                                 geometry=shapely.Point(p.x + sgn * off[0], p.y + sgn * off[1]).buffer(2.8, 12)))
 
-    # --- tables ----------------------------------------------------------------
+
+def _parcels_table(parcels):
+    """Etalab-style parcels."""
     P = gpd.GeoDataFrame(parcels, crs=CRS)
-    P["geometry"] = P.geometry.apply(tr)
+    P["geometry"] = P.geometry.apply(_tr)
     P["commune"] = COMMUNE
     P["prefixe"] = "000"
     P["contenance"] = np.round(P.geometry.area).astype(int)
     P = P[["id", "commune", "prefixe", "section", "numero", "contenance", "geometry"]]
+    return P
 
+
+def _buildings_table(buildings, rng):
+    """BD TOPO v3-style buildings (heights to the gutter, altitudes, storeys)."""
     B = gpd.GeoDataFrame(buildings, crs=CRS)
-    B["geometry"] = B.geometry.apply(tr)
+    B["geometry"] = B.geometry.apply(_tr)
     off = shapely.get_coordinates(shapely.segmentize(B.geometry.boundary.values, 1.0), return_index=True)
     zs = terrain_z(off[0][:, 0] - X0, off[0][:, 1] - Y0)
     ground = np.full(len(B), np.inf)
@@ -271,8 +303,11 @@ def build_layers(seed: int = 17):
     # a few buildings with storeys but no measured height (as in real BD TOPO)
     missing = rng.choice(len(out), size=4, replace=False)
     out.loc[out.index[missing], ["hauteur", "altitude_maximale_toit", "altitude_minimale_toit"]] = np.nan
+    return out
 
-    # zones (CNIG zone_urba columns)
+
+def _zones_table():
+    """CNIG zone_urba zones UG, UV (the park) and N (the river banks)."""
     park = shapely.box(*[BLOCK_X[PARK_BLOCK[0]][0], BLOCK_Y[PARK_BLOCK[1]][0], BLOCK_X[PARK_BLOCK[0]][1], BLOCK_Y[PARK_BLOCK[1]][1]])
     n_zone = shapely.box(0, 0, SIZE, 45.0)
     ug = shapely.box(0, 45.0, SIZE, SIZE).difference(park)
@@ -288,28 +323,38 @@ def build_layers(seed: int = 17):
             "datappro": ["20240101"] * 3,
             "datvalid": ["20240101"] * 3,
         },
-        geometry=[tr(ug), tr(park), tr(n_zone)],
+        geometry=[_tr(ug), _tr(park), _tr(n_zone)],
         crs=CRS,
     )
+    return Z
+
+
+def _vegetation_table(veg, out):
+    """Vegetation polygons, green roofs included."""
     V = gpd.GeoDataFrame(veg, crs=CRS)
-    V["geometry"] = V.geometry.apply(tr)
+    V["geometry"] = V.geometry.apply(_tr)
     gr = out[out["toit_vegetalise"]]
     V = gpd.GeoDataFrame(
         list(V.to_dict("records")) + [dict(kind="green_roof", height=0.0, geometry=g) for g in gr.geometry],
         crs=CRS,
     )
     V["height"] = V["height"].round(1)
+    return V
+
+
+def _streets_and_water():
+    """Road centre lines with widths, and the river."""
     roads = gpd.GeoDataFrame(
         {"nom": [s[0] for s in STREETS], "largeur": [s[5] for s in STREETS], "nature": "Route à 1 chaussée"},
-        geometry=[tr(shapely.LineString([(s[1], s[2]), (s[3], s[4])])) for s in STREETS],
+        geometry=[_tr(shapely.LineString([(s[1], s[2]), (s[3], s[4])])) for s in STREETS],
         crs=CRS,
     )
     water = gpd.GeoDataFrame(
         {"nom": ["Rivière (canal Saint-Lazare, fictif)"], "nature": ["Cours d'eau"]},
-        geometry=[tr(shapely.box(0, 10.0, SIZE, 30.0))],
+        geometry=[_tr(shapely.box(0, 10.0, SIZE, 30.0))],
         crs=CRS,
     )
-    return dict(parcels=P, buildings=out, zones=Z, vegetation=V, roads=roads, water=water, vacant=vacant_id)
+    return roads, water
 
 
 def write_dem(path: Path, resolution: float = 1.0) -> None:
@@ -372,17 +417,12 @@ def generate(out_dir, seed: int = 17) -> dict:
         project_storey_heights=PROJECT_STOREYS,
         counts={k: int(len(v)) for k, v in L.items() if hasattr(v, "__len__") and not isinstance(v, str)},
     )
-    try:
-        from ._sample_ifc import write_project_ifc
-    except ImportError:
-        write_project_ifc = None
-    if write_project_ifc is not None:
-        fp = [(0.0, 0.0), (24.0, 0.0), (24.0, 15.0), (0.0, 15.0)]
-        write_project_ifc(
-            out / "projet_r7.ifc", fp, PROJECT_STOREYS, map_conversion=place, crs=CRS,
-            name="Projet R+7 rue Cardinet",
-        )
-        manifest["project_ifc"] = "projet_r7.ifc"
+    fp = [(0.0, 0.0), (24.0, 0.0), (24.0, 15.0), (0.0, 15.0)]
+    write_project_ifc(
+        out / "projet_r7.ifc", fp, PROJECT_STOREYS, map_conversion=place, crs=CRS,
+        name="Projet R+7 rue Cardinet",
+    )
+    manifest["project_ifc"] = "projet_r7.ifc"
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     return manifest
 

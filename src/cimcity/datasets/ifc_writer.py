@@ -1,5 +1,8 @@
 """A small, deterministic IFC writer for sample and test projects.
 
+Used by the sample generator (:mod:`cimcity.datasets.paris`) and by
+:func:`cimcity.testing.write_box_project`.
+
 :func:`write_project_ifc` builds a simple multi-storey building with
 ifcopenshell's authoring API (``ifcopenshell.api``): project, site, building,
 storeys at their elevations, one wall per footprint edge and storey, a floor
@@ -33,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from ._compat import import_optional
-from .errors import GeometryError, InputError
+from .._compat import import_optional
+from ..errors import GeometryError, InputError
 
 #: fixed header timestamp (deterministic files)
 TIMESTAMP = "2024-01-01T00:00:00"
