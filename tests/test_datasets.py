@@ -73,7 +73,7 @@ def test_sample_project_is_on_the_vacant_parcel(paris):
 
 def test_sample_mesh_is_watertight(paris):
     m = paris.mesh()
-    solids = m.select(kinds=("roof", "wall", "ground")).to_trimesh()
+    solids = m.select(kinds=("roof", "wall", "base")).to_trimesh()
     assert solids.is_watertight
     # volume = sum over buildings of footprint x height for flat roofs; mansards less
     B = paris.buildings

@@ -579,7 +579,7 @@ def test_cityjson_mesh_keeps_semantic_areas(shared_data, name, kw):
     for sem, kind in (
         ("RoofSurface", "roof"),
         ("WallSurface", "wall"),
-        ("GroundSurface", "ground"),
+        ("GroundSurface", "base"),
     ):
         got = a[m.face_kind == KIND_CODES[kind]].sum()
         assert got == pytest.approx(expected[sem], rel=1e-6), sem

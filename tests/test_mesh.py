@@ -50,7 +50,7 @@ def test_normals_point_outward():
     assert np.all(np.einsum("ij,ij->i", c, m.face_normals) > 0)
     roof = m.face_kind == KIND_CODES["roof"]
     assert np.allclose(m.face_normals[roof], [0, 0, 1])
-    ground = m.face_kind == KIND_CODES["ground"]
+    ground = m.face_kind == KIND_CODES["base"]
     assert np.allclose(m.face_normals[ground], [0, 0, -1])
 
 

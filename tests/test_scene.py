@@ -323,7 +323,7 @@ def test_with_project_stores_the_project_model_and_drops_the_replaced_ones():
     assert model.vertices.flags.writeable is False
     # kinds from the normals: 2 roof, 2 underside, 8 wall triangles
     codes = cc.mesh.KIND_CODES
-    assert np.bincount(model.kinds, minlength=3)[[codes["roof"], codes["ground"], codes["wall"]]].tolist() == [2, 2, 8]
+    assert np.bincount(model.kinds, minlength=3)[[codes["roof"], codes["base"], codes["wall"]]].tolist() == [2, 2, 8]
     assert_scene_consistent(after)
     # registering a project alone swaps nothing in: the mesh has no project faces
     s.add_bim(bim)

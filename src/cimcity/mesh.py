@@ -30,9 +30,10 @@ import shapely
 from ._cache import Cache
 from .errors import GeometryError, InputError
 
-#: Surface kinds, in code order. ``ground`` is a building's base (CityGML
-#: GroundSurface); ``terrain`` is the DEM surface.
-KINDS = ("ground", "wall", "roof", "terrain")
+#: Mesh face kinds, in code order. ``base`` is a building's underside (CityGML
+#: GroundSurface); ``terrain`` is the DEM surface. ("ground" is not a face kind:
+#: it names the open-ground sensors of the sun analyses.)
+KINDS = ("base", "wall", "roof", "terrain")
 KIND_CODES = {k: i for i, k in enumerate(KINDS)}
 
 #: vertices closer than this are welded [m]
@@ -50,7 +51,15 @@ def kind_codes(kinds) -> np.ndarray:
     out = []
     for k in kinds:
         if k not in KIND_CODES:
-            raise InputError(f"unknown surface kind {k!r}; expected one of {KINDS}")
+            hint = (
+                " ('ground' is no face kind: a building's underside is 'base', the "
+                "DEM surface 'terrain')"
+                if k == "ground"
+                else ""
+            )
+            raise InputError(
+                f"unknown surface kind {k!r}; expected one of {KINDS}{hint}"
+            )
         out.append(KIND_CODES[k])
     return np.asarray(out, dtype=np.int8)
 
@@ -450,7 +459,7 @@ def extrude_buildings(
     t2, towner = _triangulate(shifted)
     tb = pidx[towner]
     base = np.concatenate([t2, base_z[tb][:, None, None].repeat(3, 1)], axis=2)
-    add(base[:, ::-1], tb, "ground")
+    add(base[:, ::-1], tb, "base")
     flat = ~part_pitched[towner]
     top = np.concatenate([t2, roof_z[tb][:, None, None].repeat(3, 1)], axis=2)
     add(top[flat], tb[flat], "roof")

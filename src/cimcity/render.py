@@ -20,7 +20,7 @@ from .sun.occluders import TREE_KINDS, _ground_under, crown_levels
 PALETTE = {
     "roof": (0.62, 0.60, 0.58),
     "wall": (0.90, 0.87, 0.80),
-    "ground": (0.5, 0.5, 0.5),
+    "base": (0.5, 0.5, 0.5),
     "terrain": (0.80, 0.78, 0.70),
     "project": (0.95, 0.50, 0.10),
     "highlight": (0.85, 0.10, 0.10),
@@ -290,7 +290,7 @@ def add_scene(
         face_high[ok] = np.isin(ids, list(highlight))[fb[ok]]
 
     base_rgb = np.zeros((mesh.n_faces, 3))
-    for k in ("roof", "wall", "ground", "terrain"):
+    for k in ("roof", "wall", "base", "terrain"):
         base_rgb[kind == KIND_CODES[k]] = PALETTE[k]
     if len(B) and "green_roof" in B.columns:
         green = B["green_roof"].reindex(ids).fillna(False).to_numpy(bool)
@@ -569,7 +569,7 @@ def _face_colors(
     """(m, 3) RGB in [0, 1] per face, and a legend string."""
     kind = mesh.face_kind
     rgb = np.zeros((mesh.n_faces, 3))
-    for k in ("roof", "wall", "ground", "terrain"):
+    for k in ("roof", "wall", "base", "terrain"):
         rgb[kind == KIND_CODES[k]] = PALETTE[k]
     fb = mesh.face_building
     ok = fb >= 0

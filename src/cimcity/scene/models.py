@@ -99,7 +99,7 @@ def kinds_from_normals(normals) -> np.ndarray:
     nz = np.asarray(normals, float).reshape(-1, 3)[:, 2]
     kinds = np.full(len(nz), KIND_CODES["wall"], np.int8)
     kinds[nz > 0.5] = KIND_CODES["roof"]
-    kinds[nz < -0.5] = KIND_CODES["ground"]
+    kinds[nz < -0.5] = KIND_CODES["base"]
     return kinds
 
 

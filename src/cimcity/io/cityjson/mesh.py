@@ -29,7 +29,7 @@ from .document import PART_TYPES, _lod_value, _newell, _pick_geometry, _surfaces
 
 #: CityJSON semantic surface type -> cimcity mesh kind
 SEMANTIC_KIND = {
-    "GroundSurface": "ground",
+    "GroundSurface": "base",
     "WallSurface": "wall",
     "RoofSurface": "roof",
 }
@@ -147,7 +147,7 @@ def _fill_kinds(T, fk):
     guess = np.where(
         nz > 0.5,
         KIND_CODES["roof"],
-        np.where(nz < -0.5, KIND_CODES["ground"], KIND_CODES["wall"]),
+        np.where(nz < -0.5, KIND_CODES["base"], KIND_CODES["wall"]),
     )
     return np.where(fk < 0, guess, fk).astype(np.int8)
 

@@ -177,7 +177,7 @@ def _mesh_geometry(mesh, face_idx, pool, lod, closed):
     idx = pool.add(world[tri.reshape(-1)]).reshape(-1, 3)
     ok = (idx[:, 0] != idx[:, 1]) & (idx[:, 1] != idx[:, 2]) & (idx[:, 0] != idx[:, 2])
     kinds = mesh.face_kind[face_idx][ok]
-    code = {KIND_CODES["ground"]: 0, KIND_CODES["wall"]: 1, KIND_CODES["roof"]: 2}
+    code = {KIND_CODES["base"]: 0, KIND_CODES["wall"]: 1, KIND_CODES["roof"]: 2}
     values = [code.get(int(k), 1) for k in kinds]
     surfaces = [[t] for t in idx[ok].tolist()]
     if closed:

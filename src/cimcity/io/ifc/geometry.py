@@ -153,11 +153,11 @@ def face_kinds(local, normals) -> np.ndarray:
         return kind
     up = normals[:, 2] > HORIZONTAL_NZ
     down = normals[:, 2] < -HORIZONTAL_NZ
-    kind[down] = KIND_CODES["ground"]
+    kind[down] = KIND_CODES["base"]
     idx = np.flatnonzero(up)
     if len(idx):
         origins = local.triangles_center[idx] + np.array([0.0, 0.0, 0.01])
         dirs = np.tile([0.0, 0.0, 1.0], (len(idx), 1))
         covered = local.ray.intersects_any(origins, dirs)
-        kind[idx] = np.where(covered, KIND_CODES["ground"], KIND_CODES["roof"])
+        kind[idx] = np.where(covered, KIND_CODES["base"], KIND_CODES["roof"])
     return kind
