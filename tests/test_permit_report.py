@@ -30,7 +30,7 @@ CHROMIUM = next(
     ),
     None,
 )
-# the variant of the demo: one floor more and 3 m deeper (see _demo/permit.py);
+# the variant of the demo: one floor more and 3 m deeper (see cimcity/commands/demo/permit.py);
 # with the sample pack it breaks exactly these rules (geometry in test_permit.py)
 VARIANT_FAILS = {
     "rear_setback",
@@ -44,7 +44,7 @@ VARIANT_FAILS = {
 @pytest.fixture(scope="module")
 def demo(paris, tmp_path_factory):
     """Run the demo step once; the tests read its files."""
-    from cimcity._demo import permit as step
+    from cimcity.commands.demo import permit as step
 
     if not paris.projects:
         pytest.skip("the sample has no IFC project (ifcopenshell missing)")

@@ -777,7 +777,7 @@ def test_cli_solar(tmp_path, epw):
 def test_demo_step_on_the_sample(paris, tmp_path, monkeypatch):
     import warnings
 
-    from cimcity._demo import solar as step
+    from cimcity.commands.demo import solar as step
 
     monkeypatch.setattr(step, "WINDOW", (640, 400))  # software rendering: fewer pixels
 

@@ -1048,7 +1048,7 @@ def test_sample_district_fingerprint(paris):
 
 def test_demo_step(paris, tmp_path):
     # the demo step writes its files and reports the project's effect
-    from cimcity._demo import vegetation as step
+    from cimcity.commands.demo import vegetation as step
 
     lines = []
     out = step.run(paris, tmp_path, lines.append)

@@ -26,13 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cimcity {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            mod = importlib.import_module(f"cimcity.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"cimcity.commands.{name}":
-                continue  # command not shipped in this build
-            raise
-        mod.register(sub)
+        importlib.import_module(f"cimcity.commands.{name}").register(sub)
     return parser
 
 

@@ -8,11 +8,11 @@ CNIG ``zone_urba`` zones UG / UV / N with a PLU rule pack, a 1 m DEM with a
 river channel, vegetation, roads with widths, and an IFC4 project (R+7, written
 by :mod:`cimcity.datasets.ifc_writer`) on the vacant parcel.
 
-Modules
--------
-:mod:`.paris`
+Layout
+------
+:mod:`cimcity.datasets.paris`
     The deterministic generator of the ``paris`` sample.
-:mod:`.ifc_writer`
+:mod:`cimcity.datasets.ifc_writer`
     A small deterministic IFC project writer (sample and tests).
 """
 

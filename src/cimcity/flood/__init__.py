@@ -24,10 +24,10 @@ Main functions
 :func:`gauge_level`, :func:`scenario`, :class:`LevelProfile`
     Levels from a gauge reading, a historic flood, or a profile along a river.
 
-Modules: :mod:`.levels` (gauges, levels, profiles), :mod:`.sources` (where
-the water comes from), :mod:`.extent`, :mod:`.ground` (ground level around
-buildings), :mod:`.storeys` (floors and basements), :mod:`.exposure`,
-:mod:`.sweep`, :mod:`.views` (2D map and 3D view).
+Modules: :mod:`cimcity.flood.levels` (gauges, levels, profiles), :mod:`cimcity.flood.sources` (where
+the water comes from), :mod:`cimcity.flood.extent`, :mod:`cimcity.flood.ground` (ground level around
+buildings), :mod:`cimcity.flood.storeys` (floors and basements), :mod:`cimcity.flood.exposure`,
+:mod:`cimcity.flood.sweep`, :mod:`cimcity.flood.views` (2D map and 3D view).
 
 Not modelled: dynamics (flow, duration), levees failing, sewer backflow,
 groundwater rise; a building "flooded" here is one the water reaches.

@@ -1,8 +1,8 @@
 """Flood exposure: which buildings, storeys and basements the water reaches.
 
 :func:`exposure` reads each building's ground level in a ring outside its
-footprint (:mod:`.ground`), the water against its walls from the flood depth
-grid, and counts the floors below the water surface (:mod:`.storeys`); parcels
+footprint (:mod:`cimcity.flood.ground`), the water against its walls from the flood depth
+grid, and counts the floors below the water surface (:mod:`cimcity.flood.storeys`); parcels
 and zones get summaries. The per-building preparation (:func:`exposure_context`)
 is done once and reused for every level of a :func:`~cimcity.flood.sweep`.
 """

@@ -34,10 +34,10 @@ Measures (all in the scene CRS, metres):
 * the impact on neighbours (sun hours lost on their facades and open spaces on
   reference dates) is informative: status ``maybe`` with the worst facade.
 
-Layout: :mod:`.model` (massing models, variants), :mod:`._geometry`,
-:mod:`.limits` (parcel limits), :mod:`.impact` (neighbour impact),
-:mod:`.checks` (one module per article family behind a rule registry),
-:mod:`.report` (:class:`PermitReport`), :mod:`.html` and :mod:`.figures` (the
+Layout: :mod:`cimcity.permit.model` (massing models, variants), :mod:`cimcity.permit._geometry`,
+:mod:`cimcity.permit.limits` (parcel limits), :mod:`cimcity.permit.impact` (neighbour impact),
+:mod:`cimcity.permit.checks` (one module per article family behind a rule registry),
+:mod:`cimcity.permit.report` (:class:`PermitReport`), :mod:`cimcity.permit.html` and :mod:`cimcity.permit.figures` (the
 HTML page and its figures).
 """
 

@@ -1,27 +1,27 @@
 """The Scene: cimcity's City Information Model in memory.
 
-Modules
--------
-:mod:`.core`
+Layout
+------
+:mod:`cimcity.scene.core`
     :class:`Scene` itself: tables, ``add_*`` methods, the mesh, the cache.
-:mod:`.tables`
+:mod:`cimcity.scene.tables`
     Ids, validation and repair of the vector tables.
-:mod:`.heights`
+:mod:`cimcity.scene.heights`
     How missing heights and ground altitudes are resolved.
-:mod:`.relations`
+:mod:`cimcity.scene.relations`
     Links (zone ⊃ parcel ⊃ building) and navigation (``node``, ``parent``,
     ``children``).
-:mod:`.variants`
+:mod:`cimcity.scene.variants`
     ``with_project`` and ``clip``.
-:mod:`.models`
+:mod:`cimcity.scene.models`
     The detailed building models (CityJSON LoD2, IFC) the scene holds.
-:mod:`.assembly`
+:mod:`cimcity.scene.assembly`
     The scene compiled to one :class:`~cimcity.mesh.CityMesh`.
-:mod:`.rasters`
+:mod:`cimcity.scene.rasters`
     Vegetation rasters.
-:mod:`.summary`
+:mod:`cimcity.scene.summary`
     Summary dict, repr and HTML card.
-:mod:`.formats`
+:mod:`cimcity.scene.formats`
     The registry through which ``cimcity.io`` provides the readers and writers
     for Scene methods that accept paths (the Scene imports no reader).
 """

@@ -8,9 +8,9 @@ read a Scene and never modify it; ``with_project`` and ``clip`` return new
 scenes.
 
 The class gathers arguments and delegates: table validation to
-:mod:`.tables`, heights to :mod:`.heights`, links and navigation to
-:mod:`.relations`, variants to :mod:`.variants`, the mesh to :mod:`.assembly`,
-display to :mod:`.summary`; files given as paths go through :mod:`.formats`.
+:mod:`cimcity.scene.tables`, heights to :mod:`cimcity.scene.heights`, links and navigation to
+:mod:`cimcity.scene.relations`, variants to :mod:`cimcity.scene.variants`, the mesh to :mod:`cimcity.scene.assembly`,
+display to :mod:`cimcity.scene.summary`; files given as paths go through :mod:`cimcity.scene.formats`.
 """
 
 from __future__ import annotations

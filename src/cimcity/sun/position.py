@@ -437,7 +437,7 @@ def period_bounds(when, tz=DEFAULT_TZ) -> tuple:
 
 # -- sun --------------------------------------------------------------------------------
 def check_site(latitude, longitude) -> None:
-    """Refuse a latitude outside [-90, 90] or a longitude outside [-180, 360] [deg]."""
+    """Refuse a latitude outside -90..90 deg or a longitude outside -180..360 deg."""
     if not (np.isfinite(latitude) and -90 <= latitude <= 90):
         raise InputError(f"latitude must be in [-90, 90] degrees; got {latitude!r}")
     if not (np.isfinite(longitude) and -180 <= longitude <= 360):

@@ -55,21 +55,21 @@ area-only by numba kernels (convex clipping when all members but one are
 convex, as parcels, footprints and crowns mostly are; else Green's theorem on
 the clipped boundaries), behind bounding-box joins on a uniform grid.
 Overlapping crowns are merged group by group (numba union of convex polygons,
-GEOS for the rest); see :mod:`.zonal` and :mod:`.dissolve`. On 100k parcels with 290k
+GEOS for the rest); see :mod:`cimcity.vegetation.zonal` and :mod:`cimcity.vegetation.dissolve`. On 100k parcels with 290k
 vegetation polygons this takes about 3 s on 2 cores, where a geopandas
 ``overlay`` + ``groupby`` gives the same numbers (within 1e-6 m²) 50-60 times
 slower (``benchmarks/bench_vegetation.py``).
 
-Modules
--------
-:mod:`.measure` (:func:`ratios`, :func:`biotope_coefficient`: the Scene entry
-points), :mod:`.cover` (vector cover areas), :mod:`.raster_cover` (raster
-cover areas), :mod:`.kinds` (vegetation kinds -> classes), :mod:`.biotope`
-(weights, CBS, PLU minima), :mod:`.result` (:class:`VegetationResult`); the
-zonal engine: :mod:`.zonal` (polygon store, intersection terms), :mod:`.flat`
-(flattened polygons), :mod:`.grid` (bounding-box joins), :mod:`.dissolve`
-(merging overlapping polygons), :mod:`.raster` (reading and burning grids),
-:mod:`.threads`; kernels in :mod:`cimcity._kernels.polygons`.
+Layout
+------
+:mod:`cimcity.vegetation.measure` (:func:`ratios`, :func:`biotope_coefficient`: the Scene entry
+points), :mod:`cimcity.vegetation.cover` (vector cover areas), :mod:`cimcity.vegetation.raster_cover` (raster
+cover areas), :mod:`cimcity.vegetation.kinds` (vegetation kinds -> classes), :mod:`cimcity.vegetation.biotope`
+(weights, CBS, PLU minima), :mod:`cimcity.vegetation.result` (:class:`VegetationResult`); the
+zonal engine: :mod:`cimcity.vegetation.zonal` (polygon store, intersection terms), :mod:`cimcity.vegetation.flat`
+(flattened polygons), :mod:`cimcity.vegetation.grid` (bounding-box joins), :mod:`cimcity.vegetation.dissolve`
+(merging overlapping polygons), :mod:`cimcity.vegetation.raster` (reading and burning grids),
+:mod:`cimcity.vegetation.threads`; kernels in :mod:`cimcity._kernels.polygons`.
 
 References
 ----------

@@ -1,6 +1,6 @@
 """The biotope coefficient (CBS), the PLU vegetation minima and compliance.
 
-From the measured areas of each unit (:mod:`.cover`): the shares, the CBS
+From the measured areas of each unit (:mod:`cimcity.vegetation.cover`): the shares, the CBS
 weights of its zone (rule pack, else :data:`DEFAULT_BIOTOPE_WEIGHTS`, then the
 user's), the weighted surface and coefficient, the zone's minima, compliance
 columns and "what would it take" for the failing units. Nothing here touches

@@ -7,7 +7,7 @@ green_roof_area = area``; green walls (``green_wall_area``, vertical) come on
 top. The precedence that keeps overlapping layers from counting twice is given
 in :mod:`cimcity.vegetation`. Each area is a signed sum of zonal terms
 area(unit ∩ layer₁ ∩ …) over class layers merged to disjoint pieces
-(:data:`_COEF`, computed by :mod:`.zonal` after :mod:`.dissolve`).
+(:data:`_COEF`, computed by :mod:`cimcity.vegetation.zonal` after :mod:`cimcity.vegetation.dissolve`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ or a land-cover raster code maps to one *class*: ``canopy`` (tree crowns),
 ``ground`` (ground vegetation: pleine terre), ``green_roof``,
 ``green_roof_deep``, ``green_roof_shallow``, ``green_wall``,
 ``permeable_paving``, ``open`` (paved, bare, water) or ``built``. The cover
-computations (:mod:`.cover`, :mod:`.raster_cover`) only see classes.
+computations (:mod:`cimcity.vegetation.cover`, :mod:`cimcity.vegetation.raster_cover`) only see classes.
 """
 
 from __future__ import annotations

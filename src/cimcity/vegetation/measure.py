@@ -3,9 +3,9 @@
 
 The Scene entry points of :mod:`cimcity.vegetation`: they pick the units
 (parcels, zones or any polygons, each with the ``libelle`` of its zone), choose
-the vector or raster path, measure the cover areas (:mod:`.cover`,
-:mod:`.raster_cover`), apply the CBS weights and the PLU minima
-(:mod:`.biotope`) and return a :class:`~.result.VegetationResult`.
+the vector or raster path, measure the cover areas (:mod:`cimcity.vegetation.cover`,
+:mod:`cimcity.vegetation.raster_cover`), apply the CBS weights and the PLU minima
+(:mod:`cimcity.vegetation.biotope`) and return a :class:`~cimcity.vegetation.result.VegetationResult`.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Each pixel gets a bit mask of the classes it shows (observed, built, canopy,
 ground vegetation, permeable paving) by the same precedence as the vector path
-(:mod:`.cover`); units are burnt into the grid by pixel centre and pixels are
-counted per unit and mask in one ``np.bincount`` per grid (:mod:`.raster`).
+(:mod:`cimcity.vegetation.cover`); units are burnt into the grid by pixel centre and pixels are
+counted per unit and mask in one ``np.bincount`` per grid (:mod:`cimcity.vegetation.raster`).
 Green roofs and walls, invisible from above in such rasters, come from the
 vector layers.
 """
@@ -138,7 +138,7 @@ def raster_cover_areas(
 def _checked_grids(
     landcover, ndvi, cdsm, ucrs, min_canopy_height, ndvi_threshold
 ) -> list:
-    """The given rasters (:class:`~.raster._Raster`), checked to share one grid
+    """The given rasters (:class:`~cimcity.vegetation.raster._Raster`), checked to share one grid
     and the CRS of the units; the thresholds checked too."""
     given = [
         _read_raster(r, w)

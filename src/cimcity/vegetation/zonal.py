@@ -1,14 +1,14 @@
 """The zonal engine: how much of each layer lies in each unit, exactly.
 
 All polygons of one computation sit in a :class:`_Store`, flattened once
-(:mod:`.flat`; shuffled inputs put in Z-order for memory locality) and
+(:mod:`cimcity.vegetation.flat`; shuffled inputs put in Z-order for memory locality) and
 addressed by id. Areas of intersections of 2-4 polygons come area-only from the
 numba kernels of :mod:`cimcity._kernels.polygons` (convex clipping when all
 members but one are convex, boundary classification otherwise). A per-unit
 quantity is a sum of signed *terms* Σ area(unit ∩ x₁ ∩ … ∩ xₘ) over disjoint
 class layers (inclusion-exclusion, so no polygon difference is ever built):
 :func:`_term`, with candidate pairs from bounding-box joins on a uniform grid
-(:mod:`.grid`) and containment tests (numba for convex units, prepared GEOS
+(:mod:`cimcity.vegetation.grid`) and containment tests (numba for convex units, prepared GEOS
 otherwise) to skip clipping. Nothing here knows about vegetation or rules.
 
 Why hand-written: the cover shares need only the *area* of millions of

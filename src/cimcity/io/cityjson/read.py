@@ -5,7 +5,7 @@ buildings become rows of ``scene.buildings`` whose footprint, ground, roof and
 eave altitudes come from the 3D geometry; every attribute becomes a column;
 other city objects (roads, land use, water, vegetation...) become layers named
 by their type. Each building's surfaces become its detailed model in
-``scene.models`` (triangulated on first use, see :mod:`.mesh`), and the whole
+``scene.models`` (triangulated on first use, see :mod:`cimcity.io.cityjson.mesh`), and the whole
 file (every object, every LoD, semantics, materials) is kept in
 ``scene.meta["cityjson"]`` for :func:`~cimcity.io.cityjson.write_cityjson`.
 

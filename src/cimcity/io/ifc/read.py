@@ -1,8 +1,8 @@
 """IFC reader: a BIM project (IFC2X3, IFC4, IFC4X3) as a :class:`~cimcity.bim.BimModel`.
 
-:func:`read_ifc` triangulates the building elements (:mod:`.geometry`), places
+:func:`read_ifc` triangulates the building elements (:mod:`cimcity.io.ifc.geometry`), places
 them in the scene CRS from the file's georeferencing or a placement given by
-the user (:mod:`.georef`) and derives what the city model needs: footprint,
+the user (:mod:`cimcity.io.ifc.georef`) and derives what the city model needs: footprint,
 base and top altitudes, storeys with floor areas, an element table and a mesh
 with per-face element and surface kind.
 

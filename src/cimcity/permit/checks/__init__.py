@@ -1,15 +1,15 @@
 """The rule checks of a permit, by article family, behind one registry.
 
-:func:`run` locates the project (:mod:`.locate`: georeference, land, zone,
+:func:`run` locates the project (:mod:`cimcity.permit.checks.locate`: georeference, land, zone,
 rules, limits), checks that the footprint stays on the land, runs the check
-registered for each rule of the zone (:mod:`.registry`, in the order of the
+registered for each rule of the zone (:mod:`cimcity.permit.checks.registry`, in the order of the
 rule catalogue) and adds the informative neighbour impact.
 
-Families (one module each): :mod:`.height` (heights, eaves, NGF ceiling),
-:mod:`.footprint` (footprint ratio, footprint on the land), :mod:`.setbacks`
-(street, side and rear limits), :mod:`.envelope` (street envelope),
-:mod:`.green` (open space, pleine terre, green share, biotope coefficient),
-:mod:`.storeys` (storeys, floor area ratio). A new rule is one function
+Families (one module each): :mod:`cimcity.permit.checks.height` (heights, eaves, NGF ceiling),
+:mod:`cimcity.permit.checks.footprint` (footprint ratio, footprint on the land), :mod:`cimcity.permit.checks.setbacks`
+(street, side and rear limits), :mod:`cimcity.permit.checks.envelope` (street envelope),
+:mod:`cimcity.permit.checks.green` (open space, pleine terre, green share, biotope coefficient),
+:mod:`cimcity.permit.checks.storeys` (storeys, floor area ratio). A new rule is one function
 decorated with :func:`register` in one of them (or in a new module imported
 here).
 """

@@ -1,4 +1,9 @@
-"""``cimcity demo``: load the bundled sample and run every analysis on it."""
+"""``cimcity demo``: load the bundled sample and run every analysis on it.
+
+The steps are the modules of this package, one per topic, each with
+``run(scene, out: pathlib.Path, echo) -> dict`` (``echo(str)`` prints a line);
+a step writes its files under ``out`` and returns a short summary.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,9 @@ import importlib
 import json
 import time
 from pathlib import Path
+
+#: order in which the demo runs its steps
+STEPS = ("scene", "solar", "shadow", "flood", "vegetation", "permit")
 
 
 def register(sub) -> None:
@@ -20,8 +28,9 @@ def register(sub) -> None:
         "--only",
         nargs="*",
         default=None,
-        help="run only these steps (default: all of scene, solar, shadow, flood, "
-        "vegetation, permit that are installed)",
+        choices=STEPS,
+        metavar="STEP",
+        help=f"run only these steps, among {', '.join(STEPS)} (default: all)",
     )
     p.set_defaults(func=run)
 
@@ -30,7 +39,6 @@ def run(args) -> int:
     import warnings
 
     import cimcity as cc
-    from cimcity._demo import STEPS
     from cimcity.errors import CimcityWarning
 
     out = Path(args.out)
@@ -51,14 +59,7 @@ def run(args) -> int:
     steps = args.only or STEPS
     failed = []
     for name in steps:
-        try:
-            mod = importlib.import_module(f"cimcity._demo.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"cimcity._demo.{name}":
-                if args.only:
-                    echo(f"[{name}] not available in this build")
-                continue
-            raise
+        mod = importlib.import_module(f"cimcity.commands.demo.{name}")
         t = time.perf_counter()
         echo(f"\n[{name}]")
         try:
