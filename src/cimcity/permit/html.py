@@ -155,7 +155,7 @@ def report_card(report) -> str:
     """Short HTML for Jupyter: the verdict line and the table of rules."""
     c = report.counts
     head = (
-        f"<p><b>cimcity permit check</b> — {html.escape(str(report.project.get('name') or ''))} "
+        f"<p><b>cimcity.permit.PermitReport</b> — {html.escape(str(report.project.get('name') or ''))} "
         f"zone {html.escape(str(report.land_info.get('zone')))}: "
         f"<b>{'passes' if report.passed else 'fails'}</b> "
         f"({c['pass']} pass, {c['fail']} fail, {c['maybe']} maybe, "
