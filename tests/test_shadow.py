@@ -667,7 +667,7 @@ def test_cli_shadow(tmp_path, capsys):
     code = main(
         [
             "shadow",
-            "--date",
+            "--when",
             "2024-12-21",
             "--buildings",
             str(src),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .errors import MissingDependencyError
+from .errors import InputError, MissingDependencyError
 
 #: import name -> (pip distribution, cimcity extra)
 _EXTRAS = {
@@ -68,7 +68,6 @@ def renamed_arguments(**renames):
     import functools
     import warnings
 
-    from .errors import InputError
 
     def wrap(fn):
         @functools.wraps(fn)

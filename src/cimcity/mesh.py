@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 
 from ._cache import Cache
+from ._compat import import_optional
 from .errors import GeometryError, InputError
 
 #: Mesh face kinds, in code order. ``base`` is a building's underside (CityGML
@@ -286,7 +287,6 @@ class CityMesh:
 
         Local coordinates by default: VTK renders in float32.
         """
-        from ._compat import import_optional
 
         pv = import_optional("pyvista")
         v = self.world_vertices if world else self.vertices

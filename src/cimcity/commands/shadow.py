@@ -15,7 +15,10 @@ def register(sub) -> None:
         "ground, roofs and facades over the day, and optionally the sun-hours the "
         "neighbours lose to the sample's IFC project.",
     )
-    p.add_argument("--date", required=True, help="local day, e.g. 2024-12-21")
+    p.add_argument(
+        "--when", "--date", dest="when", required=True,
+        help="local day, e.g. 2024-12-21 (--date is the old name)",
+    )
     p.add_argument(
         "--time",
         action="append",
@@ -70,7 +73,7 @@ def run(args) -> int:
         raise InputError(
             "--project needs a scene with an IFC project (the bundled sample)"
         )
-    start, end = as_period(args.date)
+    start, end = as_period(args.when)
     day = f"{start:%Y-%m-%d}"
     print(f"{scene!r}")
     if args.time:

@@ -16,9 +16,12 @@ def register(sub) -> None:
     )
     p.add_argument("--weather", help="EPW weather file (default: pvlib clear sky)")
     p.add_argument(
-        "--start", help="period start, e.g. 2023-06-01 (default: whole year)"
+        "--when",
+        help="the period: a day (2023-06-21) or START/END (2023-06-01/2023-09-01, "
+        "end exclusive); default: the weather's whole year",
     )
-    p.add_argument("--end", help="period end (exclusive)")
+    p.add_argument("--start", help="period start (same as --when START/...)")
+    p.add_argument("--end", help="period end, exclusive (same as --when .../END)")
     p.add_argument(
         "--spacing",
         type=float,
@@ -77,7 +80,7 @@ def run(args) -> int:
     if args.weather and not Path(args.weather).exists():
         raise FileNotFoundError(2, "weather file not found", args.weather)
     surfaces = tuple(s.strip() for s in args.surfaces.split(",") if s.strip())
-    when = (args.start, args.end) if (args.start or args.end) else None
+    when = _when(args)
     res = solar.irradiance(
         scene,
         when,
@@ -131,3 +134,20 @@ def run(args) -> int:
     for f in files:
         print(f"wrote {f}")
     return 0
+
+
+def _when(args):
+    """The period of ``--when`` (a day or START/END) or ``--start``/``--end``."""
+    from cimcity.errors import InputError
+
+    if args.when and (args.start or args.end):
+        raise InputError("give the period once: --when, or --start/--end")
+    if args.when:
+        parts = args.when.split("/")
+        if len(parts) > 2 or not all(parts):
+            raise InputError(
+                f"--when {args.when!r}: expected a day (2023-06-21) or START/END "
+                "(2023-06-01/2023-09-01)"
+            )
+        return tuple(parts) if len(parts) == 2 else parts[0]
+    return (args.start, args.end) if (args.start or args.end) else None

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import render as R
 from .._compat import import_optional
 from ..errors import InputError
 from ..mesh import terrain_mesh
@@ -245,7 +246,6 @@ def flood_view(
     -------
     pathlib.Path, or (h, w, 3) uint8 array when ``path`` is None
     """
-    from .. import render as R
 
     pv = R._pv()
     if path is not None:

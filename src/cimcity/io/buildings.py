@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CRSError, DataQualityWarning, InputError
+from ..terrain import Terrain
+from .raster import read_dem, read_dsm
 from .vector import detect_flavour, find_column, read_vector
 
 __all__ = ["read_buildings", "parse_length", "BUILDING_COLUMNS"]
@@ -395,11 +397,9 @@ def read_buildings(
 
 
 def _as_terrain(t, crs, kind):
-    from ..terrain import Terrain
 
     if t is None or isinstance(t, Terrain):
         return t
-    from .raster import read_dem, read_dsm
 
     return (read_dsm if kind == "dsm" else read_dem)(t, crs=crs)
 

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._compat import import_optional
 from ..errors import DataQualityWarning, FileFormatError, InputError, RuleError
+from .vector import read_vector
 
 __all__ = [
     "KNOWN_RULES",
@@ -512,7 +514,6 @@ def _load_toml(text: str):
     try:
         import tomllib
     except ImportError:  # Python 3.10
-        from .._compat import import_optional
 
         tomllib = import_optional("tomli")
     return tomllib.loads(text), tomllib.TOMLDecodeError
@@ -644,7 +645,6 @@ def read_plu(path, layer=None, bbox=None, crs="EPSG:2154"):
     FileFormatError, CRSError, GeometryError
         See :func:`cimcity.io.vector.read_vector`.
     """
-    from .vector import read_vector
 
     gdf = read_vector(
         path,

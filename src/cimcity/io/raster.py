@@ -17,6 +17,7 @@ from pyproj import CRS
 
 from ..crs import as_projected_crs, check_bounds_in_area_of_use
 from ..errors import CRSError, FileFormatError, InputError, ReprojectionWarning
+from ..terrain import Terrain
 from .vector import check_file
 
 __all__ = ["read_dem", "read_dsm", "read_elevation", "vertical_datum_of"]
@@ -131,7 +132,6 @@ def read_elevation(
     from rasterio.warp import calculate_default_transform, reproject, transform_bounds
     from rasterio.windows import Window, from_bounds
 
-    from ..terrain import Terrain
 
     if kind not in ("dem", "dsm"):
         raise InputError(f"unknown elevation kind {kind!r}; expected 'dem' or 'dsm'")

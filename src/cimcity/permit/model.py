@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..bim import BimModel
 from ..errors import GeometryError, InputError
 from ._geometry import _parts
 
@@ -61,7 +62,6 @@ def massing(
     """
     import trimesh
 
-    from ..bim import BimModel
 
     if not isinstance(footprint, shapely.Polygon) or footprint.is_empty:
         raise GeometryError(

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .. import render
 from .._compat import import_optional, renamed_arguments
 from ..errors import InputError
 from ..results import Result, plain
@@ -367,7 +368,6 @@ class SolarResult(Result):
         -------
         pathlib.Path, or (h, w, 3) uint8 array when ``path`` is None
         """
-        from .. import render  # pyvista views: loaded with the 3D view only
 
         if self.scene is None or not hasattr(self.scene, "mesh"):
             raise InputError("render() needs a result computed on a Scene")
