@@ -10,7 +10,6 @@ import pytest
 import shapely
 
 import cimcity as cc
-from cimcity.sun.sensors import sample_scene
 from cimcity.errors import (
     CRSError,
     EstimateWarning,
@@ -19,6 +18,7 @@ from cimcity.errors import (
     RepairWarning,
     ReprojectionWarning,
 )
+from cimcity.sun.sensors import sample_scene
 from cimcity.terrain import Terrain
 from cimcity.testing import (
     X0,
@@ -368,12 +368,11 @@ def test_cityjson_models_are_lazy_and_pruned_by_clip(shared_data):
 
 
 def test_paths_go_through_the_registered_readers(tmp_path, monkeypatch):
-    from cimcity.scene import formats
-
     # by default a path reaches cimcity's own reader (cimcity.io.raster.read_dem)
     from affine import Affine
 
     from cimcity.results import write_geotiff
+    from cimcity.scene import formats
 
     dem = write_geotiff(tmp_path / "dem.tif", np.full((4, 5), 35.0),
                         Affine(1.0, 0, X0, 0, -1.0, Y0 + 4), "EPSG:2154")

@@ -30,8 +30,8 @@ from cimcity.errors import (
     InputError,
     ReprojectionWarning,
 )
-from cimcity.vegetation.zonal import _Store
 from cimcity.testing import X0, Y0
+from cimcity.vegetation.zonal import _Store
 
 #: areas equal up to floating-point rounding of Lambert-93 coordinates [m²]
 AREA_TOL = 1e-6
