@@ -133,3 +133,26 @@ def test_scene_and_readers_are_layered():
 def test_module_size(path):
     n = len(path.read_text(encoding="utf-8").splitlines())
     assert n <= MAX_LINES, f"{path.relative_to(SRC)} has {n} lines (> {MAX_LINES}): split it by concept"
+
+
+def test_internal_imports_sit_at_module_top():
+    # function-local imports are for heavy optional libraries; the CLI commands
+    # are the one exception (they load analyses inside run() for a fast --help)
+    local = []
+    for path in SRC.rglob("*.py"):
+        if "commands" in path.relative_to(SRC).parts:
+            continue
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                internal = (
+                    isinstance(node, ast.ImportFrom)
+                    and (node.level > 0 or (node.module or "").startswith("cimcity"))
+                ) or (
+                    isinstance(node, ast.Import)
+                    and any(a.name.startswith("cimcity") for a in node.names)
+                )
+                if internal:
+                    local.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert not local, f"package-internal imports inside functions: {local}"
