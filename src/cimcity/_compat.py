@@ -94,3 +94,46 @@ def renamed_arguments(**renames):
         return inner
 
     return wrap
+
+
+def keyword_only_after(n: int):
+    """Decorator: arguments after the first ``n`` become keyword-only, softly.
+
+    For a function whose signature now has ``*`` after ``n`` parameters, a
+    caller still passing more positional arguments gets them bound to the
+    parameters in their former order, with a ``FutureWarning`` asking for
+    keywords (one release of grace, as :func:`renamed_arguments`).
+    """
+    import functools
+    import inspect
+    import warnings
+
+    def wrap(fn):
+        params = list(inspect.signature(fn).parameters.values())
+        later = [p.name for p in params[n:] if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            if len(args) > n:
+                extra = args[n:]
+                if len(extra) > len(later):
+                    raise TypeError(
+                        f"{fn.__name__}() takes {n} positional arguments; got {len(args)}"
+                    )
+                names = later[: len(extra)]
+                clash = [k for k in names if k in kwargs]
+                if clash:
+                    raise TypeError(f"{fn.__name__}() got multiple values for {clash}")
+                warnings.warn(
+                    f"{fn.__name__}(): pass {', '.join(f'{k}=' for k in names)} by "
+                    "keyword; positional use will stop working in a future release",
+                    FutureWarning,
+                    stacklevel=2,
+                )
+                kwargs.update(zip(names, extra, strict=True))
+                args = args[:n]
+            return fn(*args, **kwargs)
+
+        return inner
+
+    return wrap
