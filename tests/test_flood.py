@@ -26,7 +26,7 @@ from scipy import ndimage
 
 import cimcity as cc
 from cimcity import flood
-from cimcity.errors import CRSError, GeometryError, InputError
+from cimcity.errors import CRSError, DataQualityWarning, GeometryError, InputError
 from cimcity.terrain import Terrain
 
 X0, Y0 = 649_000.0, 6_864_000.0  # Lambert-93 [m]
@@ -448,6 +448,95 @@ def test_exposure_errors():
         flood.exposure(s, flood.extent(other, LEVEL))
     with pytest.raises(InputError, match="Scene"):
         flood.exposure(s.buildings, f)
+
+
+# -- unknown is not zero (issue 17, item 2) ---------------------------------------------------
+def test_nodata_hole_next_to_water_warns_extent_is_a_lower_bound():
+    # flat 20 x 20 m plane at 1 m, level 2 m: everything floods but a 3 x 3
+    # nodata hole in the middle; under 8-connectivity its 8 outer cells touch
+    # the water (the centre does not). A nodata band along the grid edge is
+    # the edge of the data, not a hole: no warning.
+    z = np.ones((20, 20))
+    z[9:12, 9:12] = np.nan
+    with pytest.warns(DataQualityWarning, match="8 nodata cells"):
+        f = flood.extent(make_terrain(z), 2.0, sources="border")
+    assert f.nodata_next_to_water == 8 and f.summary()["nodata_next_to_water"] == 8
+    # 4-connectivity: each of the 8 outer cells still shares a side with water
+    with pytest.warns(DataQualityWarning, match="8 nodata cells"):
+        f4 = flood.extent(make_terrain(z), 2.0, sources="border", connectivity=4)
+    assert f4.nodata_next_to_water == 8
+    edge = np.ones((20, 20))
+    edge[:, :3] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        g = flood.extent(make_terrain(edge), 2.0)
+    assert g.nodata_next_to_water == 0 and g.n_cells == 20 * 17
+
+
+def test_exposure_off_the_dem_is_unknown_not_dry():
+    # a sixth building 100 m east of the 100 m wide DEM, no ground_z: its ring
+    # has no DEM data, so reached-or-not is unknown (before: flooded False,
+    # water_depth 0); its plot is off the DEM too (flooded_area NaN, not 0)
+    s = street()
+    s.add_buildings(
+        gpd.GeoDataFrame(
+            {"building_id": ["far"], "height": [9.0], "storeys": [3]},
+            geometry=[shapely.box(X0 + 200, Y0 + 20, X0 + 210, Y0 + 30)],
+            crs="EPSG:2154",
+        )
+    )
+    s.add_parcels(
+        gpd.GeoDataFrame(
+            {"parcel_id": ["pfar"]},
+            geometry=[shapely.box(X0 + 195, Y0 + 15, X0 + 215, Y0 + 35)],
+            crs="EPSG:2154",
+        )
+    )
+    with pytest.warns(DataQualityWarning, match="no DEM data around them"):
+        e = flood.exposure(s, flood.extent(s.terrain, LEVEL))
+    B = e.buildings
+    far = B.loc["far"]
+    assert pd.isna(far["flooded"]) and np.isnan(far["water_depth"])
+    assert pd.isna(far["flooded_storeys"]) and far["ground_from"] == "unknown"
+    # the five street buildings are unchanged (known)
+    assert B["flooded"].iloc[:5].tolist() == [True, True, True, True, False]
+    sm = e.summary()
+    assert sm["flooded_buildings"] == 4 and sm["unknown_buildings"] == 1
+    assert sm["flooded_storeys"] is None  # one building's water is unknown
+    P = e.parcels
+    assert (
+        np.isnan(P.loc["pfar", "flooded_area"]) and P.loc["pfar", "observed_share"] == 0
+    )
+    assert P.loc["p0", "observed_share"] == pytest.approx(1.0)
+    assert P.loc["pfar", "unknown_buildings"] == 1
+    sw = flood.sweep(s.terrain, [LEVEL], scene=s).table
+    assert sw["unknown_buildings"].tolist() == [1] and np.isnan(
+        sw["flooded_storeys"][0]
+    )
+    assert "unknown" in repr(e)
+
+
+def test_exposure_storeys_estimated_or_unknown():
+    # b0-b4 of the street without the storeys column: storeys come from the
+    # height (3 m storeys, flagged 'estimated' with a warning); b0 also loses
+    # its height (scene default): reached, its flooded storeys are unknown
+    s = street()
+    b = s.buildings.drop(columns=["storeys", "storeys_source"]).copy()
+    b["height"] = [np.nan, 15.0, 12.0, 9.0, 15.0]
+    b = b[["height", "ground_z", "basement_levels", "geometry"]]
+    s2 = cc.Scene()
+    s2.add_terrain(s.terrain)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the scene's own estimate notes
+        s2.add_buildings(b)
+    with pytest.warns(DataQualityWarning, match="no storey count"):
+        e = flood.exposure(s2, flood.extent(s2.terrain, LEVEL))
+    B = e.buildings
+    assert B["storeys_from"].tolist() == ["unknown"] + ["estimated"] * 4
+    assert pd.isna(B["flooded_storeys"].iloc[0])
+    # the others: 15/5, 12/4, 9/3 m storeys -> same floors as with the data
+    assert B["flooded_storeys"].iloc[1:].tolist() == [1, 1, 1, 0]
+    assert e.summary()["flooded_storeys"] is None
 
 
 def test_sweep_matches_extent_and_exposure_per_level():

@@ -25,6 +25,7 @@ import cimcity as cc
 from cimcity import vegetation as veg
 from cimcity.errors import (
     CRSError,
+    DataQualityWarning,
     EstimateWarning,
     GeometryError,
     InputError,
@@ -509,7 +510,7 @@ def test_permeable_paving_and_green_walls():
     )
     s = make_scene([box(0, 0, 40, 40)])
     s.add_vegetation(v)
-    u = veg.ratios(s).units.iloc[0]
+    u = veg.ratios(s, absent="buildings").units.iloc[0]
     assert u["permeable_paving_area"] == pytest.approx(50.0, abs=AREA_TOL)
     assert u["pleine_terre_area"] == pytest.approx(100.0, abs=AREA_TOL)
     assert u["green_wall_area"] == pytest.approx(63.0, abs=AREA_TOL)
@@ -530,25 +531,102 @@ def test_green_wall_without_height_warns_and_uses_default():
     assert u["green_wall_area"] == pytest.approx(4.0 * 10.5)
 
 
-def test_no_vegetation_gives_zero_not_nan():
+def test_no_vegetation_layer_is_unknown_not_zero():
+    # issue 17 item 2: an empty vegetation layer is missing, not "no
+    # vegetation": what needs it is NaN (with a DataQualityWarning naming the
+    # layer); built stays measured (the 5 × 5 footprint: 25 m² of 400 m²)
     s = make_scene([box(0, 0, 20, 20), box(20, 0, 40, 20)], [box(0, 0, 5, 5)])
-    u = veg.ratios(s).units
+    with pytest.warns(DataQualityWarning, match="no vegetation layer"):
+        r = veg.ratios(s)
+    u = r.units
+    assert u["built_area"].tolist() == pytest.approx([25.0, 0.0], abs=AREA_TOL)
+    assert u["built_share"].tolist() == pytest.approx([25 / 400, 0.0])
+    for c in (
+        "vegetation_area",
+        "canopy_area",
+        "low_vegetation_area",
+        "open_area",
+        "pleine_terre_area",
+        "green_area",
+        "green_roof_area",
+        "green_wall_area",
+        "vegetation_share",
+        "pleine_terre_share",
+        "open_share",
+        "weighted_area",
+        "biotope_coefficient",
+    ):
+        assert u[c].isna().all(), c
+    sm = r.summary()
+    assert sm["built_share"] == pytest.approx(25 / 800)
+    assert sm["vegetation_share"] is None and sm["biotope_coefficient"] is None
+    assert any("no vegetation layer" in m for m in sm["missing_layers"])
+    line = r.summary_lines()[0]
+    assert "vegetation unknown" in line and "CBS unknown" in line and "built 3%" in line
+    # the map says so too (grey units, the missing layer named)
+    import matplotlib.pyplot as plt
+
+    ax = r.plot("vegetation_share")
+    assert any("no vegetation layer" in t.get_text() for t in ax.texts)
+    plt.close("all")
+    # declared absent on purpose: a measured zero, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        u = veg.ratios(s, absent="vegetation").units
     cols = list(veg.AREA_COLUMNS) + list(veg.SHARE_COLUMNS) + ["biotope_coefficient"]
     assert not u[cols].isna().any().any()
     assert (u["vegetation_area"] == 0).all() and (u["biotope_coefficient"] == 0).all()
+    with pytest.raises(InputError, match="absent='trees'"):
+        veg.ratios(s, absent=("vegetation", "trees"))
 
 
-def test_empty_inputs_give_empty_results():
-    r = veg.ratios(cc.Scene())
-    assert len(r) == 0
-    for c in veg.AREA_COLUMNS + ("biotope_coefficient",):
-        assert c in r.units.columns
-    assert r.summary()["units"] == 0
-    out = veg.cover_areas(gpd.GeoSeries([], crs=CRS))
-    assert len(out) == 0 and "pleine_terre_area" in out
-    # parcels only: zeros
-    r = veg.ratios(make_scene([box(0, 0, 10, 10)]))
-    assert r.units.iloc[0]["open_area"] == pytest.approx(100.0)
+def test_no_buildings_layer_leaves_built_unknown():
+    # vegetation without footprints: built, open and green roofs unknown (so
+    # the CBS too), the lawn (10 × 20 = 200 m² of 400) still measured
+    s = make_scene([box(0, 0, 20, 20)], vegetation=[box(0, 0, 10, 20)], kinds=["lawn"])
+    with pytest.warns(DataQualityWarning, match="no buildings layer"):
+        u = veg.ratios(s).units.iloc[0]
+    assert u["pleine_terre_area"] == pytest.approx(200.0, abs=AREA_TOL)
+    assert u["vegetation_share"] == pytest.approx(0.5)
+    for c in ("built_area", "built_share", "unbuilt_share", "open_area"):
+        assert np.isnan(u[c]), c
+    assert np.isnan(u["green_roof_area"]) and np.isnan(u["biotope_coefficient"])
+    u = veg.ratios(s, absent="buildings").units.iloc[0]
+    assert u["built_area"] == 0 and u["biotope_coefficient"] == pytest.approx(0.5)
+    # buildings without a green_roof column and no vegetation layer: green
+    # roofs unknown; with the column they are measured (0 here)
+    s = make_scene([box(0, 0, 20, 20)], [box(0, 0, 10, 10)])
+    with pytest.warns(DataQualityWarning, match="green-roof"):
+        assert np.isnan(veg.ratios(s).units.iloc[0]["green_roof_area"])
+    s = make_scene([box(0, 0, 20, 20)], [box(0, 0, 10, 10)], green_roof=[True])
+    with pytest.warns(DataQualityWarning, match="no vegetation layer"):
+        u = veg.ratios(s).units.iloc[0]
+    assert u["green_roof_area"] == pytest.approx(100.0, abs=AREA_TOL)
+
+
+def test_unknown_quantities_are_not_checkable_not_failing(rules):
+    # UG minima (CBS 0.3, pleine terre 0.2) on parcels with buildings but no
+    # vegetation layer: every rule is on an unknown quantity, so no parcel is
+    # "below the PLU minimum": status NA, compliant NA, failing 0, checked 0,
+    # not_checkable 2
+    s = cc.Scene()
+    s.add_zones(gdf([box(0, 0, 40, 20)], libelle=["UG"]), rules=rules)
+    s.add_parcels(gdf([box(0, 0, 20, 20), box(20, 0, 40, 20)]))
+    s.add_buildings(gdf([box(0, 0, 10, 20)], height=10.0))
+    with pytest.warns(DataQualityWarning):
+        r = veg.ratios(s)
+    u = r.units
+    assert u["biotope_ok"].isna().all() and u["pleine_terre_ok"].isna().all()
+    assert u["compliant"].isna().all() and len(r.failing) == 0
+    assert u["missing_weighted_m2"].isna().all()
+    sm = r.summary()
+    assert (sm["failing"], sm["checked"], sm["not_checkable"]) == (0, 0, 2)
+    lines = r.summary_lines()
+    assert any("2 not checkable" in x for x in lines)
+    assert not any("below the PLU minimum" in x for x in lines)
+    # one rule known and failing, another unknown: the unit fails (False)
+    u2 = veg.ratios(s, absent="vegetation").units
+    assert (~u2["biotope_ok"]).all() and (~u2["compliant"]).all()
 
 
 def test_zone_and_custom_units():
@@ -956,7 +1034,7 @@ def test_plot_and_files(tmp_path, rules):
     s.add_zones(gdf([box(0, 0, 40, 20)], libelle=["UG"]), rules=rules)
     s.add_parcels(gdf([box(0, 0, 20, 20), box(20, 0, 40, 20)]))
     s.add_vegetation(gdf([box(20, 0, 40, 20)], kind=["lawn"]))
-    r = veg.ratios(s)
+    r = veg.ratios(s, absent="buildings")
     png = tmp_path / "map.png"
     ax = r.plot("vegetation_share", path=png)
     assert png.stat().st_size > 5000
@@ -990,11 +1068,13 @@ def test_result_protocol(tmp_path, rules):
     )
     s.add_parcels(gdf([box(0, 0, 20, 20), box(20, 0, 40, 20), box(40, 0, 60, 20)]))
     s.add_vegetation(gdf([box(20, 0, 40, 20)], kind=["lawn"]))
-    r = veg.ratios(s)
+    r = veg.ratios(s, absent="buildings")
     assert r.table is r.units and list(r.tables()) == ["units", "by_zone", "weights"]
     sm = r.summary()
     assert isinstance(sm, dict) and sm["units"] == 3 and sm["source"] == "vector"
-    assert all(v is None or type(v) in (int, float, str, bool) for v in sm.values())
+    assert all(
+        v is None or type(v) in (int, float, str, bool, list) for v in sm.values()
+    )
     assert sm["biotope_coefficient"] == pytest.approx(
         r.by_zone.loc["all", "biotope_coefficient"]
     )
@@ -1003,8 +1083,10 @@ def test_result_protocol(tmp_path, rules):
     assert pd.isna(r.units["biotope_ok"]).any()  # NA status (UV: no CBS rule)
     for suffix in (".gpkg", ".parquet", ".csv"):
         f = r.to_file(tmp_path / "out" / f"v{suffix}")
-        back = gpd.read_file(f) if suffix == ".gpkg" else (
-            pd.read_parquet(f) if suffix == ".parquet" else pd.read_csv(f)
+        back = (
+            gpd.read_file(f)
+            if suffix == ".gpkg"
+            else (pd.read_parquet(f) if suffix == ".parquet" else pd.read_csv(f))
         )
         assert len(back) == 3 and "pleine_terre_area" in back
     z = pd.read_csv(r.to_file(tmp_path / "z.csv", layer="by_zone"), index_col=0)

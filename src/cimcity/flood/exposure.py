@@ -9,6 +9,7 @@ is done once and reused for every level of a :func:`~cimcity.flood.sweep`.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -17,7 +18,7 @@ import pandas as pd
 import shapely
 
 from .._kernels import flood as K
-from ..errors import CRSError, InputError
+from ..errors import CRSError, DataQualityWarning, InputError
 from ..results import Result, plain
 from .extent import FloodResult
 from .ground import DEFAULT_RING, RingSamples, ring_samples
@@ -39,21 +40,29 @@ class ExposureResult(Result):
         One row per building (index ``building_id``): ``ground_level`` [m]
         (median terrain in the ring outside the footprint), ``ground_from``
         (``ring``; ``ring_in_footprints`` when every ring sample fell in a
-        footprint; ``scene`` off the DEM), ``ring_samples`` (samples used),
-        ``water_level`` [m] (water surface
-        against the building, NaN when dry), ``water_depth`` [m] (water above
-        the ground level, 0 when dry), ``max_depth`` [m] (deepest water along
-        the walls), ``wet_fraction`` [0-1] (share of the ring under water),
-        ``flooded`` (the water reaches the building), ``storeys``,
-        ``storey_height`` [m], ``storeys_from`` (``storeys`` / ``bim``),
-        ``flooded_storeys`` (floors below the water surface),
-        ``basement_levels`` (NaN unknown), ``basement_flooded`` (boolean, NA
-        unknown), ``parcel_id``, ``zone_id``, geometry.
+        footprint; ``scene`` off the DEM, from the buildings' own
+        ``ground_z``; ``unknown`` when that is a default), ``ring_samples``
+        (samples on DEM data), ``water_level`` [m] (water surface against the
+        building, NaN when dry or unknown), ``water_depth`` [m] (water above
+        the ground level, 0 when dry, NaN unknown), ``max_depth`` [m]
+        (deepest water along the walls), ``wet_fraction`` [0-1] (share of
+        the ring under water), ``flooded`` (nullable boolean: the water
+        reaches the building; NA when no ring sample lies on DEM data, off
+        the DEM or in nodata), ``storeys``, ``storey_height`` [m],
+        ``storeys_from`` (``storeys``: given; ``estimated``: from the height
+        and a storey height; ``bim``; ``unknown``: neither storeys nor a
+        height), ``flooded_storeys`` (nullable integer: floors below the
+        water surface, NA when unknown), ``basement_levels`` (NaN unknown),
+        ``basement_flooded`` (boolean, NA unknown), ``parcel_id``,
+        ``zone_id``, geometry.
     parcels, zones : GeoDataFrame
-        Per unit: ``buildings``, ``flooded_buildings``, ``flooded_storeys``,
-        ``basements_flooded``, ``max_water_depth`` [m], ``flooded_area``
-        [m²], ``flooded_share`` [0-1] of the unit's area, ``mean_water_depth``
-        [m], geometry.
+        Per unit: ``buildings``, ``flooded_buildings``,
+        ``unknown_buildings`` (water unknown), ``flooded_storeys`` (NA when
+        a reached building's count is unknown), ``basements_flooded``,
+        ``max_water_depth`` [m], ``flooded_area`` [m²], ``flooded_share``
+        [0-1] of the unit's area, ``mean_water_depth`` [m],
+        ``observed_share`` [0-1] (share of the unit on DEM data; flooded
+        figures are NaN when it is 0), geometry.
     flood : FloodResult
     scene : Scene, optional
         The scene of the buildings (for :meth:`render`).
@@ -79,30 +88,34 @@ class ExposureResult(Result):
         Returns
         -------
         dict
-            ``buildings``, ``flooded_buildings``,
-            ``buildings_with_flooded_storeys``, ``flooded_storeys``,
-            ``basements_flooded`` (counts), ``max_water_depth_m`` [m] (water
-            above the ground at a building, 0 when none is reached),
+            ``buildings``, ``flooded_buildings`` (reached), ``unknown_buildings``
+            (no DEM data around them: reached or not is unknown),
+            ``buildings_with_flooded_storeys``, ``flooded_storeys`` (None when
+            a reached building's storeys are unknown), ``basements_flooded``
+            (counts), ``max_water_depth_m`` [m] (water above the ground at a
+            building, 0 when none is reached, None when none is known),
             ``parcels_touched`` (parcels with flooded ground).
         """
         B = self.buildings
-        f = B["flooded"].to_numpy(bool) if len(B) else np.zeros(0, bool)
+        n = len(B)
+        fl = B["flooded"] if n else pd.Series([], dtype="boolean")
+        fst = B["flooded_storeys"] if n else pd.Series([], dtype="Int64")
+        known_depth = B["water_depth"].dropna() if n else pd.Series([], dtype=float)
         return plain(
             {
-                "buildings": len(B),
-                "flooded_buildings": int(f.sum()),
-                "buildings_with_flooded_storeys": int((B["flooded_storeys"] > 0).sum())
-                if len(B)
-                else 0,
-                "flooded_storeys": int(B["flooded_storeys"].sum()) if len(B) else 0,
+                "buildings": n,
+                "flooded_buildings": int(fl.fillna(False).sum()),
+                "unknown_buildings": int(fl.isna().sum()),
+                "buildings_with_flooded_storeys": int((fst.fillna(0) > 0).sum()),
+                "flooded_storeys": None if fst.isna().any() else int(fst.sum()),
                 "basements_flooded": int(
                     B["basement_flooded"].fillna(False).astype(bool).sum()
                 )
-                if len(B)
+                if n
                 else 0,
-                "max_water_depth_m": round(float(B["water_depth"].max()), 3)
-                if len(B)
-                else 0.0,
+                "max_water_depth_m": round(float(known_depth.max()), 3)
+                if len(known_depth)
+                else (0.0 if not n else None),
                 "parcels_touched": int((self.parcels["flooded_area"] > 0).sum())
                 if len(self.parcels)
                 else 0,
@@ -111,9 +124,15 @@ class ExposureResult(Result):
 
     def __repr__(self) -> str:
         s = self.summary()
+        unknown = (
+            f", {s['unknown_buildings']} unknown (no DEM data)"
+            if s["unknown_buildings"]
+            else ""
+        )
+        storeys = "unknown" if s["flooded_storeys"] is None else s["flooded_storeys"]
         return (
             f"<ExposureResult {s['flooded_buildings']} of {s['buildings']} buildings "
-            f"reached, {s['flooded_storeys']} flooded storeys, "
+            f"reached{unknown}, {storeys} flooded storeys, "
             f"{s['basements_flooded']} basements>"
         )
 
@@ -179,6 +198,14 @@ def exposure(
     column, or BIM storeys below ground) count as flooded when the water
     reaches the building.
 
+    Unknown is not zero: a building with no ring sample on DEM data (off the
+    DEM, or in nodata) is neither flooded nor dry (``flooded`` NA); a
+    building with neither storeys nor a height (``height_source``
+    ``"default"``) has unknown flooded storeys once reached; storeys
+    estimated from the height are flagged (``storeys_from="estimated"``).
+    Each case raises a :class:`~cimcity.errors.DataQualityWarning` with the
+    count.
+
     Parameters
     ----------
     scene : Scene
@@ -202,6 +229,12 @@ def exposure(
     ExposureResult
         ``.buildings`` (the main table), ``.parcels``, ``.zones``
         GeoDataFrames, ``.summary()``, ``.plot()``, ``.to_file()``.
+
+    Warns
+    -----
+    DataQualityWarning
+        Buildings without DEM data around them, without storeys or height,
+        with estimated storeys; parcels or zones off the DEM.
     """
     ctx = exposure_context(
         scene, flood.terrain, ring, spacing, exclude_buildings, storey_height
@@ -267,11 +300,23 @@ def exposure_context(
             if "ground_z" in B.columns
             else np.full(len(B), np.nan)
         )
+        if "ground_source" in B.columns:
+            # the scene's default ground (no data, no terrain) is not a measure
+            gz = np.where(B["ground_source"].to_numpy(object) == "default", np.nan, gz)
         g_med = np.where(off, gz, g_med)
-        ground_from[off] = "scene"
+        ground_from[off] = np.where(np.isfinite(gz[off]), "scene", "unknown")
+        warnings.warn(
+            f"flood exposure: {int(off.sum())} of {len(B)} buildings have no DEM "
+            f"data around them (off the DEM or in nodata), e.g. "
+            f"{B.index[np.flatnonzero(off)[0]]!r}: whether the water reaches them "
+            f"is unknown (flooded NA); use a DEM covering them",
+            DataQualityWarning,
+            stacklevel=3,
+        )
     storeys, h, sfrom, explicit, bim_base = storey_model(
         B, scene.projects, g_med, storey_height
     )
+    _warn_storeys(B, sfrom)
     basements = basement_levels(B, bim_base)
     return ExposureContext(
         scene,
@@ -288,16 +333,43 @@ def exposure_context(
     )
 
 
+def _warn_storeys(B, storeys_from) -> None:
+    """DataQualityWarning for estimated and unknown storey counts."""
+    est = storeys_from == "estimated"
+    unk = storeys_from == "unknown"
+    parts = []
+    if est.any():
+        parts.append(
+            f"{int(est.sum())} have no storey count (estimated from their height; "
+            f"storeys_from='estimated')"
+        )
+    if unk.any():
+        parts.append(
+            f"{int(unk.sum())} have neither storeys nor a height (flooded_storeys "
+            f"unknown once reached; storeys_from='unknown')"
+        )
+    if parts:
+        warnings.warn(
+            f"flood exposure: of {len(B)} buildings, "
+            + "; ".join(parts)
+            + "; give a 'storeys' column for exact flooded storeys",
+            DataQualityWarning,
+            stacklevel=4,
+        )
+
+
 def water_at_buildings(ctx: ExposureContext, flood: FloodResult) -> dict:
     """Water against each building for one flood.
 
     Returns
     -------
     dict of (n,) arrays
-        ``water_level`` [m] (NaN when dry), ``max_depth`` [m] (deepest water
-        along the walls), ``wet_fraction`` [0-1], ``flooded`` (bool),
-        ``water_depth`` [m] (above the ground level, 0 when dry),
-        ``flooded_storeys`` (int), ``basement_flooded`` (pandas boolean, NA
+        ``water_level`` [m] (NaN when dry or unknown), ``max_depth`` [m]
+        (deepest water along the walls), ``wet_fraction`` [0-1], ``known``
+        (bool: some ring sample lies on DEM data), ``flooded`` (bool, False
+        where unknown: read it with ``known``), ``water_depth`` [m] (above
+        the ground level, 0 when dry, NaN unknown), ``flooded_storeys``
+        (float, NaN unknown), ``basement_flooded`` (pandas boolean, NA
         unknown).
     """
     if flood.terrain is not ctx.terrain and (
@@ -317,20 +389,25 @@ def water_at_buildings(ctx: ExposureContext, flood: FloodResult) -> dict:
         np.ascontiguousarray(flood.terrain.elevation),
     )
     flooded = np.isfinite(wl)
+    known = ctx.n_used > 0
     g = ctx.ground
-    fst = flooded_storeys(wl, g, ctx.storeys, ctx.storey_h, ctx.explicit)
-    fst[~flooded] = 0
+    fst = flooded_storeys(wl, g, ctx.storeys, ctx.storey_h, ctx.explicit).astype(float)
+    fst[~flooded] = 0.0
+    fst[flooded & (ctx.storeys_from == "unknown")] = np.nan
+    fst[~known] = np.nan
     water_depth = np.where(flooded, np.maximum(wl - g, 0.0), 0.0)
+    water_depth[~known] = np.nan
     base = ctx.basements
     bflood = pd.array(
         np.where(np.isfinite(base), flooded & (np.nan_to_num(base) > 0), False),
         dtype="boolean",
     )
-    bflood[~np.isfinite(base)] = pd.NA
+    bflood[~np.isfinite(base) | ~known] = pd.NA
     return {
         "water_level": wl,
         "max_depth": max_d,
-        "wet_fraction": frac,
+        "wet_fraction": np.where(known, frac, np.nan),
+        "known": known,
         "flooded": flooded,
         "water_depth": water_depth,
         "flooded_storeys": fst,
@@ -342,6 +419,15 @@ def exposure_from(ctx: ExposureContext, flood: FloodResult) -> ExposureResult:
     """The :class:`ExposureResult` of one flood on a prepared context."""
     w = water_at_buildings(ctx, flood)
     flooded = w["flooded"]
+    flooded_na = pd.array(flooded, dtype="boolean")
+    flooded_na[~w["known"]] = pd.NA
+    fst = pd.array(
+        np.where(np.isfinite(w["flooded_storeys"]), w["flooded_storeys"], 0).astype(
+            np.int64
+        ),
+        dtype="Int64",
+    )
+    fst[~np.isfinite(w["flooded_storeys"])] = pd.NA
     g = ctx.ground
     B = ctx.scene.buildings
     out = gpd.GeoDataFrame(
@@ -351,13 +437,15 @@ def exposure_from(ctx: ExposureContext, flood: FloodResult) -> ExposureResult:
             "ring_samples": ctx.n_used,
             "water_level": w["water_level"],
             "water_depth": w["water_depth"],
-            "max_depth": np.where(flooded, w["max_depth"], 0.0),
+            "max_depth": np.where(
+                w["known"], np.where(flooded, w["max_depth"], 0.0), np.nan
+            ),
             "wet_fraction": w["wet_fraction"],
-            "flooded": flooded,
+            "flooded": flooded_na,
             "storeys": ctx.storeys,
             "storey_height": ctx.storey_h,
             "storeys_from": ctx.storeys_from,
-            "flooded_storeys": w["flooded_storeys"],
+            "flooded_storeys": fst,
             "basement_levels": ctx.basements,
             "basement_flooded": w["basement_flooded"],
             "parcel_id": B["parcel_id"].to_numpy()
@@ -383,28 +471,58 @@ def _unit_summary(ctx, table, key, bx, flood):
         )
         gdf.index.name = key
         return gdf
+    bx = bx.assign(
+        _unknown=bx["flooded"].isna().to_numpy(),
+        _fst_unknown=bx["flooded_storeys"].isna().to_numpy(),
+        _reached=bx["flooded"].fillna(False).to_numpy(bool),
+    )
     grp = bx.groupby(key)
     agg = pd.DataFrame(
         {
             "buildings": grp.size(),
-            "flooded_buildings": grp["flooded"].sum().astype(np.int64),
-            "flooded_storeys": grp["flooded_storeys"].sum().astype(np.int64),
+            "flooded_buildings": grp["_reached"].sum().astype(np.int64),
+            "unknown_buildings": grp["_unknown"].sum().astype(np.int64),
+            "flooded_storeys": grp["flooded_storeys"].sum().astype("Int64"),
             "basements_flooded": grp["basement_flooded"].sum().astype(np.int64),
             "max_water_depth": grp["water_depth"].max(),
         }
-    ).reindex(U.index)
-    for c in ("buildings", "flooded_buildings", "flooded_storeys", "basements_flooded"):
+    )
+    # a unit with a reached building of unknown storeys: total unknown
+    agg.loc[grp["_fst_unknown"].any(), "flooded_storeys"] = pd.NA
+    has_b = U.index.isin(agg.index)
+    agg = agg.reindex(U.index)
+    for c in (
+        "buildings",
+        "flooded_buildings",
+        "unknown_buildings",
+        "basements_flooded",
+    ):
         agg[c] = agg[c].fillna(0).astype(np.int64)
-    agg["max_water_depth"] = agg["max_water_depth"].fillna(0.0)
-    area, depth_sum = _zonal_wet(U.geometry.values, flood)
-    agg["flooded_area"] = area
+    agg.loc[~has_b, "flooded_storeys"] = 0
+    # no building: 0; buildings whose water is all unknown: NaN
+    agg.loc[~has_b, "max_water_depth"] = 0.0
+    area, depth_sum, observed = _zonal_wet(U.geometry.values, flood)
     ua = shapely.area(U.geometry.values)
+    seen = observed > 0
+    agg["flooded_area"] = np.where(seen, area, np.nan)
     agg["flooded_share"] = np.where(
-        ua > 0, np.minimum(area / np.where(ua > 0, ua, 1), 1.0), 0.0
+        seen, np.minimum(area / np.where(ua > 0, ua, 1), 1.0), np.nan
     )
     agg["mean_water_depth"] = np.where(
         area > 0, depth_sum * flood.cell_area / np.where(area > 0, area, 1), 0.0
     )
+    agg.loc[~seen, "mean_water_depth"] = np.nan
+    agg["observed_share"] = np.where(
+        ua > 0, np.minimum(observed / np.where(ua > 0, ua, 1), 1.0), np.nan
+    )
+    if (~seen).any():
+        warnings.warn(
+            f"flood exposure: {int((~seen).sum())} of {len(U)} {table} lie off the "
+            f"DEM or in nodata (e.g. {U.index[np.flatnonzero(~seen)[0]]!r}): their "
+            f"flooded area is unknown (NaN)",
+            DataQualityWarning,
+            stacklevel=4,
+        )
     out = gpd.GeoDataFrame(
         agg, geometry=U.geometry.values, crs=U.crs, index=U.index.copy()
     )
@@ -412,9 +530,10 @@ def _unit_summary(ctx, table, key, bx, flood):
 
 
 def _zonal_wet(geoms, flood):
-    """Flooded area [m²] and sum of depths [m] of the cells whose centre lies in
-    each polygon (rasterised on the polygons' window; polygons should not
-    overlap, later ones win where they do)."""
+    """Flooded area [m²], sum of depths [m] and observed area (cells on DEM
+    data) [m²] of the cells whose centre lies in each polygon (rasterised on
+    the polygons' window; polygons should not overlap, later ones win where
+    they do)."""
     from affine import Affine
     from rasterio import features
 
@@ -423,7 +542,7 @@ def _zonal_wet(geoms, flood):
     area = np.zeros(n)
     dsum = np.zeros(n)
     if not n:
-        return area, dsum
+        return area, dsum, np.zeros(n)
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     tr = t.transform
     rows, cols = t.shape
@@ -432,7 +551,7 @@ def _zonal_wet(geoms, flood):
     r0 = int(np.clip(np.floor((maxy - tr.f) / tr.e), 0, rows))
     r1 = int(np.clip(np.ceil((miny - tr.f) / tr.e), 0, rows))
     if c1 <= c0 or r1 <= r0:
-        return area, dsum
+        return area, dsum, np.zeros(n)
     win_t = Affine(tr.a, 0, tr.c + c0 * tr.a, 0, tr.e, tr.f + r0 * tr.e)
     codes = features.rasterize(
         ((g, i + 1) for i, g in enumerate(geoms)),
@@ -445,4 +564,6 @@ def _zonal_wet(geoms, flood):
     wet = np.isfinite(dep) & (codes > 0)
     cnt = np.bincount(codes[wet], minlength=n + 1)[1:]
     ds = np.bincount(codes[wet], weights=dep[wet], minlength=n + 1)[1:]
-    return cnt * flood.cell_area, ds
+    data = np.isfinite(t.elevation[r0:r1, c0:c1]) & (codes > 0)
+    seen = np.bincount(codes[data], minlength=n + 1)[1:]
+    return cnt * flood.cell_area, ds, seen * flood.cell_area

@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from .._kernels import flood as K
-from ..errors import InputError
+from ..errors import DataQualityWarning, InputError
 from ..results import Result, plain
 from ..terrain import Terrain
 from .levels import Level, resolve_level
@@ -61,6 +61,10 @@ class FloodResult(Result):
         Flooded cells.
     depth_sum : float
         Sum of the depths of the flooded cells [m].
+    nodata_next_to_water : int
+        Cells of nodata holes inside the DEM (nodata regions not touching the
+        grid edge) next to flooded cells: the water may continue through
+        them, so the extent is a lower bound there (0: none).
     """
 
     terrain: object
@@ -74,6 +78,7 @@ class FloodResult(Result):
     n_sources: int = 0
     n_cells: int = 0
     depth_sum: float = 0.0
+    nodata_next_to_water: int = 0
     _runs: tuple | None = None
 
     # -- grids ----------------------------------------------------------------------
@@ -154,9 +159,10 @@ class FloodResult(Result):
             ``level_m`` [m] (None when the level varies), ``level`` (text),
             ``vertical_datum``, ``mode``, ``connectivity``,
             ``flooded_area_m2`` [m²], ``volume_m3`` [m³], ``max_depth_m``,
-            ``mean_depth_m`` [m], ``flooded_cells``, ``source_cells``; in
-            bathtub mode also ``connected_area_m2`` and
-            ``disconnected_area_m2`` [m²].
+            ``mean_depth_m`` [m], ``flooded_cells``, ``source_cells``,
+            ``nodata_next_to_water`` (cells of nodata holes bordering the
+            water: the extent is a lower bound when > 0); in bathtub mode also
+            ``connected_area_m2`` and ``disconnected_area_m2`` [m²].
         """
         out = {
             "level_m": self.level,
@@ -170,6 +176,7 @@ class FloodResult(Result):
             "mean_depth_m": round(self.mean_depth, 3),
             "flooded_cells": int(self.n_cells),
             "source_cells": int(self.n_sources),
+            "nodata_next_to_water": int(self.nodata_next_to_water),
         }
         if self.mode == "bathtub":
             out["connected_area_m2"] = round(self.connected_area, 2)
@@ -410,7 +417,10 @@ def extent(
     also below the level (so a pit behind a levee stays dry). ``"bathtub"``
     mode floods every cell below the level; :attr:`FloodResult.connected`
     and the ``connected`` column of the polygons tell which areas the sources
-    reach. Nodata cells never flood and never connect.
+    reach. Nodata cells never flood and never connect; when the water borders
+    a nodata hole inside the DEM, the extent there is a lower bound
+    (:attr:`FloodResult.nodata_next_to_water`, and a
+    :class:`~cimcity.errors.DataQualityWarning`).
 
     Parameters
     ----------
@@ -475,6 +485,15 @@ def extent(
         n, total = K.paint_depth(z, scalar, rp, st, en, keep, depth)
     else:
         n, total = K.paint_depth_grid(z, grid, rp, st, en, keep, depth)
+    holes = _nodata_next_to_water(z, depth, connectivity) if n else 0
+    if holes:
+        warnings.warn(
+            f"flood extent: the water borders {holes} nodata cells of holes inside "
+            f"the DEM; the flood may continue through them, so the extent is a "
+            f"lower bound there; fill the DEM's nodata (interpolation) first",
+            DataQualityWarning,
+            stacklevel=2,
+        )
     return FloodResult(
         terrain=terrain,
         depth=depth,
@@ -487,8 +506,29 @@ def extent(
         n_sources=len(sr),
         n_cells=int(n),
         depth_sum=float(total),
+        nodata_next_to_water=holes,
         _runs=(rp, st, en, reached) if mode == "bathtub" else None,
     )
+
+
+def _nodata_next_to_water(z, depth, connectivity: int) -> int:
+    """Cells of nodata holes (nodata regions not touching the grid edge)
+    next to a flooded cell (by ``connectivity``)."""
+    nodata = np.isnan(z)
+    if not nodata.any():
+        return 0
+    from scipy import ndimage
+
+    structure = np.ones((3, 3), bool) if connectivity == 8 else None
+    labels, n = ndimage.label(nodata, structure=structure)
+    edge = np.unique(
+        np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    )
+    hole = nodata & ~np.isin(labels, edge)
+    if not hole.any():
+        return 0
+    near_water = ndimage.binary_dilation(np.isfinite(depth), structure=structure)
+    return int((hole & near_water).sum())
 
 
 def spill_levels(terrain, sources=None, connectivity: int = 8) -> np.ndarray:

@@ -41,7 +41,9 @@ def storey_model(B, projects, ground, storey_height):
     storey_height : (n,) float64
         Height of one storey in the regular model [m].
     storeys_from : (n,) object
-        ``"storeys"`` (regular model) or ``"bim"``.
+        ``"storeys"`` (given), ``"estimated"`` (no storey count: from the
+        height and the storey height), ``"unknown"`` (neither storeys nor a
+        measured height: ``height_source`` ``"default"``) or ``"bim"``.
     explicit : dict of int -> (k,) float64
         Floor altitudes [m] of the BIM buildings' storeys that are not
         basements, by row position.
@@ -56,6 +58,13 @@ def storey_model(B, projects, ground, storey_height):
         B.get("height", pd.Series(np.nan, index=B.index)), errors="coerce"
     ).to_numpy(float)
     storeys = np.where(np.isfinite(storeys) & (storeys > 0), storeys, np.nan)
+    # storeys the scene estimated from the height are not data
+    given = np.isfinite(storeys)
+    if "storeys_source" in B.columns:
+        given &= B["storeys_source"].to_numpy(object) != "estimated"
+    no_height = ~(np.isfinite(height) & (height > 0))
+    if "height_source" in B.columns:
+        no_height |= B["height_source"].to_numpy(object) == "default"
     if storey_height is not None:
         h = np.full(n, float(storey_height))
         storeys = np.where(
@@ -72,7 +81,10 @@ def storey_model(B, projects, ground, storey_height):
         h = np.where(
             np.isfinite(height) & (height > 0), height / storeys, STOREY_HEIGHT
         )
-    source = np.full(n, "storeys", dtype=object)
+    storeys = np.where(np.isfinite(storeys), storeys, 1)  # no height: 1 floor
+    source = np.where(
+        given, "storeys", np.where(no_height, "unknown", "estimated")
+    ).astype(object)
     explicit = {}
     basement_bim = np.full(n, np.nan)
     for pid, bim in (projects or {}).items():

@@ -38,9 +38,10 @@ class SweepResult(Result):
         The main table (also :attr:`table`): one row per level, in the order
         given: ``level`` [m], ``gauge_reading`` [m] (when levels come from a
         gauge), ``flooded_area`` [m²], ``volume`` [m³], ``max_depth`` [m];
-        with a scene also ``flooded_buildings``,
-        ``buildings_with_flooded_storeys``, ``flooded_storeys``,
-        ``basements_flooded``. ``attrs`` holds the vertical datum, mode and
+        with a scene also ``flooded_buildings``, ``unknown_buildings`` (no
+        DEM data around them), ``buildings_with_flooded_storeys``,
+        ``flooded_storeys`` (NaN when a reached building's storeys are
+        unknown), ``basements_flooded``. ``attrs`` holds the vertical datum, mode and
         connectivity.
     vertical_datum : str
         Datum of the levels (the DEM's).
@@ -66,8 +67,9 @@ class SweepResult(Result):
             ``levels`` (count), ``min_level_m``, ``max_level_m`` [m],
             ``max_flooded_area_m2`` [m²], ``max_volume_m3`` [m³],
             ``vertical_datum``, ``mode``; with buildings also
-            ``max_flooded_buildings`` and ``first_level_reaching_buildings_m``
-            [m] (None when no level reaches one).
+            ``max_flooded_buildings``, ``first_level_reaching_buildings_m``
+            [m] (None when no level reaches one) and ``unknown_buildings``
+            (buildings without DEM data around them).
         """
         t = self.levels
         out = {
@@ -85,6 +87,8 @@ class SweepResult(Result):
             out["first_level_reaching_buildings_m"] = (
                 reached.min() if len(reached) else None
             )
+            if "unknown_buildings" in t.columns:
+                out["unknown_buildings"] = int(t["unknown_buildings"].max())
         return plain(out)
 
     def plot(self, column=None, *, ax=None, x: str = "level"):
@@ -190,8 +194,9 @@ def sweep(
         ``.table`` (also ``.levels``): one row per level, sorted as given:
         ``level`` [m], ``gauge_reading`` [m] (when levels come from a gauge),
         ``flooded_area`` [m²], ``volume`` [m³], ``max_depth`` [m]; with a
-        scene also ``flooded_buildings``, ``buildings_with_flooded_storeys``,
-        ``flooded_storeys``, ``basements_flooded``. ``.plot()`` draws it.
+        scene also ``flooded_buildings``, ``unknown_buildings``,
+        ``buildings_with_flooded_storeys``, ``flooded_storeys`` (NaN:
+        unknown), ``basements_flooded``. ``.plot()`` draws it.
     """
     if isinstance(levels, (int, float, Level, LevelProfile)):
         levels = [levels]
@@ -249,8 +254,10 @@ def _sweep_row(lv, f, ctx) -> dict:
         fst = w["flooded_storeys"]
         row.update(
             flooded_buildings=int(w["flooded"].sum()),
-            buildings_with_flooded_storeys=int((fst > 0).sum()),
-            flooded_storeys=int(fst.sum()),
+            unknown_buildings=int((~w["known"]).sum()),
+            buildings_with_flooded_storeys=int((np.nan_to_num(fst) > 0).sum()),
+            # unknown when a reached building's storeys are unknown
+            flooded_storeys=float(fst.sum()) if np.isfinite(fst).all() else np.nan,
             basements_flooded=int(
                 np.asarray(w["basement_flooded"].fillna(False), bool).sum()
             ),

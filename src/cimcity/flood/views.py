@@ -192,22 +192,39 @@ def _plot_table_column(ax, table, column, cmap, what):
 
 
 def _plot_flooded_storeys(ax, B, plt):
-    """Dry buildings in white; reached ones by flooded storeys (discrete)."""
+    """Dry buildings in white; reached ones by flooded storeys (discrete);
+    unknown ones (no DEM data, or storeys unknown) hatched grey."""
     from matplotlib import colors
+    from matplotlib.patches import Patch
 
     if not len(B):
         return
-    fl = B["flooded"].to_numpy(bool)
-    if (~fl).any():
-        B[~fl].plot(ax=ax, facecolor="white", edgecolor="0.35", linewidth=0.4)
-    if not fl.any():
+    known = B["flooded"].notna().to_numpy()
+    fl = B["flooded"].fillna(False).to_numpy(bool)
+    fs = B["flooded_storeys"].to_numpy(float, na_value=np.nan)
+    unknown = ~known | (fl & ~np.isfinite(fs))
+    dry = known & ~fl
+    if dry.any():
+        B[dry].plot(ax=ax, facecolor="white", edgecolor="0.35", linewidth=0.4)
+    if unknown.any():
+        B[unknown].plot(
+            ax=ax, facecolor="0.8", edgecolor="0.35", linewidth=0.4, hatch="////"
+        )
+        ax.legend(
+            handles=[
+                Patch(facecolor="0.8", edgecolor="0.35", hatch="////", label="unknown")
+            ],
+            loc="lower left",
+            fontsize=8,
+        )
+    shown = fl & ~unknown
+    if not shown.any():
         return
-    fs = B["flooded_storeys"].to_numpy(int)
-    top = max(1, int(fs[fl].max()))
+    top = max(1, int(fs[shown].max()))
     cmap = plt.get_cmap("OrRd", top + 2)
     cmap = colors.ListedColormap(cmap(np.arange(1, top + 2)))
     norm = colors.BoundaryNorm(np.arange(-0.5, top + 1.5), cmap.N)
-    B[fl].plot(ax=ax, color=cmap(norm(fs[fl])), edgecolor="0.25", linewidth=0.4)
+    B[shown].plot(ax=ax, color=cmap(norm(fs[shown])), edgecolor="0.25", linewidth=0.4)
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     cb = ax.figure.colorbar(sm, ax=ax, shrink=0.75, ticks=np.arange(0, top + 1))
     cb.set_label("flooded storeys (buildings reached)")
@@ -310,7 +327,7 @@ def _storey_face_values(mesh, exposure):
     if not mesh.n_faces:
         return None
     fs = exposure.buildings["flooded_storeys"].reindex(mesh.building_ids)
-    per_b = fs.to_numpy(float)
+    per_b = fs.astype("Float64").to_numpy(float, na_value=np.nan)
     per_b[per_b <= 0] = np.nan
     fv = np.full(mesh.n_faces, np.nan)
     ok = mesh.face_building >= 0

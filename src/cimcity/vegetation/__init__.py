@@ -34,6 +34,13 @@ Precedence (nothing is counted twice)
    partition; deep substrate (>= :data:`DEEP_SUBSTRATE_M`) wins over shallow
    where both are given.
 
+Missing layers
+--------------
+An empty or missing layer leaves what needs it unknown (NaN, None in
+summaries, not checkable against the PLU) with a ``DataQualityWarning``, never
+a measured zero; ``absent=`` declares layers the units truly do not have
+(:mod:`cimcity.vegetation.known`, table in ``docs/inputs.md``).
+
 Inputs
 ------
 Vector: ``scene.buildings`` (footprints, optional ``green_roof`` bool and
@@ -63,7 +70,8 @@ slower (``benchmarks/bench_vegetation.py``).
 Layout
 ------
 :mod:`cimcity.vegetation.measure` (:func:`ratios`, :func:`biotope_coefficient`: the Scene entry
-points), :mod:`cimcity.vegetation.cover` (vector cover areas), :mod:`cimcity.vegetation.raster_cover` (raster
+points), :mod:`cimcity.vegetation.known` (what the given layers can measure: unknown is
+not zero), :mod:`cimcity.vegetation.cover` (vector cover areas), :mod:`cimcity.vegetation.raster_cover` (raster
 cover areas), :mod:`cimcity.vegetation.kinds` (vegetation kinds -> classes), :mod:`cimcity.vegetation.biotope`
 (weights, CBS, PLU minima), :mod:`cimcity.vegetation.result` (:class:`VegetationResult`); the
 zonal engine: :mod:`cimcity.vegetation.zonal` (polygon store, intersection terms), :mod:`cimcity.vegetation.flat`
@@ -97,6 +105,7 @@ from .cover import (
     cover_areas,
 )
 from .kinds import KIND_CLASSES, UMEP_LANDCOVER_CLASSES
+from .known import ABSENT_CHOICES
 from .measure import biotope_coefficient, ratios
 from .raster_cover import raster_cover_areas
 from .result import VegetationResult
@@ -121,4 +130,5 @@ __all__ = [
     "SHARE_COLUMNS",
     "RULES",
     "WEIGHTED_SURFACES",
+    "ABSENT_CHOICES",
 ]

@@ -194,6 +194,8 @@ def _apply_weights_and_rules(units: gpd.GeoDataFrame, rules, weights) -> tuple:
     if rules is None:
         return U, wt
     status_cols = []
+    applies = np.zeros(len(U), bool)
+    unknown = np.zeros(len(U), bool)
     for name, (measured, area_col) in RULES.items():
         per_zone = {
             k: _rule_value(rules, None if k == "(no zone)" else k, name) for k in keys
@@ -205,20 +207,28 @@ def _apply_weights_and_rules(units: gpd.GeoDataFrame, rules, weights) -> tuple:
         if not np.isfinite(lim).any():
             continue
         U[name] = lim
-        ok = U[measured].to_numpy(float) >= lim - 1e-9
-        st = pd.array(np.where(np.isfinite(lim), ok, False), dtype="boolean")
-        st[~np.isfinite(lim)] = pd.NA
+        value = U[measured].to_numpy(float)
+        rule_applies = np.isfinite(lim)
+        # a rule on an unknown quantity (missing layer) is not checkable: NA
+        checkable = rule_applies & np.isfinite(value)
+        with np.errstate(invalid="ignore"):
+            ok = value >= lim - 1e-9
+        st = pd.array(ok & checkable, dtype="boolean")
+        st[~checkable] = pd.NA
         U[_STATUS[name]] = st
         status_cols.append(_STATUS[name])
+        applies |= rule_applies
+        unknown |= rule_applies & ~checkable
         need = np.clip(lim * denom - U[area_col].to_numpy(float), 0.0, None)
-        U[_MISSING[name]] = np.where(np.isfinite(lim), need, np.nan)
+        U[_MISSING[name]] = np.where(checkable, need, np.nan)
     if not status_cols:
         return U, wt
     S = U[status_cols]
-    any_rule = S.notna().any(axis=1).to_numpy()
-    all_ok = S.fillna(True).all(axis=1).to_numpy()
-    comp = pd.array(all_ok, dtype="boolean")
-    comp[~any_rule] = pd.NA
+    fails = (~S.fillna(True).to_numpy(dtype=bool)).any(axis=1)
+    # compliant: False on any failure, True only when every rule that applies
+    # was checked and passed, NA otherwise (no rule, or a rule not checkable)
+    comp = pd.array(~fails, dtype="boolean")
+    comp[~applies | (unknown & ~fails)] = pd.NA
     U["compliant"] = comp
     _what_would_it_take(U, per_unit)
     return U, wt
@@ -299,4 +309,3 @@ _DERIVED = set(SHARE_COLUMNS) | {
 def _fails(status: pd.Series) -> np.ndarray:
     """True where a nullable-bool status is False (NA is not a failure)."""
     return ~status.fillna(True).to_numpy(dtype=bool)
-

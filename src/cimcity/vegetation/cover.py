@@ -174,7 +174,6 @@ def _finish_areas(data: dict, index) -> pd.DataFrame:
     return pd.DataFrame({c: a[c] for c in cols}, index=index)
 
 
-
 def cover_areas(
     units,
     buildings=None,

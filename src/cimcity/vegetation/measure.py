@@ -20,6 +20,7 @@ from ..errors import InputError
 from .biotope import _apply_weights_and_rules, weighted_surface
 from .cover import cover_areas
 from .flat import _as_geometry_array
+from .known import check_absent, mask_unknown, missing_inputs, warn_unknown
 from .raster_cover import raster_cover_areas
 from .result import VegetationResult
 from .zonal import AREA_TOL, intersection_area
@@ -117,6 +118,7 @@ def ratios(
     rules=None,
     green_wall_height: float | None = None,
     threads: int | None = None,
+    absent=None,
 ) -> VegetationResult:
     """Vegetation versus built per parcel, zone or any polygon set.
 
@@ -156,6 +158,12 @@ def ratios(
         Height of green walls that carry neither ``wall_area`` nor ``height`` [m].
     threads : int, optional
         Threads for the area kernel (default: CPU count).
+    absent : str or iterable of str, optional
+        Layers the units truly do not have, among ``"buildings"``,
+        ``"vegetation"``, ``"green_roofs"``, ``"green_walls"``,
+        ``"permeable_paving"``: their empty (or missing) layer then measures
+        zero. Without it an empty layer is *missing*, and what needs it is
+        unknown (see Notes).
 
     Returns
     -------
@@ -167,7 +175,31 @@ def ratios(
     Raises
     ------
     InputError
-        Unknown ``by``, ``source`` or vegetation kind, bad weights or rasters.
+        Unknown ``by``, ``source``, ``absent`` or vegetation kind, bad weights
+        or rasters.
+
+    Warns
+    -----
+    DataQualityWarning
+        When a layer is missing, naming it and the quantities left unknown.
+
+    Notes
+    -----
+    Unknown is not zero. A quantity is measured only from the layers it needs
+    (:data:`cimcity.vegetation.known.NEEDS`); without them it is NaN, and so
+    are its share, the weighted surface and biotope coefficient that need it,
+    the PLU checks on it (status NA, not counted as failing nor as checked)
+    and the district figures (``summary()`` gives None, ``summary_lines()``
+    says "unknown"). On the vector path: no buildings layer leaves the built,
+    unbuilt and open areas and the green roofs unknown; no vegetation layer
+    leaves the vegetation, canopy, low vegetation, open, pleine terre,
+    permeable paving, impervious, green-wall and green areas unknown, and
+    green roofs too unless the buildings carry a ``green_roof`` column or
+    ``green_roofs=`` is given. On the raster path: built needs a land cover or
+    the buildings, canopy a land cover or a CDSM, ground vegetation a land
+    cover or an NDVI, permeable paving a land cover; green roofs and walls
+    always come from the vector layers. A non-empty vegetation layer is taken
+    as complete (every kind it may list).
 
     Examples
     --------
@@ -182,8 +214,9 @@ def ratios(
             f"unknown source {source!r}; expected 'auto', 'vector' or 'raster'"
         )
     rules = _rule_pack(scene, rules)
+    absent = check_absent(absent)
     U, by_label = _units_of(scene, by)
-    source, areas = _cover(
+    source, areas, used = _cover(
         scene,
         U,
         source,
@@ -200,12 +233,27 @@ def ratios(
             threads=threads,
         ),
     )
+    missing = missing_inputs(
+        source=source,
+        buildings=scene.buildings,
+        vegetation=scene.vegetation,
+        rasters=used,
+        green_roofs=green_roofs,
+        absent=absent,
+    )
+    unknown = mask_unknown(areas, missing)
+    warn_unknown(unknown, len(U), stacklevel=3)
     keep = [c for c in U.columns if c not in areas.columns]
     out = gpd.GeoDataFrame(
         pd.concat([U[keep], areas], axis=1), geometry="geometry", crs=scene.crs
     )
     out, wt = _apply_weights_and_rules(out, rules, weights)
-    return VegetationResult(out, wt, by_label, source, rules)
+    meta = {
+        "unknown": unknown,
+        "missing_layers": sorted(set(missing.values())),
+        "absent": sorted(absent),
+    }
+    return VegetationResult(out, wt, by_label, source, rules, meta)
 
 
 def _rule_pack(scene, rules):
@@ -225,8 +273,9 @@ def _rule_pack(scene, rules):
 
 
 def _cover(scene, U, source, *, rasters, raster_options, common):
-    """(source used, cover areas of the units ``U``): the raster path from the
-    given rasters or the scene's, else the vector path on the scene's layers."""
+    """(source used, cover areas of the units ``U``, names of the rasters
+    read): the raster path from the given rasters or the scene's, else the
+    vector path on the scene's layers."""
     scene_rasters = dict(getattr(scene, "rasters", {}) or {})
     explicit = any(r is not None for r in rasters.values())
     if source == "auto":
@@ -237,12 +286,16 @@ def _cover(scene, U, source, *, rasters, raster_options, common):
     buildings = scene.buildings if len(scene.buildings) else None
     vegetation = scene.vegetation if len(scene.vegetation) else None
     if source == "vector":
-        return source, cover_areas(
-            U,
-            buildings=buildings,
-            vegetation=vegetation,
-            validate=False,  # Scene tables and units are validated already
-            **common,
+        return (
+            source,
+            cover_areas(
+                U,
+                buildings=buildings,
+                vegetation=vegetation,
+                validate=False,  # Scene tables and units are validated already
+                **common,
+            ),
+            set(),
         )
     if not explicit:
         rasters = {k: scene_rasters.get(k) for k in rasters}
@@ -251,14 +304,18 @@ def _cover(scene, U, source, *, rasters, raster_options, common):
             "source='raster' needs landcover=, ndvi= or cdsm= (or scene.rasters "
             "with one of the keys 'landcover', 'ndvi', 'cdsm')"
         )
-    return source, raster_cover_areas(
-        U,
-        **rasters,
-        **raster_options,
-        buildings=buildings,
-        vegetation=vegetation,
-        crs=scene.crs,
-        **common,
+    return (
+        source,
+        raster_cover_areas(
+            U,
+            **rasters,
+            **raster_options,
+            buildings=buildings,
+            vegetation=vegetation,
+            crs=scene.crs,
+            **common,
+        ),
+        {k for k, r in rasters.items() if r is not None},
     )
 
 

@@ -352,4 +352,3 @@ def _only_roofs_walls(vegetation, kinds):
         cls, ("green_roof", "green_roof_deep", "green_roof_shallow", "green_wall")
     )
     return vegetation[keep] if keep.any() else None
-

@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..results import Result, plain
 from .biotope import (
     _DERIVED,
+    RULES,
     SHARE_COLUMNS,
     _apply_weights_and_rules,
     _fails,
@@ -43,7 +44,29 @@ _HEADLINE = (
     "biotope_coefficient",
     "failing",
     "checked",
+    "not_checkable",
 )
+
+
+def _pct(v) -> str:
+    """A share [0-1] as a percentage, or "unknown"."""
+    return "unknown" if v is None or not np.isfinite(v) else f"{v:.0%}"
+
+
+def _num(v, fmt: str, unit: str = "") -> str:
+    """A number in ``fmt`` with its unit, or "unknown"."""
+    return "unknown" if v is None or not np.isfinite(v) else f"{v:{fmt}}{unit}"
+
+
+def _not_checkable(U) -> np.ndarray:
+    """True for units with a PLU minimum that a missing layer left
+    uncheckable (a minimum column set, its measured value NaN)."""
+    out = np.zeros(len(U), bool)
+    for name, (measured, _) in RULES.items():
+        if name in U:
+            lim = U[name].to_numpy(float)
+            out |= np.isfinite(lim) & ~np.isfinite(U[measured].to_numpy(float))
+    return out
 
 
 class VegetationResult(Result):
@@ -131,7 +154,9 @@ class VegetationResult(Result):
         """District table: one row per zone ``libelle`` and a total row
         ``"all"``: unit count, areas [m²], shares of the total area [0-1], the
         area-weighted biotope coefficient and, with rules, the ``failing`` and
-        ``checked`` counts."""
+        ``checked`` counts and ``not_checkable`` (units with a rule on a
+        quantity left unknown by a missing layer). Areas and shares are NaN
+        where a layer they need is missing."""
         U = self._units
         denom_col = "observed_area" if "observed_area" in U else "area"
         area_cols = (
@@ -141,7 +166,8 @@ class VegetationResult(Result):
         )
 
         def agg(df) -> dict:
-            tot = df[area_cols].sum()
+            # skipna=False: an unknown area (missing layer) stays unknown
+            tot = df[area_cols].sum(skipna=False)
             d = float(tot[denom_col])
             row = {"units": len(df), **tot.to_dict()}
             for s in SHARE_COLUMNS:
@@ -154,6 +180,7 @@ class VegetationResult(Result):
             if "compliant" in df:
                 row["failing"] = int(_fails(df["compliant"]).sum())
                 row["checked"] = int(df["compliant"].notna().sum())
+                row["not_checkable"] = int(_not_checkable(df).sum())
             return row
 
         rows = {}
@@ -174,32 +201,39 @@ class VegetationResult(Result):
         dict
             ``units``, ``area`` [m²], ``built_share``, ``vegetation_share``,
             ``pleine_terre_share`` [0-1], ``biotope_coefficient`` (area-weighted),
-            with rules ``failing`` / ``checked`` counts, then every other area
-            [m²] and share [0-1] of the district, ``by`` and ``source``. Shares
-            of an empty district are None (unknown).
+            with rules ``failing`` / ``checked`` / ``not_checkable`` counts,
+            then every other area [m²] and share [0-1] of the district,
+            ``by``, ``source`` and ``missing_layers`` (the layers whose
+            absence left quantities unknown). Unknown values (a missing layer,
+            or shares of an empty district) are None, never 0.
         """
         row = self.by_zone.loc["all"].to_dict()
         if "failing" in row:
             row["failing"] = int(row["failing"])
             row["checked"] = int(row["checked"])
+            row["not_checkable"] = int(row["not_checkable"])
         row["units"] = int(row["units"])
         out = {k: row[k] for k in _HEADLINE if k in row}
         out.update({k: v for k, v in row.items() if k not in out})
         out["by"] = self.by
         out["source"] = self.source
+        out["missing_layers"] = list(self.meta.get("missing_layers", []))
         return plain(out)
 
     def summary_lines(self) -> list[str]:
-        """A few readable lines for a console or a report."""
+        """A few readable lines for a console or a report ("unknown" where a
+        missing layer leaves a figure unknown, never 0)."""
         s = self.by_zone
         a = s.loc["all"]
         unit = {"parcel": "parcels", "zone": "zones"}.get(self.by, "units")
         lines = [
             f"{int(a['units'])} {unit} ({self.source} path), {a['area'] / 1e4:.2f} ha: "
-            f"built {a['built_share']:.0%}, vegetation {a['vegetation_share']:.0%} "
-            f"(canopy {a['canopy_share']:.0%}), open {a['open_share']:.0%}; "
-            f"pleine terre {a['pleine_terre_share']:.0%}, green roofs "
-            f"{a['green_roof_area']:.0f} m², CBS {a['biotope_coefficient']:.2f}"
+            f"built {_pct(a['built_share'])}, vegetation "
+            f"{_pct(a['vegetation_share'])} (canopy {_pct(a['canopy_share'])}), "
+            f"open {_pct(a['open_share'])}; pleine terre "
+            f"{_pct(a['pleine_terre_share'])}, green roofs "
+            f"{_num(a['green_roof_area'], '.0f', ' m²')}, CBS "
+            f"{_num(a['biotope_coefficient'], '.2f')}"
         ]
         for lib, r in s.drop(index="all").iterrows():
             tail = ""
@@ -207,11 +241,16 @@ class VegetationResult(Result):
                 tail = (
                     f", {int(r['failing'])}/{int(r['checked'])} below the PLU minimum"
                 )
+            if "not_checkable" in r and r["not_checkable"] > 0:
+                tail += f", {int(r['not_checkable'])} not checkable (unknown)"
             lines.append(
                 f"  zone {lib}: {int(r['units'])} {unit}, vegetation "
-                f"{r['vegetation_share']:.0%}, pleine terre {r['pleine_terre_share']:.0%}, "
-                f"CBS {r['biotope_coefficient']:.2f}{tail}"
+                f"{_pct(r['vegetation_share'])}, pleine terre "
+                f"{_pct(r['pleine_terre_share'])}, "
+                f"CBS {_num(r['biotope_coefficient'], '.2f')}{tail}"
             )
+        for why in self.meta.get("missing_layers", []):
+            lines.append(f"  unknown: {why}")
         return lines
 
     def weights_lines(self) -> list[str]:
@@ -241,7 +280,9 @@ class VegetationResult(Result):
         VegetationResult
         """
         units = self._units
-        keep = [c for c in units.columns if c in AREA_COLUMNS or c in ("observed_area",)]
+        keep = [
+            c for c in units.columns if c in AREA_COLUMNS or c in ("observed_area",)
+        ]
         base = [c for c in units.columns if c not in _DERIVED and c not in keep]
         U = units[base + keep].copy()
         rules = self.rules if rules is None else rules
@@ -322,6 +363,22 @@ class VegetationResult(Result):
             )
             if highlight_failing and len(self.failing):
                 self._outline_failing(ax)
+            if U[column].isna().all():  # a missing layer: say so on the map
+                unknown = self.meta.get("unknown", {})
+                why = unknown.get(column.replace("_share", "_area")) or self.meta.get(
+                    "missing_layers", ["no data"]
+                )
+                why = "\n".join(w.replace(" (", "\n(") for w in why)
+                ax.text(
+                    0.5,
+                    0.5,
+                    f"{column.replace('_', ' ')} unknown (grey):\n{why}",
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.5"},
+                )
         ax.set_title(title or f"{label} per {self.by}")
         ax.set_aspect("equal")
         ax.set_axis_off()

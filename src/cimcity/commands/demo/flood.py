@@ -35,8 +35,15 @@ def run(scene, out, echo) -> dict:
         echo(
             f"  {s['level']}: {f.area / 1e4:.2f} ha, {f.volume:,.0f} m3, max depth "
             f"{f.max_depth:.2f} m; buildings reached {es['flooded_buildings']}/"
-            f"{es['buildings']}, with flooded storeys {es['buildings_with_flooded_storeys']} "
-            f"({es['flooded_storeys']} storeys)"
+            f"{es['buildings']}"
+            + (
+                f" ({es['unknown_buildings']} unknown: no DEM data)"
+                if es["unknown_buildings"]
+                else ""
+            )
+            + f", with flooded storeys {es['buildings_with_flooded_storeys']} "
+            f"({'unknown' if es['flooded_storeys'] is None else es['flooded_storeys']}"
+            " storeys)"
         )
         ax = e.plot()
         p = out / f"flood_{tag}_map.png"

@@ -4,6 +4,7 @@ per parcel and zone, parcels below the PLU minimum, the project's effect."""
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
 
 
 def run(scene, out, echo) -> dict:
@@ -39,16 +40,15 @@ def run(scene, out, echo) -> dict:
         echo(f"  {len(failing)} parcels below a PLU vegetation minimum; worst:")
         for pid, row in failing.head(3).iterrows():
             echo(
-                f"    {pid} ({row['libelle']}): CBS {row['biotope_coefficient']:.2f}; "
+                f"    {pid} ({row['libelle']}): CBS "
+                f"{_fmt(row['biotope_coefficient'], '.2f')}; "
                 f"{row['what_would_it_take']}"
             )
 
     out_dict = {
         "parcels": len(res),
         "failing": len(failing),
-        "district": {
-            k: v for k, v in res.summary().items() if not isinstance(v, str)
-        },
+        "district": {k: v for k, v in res.summary().items() if not isinstance(v, str)},
     }
     pid = scene.meta.get("project_id") or (
         next(iter(scene.projects)) if scene.projects else None
@@ -64,9 +64,12 @@ def run(scene, out, echo) -> dict:
         for p in site.index:
             b, a = before_r.loc[p], after_r.loc[p]
             echo(
-                f"  project on {p}: built {b['built_share']:.0%} -> {a['built_share']:.0%}, "
-                f"pleine terre {b['pleine_terre_share']:.0%} -> {a['pleine_terre_share']:.0%}, "
-                f"CBS {b['biotope_coefficient']:.2f} -> {a['biotope_coefficient']:.2f}"
+                f"  project on {p}: built {_fmt(b['built_share'], '.0%')} -> "
+                f"{_fmt(a['built_share'], '.0%')}, pleine terre "
+                f"{_fmt(b['pleine_terre_share'], '.0%')} -> "
+                f"{_fmt(a['pleine_terre_share'], '.0%')}, CBS "
+                f"{_fmt(b['biotope_coefficient'], '.2f')} -> "
+                f"{_fmt(a['biotope_coefficient'], '.2f')}"
             )
         out_dict["project"] = {
             "parcels": list(site.index),
@@ -77,3 +80,8 @@ def run(scene, out, echo) -> dict:
         echo(f"  wrote {f}")
     out_dict["files"] = [str(f) for f in files]
     return out_dict
+
+
+def _fmt(value, spec: str) -> str:
+    """``value`` in ``spec``, or "unknown" for NaN (a missing layer)."""
+    return "unknown" if pd.isna(value) else format(value, spec)
