@@ -181,3 +181,35 @@ def test_set_camera_defaults_and_errors():
     with pytest.raises(InputError, match="bounds must be"):
         render.set_camera(pl, "top", (0, 1, 0, 1))
     pl.close()
+
+
+def test_pictures_and_pages_by_suffix(tmp_path):
+    """Each writer takes the suffixes it documents and refuses the others with the
+    list (a page asked of snapshot was a pyvista ValueError traceback)."""
+    s = courtyard()
+    for suffix in (".jpg", ".tiff"):
+        p = render.snapshot(s, tmp_path / f"c{suffix}", window_size=(200, 150))
+        assert Image.open(p).size == (200, 150) and not render.figure_is_blank(p)
+    with pytest.raises(InputError, match=r"'\.html' \(an interactive page: cimcity\.render\.to_html\); expected one of \.png, \.jpg"):
+        render.snapshot(s, tmp_path / "c.html")
+    with pytest.raises(InputError, match=r"'\.svg'.*expected one of \.png"):
+        render.compare(s, s, tmp_path / "c.svg")
+    with pytest.raises(InputError, match=r"'\(none\)'.*expected one of \.html, \.htm"):
+        render.to_html(s, tmp_path / "page")
+    assert render.to_html(s, tmp_path / "page.HTM").read_text().startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jpg", "c.tiff", "page.HTM"]
+
+
+def test_page_legend_names_only_what_is_drawn(tmp_path, paris):
+    """The legend promised a project on every page, drawn or not (issue 17, item 7)."""
+    import re
+
+    def legend(scene):
+        page = render.to_html(scene, tmp_path / "p.html").read_text()
+        return re.search(r'<div id="legend">(.*?)</div>', page).group(1)
+
+    assert re.findall(r"</span> (\w+)", legend(street_canyon())) == ["roofs", "walls"]
+    after = paris.with_project(next(iter(paris.projects.values())))
+    assert re.findall(r"</span> (\w+)", legend(after)) == [
+        "project", "roofs", "walls", "terrain"
+    ]

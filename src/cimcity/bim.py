@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .errors import GeometryError, InputError
+
 
 @dataclass(eq=False)
 class BimModel:
@@ -62,6 +64,38 @@ class BimModel:
     face_kind: np.ndarray | None = None
     extras: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        # a model without geometry (an IFC with no above-ground element; the
+        # reader warns) keeps NaN altitudes and an empty footprint; a model with
+        # triangles must be placed consistently
+        if not len(getattr(self.mesh, "vertices", ())):
+            return
+        for name in ("base_z", "top_z"):
+            v = getattr(self, name)
+            try:
+                v = float(v)
+            except (TypeError, ValueError) as exc:
+                raise InputError(
+                    f"BIM project {self.id!r}: {name} must be an altitude [m]; got {v!r}"
+                ) from exc
+            if not np.isfinite(v):
+                raise InputError(
+                    f"BIM project {self.id!r}: {name} must be a finite altitude [m]; "
+                    f"got {v}"
+                )
+            setattr(self, name, v)
+        if not self.top_z > self.base_z:
+            raise InputError(
+                f"BIM project {self.id!r}: top_z {self.top_z:g} m is not above base_z "
+                f"{self.base_z:g} m; the model has no height"
+            )
+        fp = self.footprint
+        if fp is None or getattr(fp, "is_empty", False) or not getattr(fp, "area", 0.0) > 0:
+            raise GeometryError(
+                f"BIM project {self.id!r}: the footprint is empty ({fp!r}) although "
+                f"the mesh has {len(self.mesh.vertices)} vertices"
+            )
+
     @property
     def height(self) -> float:
         """top_z - base_z [m]."""
@@ -103,9 +137,20 @@ class BimModel:
         return out
 
     def __repr__(self) -> str:
+        fp = self.footprint
         return (
             f"<BimModel {self.name or self.id!r} {self.schema or ''} "
             f"{len(self.storeys)} storeys, {len(self.elements)} elements, "
-            f"height {self.height:.2f} m, footprint {getattr(self.footprint, 'area', 0.0):.1f} m², "
+            f"height {_m(self.height, '.2f', 'm')}, footprint "
+            f"{_m(None if getattr(fp, 'is_empty', True) else fp.area, '.1f', 'm²')}, "
             f"georef={self.georef.get('method', 'none')}>"
         )
+
+
+def _m(value, fmt: str, unit: str) -> str:
+    """A measure for a repr: formatted with its unit, or "unknown" (None, NaN)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "unknown"
+    return "unknown" if v != v else f"{format(v, fmt)} {unit}"

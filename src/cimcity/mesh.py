@@ -65,7 +65,7 @@ def kind_codes(kinds) -> np.ndarray:
     return np.asarray(out, dtype=np.int8)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class CityMesh:
     """Triangle mesh of a scene with per-face building and surface kind.
 
@@ -154,6 +154,25 @@ class CityMesh:
     @property
     def n_faces(self) -> int:
         return len(self.faces)
+
+    def __repr__(self) -> str:
+        """One line: counts, faces per kind, extent and CRS (never the arrays)."""
+        counts = np.bincount(self.face_kind.astype(np.int64), minlength=len(KINDS))
+        kinds = ", ".join(
+            f"{KINDS[i]} {int(n):,}" for i, n in enumerate(counts[: len(KINDS)]) if n
+        )
+        if len(self.vertices):
+            lo, hi = self.bounds
+            size = " x ".join(f"{float(d):,.0f}" for d in hi - lo)
+            extent = f", extent {size} m"
+        else:
+            extent = ""
+        crs = getattr(self.crs, "to_string", lambda: self.crs)() if self.crs else None
+        return (
+            f"<CityMesh {self.n_faces:,} faces ({kinds or 'none'}), "
+            f"{len(self.vertices):,} vertices, {len(self.building_ids):,} buildings"
+            f"{extent}{', ' + str(crs) if crs else ''}>"
+        )
 
     @property
     def triangles(self) -> np.ndarray:

@@ -32,17 +32,87 @@ PALETTE = {
     "background": (1.0, 1.0, 1.0),
 }
 CAMERAS = ("iso", "top", "south", "north", "east", "west", "street")
+#: picture files :func:`snapshot` and :func:`compare` write (by suffix)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+#: page files :func:`to_html` writes
+PAGE_SUFFIXES = (".html", ".htm")
+
+
+def _output(path, suffixes, what: str) -> Path:
+    """``path`` as a Path after checking its suffix (``InputError`` naming the
+    accepted ones), parent folders created."""
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        other = (
+            " (an interactive page: cimcity.render.to_html)"
+            if path.suffix.lower() in PAGE_SUFFIXES
+            else ""
+        )
+        raise InputError(
+            f"cannot write {what} {path.name!r}: unknown file type "
+            f"{path.suffix or '(none)'!r}{other}; expected one of {', '.join(suffixes)}"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _x_display_reachable(display: str) -> bool:
+    """Whether the X server of ``display`` (``:0``, ``unix:1.0``, ``host:10.0``)
+    accepts a connection, tried for at most 0.2 s."""
+    import socket
+
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit():
+        return False
+    if host in ("", "unix"):
+        sockets = (f"\0/tmp/.X11-unix/X{number}", f"/tmp/.X11-unix/X{number}")
+        for address in sockets:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(0.2)
+                try:
+                    sock.connect(address)
+                    return True
+                except OSError:
+                    continue
+        return False
+    try:
+        with socket.create_connection((host, 6000 + int(number)), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _offscreen_gl() -> None:
+    """Render through EGL when no X server answers (Linux).
+
+    Without it VTK probes the X server of ``DISPLAY`` first and prints "bad X
+    server connection" on every render of a headless machine (or a stale
+    ``DISPLAY``) before falling back. A choice the user made
+    (``VTK_DEFAULT_OPENGL_WINDOW``) is kept.
+    """
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux") or os.environ.get(
+        "VTK_DEFAULT_OPENGL_WINDOW"
+    ):
+        return
+    display = os.environ.get("DISPLAY", "")
+    if not display or not _x_display_reachable(display):
+        os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkEGLRenderWindow"
 
 
 def _pv():
-    import os
-
-    # headless machines: go straight to EGL instead of probing for an X server
-    if not os.environ.get("DISPLAY"):
-        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    _offscreen_gl()
     pv = import_optional("pyvista")
     pv.OFF_SCREEN = True
     return pv
+
+
+# every view module (solar, flood, permit figures) imports this one before it
+# creates a plotter, so the choice is made before any VTK window exists
+_offscreen_gl()
 
 
 def _vegetation_mesh(scene, origin):
@@ -398,7 +468,9 @@ def snapshot(
     ----------
     scene : Scene
     path : str or Path
-        Output PNG.
+        Output picture: ``.png``, ``.jpg``/``.jpeg``, ``.bmp`` or
+        ``.tif``/``.tiff`` (:data:`IMAGE_SUFFIXES`); an interactive page is
+        :func:`to_html`.
     color_by : str, optional
         ``None`` (surface kinds, project in orange), ``"height"`` or a numeric
         column of ``scene.buildings``.
@@ -415,11 +487,15 @@ def snapshot(
     Returns
     -------
     pathlib.Path
-        The written PNG.
+        The written picture.
+
+    Raises
+    ------
+    InputError
+        ``path`` has another suffix than :data:`IMAGE_SUFFIXES`.
     """
+    path = _output(path, IMAGE_SUFFIXES, "a picture")
     pv = _pv()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pl = pv.Plotter(off_screen=True, window_size=list(window_size))
     pl.set_background(PALETTE["background"])
     m = add_scene(
@@ -462,13 +538,18 @@ def compare(
     """Side-by-side render of two scenes (e.g. ``scene`` and
     ``scene.with_project(bim)``) with linked cameras.
 
+    Parameters
+    ----------
+    before, after : Scene
+    path : str or Path
+        Output picture (:data:`IMAGE_SUFFIXES`).
+
     Returns
     -------
     pathlib.Path
     """
+    path = _output(path, IMAGE_SUFFIXES, "a picture")
     pv = _pv()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pl = pv.Plotter(
         off_screen=True, shape=(1, 2), window_size=list(window_size), border=False
     )
@@ -573,10 +654,24 @@ def _face_colors(
         rgb[kind == KIND_CODES[k]] = PALETTE[k]
     fb = mesh.face_building
     ok = fb >= 0
+    in_project = np.zeros(mesh.n_faces, bool)
     if len(mesh.building_ids):
         proj = np.isin(mesh.building_ids, list(scene.projects))
-        rgb[ok & proj[np.clip(fb, 0, None)]] = PALETTE["project"]
-    legend = "<span style='color:#f28019'>&#9632;</span> project &nbsp; <span style='color:#9e9994'>&#9632;</span> roofs"
+        in_project = ok & proj[np.clip(fb, 0, None)]
+        rgb[in_project] = PALETTE["project"]
+    # the legend names what is drawn, nothing else
+    swatches = [
+        (PALETTE["project"], "project", in_project.any()),
+        (PALETTE["roof"], "roofs", (kind == KIND_CODES["roof"]).any()),
+        (PALETTE["wall"], "walls", (kind == KIND_CODES["wall"]).any()),
+        (PALETTE["terrain"], "terrain", (kind == KIND_CODES["terrain"]).any()),
+    ]
+    legend = " &nbsp; ".join(
+        f"<span style='color:#{''.join(f'{round(c * 255):02x}' for c in rgb_)}'>"
+        f"&#9632;</span> {name}"
+        for rgb_, name, drawn in swatches
+        if drawn
+    )
     values = None
     if face_values is not None:
         values = np.asarray(face_values, float)
@@ -627,7 +722,7 @@ def to_html(
     ----------
     scene : Scene
     path : str or Path
-        Output ``.html``.
+        Output page, ``.html`` or ``.htm`` (:data:`PAGE_SUFFIXES`).
     face_values : (m,) float, optional
         Values per face of ``mesh`` (colour-mapped).
     color_by : str, optional
@@ -644,8 +739,7 @@ def to_html(
     import base64
     import html as _html
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _output(path, PAGE_SUFFIXES, "a page")
     if mesh is None:
         step = None
         if scene.terrain is not None:

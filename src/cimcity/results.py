@@ -193,8 +193,12 @@ def _fmt(v) -> str:
     v = plain(v)
     if v is None:
         return "unknown"
+    if isinstance(v, bool):
+        return str(v)
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.4g}"
+    if isinstance(v, int):
+        return f"{v:,}"
     return str(v)
 
 

@@ -9,6 +9,51 @@ import numpy as np
 from .crs import DEFAULT_VERTICAL_DATUM, as_projected_crs
 from .errors import InputError
 
+#: plausible range of a city's elevations [m]: below the Dead Sea shore
+#: (-430 m) to above the highest summit; values outside are undeclared nodata
+#: (-9999, -3.4e38) or unit errors (mm, cm)
+ELEVATION_RANGE = (-1_000.0, 9_000.0)
+
+
+def check_elevation(z, what: str = "elevation") -> None:
+    """Refuse an elevation grid that holds no value, infinite values or values
+    outside :data:`ELEVATION_RANGE`; NaN marks nodata and is allowed.
+
+    Parameters
+    ----------
+    z : ndarray of float64
+        Elevations [m].
+    what : str
+        What the grid is, for the message.
+
+    Raises
+    ------
+    InputError
+        Naming the first bad value and how many cells hold one.
+    """
+    finite = np.isfinite(z)
+    if not finite.any():
+        raise InputError(
+            f"the {what} holds only nodata (NaN) cells ({z.shape[0]}x{z.shape[1]}); "
+            f"give a grid with elevations"
+        )
+    inf = np.isinf(z)
+    if inf.any():
+        v = float(z[inf][0])
+        raise InputError(
+            f"the {what} holds {int(inf.sum())} infinite value(s) ({v}); mark "
+            f"nodata cells with NaN"
+        )
+    lo, hi = ELEVATION_RANGE
+    bad = finite & ((z < lo) | (z > hi))
+    if bad.any():
+        v = float(z[bad][0])
+        raise InputError(
+            f"the {what} holds {int(bad.sum())} value(s) outside {lo:g}..{hi:g} m "
+            f"(first: {v:g}); an undeclared nodata value or a unit error (mm, cm)? "
+            f"Set those cells to NaN"
+        )
+
 
 @dataclass(eq=False)
 class Terrain:
@@ -42,20 +87,32 @@ class Terrain:
         from affine import Affine
 
         self.crs = as_projected_crs(self.crs, what="terrain")
-        z = np.asarray(self.elevation, dtype=np.float64)
+        try:
+            z = np.asarray(self.elevation, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"terrain elevation must be numbers [m]; got {exc}"
+            ) from exc
         if z.ndim != 2 or min(z.shape) < 2:
             raise InputError(
                 f"terrain elevation must be a 2D array of at least 2x2 cells, "
                 f"got shape {z.shape}"
             )
+        check_elevation(z, f"{self.kind} elevation")
         self.elevation = z
-        if not isinstance(self.transform, Affine):
-            self.transform = Affine(*tuple(self.transform)[:6])
+        try:
+            if not isinstance(self.transform, Affine):
+                self.transform = Affine(*tuple(self.transform)[:6])
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"terrain transform must be an affine.Affine or 6 numbers; got "
+                f"{self.transform!r}"
+            ) from exc
         t = self.transform
-        if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
+        if t.b != 0 or t.d != 0 or not t.a > 0 or not t.e < 0:
             raise InputError(
                 f"terrain transform must be north-up without rotation "
-                f"(a>0, e<0, b=d=0); got {tuple(t)[:6]}"
+                f"(a>0, e<0, b=d=0); got {tuple(float(v) for v in tuple(t)[:6])}"
             )
 
     # -- construction -------------------------------------------------------------
@@ -73,7 +130,7 @@ class Terrain:
 
         dx, dy = (resolution, resolution) if np.isscalar(resolution) else resolution
         return cls(
-            np.asarray(elevation, float),
+            elevation,
             Affine(dx, 0, origin[0], 0, -dy, origin[1]),
             crs,
             **kw,
@@ -180,15 +237,19 @@ class Terrain:
         r0 = int(np.clip(np.floor((maxy - t.f) / t.e), 0, rows - 2))
         r1 = int(np.clip(np.ceil((miny - t.f) / t.e), r0 + 2, rows))
         new_t = Affine(t.a, 0, t.c + c0 * t.a, 0, t.e, t.f + r0 * t.e)
-        return Terrain(
-            self.elevation[r0:r1, c0:c1].copy(),
-            new_t,
-            self.crs,
-            self.vertical_datum,
-            self.kind,
-            self.source,
-            dict(self.meta),
+        # a sub-grid of a checked grid: only nodata is possible, and allowed
+        # (a tile over a gap of the DEM), so the checks are not run again
+        out = object.__new__(Terrain)
+        out.__dict__.update(
+            elevation=self.elevation[r0:r1, c0:c1].copy(),
+            transform=new_t,
+            crs=self.crs,
+            vertical_datum=self.vertical_datum,
+            kind=self.kind,
+            source=self.source,
+            meta=dict(self.meta),
         )
+        return out
 
     def __repr__(self) -> str:
         z = self.elevation

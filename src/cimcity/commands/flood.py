@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._common import EXIT_CODES_HELP, SAMPLE, Formatter, add_buildings
+
+#: default gauge of --gauge (cimcity.flood.levels)
+DEFAULT_STATION = "austerlitz"
+
 
 def register(sub) -> None:
     p = sub.add_parser(
         "flood",
         help="flood extent, depths and exposed buildings at a water level",
-        description="Flood a DEM at a water level (altitude, gauge reading or historic "
-        "scenario), connected to the river, and list the buildings, storeys and "
-        "basements reached. Without --dem, runs on the bundled Paris sample, "
-        "flooding from its river.",
+        formatter_class=Formatter,
+        description="Flood a DEM (--dem, with --buildings for the exposure) or the "
+        "bundled sample (--sample, flooding from its river) at a water level "
+        "(altitude, gauge reading or historic scenario), connected to the river, "
+        "and list the buildings, storeys and basements reached.\n\n"
+        "Writes flood_depth.tif, flood_extent.gpkg, exposure.csv and exposure.gpkg "
+        "(per building), flood_sweep.csv with --sweep, flood_map.png. A level that "
+        "floods nothing is an answer (exit 0), said with the lowest ground.",
+        epilog=EXIT_CODES_HELP,
     )
     lv = p.add_mutually_exclusive_group(required=True)
     lv.add_argument(
@@ -28,13 +38,23 @@ def register(sub) -> None:
         "--scenario", choices=["1910", "2016", "2018"], help="historic Seine flood"
     )
     p.add_argument(
-        "--station", default="austerlitz", help="gauge for --gauge (default austerlitz)"
+        "--station",
+        default=None,
+        help=f"gauge of --gauge, or of --sweep with --scenario (default {DEFAULT_STATION})",
     )
-    p.add_argument("--dem", help="DEM GeoTIFF (default: the bundled sample)")
+    p.add_argument("--dem", metavar="FILE", help="DEM GeoTIFF (this or --sample is required)")
+    p.add_argument("--sample", action="store_true", help=f"run on {SAMPLE}")
     p.add_argument("--crs", help="target projected CRS for --dem (default: the file's)")
     p.add_argument("--datum", help="vertical datum of --dem when the file does not say")
     p.add_argument(
-        "--buildings", help="building footprints (with --dem) for the exposure"
+        "--buildings", metavar="FILE",
+        help="building footprints (with --dem) for the exposure",
+    )
+    p.add_argument(
+        "--id-column", metavar="COLUMN",
+        help="column of --buildings holding the building ids (default: the one the "
+        "reader recognises, e.g. BDNB batiment_c, BD TOPO cleabs); 'none': "
+        "generated ids",
     )
     p.add_argument(
         "--sources", help="river polygons/lines file (default: the lowest edge cells)"
@@ -70,21 +90,49 @@ def _sweep_values(spec: str):
     return np.round(np.arange(a, b + s / 2, s), 6)
 
 
+def _check_arguments(args) -> None:
+    """Missing or contradictory options: ``InputError`` (exit 2)."""
+    from cimcity.errors import InputError
+
+    if args.dem and args.sample:
+        raise InputError("give --dem FILE or --sample, not both")
+    if not args.dem and not args.sample:
+        raise InputError(f"give --dem FILE or --sample ({SAMPLE}); no terrain to flood")
+    for flag in ("buildings", "crs", "datum", "id_column"):
+        if getattr(args, flag) and not args.dem:
+            raise InputError(f"--{flag.replace('_', '-')} goes with --dem")
+    if args.id_column and not args.buildings:
+        raise InputError("--id-column goes with --buildings")
+    if args.station and args.level is not None:
+        raise InputError(
+            "--station goes with --gauge (a reading at that gauge), not --level "
+            "(an altitude)"
+        )
+    if args.station and args.scenario and not args.sweep:
+        raise InputError("--station goes with --gauge, or --sweep with --scenario")
+    if args.sweep:
+        _sweep_values(args.sweep)
+
+
 def run(args) -> int:
     import warnings
+
+    import numpy as np
 
     import cimcity as cc
     from cimcity import flood
     from cimcity.errors import CimcityWarning
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_arguments(args)
+    station = args.station or DEFAULT_STATION
     if args.scenario:
         level = flood.scenario(args.scenario)
     elif args.gauge is not None:
-        level = flood.gauge_level(args.gauge, args.station)
+        level = flood.gauge_level(args.gauge, station)
     else:
         level = args.level
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     notes = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CimcityWarning)
@@ -95,16 +143,18 @@ def run(args) -> int:
             if args.buildings:
                 scene = cc.Scene(crs=terrain.crs, vertical_datum=terrain.vertical_datum)
                 scene.add_terrain(terrain)
-                scene.add_buildings(cc.read_buildings(args.buildings, crs=terrain.crs))
+                add_buildings(scene, args)
             sources = None
         else:
             scene = cc.datasets.load("paris")
             terrain = scene.terrain
             sources = scene.layers.get("water")
         if args.sources:
-            import geopandas as gpd
+            from cimcity.io.vector import read_vector
 
-            sources = gpd.read_file(args.sources)
+            sources = read_vector(
+                args.sources, crs=terrain.crs, what="flood sources", polygons=False
+            )
         result = flood.extent(
             terrain,
             level,
@@ -121,7 +171,7 @@ def run(args) -> int:
         if args.sweep:
             vals = _sweep_values(args.sweep)
             by_gauge = args.gauge is not None or args.scenario
-            levels = flood.gauge_level(vals, args.station) if by_gauge else vals
+            levels = flood.gauge_level(vals, station) if by_gauge else vals
             swept = flood.sweep(
                 terrain,
                 levels,
@@ -135,11 +185,22 @@ def run(args) -> int:
     print(f"cimcity flood: {s['level']} on {terrain!r}")
     for n in notes:
         print(f"  note: {n}")
-    print(
-        f"  {args.mode}: {s['flooded_area_m2'] / 1e4:,.2f} ha flooded, "
-        f"{s['volume_m3']:,.0f} m3, max depth {s['max_depth_m']:.2f} m, "
-        f"mean {s['mean_depth_m']:.2f} m ({s['source_cells']} source cells)"
-    )
+    if s["flooded_cells"]:
+        print(
+            f"  {args.mode}: {s['flooded_area_m2'] / 1e4:,.2f} ha flooded, "
+            f"{s['volume_m3']:,.0f} m3, max depth {s['max_depth_m']:.2f} m, "
+            f"mean {s['mean_depth_m']:.2f} m ({s['source_cells']:,} source cells)"
+        )
+    else:
+        low = float(np.nanmin(terrain.elevation))
+        print(
+            f"  {args.mode}: nothing floods at {s['level']}: the lowest ground of the "
+            f"DEM is {low:.2f} m ({terrain.vertical_datum}); a level is an altitude in "
+            "the DEM's datum (a reading at a gauge goes with --gauge)"
+            if s["level_m"] is not None and s["level_m"] < low
+            else f"  {args.mode}: nothing floods at {s['level']} from the "
+            f"{s['source_cells']:,} source cells"
+        )
     if args.mode == "bathtub":
         print(
             f"  of which not connected to the sources: {s['disconnected_area_m2']:,.0f} m2"
