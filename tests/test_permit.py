@@ -24,7 +24,7 @@ import tomllib
 
 import cimcity as cc
 from cimcity import permit
-from cimcity.errors import CRSError, InputError
+from cimcity.errors import CRSError, GeoreferenceError, InputError
 from cimcity.io.plu import read_rules
 
 X0, Y0 = 649_800.0, 6_865_400.0
@@ -441,7 +441,9 @@ def test_missing_georeference_gives_not_checkable():
     r = permit.check(unplaced(project()), street_scene(), impact=False)
     st = dict(zip(r.results["rule"], r.results["status"], strict=True))
     assert st == {"georeference": "not_checkable", "zone": "not_checkable"}
-    assert r.passed and not r.complete
+    # nothing was checked: no verdict, never a pass (issue 17)
+    assert not r.passed and not r.complete and r.verdict == "incomplete"
+    assert r.unchecked_core == ["location"] and r.exit_code == 3
     # the parcels of the application locate the zone: storeys are checkable
     r2 = permit.check(
         unplaced(project()), street_scene(), parcels=["SITE"], impact=False
@@ -454,6 +456,13 @@ def test_missing_georeference_gives_not_checkable():
         ~r2.results["rule"].isin(["max_storeys", "max_floor_area_ratio"])
     ]
     assert set(others["status"]) == {"not_checkable"}
+    # located, but heights, footprint and setbacks unmeasured: incomplete
+    assert not r2.passed and r2.verdict == "incomplete"
+    assert set(r2.unchecked_core) >= {
+        "max_height",
+        "max_footprint_ratio",
+        "side_setback",
+    }
 
 
 def test_zone_without_rules_and_missing_inputs():
@@ -470,11 +479,18 @@ def test_zone_without_rules_and_missing_inputs():
     s._tables["vegetation"] = s.vegetation.iloc[0:0]
     r = permit.check(project(), s, impact=False)
     assert row(r, "min_pleine_terre_share")["status"] == "not_checkable"
-    # a project standing on no parcel
+    # a project standing on no parcel is refused before anything is judged:
+    # moved 5000 m east, the box spans x0 + 5000 .. x0 + 5024, 4956 m from the
+    # east edge of RIGHT (x0 + 44), the nearest parcel
     far = permit.variant(project(), move=(5000.0, 0.0))
-    r = permit.check(far, street_scene(), impact=False)
-    assert list(r.results["rule"]) == ["land"]
-    assert "no parcel" in r.results["explanation"].iloc[0]
+    with pytest.raises(
+        GeoreferenceError, match=r"4,956\.0 m from the nearest parcel \(RIGHT\)"
+    ) as e:
+        permit.check(far, street_scene(), impact=False)
+    assert "placement=" in str(e.value) and "--placement" in str(e.value)
+    # the same project checked against parcels it does not stand on
+    with pytest.raises(GeoreferenceError, match="parcels of the application"):
+        permit.check(project(), street_scene(), parcels=["OPP"], impact=False)
 
 
 def test_project_across_two_zones_and_no_rule_pack():
@@ -795,32 +811,26 @@ def test_duplex_on_a_gennes_parcel_without_terrain(gennes, duplex):
     assert not (r.results["status"] == "not_checkable").all()
 
 
-def test_real_ifc_without_placement_is_not_checkable(shared_data, gennes):
+def test_real_ifc_without_placement_is_refused(shared_data, gennes):
+    # misplaced models are refused the same way (issue 17), never read unplaced
     scene, _, _ = gennes
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # Duplex: IfcSite lat/lon in Chicago, outside Lambert-93: read unplaced
-        d = permit.read_project(
-            shared_data / "ifc" / "Duplex_A_20110907.ifc",
-            scene,
-            subtract_openings=False,
-        )
+        # Duplex: IfcSite lat/lon in Chicago, outside Lambert-93
+        with pytest.raises(GeoreferenceError, match="km from the scene") as e:
+            permit.read_project(
+                shared_data / "ifc" / "Duplex_A_20110907.ifc",
+                scene,
+                subtract_openings=False,
+            )
+        assert "placement=" in str(e.value)
         # FZK-Haus: IfcSite lat/lon puts it (approximately) in Karlsruhe
         f = permit.read_project(
             shared_data / "ifc" / "AC20-FZK-Haus.ifc", scene, subtract_openings=False
         )
-    rd = permit.check(d, scene, impact=False)
-    assert d.georef["method"] == "none" and "Duplex" in d.georef["reason"]
-    assert set(rd.results["status"]) == {"not_checkable"}
-    assert row(rd, "georeference")["explanation"].count("placement")
-    rf = permit.check(f, scene, impact=False)
-    assert f.georef["approximate"]
-    assert list(rf.results["rule"]) == ["georeference", "land"]
-    assert row(rf, "land")["status"] == "not_checkable"
-    assert (
-        "km" in row(rf, "land")["explanation"]
-        or "m away" in row(rf, "land")["explanation"]
-    )
+        assert f.georef["approximate"]
+        with pytest.raises(GeoreferenceError, match="km from the nearest parcel"):
+            permit.check(f, scene, impact=False)
 
 
 def test_variant_and_massing_validation():
@@ -904,3 +914,68 @@ def test_old_argument_and_attribute_names_warn_and_work():
     with pytest.warns(FutureWarning, match="land="):
         L = permit.classify_limits(terrain=site, neighbours=others)
     assert len(L) == len(permit.classify_limits(site, others))
+
+
+# ---------------------------------------------------------------------------------
+# issue 17: placement before judgement, verdict and exit codes, frontage from roads
+# ---------------------------------------------------------------------------------
+def test_verdict_and_exit_codes():
+    ok = permit.check(project(), street_scene(), impact=False)
+    assert (ok.verdict, ok.exit_code, ok.passed) == ("passes", 0, True)
+    bad = permit.check(
+        permit.variant(project(), extra_height=3.0), street_scene(), impact=False
+    )
+    assert (bad.verdict, bad.exit_code, bad.passed) == ("fails", 1, False)
+    # every edge of SITE shared with a parcel and no roads layer: no street, so
+    # the street setback is not checkable -> no verdict, never a pass
+    s = street_scene(roads=False)
+    s.add_parcels(
+        gpd.GeoDataFrame(
+            {"parcel_id": ["STREET"]},
+            geometry=[shapely.box(X0 - 20, Y0 - 16, X0 + 44, Y0)],
+            crs="EPSG:2154",
+        )
+    )
+    r = permit.check(project(), s, impact=False)
+    assert row(r, "street_setback")["status"] == "not_checkable"
+    assert (r.verdict, r.exit_code, r.passed) == ("incomplete", 3, False)
+    assert "street_setback" in r.unchecked_core
+    assert r.summary()["verdict"] == "incomplete"
+
+
+def test_base_off_the_terrain_is_refused():
+    # ground at 35 m; a base at 0 m is 35 m under it (> ALTITUDE_TOL = 5 m)
+    with pytest.raises(GeoreferenceError, match=r"base at 0\.00 m.*35\.00 and 35\.00"):
+        permit.check(project(base=0.0), street_scene(), impact=False)
+    # 4 m above the ground is within the tolerance: checked
+    r = permit.check(project(base=39.0), street_scene(), impact=False)
+    assert r.context["placement"]["base_offset"] == pytest.approx(4.0)
+
+
+def test_frontage_from_roads_over_a_shared_edge():
+    # the street is cadastred as a parcel (STREET, 16 m wide) so SITE's south
+    # edge is shared; the road's centre line runs 8 m in front of it (largeur 16)
+    s = street_scene()
+    site = s.parcels.geometry["SITE"]
+    street = shapely.box(X0 - 20, Y0 - 16, X0 + 44, Y0)
+    others = [*s.parcels.geometry.drop("SITE").values, street]
+    L0 = permit.classify_limits(site, others)
+    assert "street" not in set(L0["kind"])
+    L = permit.classify_limits(site, others, s.layers["roads"]).set_index("name")
+    st = L[L["kind"] == "street"]
+    assert len(st) == 1 and st["frontage"].iloc[0] == "roads"
+    assert st["length"].iloc[0] == pytest.approx(24.0, abs=0.5)  # the south edge
+    assert st["street_width"].iloc[0] == 16.0
+    assert L.loc["rear limit", "length"] == pytest.approx(24.0, abs=CM)
+    # a road running north along SITE's east limit (x0 + 24 + 3 m, 4 m wide) is
+    # in front of that limit: it becomes a street too; the south street stays
+    side_road = gpd.GeoDataFrame(
+        {"largeur": [4.0]},
+        geometry=[shapely.LineString([(X0 + 27, Y0 - 20), (X0 + 27, Y0 + 60)])],
+        crs="EPSG:2154",
+    )
+    L2 = permit.classify_limits(site, others, side_road)
+    st2 = L2[L2["kind"] == "street"]
+    assert len(st2) == 1 and st2["length"].iloc[0] == pytest.approx(28.0, abs=0.5)
+    # ... but not the south edge, which the side road only touches at its corner
+    assert abs(st2.geometry.iloc[0].centroid.x - (X0 + 24)) < CM

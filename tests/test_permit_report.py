@@ -92,7 +92,13 @@ def test_html_is_self_contained_and_complete(demo):
         im = Image.open(io.BytesIO(base64.b64decode(b64))).convert("RGB")
         a = np.asarray(im, float)
         assert a.std(axis=(0, 1)).max() > 10, "an embedded image is blank"
-    assert "complies with every checkable rule" in html
+    # a pass banner only with the core articles checked (the sample's are)
+    assert data["core_checked"] and data["verdict"] == "passes"
+    assert (
+        "complies with every rule" in html
+        if data["complete"]
+        else "The core articles pass" in html
+    )
     # the variant page shows one FAIL badge per failing row and the fail verdict
     bad = (out / "permit_report_variant.html").read_text(encoding="utf-8")
     vjs = json.loads((out / "permit_report_variant.json").read_text(encoding="utf-8"))
@@ -252,19 +258,22 @@ def test_cli_exit_2_on_bad_input(paris, tmp_path, capsys, bad):
 
 
 def test_cli_unplaced_ifc_is_reported_not_passed(paris, tmp_path, capsys, shared_data):
-    # IfcOpenHouse has no georeference at all: the report says so, exit code 2
+    # IfcOpenHouse has no georeference at all: the report says so, exit code 3
+    # (incomplete: written, no verdict), never 0
     ifc = shared_data / "ifc" / "IfcOpenHouse_IFC4.ifc"
     args = _sample_args(paris, tmp_path / "r.html")
     args[1] = str(ifc)
     code = cli_main(args)
     cap = capsys.readouterr()
-    assert code == 2, cap.out
-    assert (
-        "no rule could be checked" in cap.err and len(cap.err.strip().splitlines()) == 1
-    )
+    assert code == 3, cap.out
+    assert "INCOMPLETE" in cap.out
+    assert "incomplete" in cap.err and len(cap.err.strip().splitlines()) == 1
     d = json.loads((tmp_path / "r.json").read_text())
     assert {r["status"] for r in d["results"]} == {"not_checkable"}
     assert d["results"][0]["rule"] == "georeference"
+    assert d["passed"] is False and d["verdict"] == "incomplete" and d["exit_code"] == 3
+    page = (tmp_path / "r.html").read_text()
+    assert "complies" not in page and "Incomplete" in page
 
 
 # ---------------------------------------------------------------------------------

@@ -1,9 +1,18 @@
 """``cimcity check``: check an IFC project against the PLU of its parcel.
 
-Exit codes: 0 when every checkable rule passes, 1 when any rule fails, 2 on
-bad input (one-line reason, printed by :mod:`cimcity.cli`) and when no rule at
-all could be checked (e.g. an IFC without georeference and no ``--placement``;
-the report is still written and says why).
+Exit codes (:data:`cimcity.permit.report.EXIT_CODES`):
+
+* 0 — every rule checked passes and the core articles (heights, footprint,
+  setbacks) were all checked;
+* 1 — a rule fails;
+* 2 — bad input, refused before any report: a missing file, a malformed rule
+  pack, a project that does not stand on its parcels or its ground (its
+  distance and ``--placement`` are named), an IFC whose georeference puts it
+  outside the scene (one-line reason, printed by :mod:`cimcity.cli`);
+* 3 — incomplete: no failure, but a core article or the project's location
+  could not be checked (e.g. an IFC without any georeference and no
+  ``--placement``, no street frontage found); the report is written and says
+  what is missing, never a pass.
 """
 
 from __future__ import annotations
@@ -18,8 +27,11 @@ def register(sub) -> None:
         description="Place an IFC building project on the cadastre, find its parcel(s) and "
         "PLU zone, check every rule of the zone's rule pack (heights, footprint, setbacks, "
         "street envelope, green shares, storeys, floor area) and the sun lost by the "
-        "neighbours, and write a self-contained HTML report (and JSON). Exit code 0 when "
-        "every checkable rule passes, 1 when a rule fails, 2 on bad input.",
+        "neighbours, and write a self-contained HTML report (and JSON). Exit codes: 0 "
+        "every rule checked passes and the core articles (heights, footprint, "
+        "setbacks) were all checked; 1 a rule fails; 2 bad input (e.g. a project "
+        "that does not stand on its parcels: give --placement); 3 incomplete (a "
+        "core article could not be checked: the report says why).",
     )
     p.add_argument("ifc", help="IFC file of the project (IFC2X3 / IFC4)")
     p.add_argument(
@@ -163,7 +175,7 @@ def run(args) -> int:
             parcels=args.parcel_id,
             site_plan=site_plan,
             when=args.when,
-            impact=not args.no_impact and len(scene.buildings) > 0,
+            impact=not args.no_impact,
         )
         report.project["source"] = str(args.ifc)
         report.to_html(out, images=not args.no_images)
@@ -185,14 +197,13 @@ def run(args) -> int:
         print(
             f"  wrote {args.bcf} ({int((report.results['status'] == 'fail').sum())} topics)"
         )
-    c = report.counts
-    if c["pass"] + c["fail"] + c["maybe"] == 0:
-        # nothing could be measured (no georeference, no zone...): not a pass
+    if report.verdict == "incomplete":
         import sys
 
-        first = report.results["explanation"].iloc[0] if len(report.results) else ""
         print(
-            f"cimcity check: error: no rule could be checked: {first}", file=sys.stderr
+            "cimcity check: incomplete: not checked: "
+            + ", ".join(report.unchecked_core)
+            + " (see the report; no verdict)",
+            file=sys.stderr,
         )
-        return 2
-    return 0 if report.passed else 1
+    return report.exit_code

@@ -10,8 +10,16 @@ instead of guessing.
 The project's *land* (the *terrain d'assiette* of the application) is the union
 of the parcels it stands on. Its limits are classified from the cadastre:
 *street* frontage (edges not shared with another parcel, confirmed by the roads
-layer when there is one), *side* limits (those that reach the street) and the
+layer when there is one, and edges with a road of that layer in front of them),
+*side* limits (those that reach the street) and the
 *rear* limit (those that do not), as French PLUs define them.
+
+Placement is checked first (:mod:`cimcity.permit.placement`): a project that
+does not stand on its parcels or on its ground is refused with a
+:class:`~cimcity.errors.GeoreferenceError`. A report passes
+(``report.passed``, ``report.verdict == "passes"``) only when no rule fails
+and the core articles (heights, footprint, setbacks) were all checked;
+otherwise it ``fails`` or is ``incomplete`` (no verdict).
 
 Measures (all in the scene CRS, metres):
 
@@ -44,15 +52,10 @@ HTML page and its figures).
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import os
-import warnings
 
 import numpy as np
 import pandas as pd
-import shapely
-import trimesh
-from pyproj import Transformer
 
 from .._compat import renamed_arguments
 from ..crs import as_projected_crs
@@ -73,6 +76,12 @@ from .checks import (
 )
 from .limits import CORNER_ANGLE, ROAD_MARGIN, SHARED_TOL, classify_limits
 from .model import massing, variant
+from .placement import (
+    ALTITUDE_TOL,
+    MIN_SHARE_ON_LAND,
+    check_placement,
+    refuse_georeference,
+)
 from .report import STATUSES, PermitReport
 
 __all__ = [
@@ -92,6 +101,9 @@ __all__ = [
     "CORNER_ANGLE",
     "ROAD_MARGIN",
     "DEFAULT_DATES",
+    "ALTITUDE_TOL",
+    "MIN_SHARE_ON_LAND",
+    "check_placement",
 ]
 
 #: attributes a project model must have
@@ -158,6 +170,12 @@ def check(
         names ids that are not in the scene.
     CRSError
         When the model is placed in another CRS than the scene.
+    GeoreferenceError
+        Before any rule is judged, when the placed project does not stand on
+        the parcels it is checked against, or (with a DEM) when its base is
+        more than :data:`ALTITUDE_TOL` from the terrain under it
+        (:func:`cimcity.permit.placement.check_placement`): the message gives
+        the distance or the altitudes and the fix (``placement=``).
 
     Examples
     --------
@@ -268,12 +286,13 @@ def _land_info(ctx, pack) -> dict:
 def read_project(path, scene, placement=None, **kwargs):
     """Read an IFC project for a permit check, placed in the scene CRS.
 
-    Like :func:`cimcity.read_ifc` (``scene_crs=scene.crs``), except that a file
-    whose georeference is missing or unusable (e.g. an IfcSite latitude /
-    longitude on another continent) does not raise when no ``placement`` is
-    given: the model is returned in its own project coordinates [m] with
-    ``georef["method"] == "none"`` and the reason in ``georef["reason"]``, so
-    :func:`check` reports ``not_checkable`` rows instead of failing.
+    Like :func:`cimcity.read_ifc` (``scene_crs=scene.crs``). A file without
+    any georeference (no map conversion, no IfcSite latitude/longitude) is
+    returned in its own project coordinates [m] with ``georef["method"] ==
+    "none"``: :func:`check` reports the rules that need a position
+    ``not_checkable`` and the report is incomplete. A file whose georeference
+    places it where the scene cannot be (an IfcSite latitude/longitude on
+    another continent, an unknown CRS) is refused.
 
     Parameters
     ----------
@@ -290,36 +309,17 @@ def read_project(path, scene, placement=None, **kwargs):
     Returns
     -------
     BimModel
+
+    Raises
+    ------
+    GeoreferenceError
+        When the file's georeference cannot place it in the scene; the
+        message gives the distance from its IfcSite to the scene and the fix
+        (``placement=``, ``cimcity check --placement``).
     """
     try:
         return read_ifc(path, placement=placement, scene_crs=scene.crs, **kwargs)
     except GeoreferenceError as exc:
         if placement is not None:
             raise
-        reason = str(exc).split(";")[0]
-    # read in project coordinates: place the origin inside the CRS's area of use,
-    # then move the model back to (0, 0)
-    x0, y0, x1, y1 = scene.bounds
-    if not all(map(math.isfinite, (x0, y0, x1, y1))):
-        x0, y0, x1, y1 = _area_of_use_xy(scene.crs)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        bim = read_ifc(
-            path, placement=(cx, cy, 0.0, 0.0), scene_crs=scene.crs, **kwargs
-        )
-    v = np.asarray(bim.mesh.vertices, float) - (cx, cy, 0.0)
-    bim.mesh = trimesh.Trimesh(v, np.asarray(bim.mesh.faces), process=False)
-    bim.footprint = shapely.affinity.translate(bim.footprint, -cx, -cy)
-    bim.crs = None
-    bim.georef = {"method": "none", "approximate": False, "reason": reason}
-    return bim
-
-
-def _area_of_use_xy(crs):
-    """Bounds of a projected CRS's area of use, in its own coordinates."""
-    a = crs.area_of_use
-    t = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x0, y0 = t.transform(a.west, a.south)
-    x1, y1 = t.transform(a.east, a.north)
-    return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        raise refuse_georeference(path, scene, exc) from exc

@@ -157,3 +157,56 @@ def _section_area(V, F, z) -> float:
         return np.nan
     filled = [shapely.Polygon(p.exterior) for p in polys]
     return float(shapely.union_all(filled).area)
+
+
+def violation_margin(spec: dict, points: np.ndarray, ground) -> np.ndarray:
+    """Margin of points against one broken rule: negative where the rule is
+    broken [m].
+
+    Parameters
+    ----------
+    spec : dict
+        What the rule requires, recorded by the check that failed
+        (``kind`` among ``"height"``: ``limit`` [m], ``reference``
+        (``"ground"`` or ``"ngf"``); ``"prospect"``: ``line``, ``k``,
+        ``dmin``; ``"near"``: ``line``, ``d`` [m]; ``"outside"``: ``land``;
+        ``"envelope"``: ``streets`` [(line, width [m])], ``c``, ``slope``,
+        ``ceiling``).
+    points : (n, 3) float
+        Points of the project [m, scene CRS].
+    ground : callable
+        ``ground(x, y) -> (n,) z`` the natural ground [m].
+
+    Returns
+    -------
+    (n,) float
+        Margin [m]; ``+inf`` for kinds without a spatial extent.
+    """
+    P = np.asarray(points, float)
+    kind = spec.get("kind")
+    pts = shapely.points(P[:, :2])
+    if kind == "height":
+        ref = ground(P[:, 0], P[:, 1]) if spec.get("reference") != "ngf" else 0.0
+        return spec["limit"] - (P[:, 2] - ref)
+    if kind == "prospect":
+        h = np.maximum(P[:, 2] - ground(P[:, 0], P[:, 1]), 0.0)
+        d = shapely.distance(pts, spec["line"])
+        return d - np.maximum(spec["k"] * h, spec["dmin"])
+    if kind == "near":
+        return shapely.distance(pts, spec["line"]) - spec["d"]
+    if kind == "outside":
+        return -shapely.distance(pts, spec["land"])
+    if kind == "envelope":
+        za = np.full(len(P), np.inf)
+        for line, width in spec["streets"]:
+            d = shapely.distance(pts, line)
+            q = shapely.get_coordinates(
+                shapely.line_interpolate_point(
+                    line, shapely.line_locate_point(line, pts)
+                )
+            )
+            g = ground(q[:, 0], q[:, 1])
+            a = envelope_height(d, width, spec["c"], spec["slope"], spec["ceiling"])
+            za = np.minimum(za, g + a)
+        return za - P[:, 2]
+    return np.full(len(P), np.inf)

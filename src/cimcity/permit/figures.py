@@ -18,11 +18,27 @@ import shapely
 
 from .. import render
 from .._compat import import_optional
-from ._geometry import envelope_height
+from ._geometry import envelope_height, violation_margin
+from .checks.context import LENGTH_TOL
 from .impact import IMPACT_SPACING, IMPACT_STEP
 
 #: colours of the limit kinds on the site plan and the section
 LIMIT_COLOURS = {"street": "#1f5fbf", "side": "#e08a00", "rear": "#8e3fb5"}
+#: colours of the broken rules in the 3D views, one per failing rule (RGB 0-1)
+RULE_COLOURS = (
+    (0.85, 0.10, 0.10),
+    (0.75, 0.10, 0.65),
+    (0.45, 0.20, 0.85),
+    (0.10, 0.35, 0.90),
+    (0.55, 0.05, 0.05),
+    (0.05, 0.55, 0.55),
+)
+#: the street envelope is drawn over the land within this distance of the
+#: footprint [m]
+ENVELOPE_AROUND = 12.0
+#: the model is cut into triangles of at most this edge before the broken
+#: parts are coloured [m]
+MAX_EDGE = 0.5
 #: rules whose failure is a placement failure (the footprint is drawn red)
 PLACEMENT_RULES = {
     "side_setback",
@@ -330,20 +346,100 @@ def plot_section(report, ax=None):
 
 
 def render_views(report, size=(1100, 700)) -> list[tuple[str, str]]:
-    """3D views of the project in its street (pyvista offscreen): failing
-    elements in red, the street envelope as a translucent green surface.
+    """3D views of the project in its street (pyvista offscreen): the parts
+    that break a rule in one colour per rule, the street envelope as a
+    translucent green surface when it was checked.
 
     Returns
     -------
     list of (caption, base64 PNG)
-        From the street, then from the garden side.
+        From the street, then from the garden side; each caption says what is
+        drawn (and what is not, and why).
     """
     return [(cap, _img_b64(img)) for cap, img in view_images(report, size)]
 
 
+def _ground_fn(report):
+    """``ground(x, y) -> z`` [m]: the DEM, else the project's base."""
+    terrain = report.scene.terrain
+    base = float(report.bim.base_z)
+
+    def ground(x, y):
+        if terrain is None:
+            return np.full(len(x), base)
+        g = terrain.sample(np.asarray(x, float), np.asarray(y, float))
+        return np.where(np.isfinite(g), g, base)
+
+    return ground
+
+
+def broken_faces(report, max_edge: float = MAX_EDGE):
+    """Where each failing rule is broken on the project's surface.
+
+    The model is cut into triangles of at most ``max_edge`` [m] and each
+    triangle is tested at its centre against the rule it may break (the
+    ``violations`` recorded by the checks): only the parts that break a rule
+    are highlighted, not whole elements.
+
+    Returns
+    -------
+    vertices : (n, 3) float
+        Vertices of the cut model [m, scene CRS].
+    faces : (m, 3) int
+    owner : (m,) int
+        Per face, the index in ``labels`` of the rule it breaks (-1: none).
+    labels : list of str
+        The failing rules drawn (``"UG.7.1 side_setback (left side limit)"``).
+    unplaced : list of str
+        The failing rules with no place on the model (ratios).
+    """
+    import trimesh
+
+    bim = report.bim
+    V = np.asarray(bim.mesh.vertices, float)
+    F = np.asarray(bim.mesh.faces, np.int64)
+    specs = report.context.get("violations", [])
+    owner_src = np.full(len(F), -1)
+    labels, unplaced = [], []
+    articles = dict(
+        zip(report.results["rule"], report.results["article"], strict=False)
+    )
+    if specs and len(F):
+        V2, F2, idx = trimesh.remesh.subdivide_to_size(
+            V, F, max_edge=max_edge, max_iter=12, return_index=True
+        )
+    else:
+        V2, F2, idx = V, F, np.arange(len(F))
+    owner = np.full(len(F2), -1)
+    ground = _ground_fn(report)
+    centres = V2[F2].mean(axis=1) if len(F2) else np.zeros((0, 3))
+    for spec in specs:
+        label = f"{articles.get(spec['rule'], '')} {spec['rule']}".strip()
+        if spec.get("subject"):
+            label += f" ({spec['subject']})"
+        if spec["kind"] == "none":
+            unplaced.append(label)
+            continue
+        if spec["kind"] == "faces":
+            hit = np.isin(idx, np.asarray(spec.get("faces", []), np.int64))
+        else:
+            hit = violation_margin(spec, centres, ground) < -LENGTH_TOL
+        if not hit.any():
+            continue
+        k = len(labels)
+        labels.append(label)
+        owner[hit & (owner < 0)] = k
+    del owner_src
+    return V2, F2, owner, labels, unplaced
+
+
 def view_images(report, size=(1100, 700)) -> list[tuple[str, np.ndarray]]:
     """The 3D views of :func:`render_views` as ``(caption, (h, w, 3) uint8
-    array)``, from the street then from the garden side."""
+    array)``, from the street then from the garden side.
+
+    The context (neighbouring buildings, terrain) is drawn when the scene has
+    some; without it the project is drawn alone, and the caption says so.
+    """
     import_optional("pyvista")
     pv = render._pv()
     PALETTE = render.PALETTE
@@ -364,26 +460,15 @@ def view_images(report, size=(1100, 700)) -> list[tuple[str, np.ndarray]]:
     )
     context = mesh.subset(keep)
     origin = mesh.origin
-    # project mesh coloured by element status
-    V = np.asarray(bim.mesh.vertices, float) - origin
-    F = np.asarray(bim.mesh.faces, np.int64)
+    V, F, owner, labels, unplaced = broken_faces(report)
     cells = np.hstack([np.full((len(F), 1), 3), F]).ravel()
-    proj = pv.PolyData(V, cells)
-    bad = set()
-    for els in report.results.loc[report.results["status"] == "fail", "elements"]:
-        bad.update(els)
+    proj = pv.PolyData(V - origin, cells)
     rgb = np.tile(np.array(PALETTE["project"]), (len(F), 1))
-    fe = getattr(bim, "face_element", None)
-    E = getattr(bim, "elements", None)
-    if bad and fe is not None and E is not None and len(E) and "global_id" in E.columns:
-        gids = E["global_id"].astype(str).to_numpy()
-        fe = np.asarray(fe)
-        ok = (fe >= 0) & (fe < len(gids))
-        hit = np.zeros(len(F), bool)
-        hit[ok] = np.isin(gids[fe[ok]], list(bad))
-        rgb[hit] = PALETTE["highlight"]
+    for k in range(len(labels)):
+        rgb[owner == k] = RULE_COLOURS[k % len(RULE_COLOURS)]
     proj.cell_data["rgb"] = (rgb * 255).astype(np.uint8)
     env_mesh = _envelope_surface(report, origin, pv)
+    caption = _view_caption(report, context.n_faces, labels, unplaced, env_mesh)
     views = []
     cx, cy = (x0 + x1) / 2 - origin[0], (y0 + y1) / 2 - origin[1]
     cz = float(bim.base_z + 0.5 * (bim.top_z - bim.base_z))
@@ -391,7 +476,7 @@ def view_images(report, size=(1100, 700)) -> list[tuple[str, np.ndarray]]:
     dist = 4.2 * max(x1 - x0, y1 - y0, bim.top_z - bim.base_z, 15.0)
     sx, sy = report.context.get("street_dir", (0.0, -1.0))
     cams = []
-    for caption, (dx, dy, dz) in (
+    for name, (dx, dy, dz) in (
         ("View from the street", (0.8 * sx - 0.5 * sy, 0.8 * sy + 0.5 * sx, 0.55)),
         (
             "View from the garden side",
@@ -400,13 +485,15 @@ def view_images(report, size=(1100, 700)) -> list[tuple[str, np.ndarray]]:
     ):
         n = math.sqrt(dx * dx + dy * dy + dz * dz)
         cams.append(
-            (caption, (cx + dist * dx / n, cy + dist * dy / n, cz + dist * dz / n))
+            (name, (cx + dist * dx / n, cy + dist * dy / n, cz + dist * dz / n))
         )
-    for caption, pos in cams:
+    for name, pos in cams:
         pl = pv.Plotter(off_screen=True, window_size=list(size))
         pl.set_background(PALETTE["background"])
-        render.add_scene(pl, ctx, mesh=context, vegetation=True)
-        pl.add_mesh(proj, scalars="rgb", rgb=True, lighting=True)
+        if context.n_faces:
+            render.add_scene(pl, ctx, mesh=context, vegetation=True)
+        if len(F):
+            pl.add_mesh(proj, scalars="rgb", rgb=True, lighting=True)
         if env_mesh is not None:
             pl.add_mesh(
                 env_mesh,
@@ -416,11 +503,61 @@ def view_images(report, size=(1100, 700)) -> list[tuple[str, np.ndarray]]:
                 edge_color=(0.1, 0.5, 0.2),
                 line_width=0.5,
             )
+        if labels:
+            pl.add_legend(
+                [
+                    (lab, RULE_COLOURS[k % len(RULE_COLOURS)])
+                    for k, lab in enumerate(labels)
+                ],
+                bcolor="white",
+                size=(0.42, 0.06 * len(labels) + 0.02),
+                loc="upper left",
+                face="rectangle",
+            )
         pl.camera_position = [pos, (cx, cy, cz), (0, 0, 1)]
         buf = pl.screenshot(return_img=True)
         pl.close()
-        views.append((caption, np.asarray(buf)))
+        views.append((f"{name}: {caption}", np.asarray(buf)))
     return views
+
+
+def _view_caption(report, n_context, labels, unplaced, env_mesh) -> str:
+    """What the 3D views show, and what they do not (with the reason)."""
+    parts = ["project in orange"]
+    if labels:
+        parts.append(
+            "the parts that break a rule coloured by rule (legend): "
+            + "; ".join(labels)
+        )
+    else:
+        parts.append("no part of the model breaks a rule")
+    if unplaced:
+        parts.append(
+            "not localised on the model: " + "; ".join(unplaced) + " (a ratio)"
+        )
+    if n_context:
+        parts.append("neighbouring buildings and terrain in grey")
+    else:
+        parts.append(
+            "drawn alone: the scene has no neighbouring buildings or terrain around it"
+        )
+    if env_mesh is not None:
+        parts.append(
+            f"street envelope in translucent green (over the land within "
+            f"{ENVELOPE_AROUND:g} m of the project)"
+        )
+    elif "envelope" in set(report.results["rule"]):
+        parts.append(f"street envelope not drawn ({_envelope_missing(report)})")
+    return ", ".join(parts) + "."
+
+
+def _envelope_missing(report) -> str:
+    """Why the street envelope is not drawn."""
+    R = report.results
+    row = R[R["rule"] == "envelope"]
+    if len(row) and (row["status"] == "not_checkable").all():
+        return "not checkable: " + str(row["explanation"].iloc[0]).rstrip(".")
+    return "no street of known width on the land"
 
 
 def _img_b64(arr) -> str:
@@ -442,7 +579,11 @@ def _envelope_surface(report, origin, pv):
     ]
     if not len(streets):
         return None
-    t = report.land
+    # the land around the project only (a large land would hide the view)
+    fp = report.bim.footprint
+    t = shapely.intersection(report.land, fp.buffer(ENVELOPE_AROUND))
+    if t.is_empty:
+        return None
     x0, y0, x1, y1 = t.bounds
     xs = np.arange(x0, x1 + 0.01, 1.0)
     ys = np.arange(y0, y1 + 0.01, 1.0)

@@ -69,6 +69,9 @@ padding-bottom:4px}.sub{color:#666;font-size:13px}
 .verdict{display:inline-block;padding:6px 14px;border-radius:6px;font-weight:700;font-size:18px;
 margin:10px 0}.ok{background:#e3f4e8;color:#1b7f3b;border:1px solid #1b7f3b}
 .ko{background:#fbe4e2;color:#b3261e;border:1px solid #b3261e}
+.inc{background:#fff3d6;color:#6b4700;border:1px solid #8a5a00}
+.problems{background:#fff3d6;border:1px solid #8a5a00;border-radius:6px;padding:8px 14px;
+margin:10px 0;font-size:13px}.problems b{color:#6b4700}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border:1px solid #d8d8d8;
 padding:5px 7px;vertical-align:top;text-align:left}th{background:#f4f4f6}
 td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
@@ -157,7 +160,7 @@ def report_card(report) -> str:
     head = (
         f"<p><b>cimcity.permit.PermitReport</b> — {html.escape(str(report.project.get('name') or ''))} "
         f"zone {html.escape(str(report.land_info.get('zone')))}: "
-        f"<b>{'passes' if report.passed else 'fails'}</b> "
+        f"<b>{report.verdict}</b> "
         f"({c['pass']} pass, {c['fail']} fail, {c['maybe']} maybe, "
         f"{c['not_checkable']} not checkable)</p>"
     )
@@ -172,15 +175,18 @@ _METHOD = """
 <li>Heights are measured point by point above the natural ground (DEM) under each point of
 the model; NGF ceilings on absolute altitudes.</li>
 <li>Limits come from the cadastre: edges not shared with another parcel face the street
-(confirmed by the roads layer when present); side limits reach the street, the rear limit
-does not.</li>
+(confirmed by the roads layer when present), and so does any edge with a road of the roads
+layer in front of it (within half the road's width plus a tolerance); side limits reach the
+street, the rear limit does not.</li>
 <li>Setbacks apply D ≥ max(k·H, d_min) to every point of the building at its own height
 above ground; a building touching a limit is built on it.</li>
 <li>The envelope is a vertical P + c at the alignment (P the street width), then the slope,
 under the ceiling, from the street's ground level.</li>
 <li>Status <b>CHECK</b> (maybe) marks a value within measurement tolerance of its limit, a
 measure made without the input it should rest on, or an informative result to be judged;
-<b>NOT CHECKABLE</b> gives the missing input.</li>
+<b>NOT CHECKABLE</b> gives the missing input. The project passes only when the core
+articles (heights, footprint, setbacks) were all checked; otherwise the report is
+<b>incomplete</b> and gives no verdict.</li>
 </ul>"""
 
 
@@ -228,7 +234,7 @@ def _plan_figures(report, plt, figs, errors) -> None:
             )
         )
     except Exception as exc:  # a figure must never hide the table
-        errors.append(f"site plan failed: {exc}")
+        errors.append(f"The site plan could not be drawn: {exc}")
     try:
         sec = section_data(report)
         if sec is not None:
@@ -244,7 +250,7 @@ def _plan_figures(report, plt, figs, errors) -> None:
                 )
             )
     except Exception as exc:
-        errors.append(f"section failed: {exc}")
+        errors.append(f"The street section could not be drawn: {exc}")
 
 
 def _figures(report) -> tuple[list, list]:
@@ -260,23 +266,75 @@ def _figures(report) -> tuple[list, list]:
         _plan_figures(report, plt, figs, errors)
     if report.land is not None and report.context.get("placed"):
         try:
-            for cap, b64 in render_views(report):
-                figs.append(
-                    (
-                        cap + ": project in orange, failing elements in red, "
-                        "street envelope in translucent green.",
-                        b64,
-                    )
-                )
+            figs += render_views(report)
         except ImportError as exc:
-            errors.append(f"3D views skipped: {exc}")
-        except Exception as exc:
-            errors.append(f"3D views failed: {exc}")
+            errors.append(f"The 3D views are not drawn: {exc}")
+        except Exception as exc:  # a figure must never hide the table
+            errors.append(f"The 3D views could not be drawn: {exc}")
+    elif report.land is not None:
+        errors.append(
+            "The 3D views are not drawn: the model is not placed in the scene "
+            "(no georeference, no placement)."
+        )
     try:
         figs += impact_figures(report)
     except Exception as exc:
-        errors.append(f"impact maps failed: {exc}")
+        errors.append(f"The neighbour impact maps could not be drawn: {exc}")
     return figs, errors
+
+
+def _verdict_html(report) -> str:
+    """The banner: a pass only when the core articles were checked."""
+    c = report.counts
+    v = report.verdict
+    if v == "fails":
+        more = ""
+        if report.unchecked_core:
+            more = "; not checked: " + ", ".join(map(_label, report.unchecked_core))
+        return (
+            f"<div class='verdict ko'>The project breaks {c['fail']} rule(s)"
+            f"{html.escape(more)}</div>"
+        )
+    if v == "incomplete":
+        what = ", ".join(map(_label, report.unchecked_core))
+        return (
+            "<div class='verdict inc'>Incomplete — no verdict: "
+            f"{html.escape(what)} could not be checked</div>"
+        )
+    if report.complete:
+        return "<div class='verdict ok'>The project complies with every rule</div>"
+    return (
+        "<div class='verdict ok'>The core articles pass; "
+        f"{c['not_checkable']} other rule(s) could not be checked (below)</div>"
+    )
+
+
+def _label(rule) -> str:
+    return (
+        "the location of the project"
+        if rule == "location"
+        else RULE_LABELS.get(rule, rule)
+    )
+
+
+def _problems_html(report, errors) -> str:
+    """What the page could not show or the check could not measure, at the
+    top, each with its reason."""
+    items = [html.escape(e) for e in errors]
+    R = report.results
+    for _, r in R[R["status"] == "not_checkable"].iterrows():
+        subj = f" ({r['subject']})" if r["subject"] else ""
+        items.append(
+            f"<b>{html.escape(_label(r['rule']) + subj)}</b>: not checked — "
+            f"{html.escape(str(r['explanation']))}"
+        )
+    if not items:
+        return ""
+    return (
+        "<div class='problems'><b>Not shown or not checked</b><ul>"
+        + "".join(f"<li>{i}</li>" for i in items)
+        + "</ul></div>"
+    )
 
 
 def report_page(report, images: bool = True) -> str:
@@ -295,13 +353,10 @@ def report_page(report, images: bool = True) -> str:
     """
     p, s = report.project, report.land_info
     c = report.counts
-    verdict = (
-        "<div class='verdict ok'>The project complies with every checkable rule</div>"
-        if report.passed
-        else f"<div class='verdict ko'>The project breaks {c['fail']} rule(s)</div>"
-    )
+    verdict = _verdict_html(report)
     ident_p, ident_s = _identification(report)
     figs, errors = _figures(report) if images else ([], [])
+    problems = _problems_html(report, errors)
     fig_html = "".join(
         f"<figure><img alt='{html.escape(cap)}' src='data:image/png;base64,{b64}'>"
         f"<figcaption>{html.escape(cap)}</figcaption></figure>"
@@ -313,7 +368,7 @@ def report_page(report, images: bool = True) -> str:
         impact_html = "<h2>Impact on neighbours (informative)</h2>" + t.to_html(
             index=False, float_format=lambda v: f"{v:.2f}", border=0
         )
-    notes = list(s.get("notes", [])) + errors
+    notes = list(s.get("notes", []))
     notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
     title = html.escape(str(p.get("name") or p.get("id") or "project"))
     return f"""<!DOCTYPE html>
@@ -326,6 +381,7 @@ def report_page(report, images: bool = True) -> str:
 {html.escape(", ".join(map(str, s.get("parcels", []))))} · generated {html.escape(report.created)}
  by cimcity {html.escape(__version__)}</div>
 {verdict}
+{problems}
 <div class="sub">{c["pass"]} pass · {c["fail"]} fail · {c["maybe"]} to check · {c["not_checkable"]}
 not checkable</div>
 <h2>Identification</h2>

@@ -22,6 +22,18 @@ CORNER_ANGLE = 40.0
 #: a free parcel edge is on a street when a road line lies within half its width
 #: plus this margin (road polygons: within this margin) [m]
 ROAD_MARGIN = 8.0
+#: an edge the cadastre shares with another parcel is still street frontage
+#: when a road lies in front of it within half the road's width plus this
+#: tolerance (road lines; road-surface polygons: within this tolerance) [m]
+#: (BD TOPO centre lines are placed to about a metre)
+ROAD_FRONTAGE_TOL = 1.5
+#: road width assumed for the frontage test when the roads layer gives none
+#: (BD TOPO ``LARGEUR`` missing or 0) [m]: a one-lane road; the street width
+#: of the limit stays unknown (NaN)
+DEFAULT_ROAD_WIDTH = 4.0
+#: frontage found from the roads layer alone shorter than this is dropped
+#: (the corner of a side limit by the road) [m]
+MIN_ROAD_FRONTAGE = 2.0
 #: limit pieces shorter than this merge into their neighbour (chamfers, jogs) [m]
 MIN_PIECE = 6.0
 #: how far across the street the cadastre is searched for the opposite parcels [m]
@@ -41,8 +53,17 @@ def _road_widths(roads) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
         if key in cols:
             width = pd.to_numeric(roads[cols[key]], errors="coerce").to_numpy(float)
             break
+    width = np.where(width > 0, width, np.nan)  # BD TOPO writes 0 for unknown
     names = [None] * len(roads)
-    for key in ("nom", "name", "nom_1_gauche", "nom_voie", "toponyme"):
+    for key in (
+        "nom",
+        "name",
+        "nom_1_gauche",
+        "nom_voie",
+        "nom_voie_g",
+        "nom_voie_d",
+        "toponyme",
+    ):
         if key in cols:
             names = [None if pd.isna(v) else str(v) for v in roads[cols[key]]]
             break
@@ -73,10 +94,16 @@ def classify_limits(
         the public domain.
     roads : GeoDataFrame, optional
         Road centre lines (with a ``largeur`` width column, as BD TOPO
-        ``troncon_de_route``) or road polygons. When given, a free stretch is a
-        street only when a road is close (half its width + ``road_margin`` for
-        lines, ``road_margin`` for polygons); free stretches without a road are
-        treated as separative limits (unknown neighbour).
+        ``troncon_de_route``) or road-surface polygons. When given, a free
+        stretch is a street only when a road is close (half its width +
+        ``road_margin`` for lines, ``road_margin`` for polygons); free
+        stretches without a road are treated as separative limits (unknown
+        neighbour). A stretch the cadastre shares with another parcel is
+        street frontage too when a road lies *in front of it* (moving outward
+        brings the road closer) within half its width (``largeur``, else
+        :data:`DEFAULT_ROAD_WIDTH`) + :data:`ROAD_FRONTAGE_TOL` of its centre
+        line, or within :data:`ROAD_FRONTAGE_TOL` of a road polygon: roads
+        cadastred as parcels, or parcels digitised up to the road's axis.
     shared_tol : float
         Distance under which an edge is shared with a neighbour [m].
     corner_angle : float
@@ -91,8 +118,10 @@ def classify_limits(
         ``name`` (``"street (Rue Cardinet)"``, ``"left side limit"``...),
         ``length`` [m], ``street_width`` [m] (streets; NaN when unknown),
         ``width_source`` (``"roads layer 'largeur'"``, ``"cadastre (opposite
-        parcels)"``), ``road`` (name of the road) and ``open`` (a free edge with
-        no road nearby).
+        parcels)"``), ``road`` (name of the road), ``open`` (a free edge with
+        no road nearby) and ``frontage`` (streets: ``"cadastre"`` when the
+        cadastre leaves a gap there, ``"roads"`` when only the roads layer
+        shows the road; None for other limits).
 
     Notes
     -----
@@ -133,6 +162,7 @@ def classify_limits(
                     width_source=None,
                     road=None,
                     open=False,
+                    frontage=None,
                 )
             )
     gdf = (
@@ -146,6 +176,7 @@ def classify_limits(
                 "width_source": [],
                 "road": [],
                 "open": [],
+                "frontage": [],
             },
             geometry=gpd.GeoSeries([]),
         )
@@ -172,6 +203,7 @@ def classify_limits(
             "width_source",
             "road",
             "open",
+            "frontage",
             "geometry",
         ]
     ]
@@ -230,7 +262,12 @@ def _classify_ring(
         shared = ok
     label = np.where(shared, "limit", "street").astype(object)
     atom_road = np.full(len(atoms), -1)
+    by_road = np.zeros(len(atoms), bool)
     if road_g is not None:
+        by_road, road_of = _roads_in_front(mids, out, road_g, road_w, road_line)
+        by_road &= shared & _long_runs(by_road & shared, atoms, MIN_ROAD_FRONTAGE)
+        label[by_road] = "street"
+        atom_road[by_road] = road_of[by_road]
         free = np.flatnonzero(~shared)
         if len(free):
             d = shapely.distance(mpts[free][:, None], road_g[None, :])  # (f, r)
@@ -272,6 +309,7 @@ def _classify_ring(
                 label=lab,
                 line=line,
                 road=max(set(rids), key=rids.count) if rids else -1,
+                by_road=sum(bool(by_road[k]) for k in ids) * 2 > len(ids),
             )
         )
     runs = _merge_short(runs)
@@ -295,6 +333,7 @@ def _classify_ring(
                     else None,
                     road=road,
                     open=False,
+                    frontage="roads" if r.get("by_road") else "cadastre",
                 )
             )
             continue
@@ -320,9 +359,68 @@ def _classify_ring(
                 width_source=None,
                 road=None,
                 open=r["label"] == "open",
+                frontage=None,
             )
         )
     return rows
+
+
+def _roads_in_front(mids, out, road_g, road_w, road_line):
+    """Which boundary pieces face a road, and the nearest such road.
+
+    Parameters
+    ----------
+    mids : (n, 2) float
+        Middles of the pieces [m].
+    out : (n, 2) float
+        Their outward unit normals.
+    road_g, road_w, road_line
+        Road geometries, widths [m] (NaN: unknown) and whether each is a line.
+
+    Returns
+    -------
+    near : (n,) bool
+        A road lies in front of the piece: within half its width (or
+        :data:`DEFAULT_ROAD_WIDTH`) + :data:`ROAD_FRONTAGE_TOL` of a centre
+        line, or :data:`ROAD_FRONTAGE_TOL` of a polygon, and stepping outward
+        brings it closer (by at least half the step: a road along a side
+        limit, by the corner, is not in front of it).
+    road : (n,) int
+        Index of that road (-1 when none).
+    """
+    n = len(mids)
+    w = np.where(np.isfinite(road_w), road_w, DEFAULT_ROAD_WIDTH)
+    thr = np.where(road_line, w / 2 + ROAD_FRONTAGE_TOL, ROAD_FRONTAGE_TOL)
+    d0 = shapely.distance(shapely.points(mids)[:, None], road_g[None, :])  # (n, r)
+    step = np.clip(0.5 * d0, 0.05, 1.0)
+    probe = mids[:, None, :] + step[..., None] * out[:, None, :]
+    d1 = shapely.distance(shapely.points(probe), road_g[None, :])
+    facing = (d0 - d1 >= 0.5 * step) | (d0 <= 0.1)
+    ok = (d0 <= thr[None, :]) & facing
+    dd = np.where(ok, d0, np.inf)
+    best = np.argmin(dd, axis=1) if dd.shape[1] else np.zeros(n, int)
+    near = np.isfinite(dd[np.arange(n), best]) if dd.shape[1] else np.zeros(n, bool)
+    return near, np.where(near, best, -1)
+
+
+def _long_runs(mask, atoms, min_length: float) -> np.ndarray:
+    """``mask`` without its circular runs shorter than ``min_length`` [m]."""
+    n = len(mask)
+    keep = mask.copy()
+    if not mask.any() or mask.all():
+        return keep
+    length = np.array([float(np.hypot(*(p1 - p0))) for _, p0, p1 in atoms])
+    start = int(np.flatnonzero(~mask)[0])  # walk from a False so runs do not wrap
+    run: list = []
+    for k in range(1, n + 1):
+        i = (start + k) % n
+        if mask[i]:
+            run.append(i)
+            continue
+        if run and length[run].sum() < min_length:
+            keep[run] = False
+        run = []
+    return keep
 
 
 def _heading(line, end: bool) -> float:

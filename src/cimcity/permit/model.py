@@ -62,7 +62,6 @@ def massing(
     """
     import trimesh
 
-
     if not isinstance(footprint, shapely.Polygon) or footprint.is_empty:
         raise GeometryError(
             f"massing footprint must be a non-empty Polygon, got {footprint!r}"

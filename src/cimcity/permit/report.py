@@ -24,6 +24,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import InputError, MissingDependencyError
 from ..results import Result, plain
+from .checks.context import CORE_RULES
 from .figures import plot_section, plot_site_plan, view_images
 from .html import report_card, report_page
 
@@ -35,6 +36,11 @@ STATUSES = ("pass", "fail", "maybe", "not_checkable")
 JSON_VERSION = 2
 #: the 3D views of :meth:`PermitReport.render`
 VIEWS = ("street", "garden")
+#: exit codes of ``cimcity check`` by verdict (2: bad input, refused before
+#: any report, e.g. a project that does not stand on its parcels)
+EXIT_CODES = {"passes": 0, "fails": 1, "bad input": 2, "incomplete": 3}
+#: rows that locate the project (not rules of the zone)
+_LOCATE_ROWS = ("georeference", "zone", "rules", "land", "within_land")
 
 
 def _renamed(old, new):
@@ -108,10 +114,59 @@ class PermitReport(Result):
 
     # -- verdict ----------------------------------------------------------------------
     @property
+    def located(self) -> bool:
+        """True when the land, zone and rules of the project were found."""
+        if "located" in self.context:
+            return bool(self.context["located"])
+        return bool((~self.results["rule"].isin(_LOCATE_ROWS)).any())
+
+    @property
+    def unchecked_core(self) -> list:
+        """Core rules (:data:`CORE_RULES`) the zone sets but that could not be
+        checked (a ``not_checkable`` row, or no row at all); ``["location"]``
+        when the project could not be located."""
+        if not self.located:
+            return ["location"]
+        core = [r for rules in CORE_RULES.values() for r in rules]
+        wanted = self.context.get("core_rules")
+        if wanted is None:  # a report built by hand: the rules it has rows for
+            wanted = [r for r in core if r in set(self.results["rule"])]
+        R = self.results
+        out = []
+        for rule in wanted:
+            st = R.loc[R["rule"] == rule, "status"]
+            if not len(st) or (st == "not_checkable").any():
+                out.append(rule)
+        return out
+
+    @property
+    def core_checked(self) -> bool:
+        """True when the project was located and every core article the zone
+        sets (heights, footprint, setbacks) was measured."""
+        return not self.unchecked_core
+
+    @property
     def passed(self) -> bool:
-        """True when no rule fails (``maybe`` and ``not_checkable`` rows do not
-        fail the project, but are listed by :meth:`summary_text`)."""
-        return not (self.results["status"] == "fail").any()
+        """True only when no rule fails **and** the core articles were checked
+        (:attr:`core_checked`). ``maybe`` rows and ``not_checkable`` rows of
+        other rules do not fail the project; they are listed by
+        :meth:`summary_text` and shown on the page."""
+        return not (self.results["status"] == "fail").any() and self.core_checked
+
+    @property
+    def verdict(self) -> str:
+        """``"fails"`` (a rule fails), ``"incomplete"`` (no failure, but a core
+        article or the location could not be checked: no verdict) or
+        ``"passes"``."""
+        if (self.results["status"] == "fail").any():
+            return "fails"
+        return "passes" if self.core_checked else "incomplete"
+
+    @property
+    def exit_code(self) -> int:
+        """Exit code of ``cimcity check`` for this report (:data:`EXIT_CODES`):
+        0 passes, 1 fails, 3 incomplete."""
+        return EXIT_CODES[self.verdict]
 
     @property
     def complete(self) -> bool:
@@ -147,8 +202,11 @@ class PermitReport(Result):
                 "parcels": ", ".join(map(str, self.land_info.get("parcels", [])))
                 or None,
                 "land_area": self.land_info.get("land_area"),
+                "verdict": self.verdict,
                 "passed": self.passed,
                 "complete": self.complete,
+                "core_checked": self.core_checked,
+                "unchecked_core": ", ".join(self.unchecked_core) or None,
                 "n_pass": c["pass"],
                 "n_fail": c["fail"],
                 "n_maybe": c["maybe"],
@@ -162,7 +220,11 @@ class PermitReport(Result):
         """A few lines for a terminal or a log: verdict, counts, and the rows
         that fail, are to check by hand or could not be checked."""
         c = self.counts
-        verdict = "PASSES" if self.passed else "FAILS"
+        verdict = self.verdict.upper()
+        if self.verdict == "incomplete":
+            verdict += (
+                " (no verdict: " + ", ".join(self.unchecked_core) + " not checked)"
+            )
         zone = self.land_info.get("zone") or "?"
         parcels = ", ".join(map(str, self.land_info.get("parcels", []))) or "?"
         lines = [
@@ -184,7 +246,7 @@ class PermitReport(Result):
         c = self.counts
         return (
             f"<PermitReport {self.project.get('name') or self.project.get('id')!r} "
-            f"zone={self.land_info.get('zone')!r} passed={self.passed} "
+            f"zone={self.land_info.get('zone')!r} {self.verdict} "
             f"({c['pass']} pass, {c['fail']} fail, {c['maybe']} maybe, "
             f"{c['not_checkable']} not checkable)>"
         )
@@ -291,8 +353,12 @@ class PermitReport(Result):
             "created": self.created,
             "project": {k: _jsonable(v) for k, v in self.project.items()},
             "land": {k: _jsonable(v) for k, v in self.land_info.items()},
+            "verdict": self.verdict,
             "passed": self.passed,
             "complete": self.complete,
+            "core_checked": self.core_checked,
+            "unchecked_core": self.unchecked_core,
+            "exit_code": self.exit_code,
             "counts": self.counts,
             "results": rows,
             "limits": limits,

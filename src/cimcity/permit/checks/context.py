@@ -24,6 +24,14 @@ ON_LIMIT_TOL = 0.10
 #: default reference dates of the neighbour impact (equinox, winter solstice)
 DEFAULT_DATES = ("2024-03-21", "2024-12-21")
 
+#: the core articles: a report on which any of these rules (when the zone sets
+#: it) could not be checked has no verdict (``passed`` is False, the
+#: command line exits 3)
+CORE_RULES = {
+    "height": ("max_height", "max_eave_height", "max_altitude"),
+    "footprint": ("max_footprint_ratio",),
+    "setbacks": ("street_setback", "side_setback", "rear_setback"),
+}
 #: columns of the results table, in order
 COLUMNS = [
     "rule",
@@ -149,6 +157,16 @@ class CheckContext:
                 zone=self.zone,
                 location=location,
             )
+        )
+
+    def violation(self, rule, subject="", **spec):
+        """Remember where a failing rule is broken, for the 3D views: ``spec``
+        as in :func:`cimcity.permit._geometry.violation_margin` (``kind`` and
+        its parameters), or ``kind="faces"`` with ``faces`` (indices of the
+        model's faces), or ``kind="none"`` when the failure has no place (a
+        ratio)."""
+        self.context.setdefault("violations", []).append(
+            dict(spec, rule=rule, subject=subject)
         )
 
     def mark(self, x, y, line, label, status):

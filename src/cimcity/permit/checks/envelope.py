@@ -52,6 +52,19 @@ def envelope(ctx, rule):
     if ctx.scene.terrain is None and st == "pass":
         st = "maybe"
     over = pen > ctx.tol["length"]
+    if st == "fail":
+        ctx.violation(
+            rule.name,
+            s["name"],
+            kind="envelope",
+            streets=[
+                (g, float(w))
+                for g, w in zip(known.geometry, known["street_width"], strict=True)
+            ],
+            c=c,
+            slope=slope,
+            ceiling=ceiling,
+        )
     els = ctx.elements_at(np.flatnonzero(over)) if over.any() else ctx.elements_at(i)
     P = float(s["street_width"])
     if pen[i] > 0:

@@ -19,6 +19,8 @@ def max_footprint_ratio(ctx, rule):
     els = []
     if ctx.face_gid is not None and st == "fail":
         els = [g for g in ctx.face_gid if g is not None]
+    if st == "fail":  # a ratio has no place on the model
+        ctx.violation(rule.name, kind="none")
     ctx.add(
         rule.name,
         st,
@@ -51,6 +53,7 @@ def within_land(ctx) -> None:
         else []
     )
     where = f"on parcel(s) {', '.join(over)}" if over else "on the public domain"
+    ctx.violation("within_land", "project land", kind="outside", land=ctx.land)
     ctx.add(
         "within_land",
         "fail",

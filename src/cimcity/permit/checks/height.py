@@ -28,6 +28,8 @@ def max_height(ctx, rule):
         i = int(np.argmax(V[:, 2]))
         m = V[i, 2]
         st = status(m, rule.value, tol=ctx.tol["length"])
+        if st == "fail":
+            ctx.violation(rule.name, kind="height", limit=rule.value, reference="ngf")
         ctx.add(
             rule.name,
             st,
@@ -58,6 +60,8 @@ def max_height(ctx, rule):
     i = int(np.argmax(h))
     st = status(h[i], rule.value, tol=ctx.tol["length"])
     word = "exceeds" if st == "fail" else "is within"
+    if st == "fail":
+        ctx.violation(rule.name, kind="height", limit=rule.value, reference="ground")
     ctx.add(
         rule.name,
         st,
@@ -149,6 +153,8 @@ def max_eave_height(ctx, rule):
         return
     if rule.get("reference") == "ngf":
         st = status(ez, rule.value, tol=ctx.tol["length"])
+        if st == "fail":
+            ctx.violation(rule.name, kind="faces", faces=list(faces))
         ctx.add(
             rule.name,
             st,
@@ -176,6 +182,8 @@ def max_eave_height(ctx, rule):
     g = float(ctx.scene.terrain.sample([x], [y])[0])
     h = ez - g
     st = status(h, rule.value, tol=ctx.tol["length"])
+    if st == "fail":
+        ctx.violation(rule.name, kind="faces", faces=list(faces))
     ctx.add(
         rule.name,
         st,
@@ -199,6 +207,8 @@ def max_altitude(ctx, rule):
     i = int(np.argmax(V[:, 2]))
     m = V[i, 2]
     st = status(m, rule.value, tol=ctx.tol["length"])
+    if st == "fail":
+        ctx.violation(rule.name, kind="height", limit=rule.value, reference="ngf")
     datum = getattr(ctx.scene, "vertical_datum", "NGF")
     ctx.add(
         rule.name,

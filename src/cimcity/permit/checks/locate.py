@@ -13,6 +13,8 @@ import shapely
 
 from ...errors import InputError
 from ..limits import classify_limits
+from ..placement import check_placement
+from .context import CORE_RULES
 
 #: neighbouring parcels within this distance of the land are kept for the
 #: classification of its limits [m]
@@ -25,6 +27,7 @@ def locate(ctx) -> bool:
     Returns False when nothing further can run (the reason is in a row).
     """
     ctx.context["placed"] = ctx.placed
+    ctx.context["located"] = False
     georeference_rows(ctx)
     if not find_land(ctx):
         return False
@@ -33,6 +36,9 @@ def locate(ctx) -> bool:
     if not find_rules(ctx):
         return False
     classify_land_limits(ctx)
+    ctx.context["located"] = True
+    core = [r for rules in CORE_RULES.values() for r in rules]
+    ctx.context["core_rules"] = [r for r in core if ctx.zone_rules.get(r) is not None]
     return True
 
 
@@ -67,7 +73,11 @@ def georeference_rows(ctx) -> None:
 
 def find_land(ctx) -> bool:
     """The land of the application: the given parcels, else those under the
-    placed footprint (:meth:`Scene.project_parcels`)."""
+    placed footprint (:meth:`Scene.project_parcels`).
+
+    A placed project is first checked to stand on them and on its ground
+    (:func:`cimcity.permit.placement.check_placement`, which raises
+    :class:`~cimcity.errors.GeoreferenceError` otherwise)."""
     P = ctx.scene.parcels
     req = ctx.requested_parcels
     if req is not None:
@@ -89,6 +99,8 @@ def find_land(ctx) -> bool:
             geoms = list(P.geometry.loc[ids].values)
             ctx.parcel_ids = ids
         ctx.land = shapely.union_all(geoms)
+        if ctx.placed:
+            ctx.context["placement"] = check_placement(ctx.bim, ctx.scene, ctx.land)
         return True
     if not ctx.placed:
         ctx.add(
@@ -99,6 +111,8 @@ def find_land(ctx) -> bool:
             "georeference or the parcel ids (parcels=...).",
         )
         return False
+    # refuses a project that stands on no parcel (or off its ground)
+    ctx.context["placement"] = check_placement(ctx.bim, ctx.scene)
     ctx.parcel_ids = ctx.scene.project_parcels(ctx.footprint)
     if not ctx.parcel_ids:
         c = ctx.footprint.centroid

@@ -62,7 +62,35 @@ def street_setback(ctx, rule):
                 f"setback of {dmin:.2f} m."
             )
             limit = dmin
+        if st == "fail" and align:
+            # the facade that should stand on the alignment: the footprint edge
+            # nearest the street (the whole facade, to 0.3 m in plan)
+            ctx.violation(
+                rule.name,
+                s["name"],
+                kind="near",
+                line=_facade_edge(ctx, a, line),
+                d=0.3,
+            )
+        elif st == "fail":  # what stands closer to the street than the minimum
+            ctx.violation(rule.name, s["name"], kind="near", line=line, d=dmin)
         ctx.add(rule.name, st, d, limit, "m", els, txt, subject=s["name"], location=loc)
+
+
+def _facade_edge(ctx, a, line):
+    """The footprint edge through ``a`` (the point nearest the street) that
+    lies closest to the street ``line``."""
+    best, best_d = None, np.inf
+    for poly in shapely.get_parts(ctx.footprint):
+        c = shapely.get_coordinates(poly.exterior)
+        for p, q in zip(c[:-1], c[1:], strict=True):
+            seg = shapely.LineString([p, q])
+            if seg.length < 1e-6 or seg.distance(a) > 0.05:
+                continue
+            d = seg.interpolate(0.5, normalized=True).distance(line)
+            if d < best_d:
+                best, best_d = seg, d
+    return best if best is not None else shapely.Point(a.x, a.y)
 
 
 @register("side_setback", "rear_setback")
@@ -112,6 +140,7 @@ def _crossing(ctx, rule, line, subj, outside, dmin, on_ok) -> bool:
     q = line.interpolate(line.project(shapely.Point(*far)))
     facade = ctx.facade_name(far[0], far[1])
     ctx.mark(far[0], far[1], line, f"crosses by {depth:.2f} m", "fail")
+    ctx.violation(rule.name, subj, kind="outside", land=ctx.land)
     ctx.add(
         rule.name,
         "fail",
@@ -148,6 +177,7 @@ def _on_limit(ctx, rule, line, subj, k, dmin, on_ok) -> bool:
             subject=subj,
         )
     else:
+        ctx.violation(rule.name, subj, kind="prospect", line=line, k=k, dmin=dmin)
         ctx.add(
             rule.name,
             "fail",
@@ -195,6 +225,8 @@ def _prospect(ctx, rule, line, subj, k, dmin) -> None:
     if ctx.no_ground:
         txt += " (No terrain model: heights from the project's base.)"
     sign = "≥" if dist[i] >= req[i] else "<"
+    if st == "fail":
+        ctx.violation(rule.name, subj, kind="prospect", line=line, k=k, dmin=dmin)
     ctx.mark(V[i, 0], V[i, 1], line, f"{dist[i]:.2f} m {sign} {req[i]:.2f} m", st)
     ctx.add(
         rule.name,
