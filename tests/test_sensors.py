@@ -181,3 +181,47 @@ def test_terrain_surface_is_the_former_name_of_ground():
         warnings.simplefilter("error")
         new = resolve(scene, surfaces=("ground",), spacing=3.0, ground="mesh")
     assert old is new and set(new.kind) == {"ground"} and (new.face >= 0).all()
+
+
+# -- one vertical frame (issue 17) --------------------------------------------------------
+def test_ground_grid_stands_on_the_known_ground_without_terrain():
+    # without a DEM the open ground takes the buildings' ground_z (35 m in the
+    # catalogue), and a project's base from another scene of the study
+    import geopandas as gpd
+
+    from cimcity.sun.sensors import GROUND_OFFSET
+    from cimcity.testing import GROUND_Z, X0, Y0, box_project
+
+    g = ground_grid(lone_box(), 5.0)
+    np.testing.assert_allclose(g.points[:, 2], GROUND_Z + GROUND_OFFSET, atol=1e-12)
+    bare = cc.Scene()  # nothing known: the relative frame, ground 0
+    bare.add_parcels(
+        gpd.GeoDataFrame(
+            geometry=[shapely.box(X0, Y0, X0 + 60, Y0 + 60)], crs="EPSG:2154"
+        )
+    )
+    np.testing.assert_allclose(ground_grid(bare, 5.0).points[:, 2], GROUND_OFFSET)
+    after = bare.with_project(box_project((X0 + 20, Y0 + 20, X0 + 40, Y0 + 40), 45.0))
+    g = ground_grid(bare, 5.0, others=(after,))
+    np.testing.assert_allclose(g.points[:, 2], 45.0 + GROUND_OFFSET, atol=1e-12)
+
+
+def test_missing_ground_altitudes_take_the_nearest_building_s():
+    import geopandas as gpd
+
+    from cimcity.errors import EstimateWarning
+    from cimcity.testing import X0, Y0
+
+    gdf = gpd.GeoDataFrame(
+        {"height": [10.0, 10.0, 10.0], "ground_z": [40.0, np.nan, 52.0]},
+        geometry=[shapely.box(X0 + 30 * i, Y0, X0 + 30 * i + 10, Y0 + 10)
+                  for i in (0, 1, 5)],
+        crs="EPSG:2154",
+    )
+    s = cc.Scene()
+    with pytest.warns(EstimateWarning, match="nearest building"):
+        s.add_buildings(gdf)
+    B = s.buildings
+    assert list(B["ground_source"]) == ["data", "nearest", "data"]
+    assert B["ground_z"].iloc[1] == 40.0  # 20 m from the first, 110 m from the last
+    assert B["roof_z"].iloc[1] == 50.0

@@ -781,3 +781,113 @@ def test_polygons_cache_follows_the_scene_version():
     g1 = shadow.polygons(scene, t).geometry.iloc[0]
     assert g1.area > g0.area * 1.2
     assert shadow.polygons(scene.copy(), t).geometry.iloc[0].equals(g1)
+
+
+# -- one vertical frame and study area / context (issue 17) -----------------------------
+def _flat_dem(scene, z, pad=200.0, res=5.0):
+    from cimcity.terrain import Terrain
+
+    b = scene.bounds
+    shape = (int((b[3] - b[1] + 2 * pad) / res), int((b[2] - b[0] + 2 * pad) / res))
+    return Terrain.from_array(np.full(shape, z), (b[0] - pad, b[3] + pad), res)
+
+
+def test_buildings_and_dem_in_different_frames_are_refused():
+    from cimcity.errors import DataQualityWarning, GeoreferenceError
+
+    scene = lone_box(ground_z=0.0)  # ground_z given as data: 0 m
+    scene.add_terrain(_flat_dem(scene, 45.0))  # the DEM says 45 m
+    with pytest.raises(GeoreferenceError, match=r"0\.00 m.*45\.00 m.*vertical datum"):
+        shadow.sun_hours(scene, "2024-06-21", surfaces=("ground",), spacing=5.0)
+    with pytest.raises(GeoreferenceError, match="buildings"):
+        shadow.polygons(scene, "2024-06-21 12:00", ground="terrain")
+    with pytest.raises(GeoreferenceError):
+        cc.solar.irradiance(scene, "2024-06-21", spacing=5.0)
+    # each shadow on its own ground plane does not mix frames: computed
+    assert len(shadow.polygons(scene, "2024-06-21 12:00")) == 1
+    with pytest.warns(DataQualityWarning, match="differ by 45.0 m"):
+        cc.scene.heights.check_vertical_frame(scene)
+    # the same DEM with buildings on it (ground from the DEM): no complaint
+    ok = lone_box(ground_z=45.0)
+    ok.add_terrain(_flat_dem(ok, 45.0))
+    assert cc.scene.heights.vertical_offsets(ok) == []
+
+
+def test_project_among_buildings_on_the_default_ground_is_refused():
+    from cimcity.errors import GeoreferenceError
+    from cimcity.testing import box_project
+
+    scene = cc.Scene()  # footprints and heights, no altitude anywhere: ground 0
+    scene.add_buildings(
+        gpd.GeoDataFrame(
+            {"height": [12.0]}, geometry=[shapely.box(X0, Y0, X0 + 20, Y0 + 10)],
+            crs="EPSG:2154",
+        )
+    )
+    assert scene.buildings["ground_source"].iloc[0] == "default"
+    bim = box_project((X0 + 30, Y0, X0 + 50, Y0 + 20), base_z=45.0, height=15.0)
+    with pytest.warns(cc.errors.DataQualityWarning):
+        after = scene.with_project(bim)
+    with pytest.raises(GeoreferenceError, match=r"45\.00 m.*0\.00 m|0\.00 m.*45\.00 m"):
+        shadow.impact(scene, after, ["2024-12-21"], spacing=5.0)
+
+
+def test_user_points_below_the_ground_are_refused():
+    from cimcity.errors import GeoreferenceError
+
+    scene = lone_box()  # ground at 35 m
+    with pytest.raises(GeoreferenceError, match=r"z = 1\.50 m.*35\.00 m"):
+        shadow.sun_hours(scene, "2024-06-21", points=[[X0 - 10, Y0 - 10, 1.5]])
+    r = shadow.sun_hours(scene, "2024-06-21", points=[[X0 - 10, Y0 - 10, 36.5]])
+    assert len(r.sensors) == 1
+
+
+def test_sun_hours_report_the_study_area_and_flag_missing_context():
+    from cimcity.errors import DataQualityWarning
+    from cimcity.scene.variants import CONTEXT_MAX_M, clip, context_margin
+    from cimcity.testing import street_canyon
+
+    # two 20 m slabs either side of a 20 m street (y from 15 to 35 m); the
+    # study area is the street (on the 2 m grid: 16 to 34 m): its ground is
+    # shaded by the southern slab
+    scene = street_canyon(height=20.0, width=20.0, length=200.0, depth=15.0)
+    area = shapely.box(X0 + 80, Y0 + 16, X0 + 120, Y0 + 34)
+    full = shadow.sun_hours(scene, "2024-12-21", surfaces=("ground",), spacing=2.0,
+                            area=area)
+    assert len(full.sensors) == 20 * 9
+    assert shapely.contains_xy(area, full.sensors["x"], full.sensors["y"]).all()
+    # context margin: h / tan(5°) = 228.6 m for 20 m buildings, capped at 300 m
+    assert full.context["context_m"] == pytest.approx(20 / np.tan(np.radians(5)), abs=0.1)
+    assert context_margin(100.0) == CONTEXT_MAX_M
+    # clipping to the street and the north slab drops the south slab: the
+    # street gets the full winter day (8.2 h), and every sensor is flagged
+    bare = clip(scene, shapely.box(X0 + 80, Y0 + 16, X0 + 120, Y0 + 60))
+    assert list(bare.buildings.index) == ["B000001"]
+    with pytest.warns(DataQualityWarning, match="context is missing"):
+        r = shadow.sun_hours(bare, "2024-12-21", surfaces=("ground",), spacing=2.0,
+                             area=area)
+    assert r.sensors["sun_hours"].min() == pytest.approx(r.total_hours)
+    assert not r.sensors["context_ok"].any()
+    # with context the slabs stay as occluders, only the street is reported
+    kept = clip(scene, area, context=30.0)
+    assert len(kept.buildings) == 2 and kept.meta["context_m"] == 30.0
+    with pytest.warns(DataQualityWarning, match="context margin of 228.6 m"):
+        r = shadow.sun_hours(kept, "2024-12-21", surfaces=("ground",), spacing=2.0)
+    np.testing.assert_allclose(
+        np.sort(r.sensors["sun_hours"]), np.sort(full.sensors["sun_hours"]), atol=1e-9
+    )
+    # 30 m of context for a 228.6 m margin: flagged, and how much is missing
+    assert not r.sensors["context_ok"].any()
+    assert r.sensors["edge_context_m"].max() <= 30.0 + 1e-6
+    with pytest.raises(InputError, match="area"):
+        shadow.sun_hours(scene, "2024-12-21", area=area, ground_bounds=area)
+    with pytest.raises(InputError, match="context"):
+        clip(scene, area, context=-5.0)
+
+
+def test_trees_requested_without_tree_heights_warn():
+    from cimcity.errors import DataQualityWarning
+
+    with pytest.warns(DataQualityWarning, match="no tree with a height"):
+        shadow.sun_hours(lone_box(), "2024-06-21", points=[[X0 - 10, Y0 - 10, 36.0]],
+                         trees=True)

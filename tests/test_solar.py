@@ -740,7 +740,8 @@ def test_cli_solar(tmp_path, epw):
     assert code == 0
     best = pd.read_csv(out / "best_roofs.csv")
     assert len(best) == 2 and (best["pv_kwh"] > 0).all()
-    assert (out / "sensors.gpkg").exists() and (out / "buildings.csv").exists()
+    # per-building tables by default (sensor-level values only with --sensors)
+    assert (out / "buildings.parquet").exists() and (out / "buildings.csv").exists()
     # bad input: one-line error, exit code 2
     assert (
         main(
@@ -756,22 +757,14 @@ def test_cli_solar(tmp_path, epw):
         )
         == 2
     )
-    assert (
-        main(
-            [
-                "solar",
-                "--buildings",
-                str(path),
-                "--sky",
-                "perez",
-                "--patches",
-                "tregenze",
-                "--out",
-                str(out),
-            ]
-        )
-        == 2
-    )
+    # an unknown choice is refused by the argument parser itself (exit 2)
+    args = ["solar", "--buildings", str(path), "--sky", "perez", "--patches",
+            "tregenze", "--out", str(out)]
+    try:
+        code = main(args)
+    except SystemExit as e:
+        code = e.code
+    assert code == 2
 
 
 def test_demo_step_on_the_sample(paris, tmp_path, monkeypatch):
@@ -884,7 +877,7 @@ def test_cli_solar_trees_lower_facades_on_the_sample(tmp_path, capsys):
     from cimcity.cli import main
 
     common = [
-        "solar", "--spacing", "8", "--surfaces", "wall", "--when",
+        "solar", "--sample", "--spacing", "8", "--surfaces", "wall", "--when",
         "2024-12-20/2024-12-22", "--engine", ENGINE, "--no-render",
     ]  # fmt: skip
     means = []
@@ -965,3 +958,20 @@ def test_result_protocol(tmp_path, june_day):
     with pytest.warns(FutureWarning, match="layer="):
         r.to_file(tmp_path / "b.gpkg", what="buildings")
     assert len(gpd.read_file(tmp_path / "b.gpkg", layer="buildings")) == 1
+
+
+def test_clear_sky_is_flagged_and_context_is_reported():
+    # issue 17: missing weather is an upper bound, said in a warning and in
+    # meta; every sensor carries its context distance
+    from cimcity.errors import DataQualityWarning
+    from cimcity.testing import X0, Y0, lone_box
+
+    scene = lone_box()
+    with pytest.warns(DataQualityWarning, match="clear sky, an upper bound"):
+        r = cc.solar.irradiance(scene, "2024-06-21", spacing=5.0,
+                                area=(X0, Y0, X0 + 10, Y0 + 10))
+    assert r.meta["upper_bound"] and r.summary()["upper_bound"]
+    assert {"edge_context_m", "context_ok"} <= set(r.sensors.columns)
+    # only the sensors over the study area's western half of the roof
+    assert (r.sensors["x"] <= X0 + 10).all() and len(r.sensors) > 0
+    assert r.meta["context"]["context_m"] == pytest.approx(20 / np.tan(np.radians(5)), abs=0.1)

@@ -5,8 +5,21 @@ Heights are resolved in a fixed order and the choice recorded per building in
 (``"altitudes"``), ``storeys × storey height`` (``"storeys"``), else
 :data:`DEFAULT_HEIGHT` (``"default"``, with an
 :class:`~cimcity.errors.EstimateWarning`). Ground altitudes come from the data,
-else the terrain (lowest point along the outline), else
-:data:`DEFAULT_GROUND_Z`.
+else the terrain (lowest point along the outline), else the nearest building of
+the same table with a ground altitude (``"nearest"``, with an
+:class:`~cimcity.errors.EstimateWarning`), else :data:`DEFAULT_GROUND_Z`
+(``"default"``: the buildings then stand in a *relative* frame, ground = 0).
+
+One vertical frame
+------------------
+Ground, buildings, projects and sensors must share one altitude reference.
+:func:`ground_at` gives the ground under any point in the scene's frame (the
+terrain, else the nearest *known* ground: buildings whose ``ground_z`` is
+measured or derived, and BIM projects' bases), and :func:`vertical_offsets`
+lists the layers that disagree by more than :data:`VERTICAL_TOL`;
+:func:`check_vertical_frame` warns about them
+(:class:`~cimcity.errors.DataQualityWarning`) or refuses them
+(:class:`~cimcity.errors.GeoreferenceError` naming both altitudes and the fix).
 """
 
 from __future__ import annotations
@@ -17,7 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..errors import EstimateWarning, InputError
+from ..errors import DataQualityWarning, EstimateWarning, GeoreferenceError, InputError
 
 #: storey height used to estimate missing building heights and storey counts [m]
 STOREY_HEIGHT = 3.0
@@ -25,6 +38,15 @@ STOREY_HEIGHT = 3.0
 DEFAULT_HEIGHT = 9.0
 #: ground altitude when neither data nor terrain gives one [m]
 DEFAULT_GROUND_Z = 0.0
+#: layers whose ground altitudes differ by more than this are in different
+#: vertical frames [m] (BDNB/BD TOPO ground altitudes and RGE ALTI agree within
+#: 1-2 m; a project base differs from its terrain by a few cm to a metre)
+VERTICAL_TOL = 5.0
+#: ``ground_source`` values that place a building in the scene's vertical frame
+KNOWN_GROUND = ("data", "terrain", "nearest", "bim")
+#: buildings within this plan distance of a project are its neighbours when
+#: its base is compared with their ground [m]
+FRAME_RADIUS = 100.0
 
 
 def ground_from_terrain(terrain, geoms) -> np.ndarray:
@@ -99,6 +121,19 @@ def resolve_heights(gdf, storey_height: float = STOREY_HEIGHT, terrain=None):
     )
     ground = np.where(np.isfinite(ground), ground, gz)
     nog = ~np.isfinite(ground)
+    if nog.any() and (~nog).any():
+        # same frame as the others: the nearest building with a ground altitude
+        ground[nog] = _nearest(gdf.geometry.values[~nog], ground[~nog],
+                               gdf.geometry.values[nog])
+        ground_src[nog] = "nearest"
+        warnings.warn(
+            f"buildings: {int(nog.sum())} of {n} have no ground altitude and no "
+            f"terrain under them; set to the nearest building's ground_z "
+            f"(ground_source='nearest')",
+            EstimateWarning,
+            stacklevel=3,
+        )
+        nog = ~np.isfinite(ground)
     ground_src[nog] = "default"
     ground[nog] = DEFAULT_GROUND_Z
     for name, v in (("height", height), ("storeys", storeys)):
@@ -160,3 +195,261 @@ def _heights(gdf, height, storeys, ground, roof, storey_height):
             stacklevel=4,
         )
     return h, src
+
+
+# -- one vertical frame ---------------------------------------------------------------
+def _nearest(geoms, z, targets) -> np.ndarray:
+    """``z`` of the nearest of ``geoms`` to each of ``targets`` (geometries)."""
+    tree = shapely.STRtree(np.asarray(geoms, object))
+    near = tree.query_nearest(np.asarray(targets, object), all_matches=False)[1]
+    return np.asarray(z, float)[near]
+
+
+def known_ground(scene, others=()) -> tuple[np.ndarray, np.ndarray]:
+    """Footprints standing on a ground of known altitude, and that altitude.
+
+    Buildings whose ``ground_source`` is in :data:`KNOWN_GROUND` and the BIM
+    projects of ``scene`` and of ``others`` (their ``base_z``).
+
+    Parameters
+    ----------
+    scene : Scene
+    others : sequence of Scene
+        More scenes of the same study (e.g. the "after" scene of an impact).
+
+    Returns
+    -------
+    geoms : (k,) object
+        Footprints [m, scene CRS].
+    z : (k,) float64
+        Ground altitudes [m, scene vertical datum].
+    """
+    geoms, zs = [], []
+    seen = set()
+    for sc in (scene, *others):
+        B = sc.buildings
+        if len(B) and "ground_source" in B.columns:
+            ok = B["ground_source"].isin(KNOWN_GROUND).to_numpy()
+            ok = ok & np.isfinite(B["ground_z"].to_numpy(float))
+            ok = ok & ~B.index.isin(list(seen))
+            geoms.extend(B.geometry.values[ok])
+            zs.extend(B["ground_z"].to_numpy(float)[ok])
+            seen.update(B.index[ok])
+        for pid, bim in sc.projects.items():
+            if pid not in seen and np.isfinite(getattr(bim, "base_z", np.nan)):
+                geoms.append(bim.footprint)
+                zs.append(float(bim.base_z))
+                seen.add(pid)
+    return np.asarray(geoms, dtype=object), np.asarray(zs, dtype=float)
+
+
+def ground_at(scene, x, y, others=()) -> tuple[np.ndarray, str]:
+    """Ground altitude under points, in the scene's vertical frame.
+
+    The terrain where it covers the point; else the ground of the nearest
+    footprint of :func:`known_ground` (buildings with a measured or derived
+    ``ground_z``, BIM project bases, also of ``others``); else
+    :data:`DEFAULT_GROUND_Z` (the relative frame of buildings without any
+    ground altitude).
+
+    Parameters
+    ----------
+    scene : Scene
+    x, y : (n,) float
+        Plan coordinates [m, scene CRS].
+    others : sequence of Scene
+        More scenes of the same study whose known ground counts too.
+
+    Returns
+    -------
+    z : (n,) float64
+        Ground altitudes [m].
+    source : str
+        ``"terrain"``, ``"buildings"`` (some points off the terrain or no
+        terrain) or ``"default"`` (no altitude known anywhere).
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    z = np.full(len(x), np.nan)
+    source = "default"
+    if scene.terrain is not None and len(x):
+        z = scene.terrain.sample(x, y)
+        source = "terrain"
+    miss = ~np.isfinite(z)
+    if miss.any():
+        geoms, gz = known_ground(scene, others)
+        if len(geoms):
+            z[miss] = _nearest(geoms, gz, shapely.points(x[miss], y[miss]))
+            source = "buildings"
+    return np.where(np.isfinite(z), z, DEFAULT_GROUND_Z), source
+
+
+def _rows(kind, ids, z_a, z_b):
+    return [{"check": kind, "ids": list(ids), "z_a": float(z_a), "z_b": float(z_b),
+             "offset": float(z_a - z_b)}]
+
+
+def vertical_offsets(scene, others=(), tol: float = VERTICAL_TOL) -> list[dict]:
+    """Layers of a study that stand in different vertical frames.
+
+    Checked: buildings with a measured ``ground_z`` against the terrain under
+    them (lowest point of the outline; the median offset, and the count of
+    buildings off by more than ``tol``); BIM projects' ``base_z`` against the
+    terrain under their footprint, else against the known ground of the
+    buildings within :data:`FRAME_RADIUS`; buildings on the default ground
+    (:data:`DEFAULT_GROUND_Z`, no altitude anywhere) against any known ground.
+
+    Parameters
+    ----------
+    scene : Scene
+    others : sequence of Scene
+        More scenes of the same study (their projects are checked too).
+    tol : float
+        Largest acceptable offset [m].
+
+    Returns
+    -------
+    list of dict
+        ``check`` (``"buildings/terrain"``, ``"some buildings/terrain"``,
+        ``"project/terrain"``, ``"project/buildings"``,
+        ``"default ground/known ground"``), ``ids``, ``z_a``, ``z_b``
+        (the two altitudes compared [m]), ``offset`` = ``z_a - z_b`` [m] and
+        ``systematic`` (True: a whole layer is off, not a few buildings).
+    """
+    out = []
+    B = scene.buildings
+    terrain = scene.terrain
+    src = B["ground_source"].to_numpy(object) if "ground_source" in B.columns else None
+    gz = B["ground_z"].to_numpy(float) if len(B) else np.zeros(0)
+    if terrain is not None and src is not None and len(B):
+        data = np.flatnonzero((src == "data") & np.isfinite(gz))
+        if len(data):
+            t = ground_from_terrain(terrain, B.geometry.values[data])
+            ok = np.isfinite(t)
+            off = gz[data][ok] - t[ok]
+            if len(off) and abs(np.median(off)) > tol:
+                r = _rows("buildings/terrain", B.index[data][ok][:5],
+                          np.median(gz[data][ok]), np.median(t[ok]))
+                out += [dict(r[0], systematic=True, count=int(len(off)))]
+            elif len(off) and (np.abs(off) > tol).any():
+                bad = np.abs(off) > tol
+                r = _rows("some buildings/terrain", B.index[data][ok][bad][:5],
+                          np.median(gz[data][ok][bad]), np.median(t[ok][bad]))
+                out += [dict(r[0], systematic=False, count=int(bad.sum()))]
+    projects = {}
+    for sc in (scene, *others):
+        projects.update(sc.projects)
+    bim_ids = set(projects)
+    kg, kz = np.zeros(0, object), np.zeros(0)
+    if src is not None and len(B):
+        # known ground of the buildings only (not of the projects themselves)
+        keep = np.isin(src, ("data", "terrain", "nearest")) & np.isfinite(gz)
+        keep &= ~B.index.isin(list(bim_ids))
+        kg, kz = B.geometry.values[keep], gz[keep]
+    for pid, bim in projects.items():
+        base = float(getattr(bim, "base_z", np.nan))
+        if not np.isfinite(base):
+            continue
+        zz = np.full(1, np.nan)
+        if terrain is not None:  # the outline, lowest and highest (slopes)
+            step = max(terrain.resolution)
+            xy = shapely.get_coordinates(
+                shapely.segmentize(shapely.boundary(bim.footprint), step)
+            )
+            zz = terrain.sample(xy[:, 0], xy[:, 1])
+        if np.isfinite(zz).any():
+            lo, hi = float(np.nanmin(zz)), float(np.nanmax(zz))
+            if base < lo - tol or base > hi + tol:
+                ref = lo if base < lo else hi
+                out += [dict(_rows("project/terrain", [pid], base, ref)[0],
+                             systematic=True, count=1)]
+            continue
+        if len(kg):
+            d = shapely.distance(kg, bim.footprint)
+            near = d <= FRAME_RADIUS
+            if not near.any():
+                near = d <= d.min()
+            lo, hi = float(kz[near].min()), float(kz[near].max())
+            if base < lo - tol or base > hi + tol:
+                ref = lo if base < lo else hi
+                out += [dict(_rows("project/buildings", [pid], base, ref)[0],
+                             systematic=True, count=1)]
+    if src is not None and len(B):
+        default = (src == "default") & ~B.index.isin(list(bim_ids))
+        known = np.isin(src, KNOWN_GROUND) & ~default
+        ref = None
+        if terrain is not None:
+            ref = float(np.nanmedian(terrain.elevation))
+        elif known.any():
+            ref = float(np.median(gz[known]))
+        elif projects:
+            ref = float(np.median([p.base_z for p in projects.values()]))
+        if default.any() and ref is not None and abs(ref - DEFAULT_GROUND_Z) > tol:
+            out += [dict(_rows("default ground/known ground", B.index[default][:5],
+                               DEFAULT_GROUND_Z, ref)[0],
+                         systematic=True, count=int(default.sum()))]
+    return out
+
+
+_FIX = {
+    "buildings/terrain": "read the DEM and the buildings in the same vertical datum "
+    "(NGF-IGN69), or drop the buildings' ground_z so that they stand on the DEM",
+    "some buildings/terrain": "check these buildings' ground_z against the DEM",
+    "project/terrain": "place the project at the terrain's altitude (read_ifc("
+    "..., placement=...) or a base_z in the scene's vertical datum)",
+    "project/buildings": "place the project at its neighbours' ground altitude, or "
+    "add a DEM (scene.add_terrain) to check it",
+    "default ground/known ground": "give these buildings a ground altitude "
+    "(ground_z, e.g. BDNB altitude_sol) or add a DEM (scene.add_terrain)",
+}
+
+
+def describe_offset(o: dict) -> str:
+    """One sentence naming the two layers, their altitudes [m] and the fix."""
+    a, b = o["check"].split("/")
+    ids = ", ".join(str(i) for i in o["ids"][:3]) + ("…" if o["count"] > 3 else "")
+    return (
+        f"{a} ({o['count']}: {ids}) at {o['z_a']:.2f} m and {b} at {o['z_b']:.2f} m "
+        f"differ by {abs(o['offset']):.1f} m (> {VERTICAL_TOL:g} m): "
+        f"{_FIX[o['check']]}"
+    )
+
+
+def check_vertical_frame(scene, others=(), *, refuse: bool = False, what: str = "",
+                         tol: float = VERTICAL_TOL) -> list[dict]:
+    """Warn about, or refuse, layers in different vertical frames.
+
+    Parameters
+    ----------
+    scene : Scene
+    others : sequence of Scene
+        More scenes of the same study.
+    refuse : bool
+        Raise on a systematic offset (a whole layer, a project) instead of
+        warning; a few buildings off the terrain only warn.
+    what : str
+        The analysis, named in the message.
+    tol : float
+        Largest acceptable offset [m].
+
+    Returns
+    -------
+    list of dict
+        :func:`vertical_offsets`.
+
+    Raises
+    ------
+    GeoreferenceError
+        ``refuse`` and a systematic offset: the message names both layers,
+        their altitudes and the fix.
+    """
+    offsets = vertical_offsets(scene, others, tol)
+    head = f"{what}: " if what else ""
+    for o in offsets:
+        msg = head + describe_offset(o)
+        if refuse and o["systematic"]:
+            raise GeoreferenceError(
+                msg + "; sensors and occluders would be compared in different "
+                "vertical frames"
+            )
+        warnings.warn(msg, DataQualityWarning, stacklevel=3)
+    return offsets

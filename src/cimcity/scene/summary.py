@@ -20,6 +20,10 @@ _CARD = (
     "height_max",
     "footprint_area_m2",
     "height_sources",
+    "ground_z_min",
+    "ground_z_max",
+    "ground_sources",
+    "study_area",
     "layers",
     "projects",
     "terrain",
@@ -28,7 +32,9 @@ _CARD = (
 
 
 def summary(scene) -> dict:
-    """Counts, extent [m] and height statistics [m] of ``scene`` as plain values."""
+    """Counts, extent [m], height and ground-altitude statistics [m] (with
+    where the ground altitudes come from: ``ground_sources``) and the study
+    area recorded by ``clip`` of ``scene``, as plain values."""
     B = scene.buildings
     b = scene.bounds
     out = {
@@ -40,7 +46,7 @@ def summary(scene) -> dict:
         "vegetation": len(scene.vegetation),
         "layers": {k: len(v) for k, v in scene.layers.items()},
         "projects": list(scene.projects),
-        "extent_m": (round(b[2] - b[0], 1), round(b[3] - b[1], 1))
+        "extent_m": (round(float(b[2] - b[0]), 1), round(float(b[3] - b[1]), 1))
         if np.isfinite(b[0])
         else None,
         "terrain": repr(scene.terrain) if scene.terrain is not None else None,
@@ -57,6 +63,22 @@ def summary(scene) -> dict:
             footprint_area_m2=round(float(B.geometry.area.sum()), 1),
             height_sources=B["height_source"].value_counts().to_dict(),
         )
+        if "ground_z" in B.columns:
+            gz = B["ground_z"].to_numpy(float)
+            ok = np.isfinite(gz)
+            out.update(
+                ground_z_min=round(float(gz[ok].min()), 2) if ok.any() else None,
+                ground_z_max=round(float(gz[ok].max()), 2) if ok.any() else None,
+            )
+        if "ground_source" in B.columns:
+            out["ground_sources"] = B["ground_source"].value_counts().to_dict()
+    area = scene.meta.get("study_area")
+    if area is not None:
+        out["study_area"] = {
+            "bounds": tuple(round(float(v), 1) for v in area.bounds),
+            "area_m2": round(float(area.area), 1),
+            "context_m": scene.meta.get("context_m"),
+        }
     return out
 
 

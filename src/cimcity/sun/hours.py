@@ -33,6 +33,14 @@ from .._compat import import_optional, renamed_arguments
 from .._progress import bar
 from ..errors import InputError
 from ..results import Result, plain
+from ..scene.heights import check_vertical_frame
+from .context import (
+    check_points_frame,
+    flag_context,
+    in_area,
+    margin_for,
+    study_area,
+)
 from .occluders import with_trees
 from .position import DEFAULT_TZ, as_stamp, scene_site, sun_steps, true_azimuth
 from .sensors import resolve
@@ -175,6 +183,7 @@ def sun_hours(
     engine: str = "auto",
     progress=None,
     trees: bool = False,
+    area=None,
 ) -> SunHoursResult:
     """Hours of direct sun on the ground, roofs and facades (or at given points).
 
@@ -212,6 +221,12 @@ def sun_hours(
     ground_bounds : (minx, miny, maxx, maxy) or polygon, optional
         Extent of the ground grid [m]; default: the scene's bounds (padded by
         the tallest building's height when the scene has only buildings).
+        Former, ground-only spelling of ``area``.
+    area : polygon or (minx, miny, maxx, maxy), optional
+        Study area [m, scene CRS]: only sensors inside it are reported (the
+        ground grid covers it); default: the study area a
+        :meth:`Scene.clip` recorded, else everywhere. Every building of the
+        scene still blocks the sun (see :mod:`cimcity.sun.context`).
     engine : {"auto", "numba", "embree"}
         Ray engine (:mod:`cimcity.raycast`).
     progress : bool or None
@@ -227,32 +242,54 @@ def sun_hours(
     Returns
     -------
     SunHoursResult
-        ``.sensors`` (GeoDataFrame, column ``sun_hours`` [h]), ``.ground``
-        raster [h], ``.by_building`` facade/roof summaries, ``.steps``, and
+        ``.sensors`` (GeoDataFrame, column ``sun_hours`` [h],
+        ``edge_context_m`` [m] and ``context_ok``), ``.ground`` raster [h],
+        ``.by_building`` facade/roof summaries, ``.steps``, ``.context``
+        (the margin needed, see :mod:`cimcity.sun.context`) and
         ``.is_sunny(time)`` / ``.sunny_at(time)`` queries.
 
     Raises
     ------
     InputError
-        Unreadable dates or step, unknown surfaces, bad spacing or points.
+        Unreadable dates or step, unknown surfaces, bad spacing or points,
+        a bad ``area``.
+    GeoreferenceError
+        Layers of the scene in different vertical frames (buildings' ground
+        vs the terrain, a project's base vs the ground), see
+        :func:`cimcity.scene.heights.check_vertical_frame`.
     EngineError
         Unknown or unavailable ray engine.
+
+    Warns
+    -----
+    DataQualityWarning
+        Sensors closer to the edge of the known buildings than the context
+        margin (``context_ok=False``: their sun-hours are upper bounds).
     """
     steps = sun_steps(scene, when, step=step, tz=tz)
+    check_vertical_frame(scene, refuse=True, what="sun_hours")
+    region = study_area(scene, area, ground_bounds)
     sensors = resolve(
         scene,
         surfaces=surfaces,
         spacing=spacing,
         points=points,
         normals=normals,
-        ground_bounds=ground_bounds,
+        ground_bounds=region if region is not None else ground_bounds,
         engine=engine,
     )
+    if region is not None and points is None:
+        sensors = sensors.subset(in_area(region, sensors.points[:, :2]))
+    check_points_frame(scene, sensors, points)
     mesh = with_trees(scene) if trees else scene.mesh()
     traced = steps["sun_up"].to_numpy() > 0
     dirs = steps.loc[traced, ["sx", "sy", "sz"]].to_numpy()
     bits = trace_sun(mesh, sensors, dirs, engine, progress)
-    return SunHoursResult(scene, sensors, steps, bits, spacing=spacing)
+    res = SunHoursResult(scene, sensors, steps, bits, spacing=spacing)
+    res.context = margin_for(scene, steps.loc[traced, "elevation"].to_numpy())
+    res.context["study_area"] = region
+    flag_context(res.sensors, scene, res.context, "sun_hours")
+    return res
 
 
 # -- the result --------------------------------------------------------------------------------
@@ -284,6 +321,9 @@ class SunHoursResult(Result):
     def __init__(self, scene, sensors, steps, bits, spacing=None):
         self.crs = scene.crs
         self.spacing = spacing
+        #: context margin of the study (:func:`cimcity.sun.context.margin_for`)
+        #: and its ``study_area``; filled by :func:`sun_hours`
+        self.context = {}
         self._sensors = sensors
         steps = steps.copy()
         traced = steps["sun_up"].to_numpy() > 0
@@ -463,8 +503,9 @@ class SunHoursResult(Result):
         return out[["sensors", "area", "min", "mean", "max"]].reset_index()
 
     def summary(self) -> dict:
-        """Period, steps, sun-up hours [h], sensors and the area-weighted mean
-        sun-hours of each surface kind (``<kind>_mean_hours`` [h])."""
+        """Period, steps, sun-up hours [h], sensors, the area-weighted mean
+        sun-hours of each surface kind (``<kind>_mean_hours`` [h]), the
+        context margin (``context_m`` [m]) and the sensors that lack it."""
         S = self.sensors
         out = {
             "period": (
@@ -480,6 +521,10 @@ class SunHoursResult(Result):
             out[f"{k}_mean_hours"] = round(
                 float(np.average(grp["sun_hours"], weights=grp["area"])), 2
             )
+        if self.context:
+            out["context_m"] = self.context["context_m"]
+            if "context_ok" in S.columns:
+                out["sensors_without_context"] = int((~S["context_ok"]).sum())
         return plain(out)
 
     def __repr__(self) -> str:

@@ -26,6 +26,8 @@ import shapely
 from .._compat import renamed_arguments
 from ..errors import InputError
 from ..mesh import CityMesh
+from ..scene.heights import check_vertical_frame
+from .context import flag_context, in_area, margin_for, study_area
 from .hours import hours_from_bits, trace_sun
 from .impact_results import ImpactResult, SolarImpact
 from .irradiance import irradiance
@@ -197,12 +199,17 @@ def _days(when, tz) -> list:
     return days
 
 
-def _neighbour_sensors(before, after, removed, added, surfaces, spacing, radius, engine):
+def _neighbour_sensors(
+    before, after, removed, added, surfaces, spacing, radius, engine, area=None
+):
     """Sensors of :func:`sun_hours_impact`: ``before``'s sensors off the
     removed buildings and off the ground under ``after``'s footprints, within
     ``radius`` of the changed footprints; and which of them a new building
     covers (facades only)."""
-    sensors = resolve(before, surfaces=surfaces, spacing=spacing, engine=engine)
+    sensors = resolve(
+        before, surfaces=surfaces, spacing=spacing, engine=engine, others=(after,),
+        ground_bounds=area,
+    )
     keep = ~np.isin(sensors.building_id, removed)
     changed_fp = np.concatenate(
         [
@@ -229,6 +236,7 @@ def _neighbour_sensors(before, after, removed, added, surfaces, spacing, radius,
             keep &= shapely.contains_xy(
                 zone, sensors.points[:, 0], sensors.points[:, 1]
             )
+    keep &= in_area(area, sensors.points[:, :2])
     sensors = sensors.subset(keep)
     covered = _covered(sensors, after, added) & (sensors.kind != "ground")
     return sensors, covered
@@ -249,6 +257,7 @@ def sun_hours_impact(
     n_worst: int = 10,
     progress=None,
     trees: bool = False,
+    area=None,
 ) -> ImpactResult:
     """Sun-hours the neighbours of a project lose and gain.
 
@@ -280,19 +289,40 @@ def sun_hours_impact(
         Tree crowns block the sun too (as in ``sun_hours``); trees that stand
         in only one of the scenes (cut or planted with the project) count in
         that scene only.
+    area : polygon or (minx, miny, maxx, maxy), optional
+        Study area [m]: only sensors inside it are compared (default: the
+        study area recorded by :meth:`Scene.clip` on ``before``, else all).
 
     Returns
     -------
     ImpactResult
         ``.points`` (one row per sensor and date: ``before``, ``after``,
-        ``delta`` = after - before [h]), ``.by_building``, ``.by_parcel``,
-        ``.worst`` and ``.summary()``.
+        ``delta`` = after - before [h], ``edge_context_m`` [m],
+        ``context_ok``), ``.by_building``, ``.by_parcel``, ``.worst``,
+        ``.context`` and ``.summary()``.
+
+    Raises
+    ------
+    GeoreferenceError
+        The two scenes' layers stand in different vertical frames (e.g. a
+        project based at 45 m NGF among buildings on the default ground 0 m,
+        or 40 m off the terrain): sensors and occluders would not compare.
+
+    Notes
+    -----
+    Without terrain, open-ground sensors stand on the known ground of either
+    scene (neighbours' ``ground_z``, else the project's base; see
+    :func:`cimcity.scene.heights.ground_at`), so a project on bare land gives
+    the same losses as on a flat DEM at its base.
     """
     days = _days(when, tz)
     _check_scenes(before, after)
+    check_vertical_frame(before, (after,), refuse=True, what="sun-hours impact")
+    check_vertical_frame(after, refuse=True, what="sun-hours impact")
+    region = study_area(before, area)
     removed, added = changed_buildings(before, after)
     sensors, covered = _neighbour_sensors(
-        before, after, removed, added, surfaces, spacing, radius, engine
+        before, after, removed, added, surfaces, spacing, radius, engine, region
     )
     unchanged = [b for b in before.buildings.index if b not in set(removed)]
     city = _building_mesh(before, unchanged, with_terrain=True)
@@ -300,7 +330,7 @@ def sun_hours_impact(
     new = _building_mesh(after, added) if added else None
     if trees:
         city, gone, new = _with_tree_changes(before, after, city, gone, new)
-    frames = []
+    frames, elevations = [], []
     for day in days:
         steps = sun_steps(before, day, step=step, tz=tz)
         traced = steps["sun_up"].to_numpy() > 0
@@ -313,9 +343,12 @@ def sun_hours_impact(
         b0 = base | trace_sun(gone, sensors, dirs, engine) if gone is not None else base
         b1 = base | trace_sun(new, sensors, dirs, engine) if new is not None else base
         frames.append((day, hours_from_bits(b0, w), hours_from_bits(b1, w)))
-    return ImpactResult(
-        before, after, sensors, covered, frames, removed, added, n_worst
-    )
+        elevations.append(steps.loc[traced, "elevation"].to_numpy())
+    res = ImpactResult(before, after, sensors, covered, frames, removed, added, n_worst)
+    res.context = margin_for(after, np.concatenate(elevations) if elevations else None)
+    res.context["study_area"] = region
+    flag_context(res.points, before, res.context, "sun-hours impact")
+    return res
 
 
 # -- irradiation --------------------------------------------------------------------------------

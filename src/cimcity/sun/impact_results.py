@@ -67,6 +67,8 @@ class ImpactResult(Result):
         self.removed = list(removed)
         self.added = list(added)
         self.n_worst = n_worst
+        #: context margin and study area (see :mod:`cimcity.sun.context`)
+        self.context = {}
         self.dates = [d for d, _, _ in frames]
         north = scene_site(before).north
         orient = np.full(len(sensors), None, dtype=object)
@@ -211,6 +213,11 @@ class ImpactResult(Result):
             "added": self.added,
             "sensors": int(self.points["sensor"].nunique()) if len(self.points) else 0,
         }
+        if self.context and "context_ok" in self.points.columns:
+            out["context_m"] = self.context["context_m"]
+            out["sensors_without_context"] = int(
+                self.points.loc[~self.points["context_ok"], "sensor"].nunique()
+            )
         for day, grp in self.points.groupby("date"):
             covered = grp["covered"].to_numpy(bool)
             area_covered = float(grp.loc[covered, "area"].sum())

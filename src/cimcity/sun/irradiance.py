@@ -81,13 +81,15 @@ import pandas as pd
 from .. import raycast
 from .._kernels import solar as ks
 from .._progress import bar as progress_bar
-from ..errors import InputError
+from ..errors import DataQualityWarning, InputError
 from ..io import weather as _weather
 from ..mesh import CityMesh
 from ..scene import Scene
+from ..scene.heights import check_vertical_frame
 from . import sensors as _sensors
 from . import sky as _sky
 from . import visibility as vis
+from .context import check_points_frame, flag_context, in_area, margin_for, study_area
 from .occluders import scene_dsm_mesh, trees_on, with_trees
 from .position import grid_north, site, true_azimuth, when_from_start_end
 from .solar_result import SolarResult
@@ -591,6 +593,7 @@ def irradiance(
     progress=None,
     start=None,
     end=None,
+    area=None,
 ) -> SolarResult:
     """Solar irradiation [kWh/m²] on roofs, facades, open ground or given points.
 
@@ -666,6 +669,12 @@ def irradiance(
         on a terminal when more than :data:`PROGRESS_RAYS` rays are traced.
     start, end : datetime-like, optional
         Former spelling of ``when=(start, end)`` (``FutureWarning``).
+    area : polygon or (minx, miny, maxx, maxy), optional
+        Study area [m, scene CRS]: only sensors inside it are computed
+        (default: the study area recorded by :meth:`Scene.clip`, else all);
+        every occluder of the scene still counts. Sensors get
+        ``edge_context_m`` [m] and ``context_ok`` (see
+        :mod:`cimcity.sun.context`).
 
     Returns
     -------
@@ -675,7 +684,20 @@ def irradiance(
         position, normal, ``tilt``/``azimuth`` [deg, true azimuth of the
         normal], ``kind``, ``building_id``, ``area`` [m²]), ``.by_building``,
         ``.timeseries`` (with ``timeseries=True``), ``.weather``, ``.sun``,
-        ``.meta`` (``grid_north``: grid azimuth of true north used [deg]).
+        ``.meta`` (``grid_north``: grid azimuth of true north used [deg];
+        ``context``: the context margin).
+
+    Raises
+    ------
+    GeoreferenceError
+        Layers of the scene (or given points) in different vertical frames
+        (:func:`cimcity.scene.heights.check_vertical_frame`).
+
+    Warns
+    -----
+    DataQualityWarning
+        No weather (clear sky: an upper bound); ``trees=True`` without any
+        tree height; sensors lacking context around the study area.
 
     Examples
     --------
@@ -710,8 +732,24 @@ def irradiance(
     sky_p = _sky.sky_patches(patches)
     sun_grid = _sky.sky_patches(sun_bins)
 
+    if isinstance(scene, Scene):
+        check_vertical_frame(scene, refuse=True, what="irradiance")
     inputs = _resolve_inputs(scene, spacing, surfaces, points, normals, occluders,
                              trees, engine)
+    region = study_area(scene, area)
+    if region is not None and points is None:
+        inputs.sensors = inputs.sensors.subset(
+            in_area(region, inputs.sensors.points[:, :2])
+        )
+    check_points_frame(scene, inputs.sensors, points)
+    if weather is None:
+        warnings.warn(
+            "irradiance: no weather given (weather=None): pvlib clear sky, an upper "
+            "bound of real irradiation (meta['upper_bound']); give an EPW file or "
+            "measured series for real values",
+            DataQualityWarning,
+            stacklevel=2,
+        )
     n = len(inputs.sensors)
     timings["sensors_s"] = time.perf_counter() - t_start
     lat, lon, alt, north = _site(scene, inputs, location)
@@ -743,6 +781,9 @@ def irradiance(
         where=(lat, lon, alt, north),
     )
     meta["timings_s"]["total_s"] = round(time.perf_counter() - t_start, 3)
+    if isinstance(scene, Scene):
+        meta["context"] = dict(margin_for(scene), study_area=region)
+        flag_context(frame, scene, meta["context"], "irradiance")
     sensor_mesh = inputs.sensor_mesh
     scene_obj = None if sensor_mesh is mesh and inputs.label == "mesh" else scene
     return SolarResult(

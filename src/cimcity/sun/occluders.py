@@ -33,6 +33,7 @@ from scipy import ndimage
 
 from ..errors import CRSError, DataQualityWarning, InputError
 from ..mesh import KIND_CODES, CityMesh, extrude_buildings
+from ..scene.heights import ground_at
 from ..terrain import Terrain
 
 __all__ = [
@@ -303,25 +304,10 @@ def crown_levels(height, share=CROWN_BASE_SHARE, min_base=MIN_CROWN_BASE):
 
 
 def _ground_under(scene, x, y):
-    """Ground altitude [m] at points: the terrain, else the nearest building's
-    ``ground_z``, else 0."""
-    import shapely
-
-    z = np.full(len(x), np.nan)
-    if scene.terrain is not None:
-        z = scene.terrain.sample(x, y)
-    miss = ~np.isfinite(z)
-    B = scene.buildings
-    if miss.any() and len(B) and "ground_z" in B.columns:
-        gz = B["ground_z"].to_numpy(float)
-        ok = np.isfinite(gz)
-        if ok.any():
-            tree = shapely.STRtree(B.geometry.values[ok])
-            near = tree.query_nearest(
-                shapely.points(x[miss], y[miss]), all_matches=False
-            )[1]
-            z[np.flatnonzero(miss)] = gz[ok][near]
-    return np.where(np.isfinite(z), z, 0.0)
+    """Ground altitude [m] at points in the scene's vertical frame
+    (:func:`cimcity.scene.heights.ground_at`: the terrain, else the nearest
+    known ground, else 0)."""
+    return ground_at(scene, np.asarray(x, float), np.asarray(y, float))[0]
 
 
 def tree_crowns(
@@ -517,12 +503,28 @@ def with_trees(scene, terrain: bool = True):
     )
 
 
+def _no_trees(scene) -> None:
+    """Warn that trees were asked for but the scene has none with a height."""
+    import warnings
+
+    warnings.warn(
+        f"trees=True but the scene has no tree with a height ({len(scene.vegetation)} "
+        f"vegetation polygons, none of kind {sorted(TREE_KINDS)} with a 'height' "
+        f"[m], and no canopy-height raster scene.rasters['cdsm']): the trees' "
+        f"shade is unknown, the results are for buildings and terrain only; add "
+        f"tree heights or scene.add_vegetation(cdsm, raster='cdsm')",
+        DataQualityWarning,
+        stacklevel=4,
+    )
+
+
 def _append_trees(scene, base):
     parts = [tree_crowns(scene, origin=base.origin)]
     if "cdsm" in getattr(scene, "rasters", {}):
         parts.append(canopy_boxes(scene.rasters["cdsm"], scene, origin=base.origin))
     parts = [p for p in parts if p is not None and p.n_faces]
     if not parts:
+        _no_trees(scene)
         base.tree_faces = 0
         return base
     out = CityMesh.concatenate([base, *parts], origin=base.origin)
@@ -552,6 +554,8 @@ def trees_on(scene, mesh):
             parts.append(canopy_boxes(scene.rasters["cdsm"], scene, origin=mesh.origin))
         parts = [p for p in parts if p is not None and p.n_faces]
         n = int(sum(p.n_faces for p in parts))
+        if not n:
+            _no_trees(scene)
         out = CityMesh.concatenate([mesh, *parts], origin=mesh.origin) if n else mesh
         out.crs = mesh.crs
         return out, n

@@ -42,6 +42,7 @@ from .. import raycast
 from .._kernels.sample import cell_points, grid_cells
 from ..errors import InputError
 from ..mesh import KIND_CODES, KINDS, CityMesh, group_ids
+from ..scene.heights import ground_at
 
 __all__ = [
     "SURFACES",
@@ -555,39 +556,28 @@ def _grid_bounds(scene, bounds):
     return b
 
 
-def _ground_heights(scene, x, y, engine):
-    """Heights, normals and a keep mask of ground points (terrain, else the
-    nearest building's ``ground_z``, else 0)."""
+def _ground_heights(scene, x, y, engine, others=()):
+    """Heights, normals and a keep mask of ground points: the terrain mesh,
+    else :func:`cimcity.scene.heights.ground_at` (the known ground of the
+    scene and ``others``: buildings' ``ground_z``, project bases)."""
     n = len(x)
     normals = np.tile([0.0, 0.0, 1.0], (n, 1))
-    ok = np.ones(n, bool)
-    B = scene.buildings
-    if scene.terrain is not None:
-        tmesh = scene.mesh().select(kinds=[_TERRAIN])
-        top = float(tmesh.bounds[1, 2]) + 10.0
-        o = np.column_stack([x, y, np.full(n, top)])
-        dist, face = raycast.intersect(
-            tmesh, o, np.array([[0.0, 0.0, -1.0]]).repeat(n, 0), engine=engine
-        )
-        ok = np.isfinite(dist)
-        z = top - dist
-        fn = tmesh.face_normals[np.maximum(face, 0)]
-        normals = np.where(ok[:, None], fn, normals)
-    elif len(B):
-        gz = B["ground_z"].to_numpy(float)
-        if np.nanmax(gz) - np.nanmin(gz) < 1e-6:
-            z = np.full(n, float(gz[0]))
-        else:
-            tree = shapely.STRtree(B.geometry.values)
-            nearest = tree.query_nearest(shapely.points(x, y), all_matches=False)[1]
-            z = gz[nearest]
-    else:
-        z = np.zeros(n)
-    return z, normals, ok
+    if scene.terrain is None:
+        return ground_at(scene, x, y, others)[0], normals, np.ones(n, bool)
+    tmesh = scene.mesh().select(kinds=[_TERRAIN])
+    top = float(tmesh.bounds[1, 2]) + 10.0
+    o = np.column_stack([x, y, np.full(n, top)])
+    dist, face = raycast.intersect(
+        tmesh, o, np.array([[0.0, 0.0, -1.0]]).repeat(n, 0), engine=engine
+    )
+    ok = np.isfinite(dist)
+    fn = tmesh.face_normals[np.maximum(face, 0)]
+    return top - dist, np.where(ok[:, None], fn, normals), ok
 
 
 def ground_grid(
-    scene, spacing: float, bounds=None, offset: float = GROUND_OFFSET, engine="auto"
+    scene, spacing: float, bounds=None, offset: float = GROUND_OFFSET, engine="auto",
+    others=(),
 ) -> Sensors:
     """Open-ground sensors on a north-up grid outside the building footprints.
 
@@ -604,6 +594,9 @@ def ground_grid(
         Height of the sensors above the ground, along its normal [m].
     engine : {"auto", "numba", "embree"}
         Ray engine that drops the points onto the terrain mesh.
+    others : sequence of Scene
+        Scenes of the same study whose known ground counts too (the "after"
+        scene of an impact: its project's base).
 
     Returns
     -------
@@ -611,8 +604,10 @@ def ground_grid(
         Kind ``"ground"``, area ``spacing²`` each, ``cell`` (row, col) in
         ``grid`` (``shape`` and affine ``transform``). On terrain, the points
         lie on the terrain mesh with its face normals; cells off the terrain
-        mesh are dropped. Without terrain, they stand at the nearest
-        building's ``ground_z`` (0 in an empty scene).
+        mesh are dropped. Without terrain, they stand on the nearest known
+        ground (:func:`cimcity.scene.heights.ground_at`: a building's measured
+        or derived ``ground_z``, a project's base), one vertical frame with
+        the occluders; 0 only when no altitude is known anywhere.
     """
     from affine import Affine
 
@@ -646,7 +641,7 @@ def ground_grid(
     r, c = np.nonzero(~inside)
     x = x0 + (c + 0.5) * spacing
     y = y1 - (r + 0.5) * spacing
-    z, normals, ok = _ground_heights(scene, x, y, engine)
+    z, normals, ok = _ground_heights(scene, x, y, engine, others)
     x, y, z, normals, r, c = x[ok], y[ok], z[ok], normals[ok], r[ok], c[ok]
     pts = np.column_stack([x, y, z]) + offset * normals
     k = len(pts)
@@ -733,6 +728,7 @@ def resolve(
     ground_bounds=None,
     ground: str = "grid",
     engine: str = "auto",
+    others=(),
 ) -> Sensors:
     """The sensors of a sun study: user points, or sensors laid on surfaces.
 
@@ -757,6 +753,9 @@ def resolve(
         the terrain faces sampled like roofs (nothing without terrain).
     engine : {"auto", "numba", "embree"}
         Ray engine that lays the ground grid on the terrain.
+    others : sequence of Scene
+        Scenes whose known ground also places the ground grid (see
+        :func:`ground_grid`).
 
     Returns
     -------
@@ -787,7 +786,9 @@ def resolve(
         kinds += (_TERRAIN,)
     parts = []
     if grid:
-        parts.append(ground_grid(scene, spacing, ground_bounds, engine=engine))
+        parts.append(
+            ground_grid(scene, spacing, ground_bounds, engine=engine, others=others)
+        )
     if kinds and (on_mesh or len(scene.buildings) or _TERRAIN in kinds):
         parts.append(_on_faces(scene, spacing, kinds))
     if len(parts) == 1:

@@ -35,6 +35,7 @@ from .._compat import import_optional, renamed_arguments
 from .._kernels.shadow import CYCLE, FALLBACK, sweep_parts
 from ..errors import InputError
 from ..mesh import KIND_CODES, ROOF_TOL
+from ..scene.heights import check_vertical_frame
 from .position import DEFAULT_TZ, as_period, as_step, as_times, sun_table
 
 __all__ = ["GROUND_MODES", "polygons", "animate"]
@@ -412,6 +413,9 @@ def polygons(
     InputError
         Unknown ``ground`` mode, unreadable times, or ``ground="terrain"``
         without terrain.
+    GeoreferenceError
+        ``ground="terrain"`` with buildings (or a project) whose ground
+        altitudes are in another vertical frame than the DEM.
 
     Examples
     --------
@@ -429,6 +433,8 @@ def polygons(
                 "or use ground='flat'"
             )
         terrain = scene.terrain
+        # buildings' ground and the DEM must share one frame for the march
+        check_vertical_frame(scene, refuse=True, what="shadow.polygons")
     times = as_times(when, tz)
     columns = ["building_id", "time", "azimuth", "elevation", "length", "geometry"]
     geo = _geometry(scene)

@@ -1,0 +1,216 @@
+"""Study area and context of the sun analyses.
+
+A sun analysis reports on a *study area* (``area=``, else the area a
+:meth:`Scene.clip` recorded in ``scene.meta["study_area"]``, else everywhere)
+and needs the occluders around it: a sensor's sun can be blocked by a building
+as far as that building's shadow reaches, ``h / tan(e)`` for a building of
+height ``h`` and a sun at elevation ``e``. The *context margin* of a study is
+that length for the tallest building and the lowest sun of the period
+(:func:`cimcity.scene.variants.context_margin`: elevation floored at
+:data:`~cimcity.scene.variants.CONTEXT_MIN_ELEVATION`, capped at
+:data:`~cimcity.scene.variants.CONTEXT_MAX_M`, both stated in the result).
+
+Where the occluders are known is the scene's *known extent*
+(:func:`cimcity.scene.variants.known_extent`: the context area recorded by
+``clip``, else the convex hull of the buildings). Every sensor gets
+``edge_context_m``, its plan distance to the edge of that extent [m] (0
+outside), and ``context_ok`` (``edge_context_m >= context_m``); a
+:class:`~cimcity.errors.DataQualityWarning` says how many sensors lack context
+and how much is missing: their sun is an upper bound.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import shapely
+
+from ..errors import DataQualityWarning, GeoreferenceError, InputError
+from ..scene.heights import VERTICAL_TOL, ground_at, known_ground
+from ..scene.variants import (
+    as_area,
+    context_margin,
+    known_extent,
+)
+
+__all__ = [
+    "study_area",
+    "margin_for",
+    "edge_context",
+    "flag_context",
+    "in_area",
+    "check_points_frame",
+]
+
+
+def study_area(scene, area=None, ground_bounds=None):
+    """The study area: ``area``, else the scene's recorded one, else None.
+
+    Raises
+    ------
+    InputError
+        ``area`` and ``ground_bounds`` both given, or ``area`` not a polygon
+        or box.
+    """
+    if area is not None and ground_bounds is not None:
+        raise InputError(
+            "give the study area once: area= (ground_bounds= is its former, "
+            "ground-only spelling)"
+        )
+    if area is not None:
+        return as_area(area)
+    if isinstance(scene, shapely.Geometry) or not hasattr(scene, "meta"):
+        return None
+    return scene.meta.get("study_area")
+
+
+def margin_for(scene, elevations=None) -> dict:
+    """Context margin a study needs.
+
+    Parameters
+    ----------
+    scene : Scene
+    elevations : (d,) float, optional
+        Sun elevations of the steps that count [deg]; default: the floor
+        :data:`~cimcity.scene.variants.CONTEXT_MIN_ELEVATION`.
+
+    Returns
+    -------
+    dict
+        ``context_m`` (margin [m]), ``tallest_m`` (tallest building [m]),
+        ``min_elevation`` (lowest sun elevation the margin covers,
+        ``atan(tallest / margin)`` [deg]: at or above
+        :data:`~cimcity.scene.variants.CONTEXT_MIN_ELEVATION`, higher when
+        the margin is capped).
+    """
+    B = scene.buildings
+    h = float(np.nanmax(B["height"].to_numpy(float))) if len(B) else 0.0
+    e = None
+    if elevations is not None and len(elevations):
+        e = float(np.nanmin(elevations))
+    m = context_margin(h, e)
+    covered = float(np.degrees(np.arctan2(h, m))) if m > 0 else 90.0
+    return {
+        "context_m": round(m, 1),
+        "tallest_m": round(h, 2),
+        "min_elevation": round(covered, 2),
+    }
+
+
+def edge_context(scene, xy) -> np.ndarray:
+    """Plan distance of points to the edge of the scene's known extent [m]
+    (0 outside it, inf when the extent is unknown)."""
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    known = known_extent(scene)
+    if known is None or known.is_empty:
+        return np.full(len(xy), np.inf)
+    shapely.prepare(known)
+    inside = shapely.contains_xy(known, xy[:, 0], xy[:, 1])
+    out = np.zeros(len(xy))
+    out[inside] = _boundary_distance(known, xy[inside])
+    return out
+
+
+def _boundary_distance(poly, xy) -> np.ndarray:
+    """Distance of points to the rings of a polygon [m]: exact point-segment
+    distances, one pass per segment over flat arrays (no shapely point
+    objects, which cost more than the distances on a million sensors)."""
+    x, y = xy[:, 0], xy[:, 1]
+    best = np.full(len(xy), np.inf)
+    for ring in shapely.get_rings(shapely.get_parts(poly)):
+        c = shapely.get_coordinates(ring)
+        for (ax, ay), (bx, by) in zip(c[:-1], c[1:], strict=True):
+            ux, uy = bx - ax, by - ay
+            L2 = ux * ux + uy * uy
+            px, py = x - ax, y - ay
+            if L2 > 0:
+                t = np.clip((px * ux + py * uy) / L2, 0.0, 1.0)
+                px = px - t * ux
+                py = py - t * uy
+            np.minimum(best, px * px + py * py, out=best)
+    return np.sqrt(best)
+
+
+def in_area(area, xy) -> np.ndarray:
+    """(n,) bool: points inside the study area (all when it is None)."""
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    if area is None:
+        return np.ones(len(xy), bool)
+    return shapely.intersects_xy(area, xy[:, 0], xy[:, 1])
+
+
+def flag_context(frame, scene, margin: dict, what: str):
+    """Add ``edge_context_m`` [m] and ``context_ok`` to a sensors table, in
+    place, and warn about the sensors that lack context.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        With ``x``, ``y`` [m].
+    scene : Scene
+    margin : dict
+        :func:`margin_for`.
+    what : str
+        The analysis, named in the warning.
+    """
+    if not hasattr(scene, "buildings"):  # a bare mesh: its edges are its own
+        frame["edge_context_m"] = np.inf
+        frame["context_ok"] = True
+        return frame
+    xy = frame[["x", "y"]].to_numpy(float)
+    none = not len(scene.buildings) and "context_area" not in scene.meta
+    d = np.zeros(len(xy)) if none else edge_context(scene, xy)
+    need = margin["context_m"]
+    frame["edge_context_m"] = np.round(d, 2)
+    frame["context_ok"] = d >= need
+    bad = ~frame["context_ok"].to_numpy(bool)
+    if bad.any() and none:
+        warnings.warn(
+            f"{what}: the scene has no buildings around the sensors (no neighbours "
+            f"layer): what the existing city shades is unknown, so every sensor's "
+            f"sun is an upper bound (context_ok=False); add the neighbouring "
+            f"buildings (scene.add_buildings)",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    elif bad.any():
+        missing = float(need - d[bad].min())
+        warnings.warn(
+            f"{what}: {int(bad.sum())} of {len(frame)} sensors lie closer than the "
+            f"context margin of {need:g} m (tallest building {margin['tallest_m']:g} "
+            f"m, sun down to {margin['min_elevation']:g}°) to the edge of the known "
+            f"buildings; up to {missing:.0f} m of context is missing, so their sun "
+            f"is an upper bound (context_ok=False). Keep context around the study "
+            f"area: scene.clip(area, context='auto') or a larger scene with area=",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    return frame
+
+
+def check_points_frame(scene, sensors, points, others=()) -> None:
+    """Refuse user points that all lie more than
+    :data:`~cimcity.scene.heights.VERTICAL_TOL` below the scene's ground
+    (points at z = 0 in a scene at 45 m NGF: another vertical frame).
+
+    Raises
+    ------
+    GeoreferenceError
+        Naming the points' and the ground's altitudes [m] and the fix.
+    """
+    if points is None or not len(sensors) or not hasattr(scene, "buildings"):
+        return
+    if scene.terrain is None and not len(known_ground(scene, others)[0]):
+        return  # no altitude known: nothing to compare with
+    p = sensors.points
+    g, source = ground_at(scene, p[:, 0], p[:, 1], others)
+    below = p[:, 2] < g - VERTICAL_TOL
+    if below.all():
+        raise GeoreferenceError(
+            f"all {len(p)} points lie below the scene's ground (points at median "
+            f"z = {np.median(p[:, 2]):.2f} m, ground from the {source} at "
+            f"{np.median(g):.2f} m): give their altitudes in the scene's vertical "
+            f"frame ({getattr(scene, 'vertical_datum', 'NGF-IGN69')}), a few cm "
+            f"above the surface"
+        )
