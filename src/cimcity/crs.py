@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from .errors import CRSError, ReprojectionWarning
 
@@ -55,29 +55,51 @@ def as_projected_crs(crs, what: str = "scene") -> CRS:
     return crs
 
 
+def _plain(bounds, digits) -> tuple:
+    """Bounds as plain Python floats (no ``np.float64(...)`` in messages)."""
+    return tuple(round(float(v), digits) for v in bounds)
+
+
 def check_bounds_in_area_of_use(bounds, crs: CRS, what: str) -> None:
-    """Refuse data whose coordinates cannot belong to ``crs`` (e.g. lon/lat
-    declared as Lambert-93).
+    """Refuse data whose coordinates cannot belong to ``crs``: lon/lat declared
+    as a projected CRS (e.g. Lambert-93), metres declared as degrees, or
+    coordinates far outside the CRS's area of use.
 
     Parameters
     ----------
     bounds : (4,) array-like
         minx, miny, maxx, maxy in ``crs`` units.
+    crs : pyproj.CRS
+        The declared CRS.
+    what : str
+        What the data is, for the message.
+
+    Raises
+    ------
+    CRSError
+        Naming the coordinates, the declared CRS and the fix.
     """
     b = np.asarray(bounds, dtype=float)
     if not np.all(np.isfinite(b)):
         return
+    if crs.is_geographic:
+        if np.any(np.abs(b[[0, 2]]) > 180.0) or np.any(np.abs(b[[1, 3]]) > 90.0):
+            raise CRSError(
+                f"the {what} is declared in {crs.to_string()!r} (degrees) but its "
+                f"coordinates {_plain(b, 1)} are not longitude/latitude: they look "
+                f"like metres of a projected CRS; declare the right CRS, e.g. "
+                f"gdf.set_crs('EPSG:2154', allow_override=True) for Lambert-93"
+            )
+        return
     if crs.is_projected and np.all(np.abs(b) <= 360.0):
         raise CRSError(
             f"the {what} is declared in {crs.to_string()!r} (metres) but its "
-            f"coordinates {tuple(np.round(b, 4))} look like longitude/latitude degrees; "
+            f"coordinates {_plain(b, 4)} look like longitude/latitude degrees; "
             f"declare the right CRS, e.g. gdf.set_crs('EPSG:4326', allow_override=True)"
         )
     aou = crs.area_of_use
     if aou is None or not crs.is_projected:
         return
-    from pyproj import Transformer
-
     t = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     xmin, ymin, xmax, ymax = t.transform_bounds(
         aou.west, aou.south, aou.east, aou.north
@@ -87,7 +109,7 @@ def check_bounds_in_area_of_use(bounds, crs: CRS, what: str) -> None:
     my = (ymax - ymin) + 1e5
     if b[2] < xmin - mx or b[0] > xmax + mx or b[3] < ymin - my or b[1] > ymax + my:
         raise CRSError(
-            f"the {what} coordinates {tuple(np.round(b, 1))} lie far outside the area "
+            f"the {what} coordinates {_plain(b, 1)} lie far outside the area "
             f"of use of {crs.to_string()!r} ({aou.name}); the declared CRS is probably "
             f"wrong"
         )

@@ -24,6 +24,8 @@ from .errors import InputError
 
 #: how tiles run (``scheduler=``); ``engine=`` is the ray engine everywhere else
 SCHEDULERS = ("auto", "dask", "threads", "serial")
+#: most tiles a grid may have (a tile size given in km instead of m...)
+MAX_TILES = 100_000
 
 
 def tile_grid(bounds, tile_size: float, halo: float = 0.0) -> gpd.GeoDataFrame:
@@ -43,9 +45,27 @@ def tile_grid(bounds, tile_size: float, halo: float = 0.0) -> gpd.GeoDataFrame:
         One row per tile: ``tile`` (``"i_j"``), ``core`` (geometry), ``halo``
         (polygon of core + margin).
     """
-    if not (tile_size > 0) or not (halo >= 0):
+    try:
+        tile_size, halo = float(tile_size), float(halo)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"tile_size and halo must be distances in metres; got {tile_size!r}, {halo!r}"
+        ) from exc
+    if not (np.isfinite(tile_size) and tile_size > 0) or not (np.isfinite(halo) and halo >= 0):
         raise InputError(f"tile_size must be > 0 and halo >= 0 metres; got {tile_size!r}, {halo!r}")
-    minx, miny, maxx, maxy = bounds
+    b = np.asarray(bounds, dtype=float)
+    if b.shape != (4,) or not np.isfinite(b).all():
+        raise InputError(
+            f"nothing to tile: the bounds {tuple(float(v) for v in b.ravel())} are not "
+            f"finite (an empty scene?)"
+        )
+    minx, miny, maxx, maxy = b
+    n = math.ceil((maxx - minx) / tile_size) * math.ceil((maxy - miny) / tile_size)
+    if n > MAX_TILES:
+        raise InputError(
+            f"tile_size {tile_size:g} m cuts the {maxx - minx:.0f} × {maxy - miny:.0f} m "
+            f"area into {n:,} tiles (more than {MAX_TILES:,}); use larger tiles"
+        )
     nx = max(1, math.ceil((maxx - minx) / tile_size))
     ny = max(1, math.ceil((maxy - miny) / tile_size))
     rows = []
@@ -65,6 +85,12 @@ def _in_core(result, core, key):
         pts = shapely.point_on_surface(result.geometry.values)
         x, y = shapely.get_x(pts), shapely.get_y(pts)
     elif key is not None:
+        missing = [k for k in key if k not in result.columns]
+        if missing:
+            raise InputError(
+                f"key columns {missing} are not in the tile result; its columns are "
+                f"{list(result.columns)}"
+            )
         x, y = result[key[0]].to_numpy(float), result[key[1]].to_numpy(float)
     else:
         raise InputError("tile results must be GeoDataFrames or give key=(x_column, y_column)")
@@ -103,6 +129,11 @@ def map_tiles(scene, func, *, tile_size: float = 500.0, halo: float = 150.0,
     DataFrame
         All tiles' core rows, with a ``tile`` column.
     """
+    if not callable(func):
+        raise InputError(
+            f"func must be a function func(tile_scene, **kwargs) -> DataFrame; got "
+            f"{type(func).__name__} {func!r}"
+        )
     if scheduler not in SCHEDULERS:
         raise InputError(
             f"unknown scheduler {scheduler!r}; expected one of {', '.join(map(repr, SCHEDULERS))}"

@@ -79,7 +79,7 @@ def limits(tmin, tmax, n) -> tuple[float, np.ndarray]:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(
-            f"tmax must be greater than tmin ({tmin} m) and not NaN; got {t[i]!r}"
+            f"tmax must be greater than tmin ({tmin} m) and not NaN; got {float(t[i])}"
             f" ({int(bad.sum())} value(s))"
         )
     return tmin, np.ascontiguousarray(t)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ..mesh import CityMesh, extrude_buildings, terrain_mesh
 
 #: DEM cells along the longer side of the terrain mesh by default [-]
@@ -85,6 +86,25 @@ def models_mesh(models: dict, origin, crs) -> CityMesh:
     )
 
 
+def check_terrain_step(terrain_step) -> int | None:
+    """``terrain_step`` as a positive int (or None for the default).
+
+    Raises
+    ------
+    InputError
+        Not a whole number of DEM cells ≥ 1 (0, negative, fractional, text).
+    """
+    if terrain_step is None:
+        return None
+    ok = isinstance(terrain_step, int | np.integer) and not isinstance(terrain_step, bool)
+    if not ok or terrain_step < 1:
+        raise InputError(
+            f"terrain_step must be a whole number of DEM cells >= 1 (or None for "
+            f"about {TERRAIN_CELLS} cells along the longer side); got {terrain_step!r}"
+        )
+    return int(terrain_step)
+
+
 def assemble(scene, terrain: bool = True, terrain_step: int | None = None) -> CityMesh:
     """The mesh of ``scene`` (see the module docstring).
 
@@ -102,6 +122,7 @@ def assemble(scene, terrain: bool = True, terrain_step: int | None = None) -> Ci
     -------
     CityMesh
     """
+    terrain_step = check_terrain_step(terrain_step)
     B = scene.buildings
     origin = mesh_origin(scene.bounds)
     models = scene.models.get_many(B.index)

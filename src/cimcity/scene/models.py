@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..mesh import KIND_CODES
 
 
@@ -52,7 +53,18 @@ class BuildingModel:
         f = np.asarray(self.faces, dtype=np.int64).reshape(-1, 3)
         k = np.asarray(self.kinds, dtype=np.int8).reshape(-1)
         if len(k) != len(f):
-            raise ValueError(f"{len(k)} face kinds for {len(f)} faces")
+            raise InputError(f"{len(k)} face kinds for {len(f)} faces")
+        if not np.isfinite(v).all():
+            bad = int((~np.isfinite(v).all(axis=1)).sum())
+            raise InputError(
+                f"building model ({self.source}): {bad} vertices hold NaN or inf"
+            )
+        if len(f) and (f.min() < 0 or f.max() >= len(v)):
+            i = int(f.min()) if f.min() < 0 else int(f.max())
+            raise InputError(
+                f"building model ({self.source}): a face refers to vertex {i}, "
+                f"outside the {len(v)} vertices"
+            )
         for name, a in (("vertices", v), ("faces", f), ("kinds", k)):
             a.flags.writeable = False
             object.__setattr__(self, name, a)
