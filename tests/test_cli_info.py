@@ -184,3 +184,73 @@ def test_describe_layer_option(tmp_path):
     assert [L["name"] for L in d["layers"]] == ["one", "two"]
     d = describe(p, layer="two")
     assert [L["features"] for L in d["layers"]] == [2]
+
+
+# -- issue 17: CityJSON anywhere, CityGML, GeoParquet, never a .gfs ---------------
+
+
+def test_cityjson_whose_type_comes_last(capsys, tmp_path):
+    # a valid CityJSON 2.0 whose "type" member is the last one, after 8 KB
+    doc = {
+        "metadata": {"title": "x" * 8000},
+        "version": "2.0",
+        "transform": {"scale": [0.001, 0.001, 0.001], "translate": [0, 0, 0]},
+        "CityObjects": {},
+        "vertices": [],
+        "type": "CityJSON",
+    }
+    p = tmp_path / "late.json"
+    p.write_text(json.dumps(doc))
+    assert detect_kind(p) == "cityjson"
+    geojson = tmp_path / "g.json"  # the word alone is not enough
+    geojson.write_text(
+        '{"type": "FeatureCollection", "features": [], "name": "CityJSON"}'
+    )
+    assert detect_kind(geojson) == "vector"
+
+
+def test_geoparquet_is_described(capsys, tmp_path):
+    g = gpd.GeoDataFrame(
+        {"hauteur": [3.0, 6.0], "altitude_s": [40.0, 41.0]},
+        geometry=[shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)],
+        crs="EPSG:4326",
+    ).to_crs(2154)
+    p = tmp_path / "b.parquet"
+    g.to_parquet(p)
+    code, out, err = _run(capsys, p)
+    assert code == 0, err
+    assert "GeoParquet" in out and "[CSTB BDNB buildings]" in out
+    assert "hauteur: 3 – 6 (mean 4.5), 2 values" in out
+
+
+def test_truncated_vector_is_called_truncated(capsys, tmp_path):
+    p = tmp_path / "cut.geojson"
+    p.write_text('{"type": "FeatureCollection", "features": [{"type": "Fea')
+    code, _, err = _run(capsys, p)
+    assert code == 2 and "cut.geojson" in err and "truncated" in err
+    assert "not a format cimcity reads" not in err
+
+
+def test_gml_info_writes_no_gfs(capsys, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    gpd.GeoDataFrame(
+        {"a": [1]}, geometry=[shapely.box(650000, 6860000, 650010, 6860010)], crs=2154
+    ).to_file(src / "x.gml", driver="GML")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "x.gml").write_bytes((src / "x.gml").read_bytes())
+    code, out, err = _run(capsys, data / "x.gml")
+    assert code == 0, err
+    assert "1 features" in out
+    assert sorted(p.name for p in data.iterdir()) == ["x.gml"]
+
+
+def test_citygml_3_is_refused_in_one_line(capsys, tmp_path):
+    p = tmp_path / "v3.gml"
+    p.write_text(
+        '<?xml version="1.0"?><CityModel xmlns="http://www.opengis.net/citygml/3.0"/>'
+    )
+    code, out, err = _run(capsys, p)
+    assert code == 2 and "CityGML 3.0" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

@@ -276,3 +276,155 @@ def test_parse_length_round_trips_written_metres(v):
     expect = float(s)
     got = parse_length([s, s + " m", s.replace(".", ","), f"{s};1"])
     np.testing.assert_allclose(got, [expect, expect, expect, max(expect, 1.0)])
+
+
+# -- identifiers (issue 17) -------------------------------------------------------
+
+
+def test_sample_bdtopo_ids_are_cleabs():
+    path = SAMPLE / "batiment.gpkg"
+    raw = pyogrio.read_dataframe(path, read_geometry=False)
+    b, _ = _record(read_buildings, path)
+    assert b.attrs["id_column"] == "cleabs" and b.index.name == "building_id"
+    assert list(b.index) == list(raw["cleabs"])
+    scene = cc.Scene().add_buildings(b)  # no id_column needed any more
+    assert list(scene.buildings.index) == list(raw["cleabs"])
+
+
+def test_osm_and_generic_ids(tmp_path):
+    osm = _write(
+        tmp_path,
+        {"building": ["yes", "house"], "@id": ["way/11", "way/12"], "id": [1, 2]},
+        name="osm.gpkg",
+    )
+    b, _ = _record(read_buildings, osm)
+    assert list(b.index) == ["way/11", "way/12"]  # @id preferred to id
+    generic = _write(tmp_path, {"id": [7.0, 8.0], "h": [3.0, 4.0]}, name="g.gpkg")
+    b, _ = _record(read_buildings, generic)
+    assert list(b.index) == ["7", "8"]  # integral floats written as integers
+    none = _write(tmp_path, {"h": [3.0, 4.0]}, name="n.gpkg")
+    b, _ = _record(read_buildings, none)
+    assert isinstance(b.index, type(gpd.GeoDataFrame().index)) and b.index[0] == 0
+
+
+def _bdnb_like(tmp_path):
+    return _write(
+        tmp_path,
+        {
+            "batiment_c": ["a", "a", "b", None, "a"],
+            "batiment_g": ["g1", "g1", "g2", "g3", "g4"],
+            "hauteur": [10.0, np.nan, -3.0, 5000.0, 12.0],
+            "altitude_s": [40.0, 41.0, -9999.0, 42.0, 43.0],
+        },
+        name="bdnb.gpkg",
+    )
+
+
+def test_detected_duplicate_and_missing_ids_are_made_unique_and_reported(tmp_path):
+    b, rec = _record(read_buildings, _bdnb_like(tmp_path))
+    assert list(b.index) == ["a", "a#2", "b", "B000003", "a#3"]
+    assert list(b["batiment_c"].fillna("-")) == ["a", "a", "b", "-", "a"]
+    msg = _messages(rec, DataQualityWarning)
+    assert "2 duplicate batiment_c ids (1 values, first 'a')" in msg
+    assert "1 rows have no batiment_c (first at row 3)" in msg
+
+
+def test_explicit_id_column_must_be_a_key(tmp_path):
+    p = _bdnb_like(tmp_path)
+    with pytest.raises(InputError, match=r"1 duplicate ids \(1 values, first 'g1'\)"):
+        read_buildings(p, id_column="batiment_g")
+    with pytest.raises(InputError, match="missing ids"):
+        read_buildings(p, id_column="batiment_c")
+    with pytest.raises(InputError, match="id column 'nope' not found"):
+        read_buildings(p, id_column="nope")
+    b, _ = _record(read_buildings, p, id_column="altitude_s")
+    assert list(b.index) == ["40", "41", "-9999", "42", "43"]
+    b, _ = _record(read_buildings, p, id_column=False)
+    assert list(b.index) == [0, 1, 2, 3, 4]
+
+
+def test_absurd_heights_and_altitude_sentinels_become_unknown(tmp_path):
+    b, rec = _record(read_buildings, _bdnb_like(tmp_path))
+    np.testing.assert_array_equal(b["height"], [10.0, np.nan, np.nan, np.nan, 12.0])
+    np.testing.assert_array_equal(b["ground_z"], [40.0, 41.0, np.nan, 42.0, 43.0])
+    msg = _messages(rec, DataQualityWarning)
+    assert "1 non-positive hauteur values set to missing (first: -3)" in msg
+    assert "1 hauteur values above 1000 set to missing" in msg and "5000" in msg
+    assert "1 altitude_s values below -500 m set to missing (first: -9999)" in msg
+
+
+# -- formats (issue 17) ------------------------------------------------------------
+
+
+def test_geoparquet_and_feather_read_like_the_geopackage(tmp_path):
+    data = {"hauteur": [10.0, 20.0], "altitude_s": [40.0, 41.0], "batiment_c": ["x", "y"]}
+    p = _write(tmp_path, data, name="b.gpkg")
+    src = gpd.read_file(p)
+    src.to_parquet(tmp_path / "b.parquet")
+    src.to_feather(tmp_path / "b.feather")
+    ref, _ = _record(read_buildings, p)
+    for name in ("b.parquet", "b.feather"):
+        b, _ = _record(read_buildings, tmp_path / name)
+        assert list(b.index) == ["x", "y"]
+        np.testing.assert_array_equal(b["height"], ref["height"])
+        assert shapely.equals(b.geometry.values, ref.geometry.values).all()
+    # bbox filters GeoParquet too: only the first 10 m box
+    b, _ = _record(read_buildings, tmp_path / "b.parquet", bbox=(X0, Y0, X0 + 5, Y0 + 5))
+    assert list(b.index) == ["x"]
+    # a GeoParquet named .geojson is recognised by its bytes
+    (tmp_path / "pq.geojson").write_bytes((tmp_path / "b.parquet").read_bytes())
+    b, _ = _record(read_buildings, tmp_path / "pq.geojson")
+    assert list(b.index) == ["x", "y"]
+
+
+def test_broken_geoparquet_names_the_file_not_gdal(tmp_path):
+    from cimcity.errors import FileFormatError
+
+    p = _write(tmp_path, {"h": [3.0]}, name="b.gpkg")
+    whole = tmp_path / "w.parquet"
+    gpd.read_file(p).to_parquet(whole)
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(FileFormatError, match="cut.parquet as GeoParquet") as e:
+        read_buildings(cut)
+    assert "duckdb" not in str(e.value)
+    plain = tmp_path / "plain.parquet"
+    gpd.read_file(p).drop(columns="geometry").to_parquet(plain)
+    with pytest.raises(FileFormatError, match="without geometry"):
+        read_buildings(plain)
+    with pytest.raises(InputError, match="layer='x' does not apply"):
+        read_buildings(whole, layer="x")
+
+
+def test_metres_declared_as_degrees_and_the_reverse_are_refused(tmp_path):
+    from cimcity.errors import CRSError
+
+    m = _write(tmp_path, {"h": [3.0]}, name="m.gpkg", crs="EPSG:4326")
+    with pytest.raises(CRSError, match="not longitude/latitude.*EPSG:2154"):
+        read_buildings(m)
+    d = _write(
+        tmp_path,
+        {"h": [3.0]},
+        name="d.gpkg",
+        geoms=[shapely.box(2.35, 48.85, 2.3501, 48.8501)],
+    )
+    with pytest.raises(CRSError, match="look like longitude/latitude"):
+        read_buildings(d)
+    # the right declaration reads
+    b, _ = _record(read_buildings, m, src_crs="EPSG:2154")
+    assert b.geometry.iloc[0].area == pytest.approx(100.0)
+
+
+def test_gml_is_read_without_writing_beside_it(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    gpd.GeoDataFrame(
+        {"hauteur": [6.0]}, geometry=[shapely.box(X0, Y0, X0 + 8, Y0 + 5)], crs=2154
+    ).to_file(src / "b.gml", driver="GML")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "b.gml").write_bytes((src / "b.gml").read_bytes())  # no .xsd, no .gfs
+    b, _ = _record(read_buildings, data / "b.gml")
+    assert b["height"].tolist() == [6.0]
+    assert b.geometry.iloc[0].area == pytest.approx(40.0)
+    assert sorted(p.name for p in data.iterdir()) == ["b.gml"]

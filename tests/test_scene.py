@@ -427,3 +427,68 @@ def test_scene_cache_is_keyed_on_the_version():
     assert s.mesh() is not m
     c = s.copy()
     assert c.cache is not s.cache and len(c.cache) == 0
+
+
+# -- product schemas and ids in add_buildings (issue 17) ---------------------------
+
+
+def test_raw_bdtopo_table_gives_the_same_buildings_as_read_buildings():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "samples" / "paris" / "batiment.gpkg"
+    raw = gpd.read_file(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        via_reader = cc.Scene().add_buildings(cc.read_buildings(path)).buildings
+        direct = cc.Scene().add_buildings(raw).buildings
+    assert list(direct.index) == list(raw["cleabs"])
+    for col in ("height", "ground_z", "roof_z", "eave_z", "storeys"):
+        np.testing.assert_array_equal(direct[col], via_reader[col])
+    assert list(direct["height_source"]) == list(via_reader["height_source"])
+    # BD TOPO v3: height to the ridge = roof minus ground altitude
+    known = raw["altitude_maximale_toit"].notna().to_numpy()
+    np.testing.assert_allclose(
+        direct["height"].to_numpy()[known],
+        (raw["altitude_maximale_toit"] - raw["altitude_minimale_sol"]).to_numpy()[known],
+    )
+
+
+def test_raw_osm_table_text_heights_and_ids():
+    t = gdf(
+        [shapely.box(X0 + 20 * i, Y0, X0 + 20 * i + 10, Y0 + 10) for i in range(3)],
+        building=["yes", "house", "yes"],
+        height=["12 m", "40'", "7"],
+        **{"@id": ["way/1", "way/2", "way/3"]},
+    )
+    b = cc.Scene().add_buildings(t).buildings
+    assert list(b.index) == ["way/1", "way/2", "way/3"]
+    np.testing.assert_allclose(b["height"], [12.0, 40 * 0.3048, 7.0])
+    assert list(b["height_file"]) == ["12 m", "40'", "7"]
+    assert (b["source"] == "osm").all()
+
+
+def test_detected_duplicate_ids_get_a_suffix_named_column_is_refused():
+    from cimcity.errors import DataQualityWarning
+
+    geoms = [shapely.box(X0 + 20 * i, Y0, X0 + 20 * i + 10, Y0 + 10) for i in range(3)]
+    t = gdf(geoms, hauteur=[9.0, 9.0, 9.0], altitude_s=[40.0] * 3, batiment_c=["x", "x", "y"])
+    with pytest.warns(DataQualityWarning, match="1 duplicate batiment_c ids.*'x'"):
+        b = cc.Scene().add_buildings(t).buildings
+    assert list(b.index) == ["x", "x#2", "y"]
+    with pytest.raises(InputError, match="duplicate ids.*'x'"):
+        cc.Scene().add_buildings(t, id_column="batiment_c")
+    b = cc.Scene().add_buildings(t, id_column=False).buildings
+    assert list(b.index) == ["B000000", "B000001", "B000002"]
+
+
+def test_a_table_in_the_scene_schema_is_left_as_it_is():
+    t = gdf([shapely.box(X0, Y0, X0 + 10, Y0 + 10)], height=[12.0], h=[99.0])
+    b = cc.Scene().add_buildings(t).buildings
+    assert b["height"].iloc[0] == 12.0 and b["source"].iloc[0] == "user"
+    assert b.index[0] == "B000000"
+
+
+def test_absurd_height_is_refused_naming_the_value():
+    t = gdf([shapely.box(X0, Y0, X0 + 10, Y0 + 10)], height=[4500.0])
+    with pytest.raises(InputError, match="above 1000 m.*4500 m"):
+        cc.Scene().add_buildings(t)

@@ -1,7 +1,7 @@
 """``cimcity info FILE``: print what :func:`cimcity.io.describe` finds in a file.
 
-Vector files, elevation rasters, PLU rule packs, IFC models and CityJSON files
-(see :mod:`cimcity.io.description`). Human readable by default, ``--json`` for
+Vector files (GeoParquet too), elevation rasters, PLU rule packs, IFC models,
+CityJSON and CityGML 1.0/2.0 files (see :mod:`cimcity.io.description`). Human readable by default, ``--json`` for
 machines. Only argument parsing and printing live here.
 """
 
@@ -20,7 +20,7 @@ __all__ = ["register", "run", "format_description"]
 def register(sub) -> None:
     p = sub.add_parser(
         "info",
-        help="describe an input file (vector, raster, rule pack, IFC, CityJSON)",
+        help="describe an input file (vector, raster, rule pack, IFC, CityJSON, CityGML)",
         description="Describe a file cimcity can read: CRS, counts, extent, "
         "attributes, detected product, georeferencing, problems.",
     )
@@ -210,11 +210,50 @@ def format_description(d: dict) -> str:
             if zd.get("biotope_weights"):
                 w = ", ".join(f"{k} {v:g}" for k, v in zd["biotope_weights"].items())
                 lines.append(f"  biotope weight overrides: {w}")
+    elif kind == "citygml":
+        _lines_citygml(lines, d)
     else:
         lines.append(f"kind      {kind}")
         rest = {k: v for k, v in d.items() if k not in ("path", "kind", "file_size")}
         lines.extend(_lines_generic(rest))
     return "\n".join(lines)
+
+
+def _lines_citygml(lines, d) -> None:
+    lods = ", ".join(f"{k} {n}" for k, n in d["lods"].items())
+    lines.append(
+        f"kind      CityGML {d['version'] or '?'}, {d['buildings']} building(s)"
+        + (f" ({lods})" if lods else "")
+    )
+    crs = f"{d['crs']}  {d['crs_name']}" if d["crs"] else "none declared"
+    if d.get("vertical_crs"):
+        crs += f"; heights {d['vertical_crs']} {d['vertical_datum']}"
+    lines.append(f"crs       {crs}")
+    if d.get("extent"):
+        lines.append(f"extent    {_fmt_extent(d['extent'])}")
+    lines.append(
+        "objects   " + ", ".join(f"{k} {n}" for k, n in d["counts"].items())
+    )
+    lines.append(f"height    {_fmt_stats(d['height_m'])}")
+    lines.append(f"ground z  {_fmt_stats(d['ground_z_m'])}")
+    listing = d.get("building_list") or []
+    if listing:
+        more = d["buildings"] - len(listing)
+        lines.append("buildings" + (f" (first {len(listing)})" if more else ""))
+        for b in listing:
+            h = (
+                f"height {b['height_m']:.2f} m ({b['height_source']})"
+                if b["height_m"] is not None
+                else "height unknown"
+            )
+            g = f"ground {b['ground_z_m']:.2f} m" if b["ground_z_m"] is not None else ""
+            parts = [h, g, f"footprint {b['footprint_m2']:g} m²"]
+            if b.get("storeys") is not None:
+                parts.append(f"{b['storeys']} storeys")
+            if b.get("function"):
+                parts.append(f"function {b['function']}")
+            lines.append(f"  {b['id']}  " + ", ".join(x for x in parts if x))
+    _problems(lines, d.get("problems"))
 
 
 def _problems(lines, problems):

@@ -1,5 +1,7 @@
 """Readers and writers: formats only (cadastre, buildings, PLU, rasters, vector
-files, IFC, CityJSON, weather), and :func:`describe` for any of them.
+files and GeoParquet, IFC, CityJSON, CityGML, weather), and :func:`describe`
+for any of them. Column meanings of the data products live in
+:mod:`cimcity.schemas`, shared with the Scene.
 
 ``cimcity.io.describe`` loads on first access (:mod:`cimcity.io.description`
 imports every reader), so importing one reader stays light.

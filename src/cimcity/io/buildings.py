@@ -2,160 +2,42 @@
 
 :func:`read_buildings` returns the columns the Scene expects (``height``,
 ``storeys``, ``ground_z``, ``roof_z``, ``eave_z``, ``usage``, ``source``,
-``height_source``) next to every original attribute. It never invents a
-height: a building whose file gives none keeps ``height = NaN`` (reported in a
-:class:`~cimcity.errors.DataQualityWarning`) and
+``height_source``) next to every original attribute, indexed by the product's
+own building ids (BDNB ``batiment_c``, BD TOPO ``cleabs`` / ``ID``, OSM ids;
+index name ``building_id``, which :meth:`cimcity.Scene.add_buildings` keeps).
+It never invents a height: a building whose file gives none keeps ``height =
+NaN`` (reported in a :class:`~cimcity.errors.DataQualityWarning`) and
 :meth:`cimcity.Scene.add_buildings` estimates it from storeys or a default,
 flagged in ``height_source``. Heights measured from a DSM (``dsm=``) are
 measurements and are flagged ``"dsm"``.
 
-Column meanings by product (all lengths in metres, altitudes in the file's
-vertical datum, NGF-IGN69 for IGN products):
-
-* BD TOPO v3 ``batiment``: ``hauteur`` is measured from the ground to the
-  gutter (the building outline is captured at the gutter), so when the roof
-  altitudes are present ``height = altitude_maximale_toit -
-  altitude_minimale_sol`` (to the ridge, ``height_source="altitudes"``) and
-  ``eave_z = altitude_minimale_toit``; otherwise ``height = hauteur``
-  (``"data"``). ``nombre_d_etages`` → ``storeys``, ``usage_1`` → ``usage``.
-* BD TOPO v2 ``bati_*``: ``HAUTEUR``; ``Z_MIN``/``Z_MAX`` are the lowest /
-  highest points of the 3D outline (gutter level): ``eave_z = Z_MAX`` and
-  ``ground_z = Z_MAX - HAUTEUR``.
-* BDNB: ``hauteur`` → ``height``, ``altitude_s`` / ``altitude_sol`` →
-  ``ground_z``.
-* OpenStreetMap: ``height`` (``"12"``, ``"12 m"``, ``"40'"``, ``"10,5"``) →
-  ``height``, ``building:levels`` → ``storeys``, ``building`` → ``usage``.
+The column meanings of each product live in :mod:`cimcity.schemas` (shared
+with the Scene, so a raw BDNB table given to ``Scene.add_buildings`` gives the
+same heights).
 """
 
 from __future__ import annotations
 
-import re
 import warnings
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..errors import CRSError, DataQualityWarning, InputError
+from ..schemas import (
+    BUILDING_COLUMNS,
+    building_fields,
+    parse_length,
+    source_ids,
+    with_building_fields,
+)
 from ..terrain import Terrain
+from .citygml import is_citygml, read_citygml
 from .raster import read_dem, read_dsm
-from .vector import detect_flavour, find_column, read_vector
+from .vector import read_vector
 
 __all__ = ["read_buildings", "parse_length", "BUILDING_COLUMNS"]
-
-#: the normalised columns read_buildings fills
-BUILDING_COLUMNS = (
-    "height",
-    "storeys",
-    "ground_z",
-    "roof_z",
-    "eave_z",
-    "usage",
-    "source",
-    "height_source",
-)
-
-_FT = 0.3048
-_NUM = r"[-+]?\d+(?:\.\d*)?|[-+]?\.\d+"
-_METRES = re.compile(rf"^\s*({_NUM})\s*(m|meters?|metres?)?\s*$", re.IGNORECASE)
-_FEET = re.compile(
-    r"^\s*(\d+(?:\.\d*)?)\s*(?:'|ft|feet)\s*(?:(\d+(?:\.\d*)?)\s*\"?)?\s*$"
-)
-
-# candidate file columns (lower case) for each normalised column, per flavour
-_CANDIDATES = {
-    "bdtopo_v3_batiment": {
-        "height": ("hauteur",),
-        "storeys": ("nombre_d_etages",),
-        "ground_z": ("altitude_minimale_sol",),
-        "roof_z": ("altitude_maximale_toit",),
-        "eave_z": ("altitude_minimale_toit",),
-        "usage": ("usage_1",),
-    },
-    "bdtopo_v2_bati": {
-        "height": ("hauteur",),
-        "storeys": ("nb_etages",),
-        "usage": ("nature", "usage"),
-    },
-    "bdnb": {
-        "height": ("hauteur", "hauteur_mean"),
-        "storeys": ("nb_niveau", "nombre_d_etages"),
-        "ground_z": ("altitude_sol", "altitude_s", "altitude_sol_mean"),
-        "usage": ("usage_niveau_1_txt", "usage_principal_bdnb_open"),
-    },
-    "osm_buildings": {
-        "height": ("height", "building:height"),
-        "storeys": ("building:levels", "building_levels", "levels"),
-        "usage": ("building",),
-    },
-    "etalab_batiments": {"usage": ()},
-}
-_GENERIC = {
-    "height": ("height", "hauteur", "hauteur_mean", "h"),
-    "storeys": ("storeys", "nombre_d_etages", "building:levels", "levels", "nb_etages"),
-    "ground_z": (
-        "ground_z",
-        "altitude_minimale_sol",
-        "altitude_sol",
-        "altitude_s",
-        "z_sol",
-    ),
-    "roof_z": ("roof_z", "altitude_maximale_toit", "z_toit"),
-    "eave_z": ("eave_z", "altitude_minimale_toit", "z_gouttiere"),
-    "usage": ("usage", "usage_1", "building"),
-}
-_SOURCE_NAME = {
-    "bdtopo_v3_batiment": "bdtopo",
-    "bdtopo_v2_bati": "bdtopo_v2",
-    "bdnb": "bdnb",
-    "osm_buildings": "osm",
-    "etalab_batiments": "etalab",
-    None: "file",
-}
-
-
-def parse_length(values) -> np.ndarray:
-    """Lengths written as text or numbers → metres (float, NaN when unreadable).
-
-    Understands ``12``, ``"12.5"``, ``"12 m"``, ``"10,5"`` (decimal comma),
-    ``"40'"`` / ``"40 ft"`` / ``"7'4\\""`` (feet and inches) and ``"12;15"``
-    (several values: the largest).
-
-    Parameters
-    ----------
-    values : array-like (n,)
-
-    Returns
-    -------
-    (n,) float64 [m]
-    """
-    s = pd.Series(np.asarray(values, dtype=object))
-    num = pd.to_numeric(s, errors="coerce").astype(float)
-    text = s.notna() & num.isna()
-    out = num.to_numpy(copy=True)
-    for i in np.flatnonzero(text.to_numpy()):
-        best = np.nan
-        for part in str(s.iloc[i]).replace(",", ".").split(";"):
-            m = _METRES.match(part)
-            if m:
-                v = float(m.group(1))
-            else:
-                f = _FEET.match(part)
-                if not f:
-                    continue
-                v = float(f.group(1)) * _FT + float(f.group(2) or 0) * _FT / 12
-            best = v if not np.isfinite(best) else max(best, v)
-        out[i] = best
-    return out
-
-
-def _pick(gdf, names):
-    return find_column(gdf.columns, *names) if names else None
-
-
-def _numeric(gdf, col) -> np.ndarray:
-    if col is None:
-        return np.full(len(gdf), np.nan)
-    return parse_length(gdf[col].to_numpy(dtype=object))
 
 
 def read_buildings(
@@ -168,15 +50,20 @@ def read_buildings(
     dsm=None,
     dem=None,
     flavour=None,
+    id_column=None,
+    src_crs=None,
 ):
-    """Read building footprints and normalise their heights.
+    """Read building footprints and normalise their heights and ids.
 
     Parameters
     ----------
     path : str or os.PathLike
         BD TOPO v3 ``batiment`` (GeoPackage / shapefile), BD TOPO v2, BDNB
         extract, OSM-style GeoJSON, Etalab ``batiments``, or any vector file of
-        polygons (use ``mapping``).
+        polygons (use ``mapping``); GeoParquet (``.parquet``, ``.geoparquet``)
+        and Feather/Arrow files too. A CityGML 1.0/2.0 file is read with
+        :func:`cimcity.io.citygml.read_citygml` (``gml:id`` ids,
+        ``measuredHeight``).
     height : str or float, optional
         Name of the height column to use (case-insensitive), overriding the
         detected one; or a number [m] given to the buildings that have no
@@ -199,37 +86,54 @@ def read_buildings(
         ``roof_z - ground_z`` (``height_source="dsm"``). Needs a ground
         altitude: ``ground_z`` from the file or ``dem``.
     dem : Terrain or path, optional
-        Bare-ground model for ``ground_z`` where the file has none (median of
-        the DEM under the footprint); used with ``dsm``.
+        Bare-ground model for ``ground_z`` where the file has none: with
+        ``dsm``, the median of the DEM under the footprint; alone, its value at
+        a point inside the footprint. A DEM or DSM that covers none of the
+        buildings is refused (:class:`~cimcity.errors.InputError`).
     flavour : str, optional
-        Force the product (see :data:`cimcity.io.vector.FLAVOURS`); default
+        Force the product (see :data:`cimcity.schemas.FLAVOURS`); default
         detected from the columns.
+    id_column : str or False, optional
+        Column holding the building ids (case-insensitive). Default: the
+        product's id (:data:`cimcity.schemas.ID_COLUMNS`: BDNB ``batiment_c``,
+        BD TOPO ``cleabs`` / ``ID``, OSM ``@id`` / ``osm_id`` / ``id``...), or
+        ``building_id`` / ``id`` in other files. ``False``: no ids (a
+        RangeIndex; the Scene generates ``B000000``...).
+    src_crs : str or pyproj.CRS, optional
+        CRS of the file when it declares none or a wrong one.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Every original attribute (a file column whose name clashes with a
-        normalised column, e.g. OSM's text ``height``, is kept as
-        ``<name>_file``), plus ``height`` [m] (NaN when unknown), ``storeys``
-        (float, NaN when unknown), ``ground_z``, ``roof_z``, ``eave_z`` [m,
-        altitudes, NaN when unknown], ``usage``, ``source`` (the product:
-        ``"bdtopo"``, ``"bdnb"``, ``"osm"``...) and ``height_source``
-        (``"data"``, ``"altitudes"``, ``"dsm"``, ``"user"`` or None when
-        missing). ``attrs["flavour"]`` holds the detected product.
+        Indexed by the building ids (index name ``building_id``) when the file
+        has some, else a RangeIndex. Every original attribute (the id column
+        too; a file column whose name clashes with a normalised column, e.g.
+        OSM's text ``height``, is kept as ``<name>_file``), plus ``height``
+        [m] (NaN when unknown), ``storeys`` (float, NaN when unknown),
+        ``ground_z``, ``roof_z``, ``eave_z`` [m, altitudes, NaN when
+        unknown], ``usage``, ``source`` (the product: ``"bdtopo"``,
+        ``"bdnb"``, ``"osm"``...) and ``height_source`` (``"data"``,
+        ``"altitudes"``, ``"dsm"``, ``"user"`` or None when missing).
+        ``attrs["flavour"]`` holds the detected product, ``attrs["id_column"]``
+        the id column used.
 
     Raises
     ------
     FileFormatError, CRSError, GeometryError
         See :func:`cimcity.io.vector.read_vector`.
     InputError
-        A column named by ``height`` or ``mapping`` is not in the file.
+        A column named by ``height``, ``mapping`` or ``id_column`` is not in
+        the file; an ``id_column`` named explicitly holds missing or duplicate
+        ids.
 
     Warns
     -----
     DataQualityWarning
         Buildings without a height (count, and how many have storeys for the
-        Scene's estimate), unreadable or non-positive heights or storeys set
-        to missing (count).
+        Scene's estimate); unreadable, non-positive or absurd heights, storeys
+        or altitudes set to missing (count and first value); rows of the
+        detected id column with no id (generated) or a duplicate id (made
+        unique as ``<id>#2``...).
     ReprojectionWarning
         When the file is reprojected to ``crs``.
 
@@ -238,141 +142,66 @@ def read_buildings(
     >>> b = cc.read_buildings("batiment.gpkg", bbox=(651000, 6862000, 652000, 6863000))  # doctest: +SKIP
     >>> b[["height", "storeys", "height_source"]].describe()  # doctest: +SKIP
     """
+    if str(path).lower().endswith((".gml", ".xml", ".gml.gz")) and is_citygml(path):
+        gdf = read_citygml(path, crs=crs, src_crs=src_crs)
+        if bbox is not None:
+            gdf = gdf[gdf.intersects(shapely.box(*bbox))]
+        return gdf
     gdf = read_vector(
         path,
         layer=layer,
         bbox=bbox,
         crs=crs,
         what="buildings",
+        src_crs=src_crs,
         prefer_layers=("batiment", "building", "bati"),
     )
-    fl = flavour or detect_flavour(gdf.columns)
     n = len(gdf)
-    geom_name = gdf.geometry.name
-    original = [c for c in gdf.columns if c != geom_name]
-
-    # which file column feeds each normalised column
-    cand = dict(_GENERIC)
-    cand.update(_CANDIDATES.get(fl, {}))
-    src = {k: _pick(gdf, v) for k, v in cand.items()}
-    if fl == "bdtopo_v2_bati":
-        src.update(ground_z=None, roof_z=None, eave_z=None)
-    if mapping:
-        missing = [m for m in mapping if find_column(gdf.columns, m) is None]
-        if missing:
-            raise InputError(
-                f"buildings {path}: mapped column(s) {', '.join(map(repr, missing))} "
-                f"not found; columns are {', '.join(original)}"
-            )
-        for file_col, target in mapping.items():
-            col = find_column(gdf.columns, file_col)
-            if target in src:
-                src[target] = col
     constant = None
-    if isinstance(height, str):
-        col = find_column(gdf.columns, height)
-        if col is None:
-            raise InputError(
-                f"buildings {path}: height column {height!r} not found; columns "
-                f"are {', '.join(original)}"
-            )
-        src["height"] = col
-    elif height is not None:
-        constant = float(height)
+    if height is not None and not isinstance(height, str):
+        try:
+            constant = float(height)
+        except (TypeError, ValueError):
+            constant = np.nan
         if not np.isfinite(constant) or constant <= 0:
             raise InputError(
-                f"height must be a positive number of metres, got {height!r}"
+                f"height must be a column name or a positive number of metres, "
+                f"got {height!r}"
             )
-
-    values = {
-        k: _numeric(gdf, src[k])
-        for k in ("height", "storeys", "ground_z", "roof_z", "eave_z")
-    }
-    problems = []
-    for k in ("height", "storeys"):
-        col = src[k]
-        if col is None:
-            continue
-        raw = gdf[col]
-        unreadable = raw.notna().to_numpy() & ~np.isfinite(values[k])
-        if unreadable.any():
-            i = np.flatnonzero(unreadable)[0]
-            problems.append(
-                f"{int(unreadable.sum())} unreadable {col} values set to missing "
-                f"(first: {raw.iloc[i]!r})"
-            )
-        nonpos = np.isfinite(values[k]) & (values[k] <= 0)
-        if nonpos.any():
-            problems.append(
-                f"{int(nonpos.sum())} non-positive {col} values set to missing"
-            )
-            values[k] = np.where(nonpos, np.nan, values[k])
-    if fl == "bdtopo_v2_bati":
-        zmax = _numeric(gdf, find_column(gdf.columns, "z_max"))
-        values["eave_z"] = zmax
-        values["ground_z"] = zmax - values["height"]
-
-    h = values["height"].copy()
-    hsrc = np.where(np.isfinite(h), "data", None).astype(object)
-    ground, roof = values["ground_z"], values["roof_z"]
-    alt = np.isfinite(ground) & np.isfinite(roof) & (roof > ground)
-    if fl == "bdtopo_v3_batiment":
-        # hauteur stops at the gutter: the altitudes give the full height
-        use = alt
-    else:
-        use = alt & ~np.isfinite(h)
-    h[use] = (roof - ground)[use]
-    hsrc[use] = "altitudes"
-
+    fields = building_fields(
+        gdf,
+        flavour=flavour,
+        mapping=mapping,
+        height_column=height if isinstance(height, str) else None,
+        what=f"buildings {path}",
+    )
+    problems = fields.problems
+    ids, id_col, id_problems = source_ids(
+        gdf, fields.flavour, id_column, what=f"buildings {path}"
+    )
+    problems += id_problems
+    h = fields.values["height"]
+    ground, hsrc = fields.values["ground_z"], fields.height_source
     if dsm is not None:
         h, ground, hsrc = _heights_from_dsm(
             gdf, h, ground, hsrc, dsm, dem, crs, problems
         )
+    elif dem is not None:
+        ground = _ground_from_dem(gdf, ground, dem, crs, problems)
     if constant is not None:
         m = ~np.isfinite(h)
         h[m] = constant
         hsrc[m] = "user"
-
-    new = {
-        "height": h,
-        "storeys": values["storeys"],
-        "ground_z": ground,
-        "roof_z": roof,
-        "eave_z": values["eave_z"],
-    }
-    # an original column whose name clashes with a normalised one is kept as
-    # <name>_file unless it is the source of that column and holds the same values
-    renames = {}
-    for k in BUILDING_COLUMNS:
-        if k not in gdf.columns:
-            continue
-        same = False
-        if src.get(k) == k and k in new and gdf[k].dtype.kind in "fiu":
-            old = gdf[k].to_numpy(dtype=float)
-            same = np.array_equal(old, new[k], equal_nan=True)
-        elif src.get(k) == k and k == "usage":
-            same = True
-        if not same:
-            renames[k] = f"{k}_file"
-    gdf = gdf.rename(columns=renames)
-    src = {k: renames.get(v, v) for k, v in src.items()}
-    for k, v in new.items():
-        gdf[k] = v
-    usage_col = src.get("usage")
-    if usage_col is not None:
-        u = gdf[usage_col].astype(object)
-        if fl == "osm_buildings":
-            u = u.where(~u.isin(["yes", "Yes"]), None)
-        gdf["usage"] = u.where(u.notna(), None).to_numpy(dtype=object)
-    elif "usage" not in gdf.columns:
-        gdf["usage"] = None
-    gdf["source"] = _SOURCE_NAME.get(fl, fl or "file")
-    gdf["height_source"] = hsrc
+    fields.values.update(height=h, ground_z=ground)
+    fields.height_source = hsrc
+    gdf = with_building_fields(gdf, fields)
+    if ids is not None:
+        gdf.index = pd.Index(ids, name="building_id")
 
     nh = int((~np.isfinite(h)).sum())
     if nh:
-        ns = int((~np.isfinite(h) & np.isfinite(values["storeys"])).sum())
-        col = src.get("height")
+        ns = int((~np.isfinite(h) & np.isfinite(fields.values["storeys"])).sum())
+        col = fields.columns.get("height")
         what = f"no usable {col!r}" if col else "no height column"
         problems.append(
             f"{nh} of {n} buildings have no height ({what}); height stays NaN and "
@@ -391,9 +220,46 @@ def read_buildings(
             DataQualityWarning,
             stacklevel=2,
         )
-    gdf.attrs["flavour"] = fl
-    gdf.attrs["columns_used"] = {k: v for k, v in src.items() if v is not None}
+    gdf.attrs["id_column"] = id_col
     return gdf
+
+
+def _check_cover(t, gdf, kind):
+    """Refuse a DEM/DSM that covers none of the buildings."""
+    if not len(gdf):
+        return
+    tb, gb = t.bounds, gdf.total_bounds
+    if tb[2] < gb[0] or tb[0] > gb[2] or tb[3] < gb[1] or tb[1] > gb[3]:
+        name = t.source or kind.upper()
+        raise InputError(
+            f"{kind.upper()} {name} covers none of the buildings: its extent "
+            f"{tuple(round(float(v), 1) for v in tb)} does not meet theirs "
+            f"{tuple(round(float(v), 1) for v in gb)}; give the {kind.upper()} of "
+            f"the same place"
+        )
+
+
+def _ground_from_dem(gdf, ground, dem, crs, problems):
+    """Missing ground altitudes from a DEM: its value at a point inside each
+    footprint (``shapely.point_on_surface``)."""
+    dem = _as_terrain(dem, crs if crs is not None else gdf.crs, "dem")
+    if not dem.crs.equals(gdf.crs, ignore_axis_order=True):
+        raise CRSError(
+            f"DEM is in {dem.crs.to_string()!r}, the buildings in "
+            f"{gdf.crs.to_string()!r}; read it with crs={gdf.crs.to_string()!r}"
+        )
+    _check_cover(dem, gdf, "dem")
+    need = ~np.isfinite(ground)
+    if not need.any():
+        return ground
+    pts = shapely.point_on_surface(gdf.geometry.values[need])
+    z = dem.sample(shapely.get_x(pts), shapely.get_y(pts))
+    ground = ground.copy()
+    ground[np.flatnonzero(need)] = z
+    off = int((~np.isfinite(z)).sum())
+    if off:
+        problems.append(f"{off} buildings without a ground altitude lie off the DEM")
+    return ground
 
 
 def _as_terrain(t, crs, kind):
@@ -432,6 +298,8 @@ def _heights_from_dsm(gdf, h, ground, hsrc, dsm, dem, crs, problems):
                 f"{t.kind.upper()} is in {t.crs.to_string()!r}, the buildings in "
                 f"{gdf.crs.to_string()!r}; read it with crs={gdf.crs.to_string()!r}"
             )
+        if t is not None:
+            _check_cover(t, gdf, t.kind)
     need = ~np.isfinite(h)
     if not need.any():
         return h, ground, hsrc

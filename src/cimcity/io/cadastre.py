@@ -90,7 +90,9 @@ def _build_ids(gdf, path):
     return ids.astype(object).where(ids.notna(), None)
 
 
-def read_cadastre(path, bbox=None, layer=None, crs="EPSG:2154", columns=None):
+def read_cadastre(
+    path, bbox=None, layer=None, crs="EPSG:2154", columns=None, id_column=None
+):
     """Read cadastral parcels (or buildings) into the scene CRS.
 
     Reads the Etalab cadastre GeoJSON (plain or ``.json.gz``, WGS84,
@@ -112,6 +114,10 @@ def read_cadastre(path, bbox=None, layer=None, crs="EPSG:2154", columns=None):
         A dict maps file columns (case-insensitive) to cimcity names, e.g.
         ``{"idu": "id", "surf_cad": "contenance"}``; a list selects the
         attribute columns to read.
+    id_column : str, optional
+        Column holding the parcel ids (case-insensitive), copied to ``id``
+        (default: ``id``, else ``idu``, else built from commune, section and
+        numero).
 
     Returns
     -------
@@ -129,7 +135,8 @@ def read_cadastre(path, bbox=None, layer=None, crs="EPSG:2154", columns=None):
         Unreadable or empty file, no or wrong CRS, non-polygon geometries
         (see :func:`cimcity.io.vector.read_vector`).
     InputError
-        No way to identify parcels (no id nor commune/section/numero).
+        No way to identify parcels (no id nor commune/section/numero), or
+        ``id_column`` not in the file.
 
     Warns
     -----
@@ -160,6 +167,8 @@ def read_cadastre(path, bbox=None, layer=None, crs="EPSG:2154", columns=None):
     )
     if mapping:
         gdf = apply_mapping(gdf, mapping, f"cadastre {path}")
+    if id_column is not None:
+        gdf = apply_mapping(gdf, {id_column: "id"}, f"cadastre {path}")
     kind = _kind(path, layer, gdf.columns)
     gdf.attrs["kind"] = kind
     if kind == "batiments":
@@ -170,7 +179,7 @@ def read_cadastre(path, bbox=None, layer=None, crs="EPSG:2154", columns=None):
 
 def _normalise_parcels(gdf, path):
     n = len(gdf)
-    idcol = find_column(gdf.columns, "id")
+    idcol = find_column(gdf.columns, "id", "idu")
     if idcol is None:
         gdf["id"] = _build_ids(gdf, path)
     elif idcol != "id":

@@ -3,8 +3,11 @@
 Vector files (CRS, feature counts, extent, columns, geometry types, detected
 product: Etalab cadastre, BD TOPO, BDNB, OSM, CNIG zone_urba...), elevation
 rasters (size, resolution, CRS, nodata, z range, vertical datum), PLU rule
-packs (zones, rules with articles), IFC models (:func:`cimcity.io.ifc.describe`)
-and CityJSON files (:func:`cimcity.io.cityjson.describe`). Defects (lon/lat
+packs (zones, rules with articles), IFC models (:func:`cimcity.io.ifc.describe`),
+CityJSON files (:func:`cimcity.io.cityjson.describe`, recognised by a
+``"type": "CityJSON"`` member anywhere in the file) and CityGML 1.0/2.0 files
+(:func:`cimcity.io.citygml.describe_citygml`). GeoParquet and Feather files are
+read with geopandas, GML files without writing a ``.gfs`` beside them. Defects (lon/lat
 declared as Lambert-93, missing CRS, non-standard codes, broken text) are
 listed under ``problems`` instead of stopping the description. The result is a
 plain dict; ``cimcity info`` prints it.
@@ -12,9 +15,12 @@ plain dict; ``cimcity info`` prints it.
 
 from __future__ import annotations
 
+import gzip
+import re
 from collections import Counter
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pyogrio
 import rasterio
@@ -23,21 +29,54 @@ from pyproj import CRS, Transformer
 
 from ..crs import check_bounds_in_area_of_use
 from ..errors import CimcityError, FileFormatError
-from .buildings import parse_length
+from ..schemas import (
+    FLAVOURS,
+    ID_COLUMNS,
+    detect_flavour,
+    find_column,
+    parse_length,
+)
+from .citygml import describe_citygml, is_citygml
 from .cityjson import describe as describe_cityjson
 from .ifc import describe as describe_ifc
 from .plu import STANDARD_TYPEZONES, read_rules
 from .raster import vertical_datum_of
-from .vector import FLAVOURS, detect_flavour, find_column, normalise_crs, vsi_path
+from .vector import (
+    _list_layers,
+    is_arrow,
+    normalise_crs,
+    open_options,
+    read_arrow,
+    vsi_path,
+)
 
 __all__ = ["describe", "detect_kind"]
 
 _RASTER_EXT = (".tif", ".tiff", ".vrt", ".asc", ".img", ".dem", ".nc", ".jp2")
 _MAX_FEATURES = 500_000  # statistics on at most this many features per layer
+_VECTOR_EXT = (".geojson", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".geojsonl")
+_JSON_EXT = (".json", ".jsonl", ".cityjson", ".json.gz", ".cityjson.gz")
+_CITYJSON_TYPE = re.compile(rb'"type"\s*:\s*"CityJSON"')
+
+
+def _contains_cityjson(p: Path) -> bool:
+    """True when the JSON file has a ``"type": "CityJSON"`` member anywhere
+    (CityJSON writers put it first or last)."""
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    tail = b""
+    with opener(p, "rb") as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                return False
+            if _CITYJSON_TYPE.search(tail + chunk):
+                return True
+            tail = chunk[-64:]
 
 
 def detect_kind(path) -> str:
-    """``"vector"``, ``"raster"``, ``"rules"``, ``"ifc"`` or ``"cityjson"``.
+    """``"vector"``, ``"raster"``, ``"rules"``, ``"ifc"``, ``"cityjson"`` or
+    ``"citygml"``.
 
     Raises
     ------
@@ -56,19 +95,25 @@ def detect_kind(path) -> str:
         return "ifc"
     if name.endswith(_RASTER_EXT):
         return "raster"
-    if name.endswith((".json", ".jsonl", ".cityjson")) and p.is_file():
-        with open(p, "rb") as fh:
-            head = fh.read(4096)
-        if b'"CityJSON"' in head.replace(b" ", b""):
-            return "cityjson"
+    if is_arrow(p):
         return "vector"
+    if name.endswith(_JSON_EXT) and p.is_file():
+        try:
+            found = _contains_cityjson(p)
+        except OSError as exc:  # e.g. a .json.gz that is not gzip
+            raise FileFormatError(f"cannot read {p}: {exc}") from exc
+        return "cityjson" if found else "vector"
+    if name.endswith((".gml", ".xml", ".gml.gz")) and p.is_file() and is_citygml(p):
+        return "citygml"
     if p.is_file():
         with open(p, "rb") as fh:
             head = fh.read(64)
         if head.startswith(b"ISO-10303-21"):
             return "ifc"
+    if name.endswith(_VECTOR_EXT):
+        return "vector"  # unreadable: _describe_vector says why
     try:
-        pyogrio.list_layers(vsi_path(p))
+        _list_layers(p, vsi_path(p))
         return "vector"
     except Exception:
         pass
@@ -79,7 +124,8 @@ def detect_kind(path) -> str:
         pass
     raise FileFormatError(
         f"{p}: not a format cimcity reads (vector: GeoJSON, GeoPackage, shapefile, "
-        f"GeoParquet...; raster: GeoTIFF; rule pack: .toml; IFC; CityJSON)"
+        f"GeoParquet...; raster: GeoTIFF; rule pack: .toml; IFC; CityJSON; "
+        f"CityGML 1.0/2.0)"
     )
 
 
@@ -106,6 +152,8 @@ def describe(path, layer=None) -> dict:
         d = _describe_raster(p)
     elif kind == "rules":
         d = _describe_rules(p)
+    elif kind == "citygml":
+        d = describe_citygml(p)
     else:
         d = _describe_external(p, kind)
     out = {"path": str(p), "kind": kind}
@@ -241,10 +289,22 @@ def _flavour_details(gdf, flavour) -> tuple[dict, list]:
     elif flavour == "troncon_de_route":
         c = col("largeur")
         details["width_m"] = {"column": c, **_stats(_num(gdf[c]))}
+    if flavour not in ("etalab_parcelles", "bd_parcellaire"):
+        names = ID_COLUMNS.get(flavour) or (() if flavour else ID_COLUMNS[None])
+        ids = find_column(cols, *names) if names else None
+        if ids is not None:
+            known = gdf[ids].dropna()
+            dup = known.duplicated()
+            if dup.any():
+                problems.append(
+                    f"{int(dup.sum())} duplicate {ids} ids (first "
+                    f"{str(known[dup].iloc[0])!r}): read_buildings makes them "
+                    f"unique as <id>#2, an explicit id_column refuses them"
+                )
     return details, problems
 
 
-def _describe_layer(p, src, layer_name, info) -> dict:
+def _describe_layer(p, src, layer_name, info, gdf=None) -> dict:
     problems = []
     out = {
         "name": layer_name,
@@ -262,17 +322,22 @@ def _describe_layer(p, src, layer_name, info) -> dict:
     flavour = detect_flavour(fields)
     out["flavour"] = flavour
     out["flavour_name"] = FLAVOURS[flavour][0] if flavour in FLAVOURS else None
+    opts = dict(layer=layer_name, max_features=_MAX_FEATURES, **open_options(p))
     try:
-        gdf = pyogrio.read_dataframe(src, layer=layer_name, max_features=_MAX_FEATURES)
+        if gdf is None:
+            gdf = pyogrio.read_dataframe(src, **opts)
     except UnicodeDecodeError:
-        gdf = pyogrio.read_dataframe(
-            src, layer=layer_name, max_features=_MAX_FEATURES, encoding="latin-1"
-        )
+        gdf = pyogrio.read_dataframe(src, encoding="latin-1", **opts)
         problems.append("text attributes are not valid UTF-8 (decoded as Latin-1)")
     except Exception as exc:
         raise FileFormatError(
             f"cannot read layer {layer_name!r} of {p}: {str(exc).splitlines()[0]}"
         ) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
+        raise FileFormatError(
+            f"layer {layer_name!r} of {p} has no geometry column; cimcity reads "
+            f"vector layers with geometries"
+        )
     if out["features"] < 0:
         out["features"] = len(gdf)
     if len(gdf) < out["features"]:
@@ -323,17 +388,44 @@ def _describe_layer(p, src, layer_name, info) -> dict:
     return out
 
 
+def _describe_arrow(p, layer) -> dict:
+    """GeoParquet / Feather files, read with geopandas (not GDAL)."""
+    gdf = read_arrow(p, "file")
+    name = p.stem
+    if layer is not None and layer != name:
+        raise FileFormatError(f"{p} holds one table ({name!r}); no layer {layer!r}")
+    geom = gdf.geometry.values
+    types = sorted(set(gdf.geom_type.dropna()))
+    info = {
+        "features": len(gdf),
+        "geometry_type": types[0] if len(types) == 1 else "Unknown",
+        "encoding": "UTF-8",
+        "crs": gdf.crs,
+        "fields": [c for c in gdf.columns if c != gdf.geometry.name],
+        "dtypes": [str(gdf[c].dtype) for c in gdf.columns if c != gdf.geometry.name],
+    }
+    if len(gdf) > _MAX_FEATURES:
+        gdf = gdf.iloc[:_MAX_FEATURES]
+    del geom
+    with open(p, "rb") as fh:
+        driver = "GeoParquet" if fh.read(4) == b"PAR1" else "Arrow"
+    return {"driver": driver, "layers": [_describe_layer(p, None, name, info, gdf)]}
+
+
 def _describe_vector(p, layer) -> dict:
+    if is_arrow(p):
+        return _describe_arrow(p, layer)
     src = vsi_path(p)
+    opts = open_options(p)
     try:
-        layers = [str(n) for n in pyogrio.list_layers(src)[:, 0]]
+        layers = _list_layers(p, src)
         infos = {}
         for name in layers if layer is None else [layer]:
             if name not in layers:
                 raise FileFormatError(
                     f"layer {name!r} not found in {p}; layers are {', '.join(layers)}"
                 )
-            infos[name] = pyogrio.read_info(src, layer=name)
+            infos[name] = pyogrio.read_info(src, layer=name, **opts)
     except CimcityError:
         raise
     except Exception as exc:

@@ -10,6 +10,7 @@ recognises the French data products the readers know.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections import Counter
@@ -30,9 +31,15 @@ from ..errors import (
     InputError,
     RepairWarning,
 )
+from ..schemas import FLAVOURS, detect_flavour, find_column
 
 __all__ = [
     "read_vector",
+    "read_arrow",
+    "is_arrow",
+    "check_degrees",
+    "open_options",
+    "ARROW_SUFFIXES",
     "detect_flavour",
     "vsi_path",
     "apply_mapping",
@@ -52,62 +59,6 @@ _GEOM_NAMES = {
     7: "GeometryCollection",
 }
 
-#: data products recognised from their column names (lower case): flavour ->
-#: (description, columns that must all be present)
-FLAVOURS = {
-    "etalab_parcelles": (
-        "Etalab cadastre, parcelles",
-        {"id", "commune", "prefixe", "section", "numero", "contenance"},
-    ),
-    "etalab_batiments": (
-        "Etalab cadastre, bâtiments",
-        {"type", "nom", "commune", "created", "updated"},
-    ),
-    "bd_parcellaire": (
-        "IGN BD Parcellaire parcels",
-        {"numero", "feuille", "section", "code_dep", "code_com"},
-    ),
-    "bdtopo_v3_batiment": (
-        "IGN BD TOPO v3 BATIMENT",
-        {"hauteur", "nombre_d_etages", "altitude_minimale_sol"},
-    ),
-    "bdtopo_v2_bati": ("IGN BD TOPO v2 BATI", {"hauteur", "z_min", "z_max"}),
-    "bdnb": ("CSTB BDNB buildings", {"hauteur", "altitude_s"}),
-    "osm_buildings": ("OpenStreetMap buildings", {"building"}),
-    "zone_urba": ("CNIG PLU zone_urba", {"libelle", "typezone"}),
-    "troncon_de_route": ("IGN BD TOPO road segments", {"nature", "largeur"}),
-}
-_OSM_KEYS = {"height", "building:levels", "building_levels", "roof:height"}
-
-
-def detect_flavour(columns) -> str | None:
-    """Name of the data product whose columns these are (see :data:`FLAVOURS`),
-    or None. Column names are compared case-insensitively.
-
-    Parameters
-    ----------
-    columns : iterable of str
-
-    Returns
-    -------
-    str or None
-        ``"etalab_parcelles"``, ``"etalab_batiments"``, ``"bd_parcellaire"``,
-        ``"bdtopo_v3_batiment"``, ``"bdtopo_v2_bati"``, ``"bdnb"``,
-        ``"osm_buildings"``, ``"zone_urba"``, ``"troncon_de_route"``.
-    """
-    cols = {str(c).lower() for c in columns}
-    for name, (_, needed) in FLAVOURS.items():
-        if name == "osm_buildings":
-            if "building" in cols or len(cols & _OSM_KEYS) >= 2:
-                return name
-            continue
-        if needed <= cols:
-            return name
-    if {"batiment_c", "batiment_g"} <= cols or "batiment_groupe_id" in cols:
-        return "bdnb"
-    return None
-
-
 def vsi_path(path) -> str:
     """The path GDAL should open: ``/vsigzip/`` prefix for ``.gz`` files."""
     s = os.fspath(path)
@@ -124,17 +75,6 @@ def check_file(path, what: str = "file") -> Path:
     if p.is_file() and p.stat().st_size == 0:
         raise FileFormatError(f"{what} {p} is empty (0 bytes)")
     return p
-
-
-def find_column(columns, *names):
-    """First column of ``columns`` matching one of ``names`` case-insensitively
-    (None when absent)."""
-    low = {str(c).lower(): c for c in columns}
-    for n in names:
-        c = low.get(n.lower())
-        if c is not None:
-            return c
-    return None
 
 
 def apply_mapping(gdf, mapping: dict, what: str):
@@ -188,7 +128,7 @@ def _info_crs(src, path, layer, what):
     import pyogrio
 
     try:
-        info = pyogrio.read_info(src, layer=layer)
+        info = pyogrio.read_info(src, layer=layer, **open_options(path))
     except Exception as exc:
         raise FileFormatError(f"cannot read {path}: {_short(exc)}") from exc
     crs = normalise_crs(info.get("crs"))
@@ -204,12 +144,123 @@ def _list_layers(path, src: str):
     import pyogrio
 
     try:
+        if _is_gml(path):
+            # pyogrio.list_layers takes no open option, and the GML driver
+            # would write a .gfs file beside the user's data: list by index
+            names = []
+            while True:
+                try:
+                    info = pyogrio.read_info(src, layer=len(names), **_GML_OPTIONS)
+                except Exception:
+                    if names:
+                        return names
+                    raise
+                names.append(str(info["layer_name"]))
         return [str(n) for n in pyogrio.list_layers(src)[:, 0]]
     except Exception as exc:
         raise FileFormatError(
             f"cannot open {path} as a vector file ({_short(exc)}); expected a "
             f"GeoJSON, GeoPackage, shapefile, GeoParquet or another OGR format, "
             f"complete and not truncated"
+        ) from exc
+
+
+#: GDAL open options for GML files: never write a .gfs beside the input
+_GML_OPTIONS = {"WRITE_GFS": "NO"}
+#: files read with geopandas' Arrow readers rather than GDAL (whose Parquet
+#: driver may lack libduckdb / libarrow)
+ARROW_SUFFIXES = (".parquet", ".geoparquet", ".feather", ".arrow", ".ipc")
+
+
+def _is_gml(path) -> bool:
+    return str(path).lower().endswith((".gml", ".gml.gz", ".xml"))
+
+
+def is_arrow(path) -> bool:
+    """True for a GeoParquet or Feather/Arrow file, by its first bytes (``PAR1``,
+    ``ARROW1``) or, when unreadable, its suffix."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(6)
+    except OSError:
+        head = b""
+    if head[:4] == b"PAR1" or head[:6] == b"ARROW1":
+        return True
+    if len(head) >= 4:
+        return False  # e.g. a GeoJSON named .parquet: GDAL reads it
+    return p.suffix.lower() in ARROW_SUFFIXES
+
+
+def _json_floats_patched() -> bool:
+    """True when the json module no longer writes floats at full precision
+    (cjio patches it on import): pyproj's JSON round trips, hence the CRS
+    geopandas reads from GeoParquet / Feather metadata, then lose digits."""
+    return json.dumps(0.0174532925199433) != "0.0174532925199433"
+
+
+def _check_json_floats(gdf, p, what):
+    if gdf.crs is not None and _json_floats_patched():
+        warnings.warn(
+            f"{what} {p}: the json module's float encoder is patched in this "
+            f"process (cjio does this on import), so the CRS read from the file's "
+            f"metadata lost digits ({gdf.crs.name}); reprojected coordinates may "
+            f"be off by tens of metres: read the file in a process without cjio",
+            DataQualityWarning,
+            stacklevel=4,
+        )
+    return gdf
+
+
+def open_options(path) -> dict:
+    """GDAL open options cimcity passes when reading ``path`` (GML: no
+    ``.gfs`` file written beside it)."""
+    return dict(_GML_OPTIONS) if _is_gml(path) else {}
+
+
+def read_arrow(path, what: str = "layer"):
+    """A GeoParquet or Feather file read with geopandas (pyarrow), not GDAL.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``.parquet``, ``.geoparquet``, ``.feather``, ``.arrow`` or ``.ipc``.
+    what : str
+        What the file holds, for messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As written (CRS from the ``geo`` metadata).
+
+    Raises
+    ------
+    FileFormatError
+        Truncated or corrupted file, or an Arrow table without geometry
+        (no GeoParquet ``geo`` metadata).
+    """
+    p = Path(path)
+    with open(p, "rb") as fh:
+        parquet = fh.read(4) == b"PAR1" or (
+            p.suffix.lower() in (".parquet", ".geoparquet")
+        )
+    try:
+        if parquet:
+            return _check_json_floats(gpd.read_parquet(p), p, what)
+        return _check_json_floats(gpd.read_feather(p), p, what)
+    except ImportError:
+        raise
+    except Exception as exc:
+        msg = _short(exc)
+        if "geo" in msg.lower() and "metadata" in msg.lower():
+            raise FileFormatError(
+                f"{what} {p} is an Arrow table without geometry ({msg}); write it "
+                f"with GeoDataFrame.to_parquet / to_feather"
+            ) from exc
+        kind = "GeoParquet" if parquet else "Feather/Arrow"
+        raise FileFormatError(
+            f"cannot read {what} {p} as {kind}: {msg}; the file may be truncated "
+            f"or corrupted"
         ) from exc
 
 
@@ -244,7 +295,7 @@ def _choose_layer(path, layers, layer, prefer):
 def _read(src, path, layer, bbox, columns, **extra):
     import pyogrio
 
-    kw = dict(layer=layer, bbox=bbox, columns=columns, **extra)
+    kw = dict(layer=layer, bbox=bbox, columns=columns, **open_options(path), **extra)
     # not use_arrow: the arrow path accepts invalid UTF-8 and fails later, on
     # first access to the column; the classic path raises UnicodeDecodeError
     try:
@@ -360,6 +411,43 @@ def _check_polygons(gdf, what, path):
     return gdf
 
 
+def check_degrees(bounds, crs, what: str) -> None:
+    """Refuse coordinates in metres declared in a geographic CRS (the reverse
+    of lon/lat declared as Lambert-93, which
+    :func:`cimcity.crs.check_bounds_in_area_of_use` catches).
+
+    Parameters
+    ----------
+    bounds : (4,) array-like
+        minx, miny, maxx, maxy in ``crs`` units.
+    crs : pyproj.CRS
+    what : str
+        What the coordinates belong to, for the message.
+
+    Raises
+    ------
+    CRSError
+        When ``crs`` is geographic and a coordinate lies beyond ±180° / ±90°.
+    """
+    b = np.asarray(bounds, dtype=float)
+    if crs is None or not crs.is_geographic or not np.all(np.isfinite(b)):
+        return
+    if max(abs(b[0]), abs(b[2])) <= 180.0 and max(abs(b[1]), abs(b[3])) <= 90.0:
+        return
+    hint = ""
+    try:
+        check_bounds_in_area_of_use(b, CRS.from_epsg(2154), what)
+        hint = " (they fit Lambert-93: src_crs='EPSG:2154')"
+    except CRSError:
+        pass
+    raise CRSError(
+        f"the {what} is declared in {crs.to_string()!r} (degrees) but its "
+        f"coordinates {tuple(round(float(v), 1) for v in b)} are not "
+        f"longitude/latitude: they "
+        f"look like metres of a projected CRS{hint}; pass the right src_crs"
+    )
+
+
 def read_vector(
     path,
     layer=None,
@@ -425,22 +513,44 @@ def read_vector(
 
     p = check_file(path, what)
     src = vsi_path(p)
-    single = p.suffix.lower() in _SINGLE_LAYER or p.name.lower().endswith(
-        (".json.gz", ".geojson.gz")
-    )
-    if layer is None and single:
-        lyr = None  # GDAL opens the only layer; listing would parse the file twice
-    else:
-        lyr = _choose_layer(p, _list_layers(p, src), layer, prefer_layers)
+    arrow = is_arrow(p)
     target = None if crs is None else as_projected_crs(crs, what=what)
     file_bbox, source = None, None
     if src_crs is not None:
-        source = CRS.from_user_input(src_crs)
+        source = normalise_crs(src_crs)
     if bbox is not None:
         if len(bbox) != 4:
             raise InputError(f"bbox must be (minx, miny, maxx, maxy), got {bbox!r}")
+        bx = tuple(float(v) for v in bbox)
+        if not (bx[0] < bx[2] and bx[1] < bx[3]):
+            raise InputError(
+                f"bbox {bx} is not (minx, miny, maxx, maxy) with minx < maxx and "
+                f"miny < maxy"
+            )
+    if arrow:
+        if layer is not None:
+            raise InputError(
+                f"{p} is a {p.suffix} file holding one table; layer={layer!r} does "
+                f"not apply"
+            )
+        lyr = None
+        gdf = read_arrow(p, what)
+        if columns is not None:
+            keep = [c for c in gdf.columns if c in set(columns)]
+            gdf = gdf[[*keep, gdf.geometry.name]]
         if source is None:
+            source = normalise_crs(gdf.crs)
+    else:
+        single = p.suffix.lower() in _SINGLE_LAYER or p.name.lower().endswith(
+            (".json.gz", ".geojson.gz")
+        )
+        if layer is None and single:
+            lyr = None  # GDAL opens the only layer; listing would parse it twice
+        else:
+            lyr = _choose_layer(p, _list_layers(p, src), layer, prefer_layers)
+        if bbox is not None and source is None:
             source = _info_crs(src, p, lyr, what)
+    if bbox is not None and source is not None:
         if target is not None and not source.equals(target, ignore_axis_order=True):
             from pyproj import Transformer
 
@@ -448,7 +558,19 @@ def read_vector(
             file_bbox = tuple(t.transform_bounds(*bbox))
         else:
             file_bbox = tuple(bbox)
-    gdf = _decode_fallback(src, p, lyr, file_bbox, columns, what)
+    if arrow:
+        if file_bbox is not None and len(gdf):
+            gdf = gdf[shapely.intersects(gdf.geometry.values, shapely.box(*file_bbox))]
+    else:
+        gdf = _decode_fallback(src, p, lyr, file_bbox, columns, what)
+    if columns is not None:
+        absent = [c for c in columns if c not in gdf.columns]
+        if absent:
+            have = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+            raise InputError(
+                f"{what} {p}: column(s) {', '.join(map(repr, absent))} not in the "
+                f"file; columns are {', '.join(have)}"
+            )
     if not len(gdf) and bbox is None:
         where = f" (layer {lyr!r})" if lyr else ""
         raise FileFormatError(f"{what} {p}{where} holds no features")
@@ -476,6 +598,8 @@ def read_vector(
         gdf = gdf.set_geometry(
             gpd.GeoSeries(shapely.force_2d(geom), index=gdf.index, crs=gdf.crs)
         )
+    if len(gdf):
+        check_degrees(gdf.total_bounds, source, f"{what} {p}")
     if polygons and len(gdf):
         gdf = _check_polygons(gdf, what, p)
     if len(gdf) and target is None:  # (to_crs runs the same check)

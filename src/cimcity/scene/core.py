@@ -16,14 +16,20 @@ display to :mod:`cimcity.scene.summary`; files given as paths go through :mod:`c
 from __future__ import annotations
 
 import copy
+import os
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from .._cache import Cache
-from ..crs import DEFAULT_CRS, DEFAULT_VERTICAL_DATUM, as_projected_crs
-from ..errors import CRSError, InputError
+from ..crs import (
+    DEFAULT_CRS,
+    DEFAULT_VERTICAL_DATUM,
+    as_projected_crs,
+    check_bounds_in_area_of_use,
+)
+from ..errors import CRSError, GeoreferenceError, InputError
 from ..mesh import CityMesh
 from ..terrain import Terrain
 from .assembly import assemble
@@ -39,7 +45,7 @@ from .relations import parent as _parent
 from .summary import card as _card
 from .summary import summary as _summary
 from .summary import text as _text
-from .tables import ID, concat, empty_table, normalise
+from .tables import ID, building_schema, concat, empty_table, normalise
 from .variants import clip as _clip
 from .variants import project_parcels as _project_parcels
 from .variants import with_project as _with_project
@@ -169,6 +175,7 @@ class Scene:
         """
         if (
             id_column is None
+            and isinstance(parcels, gpd.GeoDataFrame)
             and "parcel_id" not in parcels.columns
             and "id" in parcels.columns
         ):
@@ -191,14 +198,23 @@ class Scene:
             PLU rule pack keyed by zone ``libelle`` (see ``docs/rules.md``); a
             path or dict is read with :func:`cimcity.read_rules`.
         """
-        zones = zones.rename(
-            columns={c: c.lower() for c in zones.columns if c != zones.geometry.name}
-        )
+        # rules first: a refused rule pack leaves the scene unchanged
+        if rules is not None and not hasattr(rules, "zones"):
+            if not isinstance(rules, str | os.PathLike | dict):
+                raise InputError(
+                    f"rules must be a RulePack, a dict or a path; got "
+                    f"{type(rules).__name__} {rules!r}"
+                )
+            rules = read_file("rules", rules)
+        if isinstance(zones, gpd.GeoDataFrame):
+            zones = zones.rename(
+                columns={
+                    c: c.lower() for c in zones.columns if c != zones.geometry.name
+                }
+            )
         gdf = self._normalise(zones, "zones", id_column)
         self._tables["zones"] = concat(self.zones, gdf)
         if rules is not None:
-            if not hasattr(rules, "zones"):
-                rules = read_file("rules", rules)
             self.rules = rules
         self._link()
         return self
@@ -216,16 +232,31 @@ class Scene:
         data, else the terrain (lowest terrain point of the outline,
         ``ground_source="terrain"``), else 0.
 
+        A table in a known product's schema (BDNB, BD TOPO v2/v3, OSM: see
+        :mod:`cimcity.schemas`), e.g. straight from ``geopandas.read_file``,
+        is read as :func:`cimcity.read_buildings` reads it: BDNB ``hauteur``
+        → ``height``, ``altitude_s`` → ``ground_z``, BD TOPO altitudes, OSM
+        text heights..., and its ids (``batiment_c``, ``cleabs``...) become
+        the building ids.
+
         Parameters
         ----------
         buildings : GeoDataFrame
             Footprints; optional columns ``height``, ``storeys``, ``ground_z``,
-            ``roof_z``, ``eave_z`` [m], ``source``, ``lod``. Every other column is
-            kept as it is.
+            ``roof_z``, ``eave_z`` [m], ``source``, ``lod``, or a product's
+            own columns. Every other column is kept as it is.
+        id_column : str or False, optional
+            Column holding the building ids. Default: a ``building_id``
+            column, else a named index, else the product's id column
+            (duplicates made unique as ``<id>#2`` with a
+            :class:`~cimcity.errors.DataQualityWarning`), else generated
+            ``B000000``... ``False``: generated ids. Ids of a named column
+            must be unique (:class:`~cimcity.errors.InputError`).
         storey_height : float
             Height of one storey for estimates [m].
         """
         gdf = self._normalise(buildings, "buildings", id_column)
+        gdf = building_schema(gdf)
         gdf = resolve_heights(gdf, storey_height, self.terrain)
         self._tables["buildings"] = concat(self.buildings, gdf)
         self._link()
@@ -254,6 +285,11 @@ class Scene:
             self.touch()
             return self
         gdf = self._normalise(vegetation, "vegetation")
+        if kind_column != "kind" and kind_column not in gdf.columns:
+            raise InputError(
+                f"vegetation: kind column {kind_column!r} not found; columns are "
+                f"{', '.join(str(c) for c in gdf.columns if c != 'geometry')}"
+            )
         if kind_column != "kind" and kind_column in gdf.columns:
             gdf["kind"] = gdf[kind_column]
         if "kind" not in gdf.columns:
@@ -281,9 +317,11 @@ class Scene:
             A path is read with :func:`cimcity.read_dem` in the scene CRS.
         dsm : Terrain or path, optional
         """
-        self.terrain = self._as_terrain(dem, "dem")
+        terrain = self._as_terrain(dem, "dem")
+        dsm = self._as_terrain(dsm, "dsm") if dsm is not None else None
+        self.terrain = terrain
         if dsm is not None:
-            self.dsm = self._as_terrain(dsm, "dsm")
+            self.dsm = dsm
         b = self.buildings
         if len(b) and "ground_source" in b.columns:
             redo = b["ground_source"] != "data"
@@ -301,6 +339,12 @@ class Scene:
 
     def _as_terrain(self, t, kind):
         if not isinstance(t, Terrain):
+            if not isinstance(t, str | os.PathLike):
+                raise InputError(
+                    f"{kind} must be a Terrain or a path to a GeoTIFF; got "
+                    f"{type(t).__name__} (wrap an array with cimcity.terrain."
+                    f"Terrain(elevation, transform, crs))"
+                )
             t = read_file(kind, t, crs=self.crs)
         if not t.crs.equals(self.crs, ignore_axis_order=True):
             raise CRSError(
@@ -308,6 +352,21 @@ class Scene:
                 f"{self.crs.to_string()!r}; read it with cimcity.read_{kind}(path, "
                 f"crs={self.crs.to_string()!r}) to reproject"
             )
+        check_bounds_in_area_of_use(t.bounds, t.crs, kind.upper())
+        boxes = [g.total_bounds for g in self._tables.values() if len(g)]
+        if boxes:
+            b = np.array(boxes)
+            sb = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+            tb = t.bounds
+            dx = max(tb[0] - sb[2], sb[0] - tb[2], 0.0)
+            dy = max(tb[1] - sb[3], sb[1] - tb[3], 0.0)
+            if dx > 0 or dy > 0:
+                raise GeoreferenceError(
+                    f"{kind.upper()} {t.source or ''} lies "
+                    f"{float(np.hypot(dx, dy)) / 1000:.1f} km from the scene's "
+                    f"layers and covers none of them; give the {kind.upper()} of "
+                    f"the same place".replace("  ", " ")
+                )
         return t
 
     def add_bim(self, bim) -> Scene:
@@ -390,6 +449,11 @@ class Scene:
             The "after" scene; ``self`` is unchanged. See
             :func:`cimcity.scene.variants.with_project`.
         """
+        if not (hasattr(bim, "footprint") and hasattr(bim, "id")):
+            raise InputError(
+                f"with_project needs a BimModel (cimcity.read_ifc or "
+                f"cimcity.permit.read_project); got {type(bim).__name__} {bim!r}"
+            )
         return _with_project(self, bim, parcels)
 
     def clip(self, area, cut: bool = False, margin: float = 0.0) -> Scene:

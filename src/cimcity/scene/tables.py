@@ -17,7 +17,14 @@ import pandas as pd
 import shapely
 
 from ..crs import to_crs
-from ..errors import GeometryError, InputError, RepairWarning
+from ..errors import DataQualityWarning, GeometryError, InputError, RepairWarning
+from ..schemas import (
+    MAX_HEIGHT,
+    building_fields,
+    detect_flavour,
+    source_ids,
+    with_building_fields,
+)
 
 #: table name -> index name
 ID = {
@@ -65,9 +72,11 @@ def normalise(
     existing : GeoDataFrame, optional
         The scene's table of that kind: new ids must not clash with its ids,
         and generated ids continue its count.
-    id_column : str, optional
+    id_column : str or False, optional
         Column holding the ids (default: ``ID[kind]`` when present, else the
-        index when named, else generated ids).
+        index when named, else, for buildings, the product's id column
+        (:func:`cimcity.schemas.source_ids`: BDNB ``batiment_c``, BD TOPO
+        ``cleabs``...), else generated ids). ``False``: generated ids.
 
     Returns
     -------
@@ -112,24 +121,38 @@ def normalise(
 
 def _with_ids(gdf, kind, existing, id_column):
     idcol = id_column or ID.get(kind)
-    if idcol in gdf.columns:
+    if id_column is not False and idcol in gdf.columns:
         ids = gdf[idcol]
         gdf = gdf.drop(columns=[idcol])
         gdf.index = pd.Index(ids.to_numpy(), name=ID.get(kind, "id"))
-    elif id_column is not None:
+    elif id_column is not None and id_column is not False:
         raise InputError(
             f"{kind}: id column {id_column!r} not found; columns are "
             f"{list(gdf.columns)}"
         )
-    elif isinstance(gdf.index, pd.RangeIndex) or gdf.index.name is None:
-        n0 = len(existing) if existing is not None else 0
-        pre = PREFIX.get(kind, "L")
-        gdf.index = pd.Index(
-            [f"{pre}{i:06d}" for i in range(n0, n0 + len(gdf))],
-            name=ID.get(kind, "id"),
-        )
-    else:
+    elif id_column is not False and not (
+        isinstance(gdf.index, pd.RangeIndex) or gdf.index.name is None
+    ):
         gdf.index.name = ID.get(kind, "id")
+    else:
+        ids, col, problems = (None, None, [])
+        if kind == "buildings" and id_column is not False:
+            ids, col, problems = source_ids(gdf, what=kind)
+        if ids is not None:
+            # the product's own ids (kept in their column too)
+            gdf.index = pd.Index(ids, name=ID[kind])
+            gdf.attrs["id_column"] = col
+            if problems:
+                warnings.warn(
+                    f"{kind}: " + "; ".join(problems), DataQualityWarning, stacklevel=5
+                )
+        else:
+            n0 = len(existing) if existing is not None else 0
+            pre = PREFIX.get(kind, "L")
+            gdf.index = pd.Index(
+                [f"{pre}{i:06d}" for i in range(n0, n0 + len(gdf))],
+                name=ID.get(kind, "id"),
+            )
     if gdf.index.hasnans:
         raise InputError(f"{kind}: {int(gdf.index.isna().sum())} id(s) are missing")
     dup = gdf.index[gdf.index.duplicated()]
@@ -204,3 +227,67 @@ def concat(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         warnings.simplefilter("ignore", FutureWarning)
         out = pd.concat([a, b])
     return gpd.GeoDataFrame(out, geometry="geometry", crs=a.crs)
+
+
+def building_schema(gdf) -> gpd.GeoDataFrame:
+    """A buildings table in a product's schema (BDNB, BD TOPO, OSM...) given
+    the Scene's columns, as :func:`cimcity.read_buildings` would give them.
+
+    Tables that already hold ``height_source`` (read by ``read_buildings``) or,
+    for tables of no known product, a ``height`` column, are returned as they
+    are: their columns are the Scene's.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Buildings, ids set.
+
+    Returns
+    -------
+    GeoDataFrame
+        With ``height``, ``storeys``, ``ground_z``, ``roof_z``, ``eave_z``
+        [m], ``usage``, ``source``, ``height_source`` from the product's
+        columns (see :mod:`cimcity.schemas`).
+
+    Raises
+    ------
+    InputError
+        Heights above :data:`cimcity.schemas.MAX_HEIGHT` in a table in the
+        Scene's own schema.
+
+    Warns
+    -----
+    DataQualityWarning
+        Unreadable, non-positive or absurd values of the product's columns
+        set to missing (count and first value).
+    """
+    if "height_source" not in gdf.columns:
+        flavour = detect_flavour(gdf.columns)
+        if flavour is not None or "height" not in gdf.columns:
+            fields = building_fields(gdf, flavour=flavour)
+            renamed = any(
+                fields.columns.get(k) not in (None, k)
+                for k in ("height", "storeys", "ground_z", "roof_z", "eave_z")
+            )
+            if fields.flavour is not None or renamed:
+                had_source = "source" in gdf.columns
+                gdf = with_building_fields(gdf, fields)
+                if fields.flavour is None and not had_source:
+                    gdf = gdf.drop(columns="source")  # resolve_heights: "user"
+                if fields.problems:
+                    warnings.warn(
+                        "buildings: " + "; ".join(fields.problems),
+                        DataQualityWarning,
+                        stacklevel=4,
+                    )
+    if "height" in gdf.columns:
+        h = pd.to_numeric(gdf["height"], errors="coerce").to_numpy(dtype=float)
+        bad = np.isfinite(h) & (h > MAX_HEIGHT)
+        if bad.any():
+            i = np.flatnonzero(bad)[0]
+            raise InputError(
+                f"buildings: {int(bad.sum())} height value(s) above {MAX_HEIGHT:g} m "
+                f"(first {gdf.index[i]!r}: {float(h[i]):g} m); not a building "
+                f"height: check the unit or the column"
+            )
+    return gdf
