@@ -306,8 +306,7 @@ def _(tmp_path):
     return Call(cc.read_cadastre, (copy_sample(tmp_path, CAD),), {"bbox": (1, 2)})
 
 
-@case("read_cadastre", "bbox in the wrong order", raises=InputError, match=r"649900",
-      xfail="readers (io/cadastre, io/vector): a reversed bbox (maxx < minx) is used as it is and 54 of 121 parcels come back, no error")
+@case("read_cadastre", "bbox in the wrong order", raises=InputError, match=r"649900")
 def _(tmp_path):
     return Call(cc.read_cadastre, (copy_sample(tmp_path, CAD),),
                 {"bbox": (649900.0, 6865600.0, 649700.0, 6865300.0)})
@@ -319,8 +318,7 @@ def _(tmp_path):
     return Call(cc.read_cadastre, (p,), {"layer": "nolayer"})
 
 
-@case("read_cadastre", "unknown column requested", raises=InputError, match=r"nocol",
-      xfail="readers (io/cadastre): columns=['id', 'nocol'] silently ignores the unknown column 'nocol'")
+@case("read_cadastre", "unknown column requested", raises=InputError, match=r"nocol")
 def _(tmp_path):
     return Call(cc.read_cadastre, (copy_sample(tmp_path, CAD),), {"columns": ["id", "nocol"]})
 
@@ -417,8 +415,7 @@ def _(tmp_path):
     return Call(cc.read_buildings, (_bld(tmp_path, h=[9.0, 9.0, 9.0]),), {"height": "haut_m"})
 
 
-@case("read_buildings", "unknown flavour", raises=InputError, match=r"bdtopo4",
-      xfail="readers (io/buildings): flavour='bdtopo4' is accepted and written as the source label; expected an InputError listing the flavours")
+@case("read_buildings", "unknown flavour", raises=InputError, match=r"bdtopo4")
 def _(tmp_path):
     return Call(cc.read_buildings, (_bld(tmp_path, height=[9.0] * 3),), {"flavour": "bdtopo4"})
 
@@ -462,8 +459,7 @@ def _(tmp_path):
     return Call(cc.read_buildings, (gpkg(tmp_path, "b.gpkg", g),))
 
 
-@case("read_buildings", "DEM of another place", raises=InputError, match=r"far\.tif",
-      xfail="readers (io/buildings): dem= covering none of the buildings leaves ground_z NaN with no error or warning naming the DEM")
+@case("read_buildings", "DEM of another place", raises=InputError, match=r"far\.tif")
 def _(tmp_path):
     far = geotiff(tmp_path, "far.tif", np.full((4, 4), 35.0),
                   transform=Affine(1, 0, 700000.0, 0, -1, 6600000.0))
@@ -923,8 +919,7 @@ def _(tmp_path):
     return Call(cc.io.describe, (geojson(tmp_path, "p.json", f, crs="EPSG:2154"),))
 
 
-@case("describe", "duplicate ids", check=_has_problem(r"duplicate"),
-      xfail="readers (io/description): two buildings with the same cleabs: 'problems' is empty")
+@case("describe", "duplicate ids", check=_has_problem(r"duplicate"))
 def _(tmp_path):
     p = _bld(tmp_path, n=2, cleabs=["BATIMENT0000000000000001"] * 2, hauteur=[9.0, 9.0])
     return Call(cc.io.describe, (p,))

@@ -76,8 +76,7 @@ def _(tmp_path):
     return add_call(cc.Scene(), "add_parcels", pd.DataFrame({"x": [1]}))
 
 
-@case("add_parcels", "file path", raises=InputError, match=r"PosixPath|str|path",
-      xfail="readers (scene/core.py): add_parcels(Path) reads parcels.columns first: AttributeError 'PosixPath' object has no attribute 'columns'")
+@case("add_parcels", "file path", raises=InputError, match=r"PosixPath|str|path")
 def _(tmp_path):
     return add_call(cc.Scene(), "add_parcels", SAMPLE / "cadastre-75117-parcelles.json")
 
@@ -222,14 +221,12 @@ def _(tmp_path):
 
 
 # ======================================================================= add_zones
-@case("add_zones", "rules of a wrong type", raises=InputError, match=r"int",
-      xfail="readers (scene/core.py add_zones): the zones are added before the rules are read, so a failing rule pack leaves the scene changed (1 zone added)")
+@case("add_zones", "rules of a wrong type", raises=InputError, match=r"int")
 def _(tmp_path):
     return add_call(cc.Scene(), "add_zones", boxes(1, libelle=["UG"]), rules=37)
 
 
-@case("add_zones", "rules file that is empty", raises=cc.errors.FileFormatError, match=r"r\.toml",
-      xfail="readers (scene/core.py add_zones): the zones are added before the rules are read, so a failing rule pack leaves the scene changed (1 zone added)")
+@case("add_zones", "rules file that is empty", raises=cc.errors.FileFormatError, match=r"r\.toml")
 def _(tmp_path):
     return add_call(cc.Scene(), "add_zones", boxes(1, libelle=["UG"]), rules=empty(tmp_path, "r.toml"))
 
@@ -434,8 +431,7 @@ def _(tmp_path):
     return add_call(cc.Scene(), "add_vegetation", g)
 
 
-@case("add_vegetation", "unknown kind column", raises=InputError, match=r"nature",
-      xfail="readers (scene/core.py): kind_column='nature' absent from the table is ignored and every polygon becomes kind 'vegetation'")
+@case("add_vegetation", "unknown kind column", raises=InputError, match=r"nature")
 def _(tmp_path):
     return add_call(cc.Scene(), "add_vegetation", boxes(1, kind=["lawn"]), kind_column="nature")
 
@@ -456,8 +452,7 @@ def _(tmp_path):
     return add_call(lone_box(), "add_terrain", text(tmp_path, "dem.txt", "35 35\n35 35\n"))
 
 
-@case("add_terrain", "array instead of a Terrain", raises=InputError, match=r"ndarray",
-      xfail="readers (scene/core.py): _as_terrain passes the array to the reader registry: TypeError 'expected str, bytes or os.PathLike object, not ndarray'")
+@case("add_terrain", "array instead of a Terrain", raises=InputError, match=r"ndarray")
 def _(tmp_path):
     return add_call(lone_box(), "add_terrain", np.full((4, 4), 35.0))
 
@@ -468,8 +463,7 @@ def _(tmp_path):
     return add_call(lone_box(), "add_terrain", t)
 
 
-@case("add_terrain", "terrain far from the scene", raises=GeoreferenceError, match=r"km",
-      xfail="readers (scene/core.py): a DEM 200 km from every building is accepted; ground_z stays the data's and no error says the DEM covers nothing")
+@case("add_terrain", "terrain far from the scene", raises=GeoreferenceError, match=r"km")
 def _(tmp_path):
     return add_call(lone_box(), "add_terrain", _terrain(np.full((4, 4), 35.0), x0=X0 + 200_000.0))
 
@@ -496,8 +490,7 @@ def _(tmp_path):
     return add_call(lone_box(), "add_terrain", _terrain(np.full((40, 40), 35.2), x0=X0 - 10, y0=Y0 - 10), keep_scene=False)
 
 
-@case("add_terrain", "DSM in another CRS", raises=CRSError, match=r"EPSG:3857",
-      xfail="readers (scene/core.py add_terrain): scene.terrain is set before the DSM is checked, so a refused DSM leaves the new DEM in the scene")
+@case("add_terrain", "DSM in another CRS", raises=CRSError, match=r"EPSG:3857")
 def _(tmp_path):
     dem = _terrain(np.full((4, 4), 35.0))
     dsm = _terrain(np.full((4, 4), 35.0), x0=260000.0, y0=6250000.0, crs="EPSG:3857")
@@ -537,8 +530,7 @@ def _(tmp_path):
     return Call(Terrain.from_array, (np.zeros((3, 3)), (2.31, 48.89), 0.0001, "EPSG:4326"))
 
 
-@case("add_terrain", "Terrain lon/lat declared Lambert-93", raises=CRSError, match=r"2\.31",
-      xfail="readers (scene/core.py): add_terrain does not check the DEM's bounds against its CRS (crs.check_bounds_in_area_of_use): a lon/lat grid declared Lambert-93 is accepted")
+@case("add_terrain", "Terrain lon/lat declared Lambert-93", raises=CRSError, match=r"2\.31")
 def _(tmp_path):
     return add_call(cc.Scene(), "add_terrain", Terrain.from_array(np.zeros((3, 3)), (2.31, 48.89), 0.0001, L93))
 
@@ -640,8 +632,7 @@ def _(tmp_path):
     return add_call(s, "with_project", prj)
 
 
-@case("with_project", "not a BimModel", raises=InputError, match=r"str|'projet\.ifc'",
-      xfail="readers (scene/core.py): with_project('projet.ifc') says 'the BIM model has no id' (add_bim) instead of naming the str given")
+@case("with_project", "not a BimModel", raises=InputError, match=r"str|'projet\.ifc'")
 def _(tmp_path):
     return add_call(lone_box(), "with_project", "projet.ifc")
 
