@@ -889,14 +889,14 @@ def test_cli_solar_trees_lower_facades_on_the_sample(tmp_path, capsys):
     capsys.readouterr()
     assert means[1] < means[0]
     # the same period through --start/--end gives the same table, to the digit
-    old = [*common[:5], "--start", "2024-12-20", "--end", "2024-12-22", *common[7:]]
+    old = [*common[:6], "--start", "2024-12-20", "--end", "2024-12-22", *common[8:]]
     assert main([*old, "--out", str(tmp_path / "old")]) == 0
     pd.testing.assert_frame_equal(
         pd.read_csv(tmp_path / "old" / "buildings.csv"), pd.read_csv(tmp_path / "bare" / "buildings.csv")
     )
     # both at once, or a malformed period, is bad input (exit 2)
     assert main([*common, "--start", "2024-12-20", "--out", str(tmp_path / "x")]) == 2
-    bad = [*common[:5], "--when", "2024/12/20", *common[7:]]
+    bad = [*common[:6], "--when", "2024/12/20", *common[8:]]
     assert main([*bad, "--out", str(tmp_path / "y")]) == 2
 
 

@@ -30,6 +30,7 @@ _LAZY = {
     "read_dsm": "cimcity.io.raster:read_dsm",
     "read_ifc": "cimcity.io.ifc:read_ifc",
     "read_cityjson": "cimcity.io.cityjson:read_cityjson",
+    "read_citygml": "cimcity.io.citygml:read_citygml",
     "read_weather": "cimcity.io.weather:read_weather",
     "describe": "cimcity.io.description:describe",
 }
