@@ -331,3 +331,16 @@ def test_permit_report_render_writes_a_3d_view(tmp_path):
     assert png.exists() and not figure_is_blank(png)
     with pytest.raises(InputError, match="street"):
         r.render(view="sky")
+
+
+def test_cli_id_column_of_the_neighbours(paris, tmp_path, capsys):
+    # --id-column reaches the buildings reader: a column the file lacks is bad
+    # input (exit 2, named); 'none' asks for generated ids and the check runs
+    d = Path(paris.meta["sample_path"])
+    place = __import__("cimcity").datasets.manifest()["project_placement"]
+    xyz = f"{place['eastings']},{place['northings']},{place['orthogonal_height']},0"
+    base = [*_sample_args(paris, tmp_path / "r.html", "--placement", xyz),
+            "--buildings", str(d / "batiment.gpkg")]
+    assert cli_main([*base, "--id-column", "no_such_column"]) == 2
+    assert "no_such_column" in capsys.readouterr().err
+    assert cli_main([*base, "--id-column", "none"]) == 0, capsys.readouterr().out

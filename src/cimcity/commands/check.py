@@ -48,6 +48,11 @@ def register(sub) -> None:
         "--buildings", help="existing buildings (neighbours; for the sun-hours impact)"
     )
     p.add_argument(
+        "--id-column",
+        help="column of --buildings holding the building ids (default: detected from "
+        "the product, e.g. BDNB batiment_c, BD TOPO cleabs; 'none': generated ids)",
+    )
+    p.add_argument(
         "--roads", help="roads layer (lines with a 'largeur' width, or polygons)"
     )
     p.add_argument("--vegetation", help="vegetation polygons with a 'kind' column")
@@ -156,10 +161,11 @@ def run(args) -> int:
         scene.add_zones(cc.read_plu(args.zones, crs=scene.crs), rules=rules)
         scene.add_parcels(cc.read_cadastre(args.parcels, crs=scene.crs))
         if args.buildings:
-            b = cc.read_buildings(args.buildings, crs=scene.crs)
-            scene.add_buildings(
-                b, id_column="cleabs" if "cleabs" in b.columns else None
-            )
+            id_column = args.id_column
+            if id_column is not None and id_column.lower() == "none":
+                id_column = False
+            b = cc.read_buildings(args.buildings, crs=scene.crs, id_column=id_column)
+            scene.add_buildings(b)  # ids already set by the reader
         if args.roads:
             scene.add_layer("roads", gpd.read_file(args.roads))
         if args.vegetation:
