@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from ._compat import import_optional
+from ._compat import import_optional, keyword_only_after
 from .errors import InputError
 from .mesh import KIND_CODES, CityMesh, extrude_buildings
 from .sun.occluders import TREE_KINDS, _ground_under, crown_levels
@@ -448,9 +448,11 @@ def add_scene(
     return mesh
 
 
+@keyword_only_after(2)
 def snapshot(
     scene,
     path,
+    *,
     color_by=None,
     camera="iso",
     face_values=None,
@@ -526,10 +528,12 @@ def snapshot(
     return path
 
 
+@keyword_only_after(3)
 def compare(
     before,
     after,
     path,
+    *,
     camera="iso",
     titles=("Before", "After"),
     color_by=None,
@@ -701,9 +705,11 @@ def _face_colors(
     return rgb, legend
 
 
+@keyword_only_after(2)
 def to_html(
     scene,
     path,
+    *,
     face_values=None,
     color_by=None,
     title=None,

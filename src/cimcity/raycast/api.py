@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._compat import keyword_only_after
 from ..errors import InputError
 from .embree_engine import ENGINE as EMBREE
 from .engines import resolve_engine
@@ -60,7 +61,8 @@ def prepare(mesh, engine: str = "auto", query: str = "occluded") -> str:
     return name
 
 
-def occluded(mesh, origins, directions, engine="auto", tmin=None, tmax=np.inf):
+@keyword_only_after(3)
+def occluded(mesh, origins, directions, *, engine="auto", tmin=None, tmax=np.inf):
     """Any-hit query: is each ray blocked by the mesh?
 
     Parameters
@@ -102,7 +104,8 @@ def occluded(mesh, origins, directions, engine="auto", tmin=None, tmax=np.inf):
     return _ENGINES[name].occluded(mesh, o, d, n, tmin, tmax)
 
 
-def intersect(mesh, origins, directions, engine="auto", tmin=None, tmax=np.inf):
+@keyword_only_after(3)
+def intersect(mesh, origins, directions, *, engine="auto", tmin=None, tmax=np.inf):
     """Closest-hit query: distance to and face of the first surface along each ray.
 
     Parameters
@@ -143,11 +146,13 @@ def intersect(mesh, origins, directions, engine="auto", tmin=None, tmax=np.inf):
     return _ENGINES[name].intersect(mesh, o, d, n, tmin, tmax)
 
 
+@keyword_only_after(4)
 def occluded_matrix(
     mesh,
     origins,
     directions,
     normals=None,
+    *,
     engine="auto",
     tmin=None,
     tmax=np.inf,
