@@ -493,11 +493,6 @@ def test_reprs_are_one_short_line(paris):
     assert f"{len(mesh.building_ids):,} buildings" in text and "EPSG:2154" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sun/sensors.py owner: Sensors is a dataclass whose repr prints its arrays "
-    "(1,400+ characters); needs a one-line __repr__ (issue 17, item 9)",
-)
 def test_sensors_repr_is_one_short_line(paris):
     from cimcity.sun.sensors import resolve
 

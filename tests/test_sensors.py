@@ -225,3 +225,104 @@ def test_missing_ground_altitudes_take_the_nearest_building_s():
     assert list(B["ground_source"]) == ["data", "nearest", "data"]
     assert B["ground_z"].iloc[1] == 40.0  # 20 m from the first, 110 m from the last
     assert B["roof_z"].iloc[1] == 50.0
+
+
+# -- issue 17: the sensor count a spacing asks for, reprs, ground bounds ---------------
+def test_a_millimetre_spacing_is_refused_before_sampling_with_the_count():
+    # The 10 x 10 x 12 m box has 100 m² of roof and 4 x 10 x 12 = 480 m² of
+    # walls (geometry): 580 m² at 1 mm asks for 580 / 0.001² = 5.8e8 sensors,
+    # over MAX_SENSORS (1e7); the smallest spacing within it is
+    # sqrt(580 / 1e7) = 7.6 mm, given rounded up to 0.01 m. The old code
+    # sampled it and was killed by the OOM killer at 21 GB; refusing must be
+    # immediate (< 5 s here, the estimate is a sum of face areas).
+    import time
+
+    from cimcity.sun import sensors as S
+
+    scene = lone_box(w=10.0, d=10.0, h=12.0)
+    mesh = scene.mesh()
+    area = float(mesh.face_areas[mesh.kind_mask(("roof", "wall"))].sum())
+    assert area == pytest.approx(580.0, abs=1e-6)
+    t0 = time.perf_counter()
+    with pytest.raises(InputError) as info:
+        resolve(scene, spacing=0.001, surfaces=("roof", "wall"))
+    assert time.perf_counter() - t0 < 5.0
+    msg = str(info.value)
+    assert "spacing=0.001" in msg and "580,000,000 sensors" in msg
+    assert "max_sensors=10,000,000" in msg and "spacing >= 0.01 m" in msg
+    assert S.MAX_SENSORS == 10_000_000
+    # the smallest spacing it proposes is accepted
+    s = resolve(scene, spacing=0.5, surfaces=("roof",))
+    assert len(s) == pytest.approx(100.0 / 0.5**2, rel=0.05)
+
+
+def test_max_sensors_keyword_and_constant_raise_or_lower_the_limit(monkeypatch):
+    # 1 m on the same box asks for ~580 sensors: refused under max_sensors=100,
+    # accepted above; the module constant is read at call time, so setting it
+    # changes every analysis (here sun_hours, which has no keyword of its own)
+    from cimcity import shadow
+    from cimcity.sun import sensors as S
+
+    scene = lone_box(w=10.0, d=10.0, h=12.0)
+    with pytest.raises(InputError, match=r"about 580 sensors.*max_sensors=100\b"):
+        resolve(scene, spacing=1.0, surfaces=("roof", "wall"), max_sensors=100)
+    s = resolve(scene, spacing=1.0, surfaces=("roof", "wall"), max_sensors=1000)
+    assert 0 < len(s) <= 1000
+    with pytest.raises(InputError, match="max_sensors"):
+        resolve(scene, spacing=1.0, max_sensors=0)
+    monkeypatch.setattr(S, "MAX_SENSORS", 50)
+    with pytest.raises(InputError, match=r"max_sensors=50\b"):
+        shadow.sun_hours(scene, "2024-06-21", spacing=1.0, step="1h", surfaces=("roof",))
+
+
+def test_ground_grid_cell_count_is_bounded_before_rasterising():
+    # a 1 km x 1 km grid at 0.1 m has 1e8 cells: refused before any raster is
+    # allocated (1e8 bytes for the footprint mask alone), with the count
+    scene = lone_box()
+    b = scene.bounds
+    bounds = (b[0], b[1], b[0] + 1000.0, b[1] + 1000.0)
+    with pytest.raises(InputError, match=r"100,000,000 sensors .*open ground"):
+        ground_grid(scene, 0.1, bounds)
+    with pytest.raises(InputError, match=r"spacing must be a positive number.*'2m'"):
+        ground_grid(scene, "2m", bounds)
+    g = ground_grid(scene, 50.0, bounds)
+    assert len(g) == 400  # 20 x 20 cells; no cell centre falls in the 20 x 10 m box
+
+
+def test_spacing_must_be_a_number():
+    # text, booleans and numpy NaN are refused by name (the old check called
+    # np.isfinite('2m') and raised a TypeError); numpy values read plainly
+    scene = lone_box()
+    for bad, shown in (("2m", "'2m'"), (True, "True"), (np.float64("nan"), "nan"),
+                       (np.float64(-2.0), "-2.0")):
+        with pytest.raises(InputError) as info:
+            resolve(scene, spacing=bad)
+        assert shown in str(info.value) and "np." not in str(info.value)
+
+
+def test_ground_bounds_in_degrees_are_refused_on_a_projected_scene():
+    # (2.31, 48.88, 2.32, 48.89) is lon/lat in Paris 17e; read as Lambert-93
+    # metres it is a 10 m box in the Gulf of Guinea: a CRSError naming it
+    from cimcity.errors import CRSError
+
+    with pytest.raises(CRSError, match=r"\(2\.31, 48\.88, 2\.32, 48\.89\).*EPSG:2154"):
+        resolve(lone_box(), spacing=2.0, ground_bounds=(2.31, 48.88, 2.32, 48.89))
+    with pytest.raises(CRSError, match="area of use"):
+        resolve(lone_box(), spacing=2.0, ground_bounds=(5e7, 5e7, 5e7 + 10, 5e7 + 10))
+
+
+def test_sensors_repr_is_one_line_with_counts_per_kind_and_crs():
+    scene = lone_box()
+    s = resolve(scene, spacing=2.0)
+    kinds, counts = np.unique(s.kind.astype(str), return_counts=True)
+    text = repr(s)
+    assert "\n" not in text and len(text) < 150 and "array" not in text
+    assert text.startswith(f"<Sensors: {len(s):,} points (")
+    for k, c in zip(kinds, counts, strict=True):
+        assert f"{k} {c:,}" in text
+    assert "EPSG:2154" in text
+    # subsets and user points keep the CRS; an empty set says so
+    assert "EPSG:2154" in repr(s.subset(s.kind == "roof"))
+    assert repr(Sensors.empty()) == "<Sensors: 0 points (none)>"
+    p = resolve(scene, points=[[0.0, 0.0, 1.0]])
+    assert repr(p).endswith("(point 1), EPSG:2154>")

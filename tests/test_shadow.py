@@ -891,3 +891,49 @@ def test_trees_requested_without_tree_heights_warn():
     with pytest.warns(DataQualityWarning, match="no tree with a height"):
         shadow.sun_hours(lone_box(), "2024-06-21", points=[[X0 - 10, Y0 - 10, 36.0]],
                          trees=True)
+
+
+# -- issue 17: malformed arguments refused by name ------------------------------------
+def test_unknown_time_zone_and_missing_local_times_are_input_errors():
+    # tz='Mars/Olympus' raised zoneinfo.ZoneInfoNotFoundError; 02:30 on
+    # 31 March 2024 does not exist in Paris (clocks jump from 02:00 to 03:00)
+    # and raised pytz's NonExistentTimeError
+    from cimcity.sun.position import as_stamp, check_tz
+
+    scene = lone_box()
+    with pytest.raises(InputError, match=r"unknown time zone 'Mars/Olympus'.*Europe/Paris"):
+        shadow.polygons(scene, "2024-06-21 12:00", tz="Mars/Olympus")
+    with pytest.raises(InputError, match="Mars/Olympus"):
+        shadow.sun_hours(scene, "2024-06-21", tz="Mars/Olympus", spacing=4.0)
+    with pytest.raises(InputError, match=r"unknown time zone 3"):
+        check_tz(3)
+    with pytest.raises(InputError, match=r"'2024-03-31 02:30' is not one instant"):
+        as_stamp("2024-03-31 02:30")
+    assert check_tz("UTC") == "UTC"
+    assert as_stamp("2024-06-21 12:00", "UTC").hour == 12
+
+
+def test_impact_refuses_non_scenes_and_n_worst_below_one():
+    scene = lone_box(w=10.0, d=10.0, h=12.0)
+    with pytest.raises(InputError, match=r"before must be a cimcity Scene.*str 'before\.gpkg'"):
+        shadow.impact("before.gpkg", scene, "2024-12-21", spacing=4.0, step="1h")
+    with pytest.raises(InputError, match=r"after must be a cimcity Scene.*NoneType"):
+        shadow.impact(scene, None, "2024-12-21", spacing=4.0, step="1h")
+    for bad in (0, -1, 2.5, True, "3"):
+        with pytest.raises(InputError, match=r"n_worst must be a whole number >= 1"):
+            shadow.impact(scene, scene, "2024-12-21", n_worst=bad, spacing=4.0, step="1h")
+    r = shadow.impact(scene, scene, "2024-12-21", n_worst=np.int64(2), spacing=4.0,
+                      step="1h")
+    assert r.n_worst == 2
+
+
+def test_context_warning_counts_read_with_thousands_separators():
+    # 1,500 ground sensors 400 m from the only building: none has the context
+    # margin, and the note says "1,500 of 1,500 sensors", not "1500 of 1500"
+    from cimcity.sun.context import flag_context, margin_for
+
+    scene = lone_box()
+    frame = pd.DataFrame({"x": np.full(1500, X0 + 400.0), "y": np.full(1500, Y0)})
+    with pytest.warns(cc.errors.DataQualityWarning, match=r"1,500 of 1,500 sensors"):
+        flag_context(frame, scene, margin_for(scene), "sun_hours")
+    assert not frame["context_ok"].any()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import cimcity as cc
 from cimcity import solar
-from cimcity.errors import EngineError, InputError
+from cimcity.errors import DataQualityWarning, EngineError, InputError
 from cimcity.io import weather as io_weather
 from cimcity.sun import sky
 from cimcity.sun.position import direction_vectors
@@ -633,18 +633,24 @@ def test_facade_peak_is_where_the_sun_is_in_the_grid():
     normals = np.column_stack([np.sin(a), np.cos(a), np.zeros_like(a)])
     # sensors 1 m above the box roof: nothing blocks them
     pts = np.tile([X0 + 10.0, Y0 + 5.0, 35.0 + 21.0], (len(fan), 1))
-    r = solar.irradiance(
-        scene,
-        weather=_beam_only_weather(times),
-        points=pts,
-        normals=normals,
-        timeseries=True,
-        albedo=0.0,
-        engine=ENGINE,
-    )
-    assert r.meta["grid_north"] == pytest.approx(north, abs=1e-12)
     for k, t in enumerate(times):
-        e = r.timeseries.iloc[k].to_numpy()
+        # one study per instant (a one-hour row): a weather series with months
+        # between its rows is refused as gappy (io/weather)
+        one = io_weather.from_frame(
+            _beam_only_weather(times[k : k + 1]), st.latitude, st.longitude,
+            st.altitude, interval=1.0,
+        )
+        r = solar.irradiance(
+            scene,
+            weather=one,
+            points=pts,
+            normals=normals,
+            timeseries=True,
+            albedo=0.0,
+            engine=ENGINE,
+        )
+        assert r.meta["grid_north"] == pytest.approx(north, abs=1e-12)
+        e = r.timeseries.iloc[0].to_numpy()
         lit = e > 0
         A = np.column_stack([np.cos(a[lit]), np.sin(a[lit])])
         c, *_ = np.linalg.lstsq(A, e[lit], rcond=None)
@@ -655,7 +661,7 @@ def test_facade_peak_is_where_the_sun_is_in_the_grid():
         # the brightest facade of the fan is the one facing the sun's grid azimuth
         best = fan[np.argmax(e)]
         assert abs((best - expected + 180) % 360 - 180) <= 0.25
-        assert r.sun["grid_azimuth"].iloc[k] == pytest.approx(expected, abs=1e-9)
+        assert r.sun["grid_azimuth"].iloc[0] == pytest.approx(expected, abs=1e-9)
 
 
 def _north_at(lon, lat):
@@ -975,3 +981,38 @@ def test_clear_sky_is_flagged_and_context_is_reported():
     # only the sensors over the study area's western half of the roof
     assert (r.sensors["x"] <= X0 + 10).all() and len(r.sensors) > 0
     assert r.meta["context"]["context_m"] == pytest.approx(20 / np.tan(np.radians(5)), abs=0.1)
+
+
+# -- issue 17: options and outputs refused by name -------------------------------------
+def test_threshold_must_be_a_non_negative_irradiation():
+    # a negative favourable-roof threshold made every roof "favourable"; text
+    # and NaN made numpy raise a TypeError: all refused naming the value
+    scene = lone_box(w=10.0, d=10.0, h=12.0)
+    for bad, shown in ((-5.0, "-5.0"), ("high", "'high'"), (np.nan, "nan"),
+                       (np.float64(-1.0), "-1.0")):
+        with pytest.raises(InputError) as info:
+            solar.irradiance(scene, "2024-06-21", spacing=4.0, threshold=bad)
+        msg = str(info.value)
+        assert "threshold" in msg and shown in msg and "np." not in msg
+    with pytest.raises(InputError, match=r"albedo must be a number in \[0, 1\]; got 'x'"):
+        solar.irradiance(scene, "2024-06-21", spacing=4.0, albedo="x")
+
+
+def test_solar_render_checks_the_suffix_before_drawing(tmp_path):
+    # .html used to reach pyvista's screenshot, which raised a bare ValueError
+    # after the whole scene was drawn; it is refused first, naming the suffix,
+    # the picture types and the page writer; a .png is drawn and not blank
+    pytest.importorskip("pyvista")
+    from cimcity.render import figure_is_blank
+
+    scene = lone_box(w=10.0, d=10.0, h=12.0)
+    with pytest.warns(DataQualityWarning):
+        r = solar.irradiance(scene, "2024-06-21", spacing=2.0)
+    with pytest.raises(InputError, match=r"'\.html'.*to_html.*\.png"):
+        r.render(tmp_path / "map.html")
+    with pytest.raises(InputError, match=r"'\(none\)'"):
+        r.render(tmp_path / "map")
+    assert not list(tmp_path.iterdir())
+    out = r.render(tmp_path / "sub" / "map.png", window_size=(480, 320))
+    assert out == tmp_path / "sub" / "map.png" and out.is_file()
+    assert not figure_is_blank(out)

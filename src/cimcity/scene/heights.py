@@ -10,6 +10,19 @@ the same table with a ground altitude (``"nearest"``, with an
 :class:`~cimcity.errors.EstimateWarning`), else :data:`DEFAULT_GROUND_Z`
 (``"default"``: the buildings then stand in a *relative* frame, ground = 0).
 
+Missing is not wrong: a NaN (or empty text) is *missing* and resolved as
+above, but a value that is there and cannot be a building's is refused with an
+:class:`~cimcity.errors.InputError` naming it (text that is not a length such
+as ``"tall"``, ``inf``, non-positive heights or storeys, more than
+:data:`~cimcity.schemas.MAX_STOREYS` storeys, altitudes outside
+:data:`~cimcity.schemas.ALTITUDE_RANGE`, a ``roof_z`` at or under a given
+``ground_z``, a ``storey_height`` that is not a storey): replacing it by the
+default would draw a 9 m building where the data says something else. Tables
+of a known product (BDNB, BD TOPO, OSM, read by :mod:`cimcity.schemas`) have
+already had their sentinels set to missing with a warning; a roof under the
+ground there, or under a ground that comes from the terrain, is ignored with a
+:class:`~cimcity.errors.DataQualityWarning` naming it.
+
 One vertical frame
 ------------------
 Ground, buildings, projects and sensors must share one altitude reference.
@@ -31,6 +44,8 @@ import pandas as pd
 import shapely
 
 from ..errors import DataQualityWarning, EstimateWarning, GeoreferenceError, InputError
+from ..schemas import ALTITUDE_RANGE, MAX_STOREYS, parse_length
+from .summary import shown
 
 #: storey height used to estimate missing building heights and storey counts [m]
 STOREY_HEIGHT = 3.0
@@ -47,6 +62,13 @@ KNOWN_GROUND = ("data", "terrain", "nearest", "bim")
 #: buildings within this plan distance of a project are its neighbours when
 #: its base is compared with their ground [m]
 FRAME_RADIUS = 100.0
+#: largest ``storey_height`` accepted [m] (a storey; taller halls are given
+#: their height, not estimated from storeys)
+MAX_STOREY_HEIGHT = 20.0
+#: text read as a missing value in height columns (lower case, stripped)
+_MISSING_TEXT = ("", "nan", "none", "null", "<na>", "n/a", "na", "-")
+#: columns read as numbers [m] (storeys: a count)
+_COLUMNS = ("height", "storeys", "ground_z", "roof_z", "eave_z")
 
 
 def ground_from_terrain(terrain, geoms) -> np.ndarray:
@@ -102,17 +124,25 @@ def resolve_heights(gdf, storey_height: float = STOREY_HEIGHT, terrain=None):
     Raises
     ------
     InputError
-        Non-positive heights or storey counts.
+        Values that are there but cannot be a building's (see the module
+        docstring), a bad ``storey_height``.
+
+    Warns
+    -----
+    EstimateWarning
+        Heights or ground altitudes estimated.
+    DataQualityWarning
+        A product's roof altitude at or under the ground, ignored.
     """
     n = len(gdf)
-
-    def col(name):
-        if name in gdf.columns:
-            return pd.to_numeric(gdf[name], errors="coerce").to_numpy(dtype=float)
-        return np.full(n, np.nan)
-
-    height, storeys = col("height"), col("storeys")
-    ground, roof, eave = col("ground_z"), col("roof_z"), col("eave_z")
+    storey_height = check_storey_height(storey_height)
+    # a table read from a product (schemas.building_fields) carries its
+    # height_source: its sentinels are already missing, with a warning
+    product = "height_source" in gdf.columns
+    values = {name: _read_column(gdf, name) for name in _COLUMNS}
+    _refuse_bad_values(gdf, values)
+    height, storeys = values["height"], values["storeys"]
+    ground, roof, eave = values["ground_z"], values["roof_z"], values["eave_z"]
     ground_src = np.where(np.isfinite(ground), "data", "terrain").astype(object)
     gz = (
         ground_from_terrain(terrain, gdf.geometry.values)
@@ -136,14 +166,7 @@ def resolve_heights(gdf, storey_height: float = STOREY_HEIGHT, terrain=None):
         nog = ~np.isfinite(ground)
     ground_src[nog] = "default"
     ground[nog] = DEFAULT_GROUND_Z
-    for name, v in (("height", height), ("storeys", storeys)):
-        bad = np.isfinite(v) & (v <= 0)
-        if bad.any():
-            i = gdf.index[np.flatnonzero(bad)[0]]
-            raise InputError(
-                f"buildings: {int(bad.sum())} non-positive {name} value(s) "
-                f"(first {i!r}: {v[bad][0]}); {name} must be > 0 or missing"
-            )
+    roof = _roof_over_ground(gdf, roof, ground, ground_src, strict=not product)
     h, src = _heights(gdf, height, storeys, ground, roof, storey_height)
     st_src = np.where(np.isfinite(storeys), "data", "estimated").astype(object)
     storeys = np.where(
@@ -165,6 +188,132 @@ def resolve_heights(gdf, storey_height: float = STOREY_HEIGHT, terrain=None):
     if "source" not in gdf.columns:
         gdf["source"] = "user"
     return gdf
+
+
+def check_storey_height(storey_height) -> float:
+    """``storey_height`` as a float [m], refused unless in
+    (0, :data:`MAX_STOREY_HEIGHT`].
+
+    Raises
+    ------
+    InputError
+        Not a number, not finite, not positive or taller than a storey.
+    """
+    ok = isinstance(storey_height, int | float | np.integer | np.floating)
+    ok = ok and not isinstance(storey_height, bool | np.bool_)
+    if not ok or not (0 < float(storey_height) <= MAX_STOREY_HEIGHT):
+        raise InputError(
+            f"storey_height must be the height of one storey in metres, > 0 and "
+            f"<= {MAX_STOREY_HEIGHT:g}; got {shown(storey_height)!r} (default "
+            f"{STOREY_HEIGHT:g})"
+        )
+    return float(storey_height)
+
+
+def _read_column(gdf, name) -> np.ndarray:
+    """A height column as floats [m] (NaN when missing or empty text); text
+    that is not a length (``"tall"``) is refused.
+
+    Raises
+    ------
+    InputError
+        Naming the first unreadable value and its building.
+    """
+    if name not in gdf.columns:
+        return np.full(len(gdf), np.nan)
+    col = gdf[name]
+    if col.dtype.kind in "biuf":
+        return col.to_numpy(dtype=float, na_value=np.nan)
+    raw = col.to_numpy(dtype=object)
+    v = parse_length(raw)
+    empty = np.array(
+        [isinstance(x, str) and x.strip().lower() in _MISSING_TEXT for x in raw], bool
+    )
+    v[empty] = np.nan
+    bad = pd.notna(raw) & ~empty & np.isnan(v)
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        unit = "a count" if name == "storeys" else "metres (12, 12.5 or '12 m')"
+        raise InputError(
+            f"buildings: {int(bad.sum())} {name} value(s) are not numbers (first "
+            f"{shown(gdf.index[i])!r}: {shown(raw[i])!r}); give {name} as {unit} or leave it "
+            f"missing (NaN) to have it estimated"
+        )
+    return v
+
+
+def _first(gdf, bad, v) -> str:
+    """``'<id>': <value>`` of the first flagged building (plain number)."""
+    i = np.flatnonzero(bad)[0]
+    return f"{shown(gdf.index[i])!r}: {float(v[i]):g}"
+
+
+def _refuse_bad_values(gdf, values: dict) -> None:
+    """Refuse values that are there but cannot be a building's (see the
+    module docstring): infinite, non-positive heights and storeys, too many
+    storeys, altitudes outside :data:`~cimcity.schemas.ALTITUDE_RANGE`."""
+    lo, hi = ALTITUDE_RANGE
+    for name, v in values.items():
+        bad = np.isinf(v)
+        if bad.any():
+            raise InputError(
+                f"buildings: {int(bad.sum())} infinite {name} value(s) (first "
+                f"{_first(gdf, bad, v)}); {name} must be a finite number or missing "
+                f"(NaN)"
+            )
+        if name in ("height", "storeys"):
+            bad = np.isfinite(v) & (v <= 0)
+            if bad.any():
+                raise InputError(
+                    f"buildings: {int(bad.sum())} non-positive {name} value(s) "
+                    f"(first {_first(gdf, bad, v)}); {name} must be > 0 or missing"
+                )
+        if name == "storeys":
+            bad = np.isfinite(v) & (v > MAX_STOREYS)
+            if bad.any():
+                raise InputError(
+                    f"buildings: {int(bad.sum())} storeys value(s) above "
+                    f"{MAX_STOREYS} (first {_first(gdf, bad, v)}); not a building's "
+                    f"storey count: check the column"
+                )
+        elif name != "height":
+            bad = np.isfinite(v) & ((v < lo) | (v > hi))
+            if bad.any():
+                raise InputError(
+                    f"buildings: {int(bad.sum())} {name} value(s) outside the "
+                    f"plausible altitudes {lo:,g} to {hi:,g} m (first "
+                    f"{_first(gdf, bad, v)} m); check the unit or the column, and "
+                    f"leave sentinels such as -9999 missing (NaN)"
+                )
+
+
+def _roof_over_ground(gdf, roof, ground, ground_src, strict: bool) -> np.ndarray:
+    """``roof`` with roofs at or under their ground refused (``strict``, a
+    ground given in the table) or ignored with a warning (NaN)."""
+    bad = np.isfinite(roof) & np.isfinite(ground) & (roof <= ground)
+    if not bad.any():
+        return roof
+    i = np.flatnonzero(bad)[0]
+    first = (
+        f"first {shown(gdf.index[i])!r}: roof_z {float(roof[i]):g} m, ground_z "
+        f"{float(ground[i]):g} m from the {ground_src[i]}"
+    )
+    given = bad & (ground_src == "data")
+    if strict and given.any():
+        j = np.flatnonzero(given)[0]
+        raise InputError(
+            f"buildings: {int(given.sum())} roof_z value(s) at or under the "
+            f"building's ground_z (first {shown(gdf.index[j])!r}: roof_z "
+            f"{float(roof[j]):g} m, ground_z {float(ground[j]):g} m); give both "
+            f"altitudes in one vertical datum, or the height instead"
+        )
+    warnings.warn(
+        f"buildings: {int(bad.sum())} roof_z value(s) at or under the ground "
+        f"({first}); roof_z ignored (height from the other columns)",
+        DataQualityWarning,
+        stacklevel=4,
+    )
+    return np.where(bad, np.nan, roof)
 
 
 def _heights(gdf, height, storeys, ground, roof, storey_height):

@@ -31,6 +31,17 @@ _CARD = (
 )
 
 
+def shown(value):
+    """A value as it reads in a message: numpy scalars as Python numbers and
+    strings (``2.5``, not ``np.float64(2.5)``; NaN stays ``nan``), tuples and
+    lists element by element; anything else unchanged."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | list):
+        return type(value)(shown(v) for v in value)
+    return value
+
+
 def summary(scene) -> dict:
     """Counts, extent [m], height and ground-altitude statistics [m] (with
     where the ground altitudes come from: ``ground_sources``) and the study

@@ -59,7 +59,7 @@ def study_area(scene, area=None, ground_bounds=None):
             "ground-only spelling)"
         )
     if area is not None:
-        return as_area(area)
+        return as_area(area, "area", getattr(scene, "crs", None))
     if isinstance(scene, shapely.Geometry) or not hasattr(scene, "meta"):
         return None
     return scene.meta.get("study_area")
@@ -177,7 +177,7 @@ def flag_context(frame, scene, margin: dict, what: str):
     elif bad.any():
         missing = float(need - d[bad].min())
         warnings.warn(
-            f"{what}: {int(bad.sum())} of {len(frame)} sensors lie closer than the "
+            f"{what}: {int(bad.sum()):,} of {len(frame):,} sensors lie closer than the "
             f"context margin of {need:g} m (tallest building {margin['tallest_m']:g} "
             f"m, sun down to {margin['min_elevation']:g}°) to the edge of the known "
             f"buildings; up to {missing:.0f} m of context is missing, so their sun "
@@ -208,7 +208,7 @@ def check_points_frame(scene, sensors, points, others=()) -> None:
     below = p[:, 2] < g - VERTICAL_TOL
     if below.all():
         raise GeoreferenceError(
-            f"all {len(p)} points lie below the scene's ground (points at median "
+            f"all {len(p):,} points lie below the scene's ground (points at median "
             f"z = {np.median(p[:, 2]):.2f} m, ground from the {source} at "
             f"{np.median(g):.2f} m): give their altitudes in the scene's vertical "
             f"frame ({getattr(scene, 'vertical_datum', 'NGF-IGN69')}), a few cm "

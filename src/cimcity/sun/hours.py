@@ -251,8 +251,11 @@ def sun_hours(
     Raises
     ------
     InputError
-        Unreadable dates or step, unknown surfaces, bad spacing or points,
-        a bad ``area``.
+        Unreadable dates, time zone or step, unknown surfaces, bad spacing or
+        points, a bad ``area``, a spacing asking for more sensors than
+        :data:`cimcity.sun.sensors.MAX_SENSORS` (raise it to go further).
+    CRSError
+        ``area`` or ``ground_bounds`` in longitude/latitude.
     GeoreferenceError
         Layers of the scene in different vertical frames (buildings' ground
         vs the terrain, a project's base vs the ground), see

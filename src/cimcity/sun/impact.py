@@ -26,7 +26,9 @@ import shapely
 from .._compat import renamed_arguments
 from ..errors import InputError
 from ..mesh import CityMesh
+from ..scene import Scene
 from ..scene.heights import check_vertical_frame
+from ..scene.summary import shown
 from .context import flag_context, in_area, margin_for, study_area
 from .hours import hours_from_bits, trace_sun
 from .impact_results import ImpactResult, SolarImpact
@@ -180,6 +182,13 @@ def _covered(sensors, after, added) -> np.ndarray:
 
 
 def _check_scenes(before, after):
+    for name, sc in (("before", before), ("after", after)):
+        if not isinstance(sc, Scene):
+            raise InputError(
+                f"{name} must be a cimcity Scene (e.g. {name}="
+                f"{'scene' if name == 'before' else 'scene.with_project(bim)'}); got "
+                f"{type(sc).__name__} {sc!r}"
+            )
     if not before.crs.equals(after.crs):
         raise InputError(
             f"before and after scenes have different CRS ({before.crs.to_string()} vs "
@@ -229,7 +238,7 @@ def _neighbour_sensors(
     if radius is not None:
         if not np.isfinite(radius) or radius <= 0:
             raise InputError(
-                f"radius must be a positive distance in metres; got {radius!r}"
+                f"radius must be a positive distance in metres; got {shown(radius)!r}"
             )
         if len(changed_fp):
             zone = shapely.buffer(shapely.union_all(changed_fp), radius)
@@ -284,7 +293,8 @@ def sun_hours_impact(
         Keep only sensors within this plan distance of the changed buildings'
         footprints [m] (default: every sensor of the scene).
     n_worst : int
-        Number of worst cases listed per date in :attr:`ImpactResult.worst`.
+        Number of worst cases listed per date in :attr:`ImpactResult.worst`
+        (>= 1).
     trees : bool
         Tree crowns block the sun too (as in ``sun_hours``); trees that stand
         in only one of the scenes (cut or planted with the project) count in
@@ -303,6 +313,9 @@ def sun_hours_impact(
 
     Raises
     ------
+    InputError
+        ``before`` or ``after`` not a Scene, scenes in different CRS, bad
+        days, step, spacing, radius or ``n_worst``.
     GeoreferenceError
         The two scenes' layers stand in different vertical frames (e.g. a
         project based at 45 m NGF among buildings on the default ground 0 m,
@@ -315,8 +328,14 @@ def sun_hours_impact(
     :func:`cimcity.scene.heights.ground_at`), so a project on bare land gives
     the same losses as on a flat DEM at its base.
     """
-    days = _days(when, tz)
     _check_scenes(before, after)
+    days = _days(when, tz)
+    ok = isinstance(n_worst, int | np.integer) and not isinstance(n_worst, bool)
+    if not ok or n_worst < 1:
+        raise InputError(
+            f"n_worst must be a whole number >= 1 (worst cases listed per date); "
+            f"got {shown(n_worst)!r}"
+        )
     check_vertical_frame(before, (after,), refuse=True, what="sun-hours impact")
     check_vertical_frame(after, refuse=True, what="sun-hours impact")
     region = study_area(before, area)
@@ -414,7 +433,7 @@ def irradiance_impact(
     S = S.subset(keep)
     if not len(S):
         raise InputError(
-            f"no neighbour sensors within radius={radius} m of the project"
+            f"no neighbour sensors within radius={shown(radius)} m of the project"
         )
     loc = kw.pop("location", None)
     if loc is None:

@@ -73,6 +73,7 @@ import hashlib
 import time
 import warnings
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,7 @@ from ..io import weather as _weather
 from ..mesh import CityMesh
 from ..scene import Scene
 from ..scene.heights import check_vertical_frame
+from ..scene.summary import shown
 from . import sensors as _sensors
 from . import sky as _sky
 from . import visibility as vis
@@ -156,13 +158,19 @@ def site_location(scene=None, crs=None, bounds=None, altitude=None) -> tuple:
 
 # -- step 1: options and inputs ----------------------------------------------------------
 def _check_options(sky, direct, timeseries, albedo, efficiency, performance_ratio,
-                   transmissivity, occluders) -> str:
+                   transmissivity, occluders, threshold) -> str:
     """Validate the model options; returns the direct mode."""
-    if not (np.isfinite(transmissivity) and 0 <= transmissivity < 1):
-        raise InputError(
-            f"transmissivity must be in [0, 1) (0: opaque crowns); got "
-            f"{transmissivity!r}"
-        )
+    ranges = (  # name, value, test, valid range as words
+        ("threshold", threshold, lambda v: v >= 0, ">= 0 [kWh m⁻² yr⁻¹]"),
+        ("transmissivity", transmissivity, lambda v: 0 <= v < 1, "in [0, 1) (0: opaque)"),
+        ("albedo", albedo, lambda v: 0 <= v <= 1, "in [0, 1]"),
+        ("efficiency", efficiency, lambda v: 0 < v <= 1, "in (0, 1]"),
+        ("performance_ratio", performance_ratio, lambda v: 0 < v <= 1, "in (0, 1]"),
+    )
+    for name, v, ok, words in ranges:
+        number = isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v)
+        if not (number and ok(v)):
+            raise InputError(f"{name} must be a number {words}; got {shown(v)!r}")
     if sky not in _sky.SKY_MODELS:
         raise InputError(f"unknown sky model {sky!r}; expected one of {_sky.SKY_MODELS}")
     direct = direct or ("exact" if timeseries else "binned")
@@ -170,11 +178,6 @@ def _check_options(sky, direct, timeseries, albedo, efficiency, performance_rati
         raise InputError(
             f"unknown direct mode {direct!r}; expected one of {DIRECT_MODES}"
         )
-    if not (np.isfinite(albedo) and 0 <= albedo <= 1):
-        raise InputError(f"albedo must be in [0, 1]; got {albedo!r}")
-    for name, v in (("efficiency", efficiency), ("performance_ratio", performance_ratio)):
-        if not (np.isfinite(v) and 0 < v <= 1):
-            raise InputError(f"{name} must be in (0, 1]; got {v!r}")
     if occluders not in OCCLUDERS and not isinstance(occluders, CityMesh):
         raise InputError(
             f"unknown occluders {occluders!r}; expected 'auto', 'mesh', 'dsm' or a CityMesh"
@@ -689,6 +692,9 @@ def irradiance(
 
     Raises
     ------
+    InputError
+        Bad options (named), or a spacing asking for more sensors than
+        :data:`cimcity.sun.sensors.MAX_SENSORS` (raise it to go further).
     GeoreferenceError
         Layers of the scene (or given points) in different vertical frames
         (:func:`cimcity.scene.heights.check_vertical_frame`).
@@ -723,7 +729,7 @@ def irradiance(
     for k in ("start", "end"):
         args.pop(k)
     direct = _check_options(sky, direct, timeseries, albedo, efficiency,
-                            performance_ratio, transmissivity, occluders)
+                            performance_ratio, transmissivity, occluders, threshold)
     if trees and transmissivity > 0:
         return _blend_transmissivity(args)
     t_start = time.perf_counter()

@@ -34,6 +34,7 @@ from scipy import ndimage
 from ..errors import CRSError, DataQualityWarning, InputError
 from ..mesh import KIND_CODES, CityMesh, extrude_buildings
 from ..scene.heights import ground_at
+from ..scene.summary import shown
 from ..terrain import Terrain
 
 __all__ = [
@@ -121,10 +122,10 @@ def dsm_mesh(
             f"dsm must be a cimcity Terrain (cc.read_dsm(path)); got {type(dsm).__name__}"
         )
     if not isinstance(step, int | np.integer) or step < 1:
-        raise InputError(f"step must be a positive integer; got {step!r}")
+        raise InputError(f"step must be a positive integer; got {shown(step)!r}")
     if not np.isfinite(min_height) or min_height <= 0:
         raise InputError(
-            f"min_height must be a positive height [m]; got {min_height!r}"
+            f"min_height must be a positive height [m]; got {shown(min_height)!r}"
         )
     if bounds is not None:
         dsm = dsm.clip(bounds)

@@ -44,6 +44,7 @@ here re-implements astronomy.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ __all__ = [
     "grid_north",
     "direction_vectors",
     "true_azimuth",
+    "check_tz",
     "as_stamp",
     "as_times",
     "as_period",
@@ -141,8 +143,8 @@ def grid_north(crs, longitude: float, latitude: float) -> float:
         return 0.0
     if not (np.isfinite(longitude) and np.isfinite(latitude)):
         raise InputError(
-            f"cannot compute the grid convergence at lon={longitude!r}, "
-            f"lat={latitude!r}: expected finite WGS84 degrees"
+            f"cannot compute the grid convergence at lon={_shown(longitude)!r}, "
+            f"lat={_shown(latitude)!r}: expected finite WGS84 degrees"
         )
     from pyproj import Proj
     from pyproj.exceptions import ProjError
@@ -251,15 +253,53 @@ def true_azimuth(vectors, north: float = 0.0) -> np.ndarray:
     return (np.degrees(np.arctan2(v[:, 0], v[:, 1])) - north) % 360.0
 
 
+def _shown(value):
+    """A value as it reads in a message (numpy scalars as Python ones; the
+    same as :func:`cimcity.scene.summary.shown`, which this foundation module
+    does not import)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 # -- times ----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def _known_tz(name: str) -> bool:
+    try:
+        pd.Timestamp("2000-01-01").tz_localize(name)
+    except Exception:  # zoneinfo, pytz and dateutil raise their own errors
+        return False
+    return True
+
+
+def check_tz(tz):
+    """``tz`` unchanged when it is a time zone (an IANA name such as
+    ``"Europe/Paris"``, ``"UTC"`` or a ``tzinfo``); None passes (no zone).
+
+    Raises
+    ------
+    InputError
+        Naming the unknown zone.
+    """
+    if tz is None or isinstance(tz, _dt.tzinfo):
+        return tz
+    if not isinstance(tz, str) or not _known_tz(tz):
+        raise InputError(
+            f"unknown time zone {tz!r}; expected an IANA name such as "
+            f"{DEFAULT_TZ!r} or 'UTC'"
+        )
+    return tz
+
+
 def as_stamp(value, tz=DEFAULT_TZ) -> pd.Timestamp:
     """One time as a tz-aware Timestamp (naive values are local to ``tz``).
 
     Raises
     ------
     InputError
-        When ``value`` is not a date or time.
+        When ``value`` is not a date or time, ``tz`` not a time zone, or a
+        naive time that does not exist or is ambiguous in ``tz`` (a daylight
+        saving change).
     """
+    check_tz(tz)
     try:
         t = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
@@ -269,7 +309,15 @@ def as_stamp(value, tz=DEFAULT_TZ) -> pd.Timestamp:
         ) from exc
     if t is pd.NaT:
         raise InputError(f"cannot read {value!r} as a date or time (NaT)")
-    return t.tz_localize(tz) if t.tz is None else t
+    if t.tz is not None:
+        return t
+    try:
+        return t.tz_localize(tz)
+    except Exception as exc:  # pytz NonExistentTimeError / AmbiguousTimeError
+        raise InputError(
+            f"{value!r} is not one instant in {tz}: {exc}; give an aware time "
+            f"(e.g. with a UTC offset)"
+        ) from exc
 
 
 def _is_scalar_time(when) -> bool:
@@ -290,6 +338,7 @@ def as_times(when, tz=DEFAULT_TZ) -> pd.DatetimeIndex:
     -------
     pandas.DatetimeIndex
     """
+    check_tz(tz)
     if isinstance(when, pd.DatetimeIndex):
         idx = when
     elif _is_scalar_time(when):
@@ -363,7 +412,7 @@ def as_step(step, longest=LONGEST_STEP) -> pd.Timedelta:
         ) from exc
     if dt <= pd.Timedelta(0) or dt > longest:
         raise InputError(
-            f"step must be between 0 and {longest}; got {step!r}"
+            f"step must be between 0 and {longest}; got {_shown(step)!r}"
         )
     return dt
 
@@ -439,9 +488,9 @@ def period_bounds(when, tz=DEFAULT_TZ) -> tuple:
 def check_site(latitude, longitude) -> None:
     """Refuse a latitude outside -90..90 deg or a longitude outside -180..360 deg."""
     if not (np.isfinite(latitude) and -90 <= latitude <= 90):
-        raise InputError(f"latitude must be in [-90, 90] degrees; got {latitude!r}")
+        raise InputError(f"latitude must be in [-90, 90] degrees; got {_shown(latitude)!r}")
     if not (np.isfinite(longitude) and -180 <= longitude <= 360):
-        raise InputError(f"longitude must be in [-180, 180] degrees; got {longitude!r}")
+        raise InputError(f"longitude must be in [-180, 180] degrees; got {_shown(longitude)!r}")
 
 
 def sun_positions(

@@ -31,8 +31,9 @@ maintained library rasterises triangles to exact cell coverage.
 
 from __future__ import annotations
 
+import math
+import numbers
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,9 @@ from .._kernels.sample import cell_points, grid_cells
 from ..errors import InputError
 from ..mesh import KIND_CODES, KINDS, CityMesh, group_ids
 from ..scene.heights import ground_at
+from ..scene.summary import shown
+from ..scene.variants import check_area_crs
+from .sensor_set import Sensors
 
 __all__ = [
     "SURFACES",
@@ -56,6 +60,9 @@ __all__ = [
     "ground_grid",
     "resolve",
     "normalize_surfaces",
+    "MAX_SENSORS",
+    "check_spacing",
+    "check_sensor_count",
 ]
 
 #: sensor surfaces, in their one order: roofs, walls, open ground
@@ -66,6 +73,12 @@ GROUND_LAYOUTS = ("grid", "mesh")
 SENSOR_OFFSET = 0.05
 #: default offset of ground-grid sensors off the ground [m]
 GROUND_OFFSET = 0.05
+#: most sensors a study lays unless told otherwise: about 1 GB of sensor
+#: arrays, and as much again per traced visibility matrix (a 2 m study of a
+#: Paris arrondissement lays 1-3 million). Raise it per call with
+#: ``max_sensors=`` (:func:`resolve`, :func:`sample`, :func:`ground_grid`) or
+#: for every analysis by setting ``cimcity.sun.sensors.MAX_SENSORS``.
+MAX_SENSORS = 10_000_000
 
 #: normals closer than this (per component) and planes closer than
 #: :data:`_PLANE_TOL` [m] count as one plane when grouping faces into patches
@@ -80,165 +93,71 @@ _MIN_CELL_FRACTION = 0.25
 _TERRAIN = "terrain"
 
 
-@dataclass(eq=False)
-class Sensors:
-    """Sensor points, with what each stands for.
+# -- spacing and sensor count ------------------------------------------------------------
+def check_spacing(spacing) -> float:
+    """``spacing`` as a float [m]; InputError unless a finite number > 0."""
+    if (
+        isinstance(spacing, bool | np.bool_)
+        or not isinstance(spacing, numbers.Real)
+        or not math.isfinite(spacing)
+        or spacing <= 0
+    ):
+        raise InputError(
+            f"spacing must be a positive number of metres; got {shown(spacing)!r}"
+        )
+    return float(spacing)
 
-    Attributes
+
+def _nice_up(x: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k that is >= ``x`` (> 0)."""
+    k = math.floor(math.log10(x))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * 10.0**k >= x * (1 - 1e-12):
+            return m * 10.0**k
+    return 10.0 ** (k + 1)
+
+
+def check_sensor_count(area: float, spacing: float, what: str, max_sensors=None):
+    """Refuse a spacing that asks for more than ``max_sensors`` sensors, before
+    anything is laid (about one sensor per ``spacing²`` of surface).
+
+    Parameters
     ----------
-    points : (n, 3) float64
-        World coordinates in the scene CRS [m], already offset off the surface.
-    normals : (n, 3) float64
-        Unit outward normals.
-    areas : (n,) float64
-        Surface area each sensor stands for [m²].
-    face : (n,) int64
-        Mesh face the sensor lies on (-1 for ground-grid and user points).
-    building_id : (n,) object
-        Building id (None on open ground and user points).
-    kind : (n,) object
-        ``"roof"``, ``"wall"``, ``"ground"`` or ``"point"`` (user points).
-    cell : (n, 2) int64
-        (row, col) of ground-grid sensors in :attr:`grid`; -1 off the grid.
-    grid : dict or None
-        The ground raster: ``shape`` (rows, cols) and ``transform`` (affine).
+    area : float
+        Surface to cover [m²].
+    spacing : float
+        Distance between sensors [m].
+    what : str
+        The surfaces, named in the message.
+    max_sensors : int, optional
+        The limit (default :data:`MAX_SENSORS`).
+
+    Raises
+    ------
+    InputError
+        Giving the spacing, the count it asks for and the smallest spacing
+        within the limit.
     """
-
-    points: np.ndarray
-    normals: np.ndarray
-    areas: np.ndarray
-    face: np.ndarray
-    building_id: np.ndarray
-    kind: np.ndarray
-    cell: np.ndarray | None = None
-    grid: dict | None = None
-
-    def __post_init__(self):
-        if self.cell is None:
-            self.cell = np.full((len(self.points), 2), -1, np.int64)
-
-    def __len__(self) -> int:
-        return len(self.points)
-
-    @classmethod
-    def empty(cls) -> Sensors:
-        """No sensor."""
-        return cls(
-            np.zeros((0, 3)),
-            np.zeros((0, 3)),
-            np.zeros(0),
-            np.zeros(0, np.int64),
-            np.zeros(0, object),
-            np.zeros(0, object),
+    limit = MAX_SENSORS if max_sensors is None else max_sensors
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Real) or limit < 1:
+        raise InputError(f"max_sensors must be a count >= 1; got {shown(limit)!r}")
+    n = float(area) / (spacing * spacing)
+    if n > limit:
+        smallest = _nice_up(math.sqrt(float(area) / limit))
+        raise InputError(
+            f"spacing={spacing!r} m asks for about {n:,.0f} sensors on "
+            f"{float(area):,.0f} m² of {what}, more than max_sensors={int(limit):,}; "
+            f"use spacing >= {smallest:g} m, or raise the limit (max_sensors=, or "
+            f"cimcity.sun.sensors.MAX_SENSORS for every analysis)"
         )
 
-    def subset(self, mask) -> Sensors:
-        """The sensors selected by a boolean mask or an index array."""
-        mask = np.asarray(mask)
-        return Sensors(
-            self.points[mask],
-            self.normals[mask],
-            self.areas[mask],
-            self.face[mask],
-            self.building_id[mask],
-            self.kind[mask],
-            self.cell[mask],
-            self.grid,
-        )
 
-    @staticmethod
-    def concat(parts) -> Sensors:
-        """One set from several (in order); keeps the first ground raster."""
-        parts = [p for p in parts if p is not None]
-        if not parts:
-            return Sensors.empty()
-        grid = next((p.grid for p in parts if p.grid is not None), None)
-        return Sensors(
-            np.concatenate([p.points for p in parts]).reshape(-1, 3),
-            np.concatenate([p.normals for p in parts]).reshape(-1, 3),
-            np.concatenate([p.areas for p in parts]),
-            np.concatenate([p.face for p in parts]).astype(np.int64),
-            np.concatenate([p.building_id for p in parts]).astype(object),
-            np.concatenate([p.kind for p in parts]).astype(object),
-            np.concatenate([p.cell for p in parts]).reshape(-1, 2),
-            grid,
-        )
-
-    def to_frame(self, crs=None):
-        """Sensors as a GeoDataFrame of 3D points.
-
-        Columns ``x``, ``y``, ``z`` [m], ``nx``, ``ny``, ``nz``, ``area``
-        [m²], ``kind``, ``building_id``, ``face``.
-        """
-        import geopandas as gpd
-
-        p = self.points
-        return gpd.GeoDataFrame(
-            {
-                "x": p[:, 0],
-                "y": p[:, 1],
-                "z": p[:, 2],
-                "nx": self.normals[:, 0],
-                "ny": self.normals[:, 1],
-                "nz": self.normals[:, 2],
-                "area": self.areas,
-                "kind": self.kind,
-                "building_id": self.building_id,
-                "face": self.face,
-            },
-            geometry=gpd.points_from_xy(p[:, 0], p[:, 1], p[:, 2]),
-            crs=crs,
-        )
-
-    @classmethod
-    def from_points(cls, points, normals, areas=None, kind="point", building_id=None):
-        """Sensors at user-given points with normals (normalised here).
-
-        Parameters
-        ----------
-        points : (n, 3) float
-            World coordinates [m].
-        normals : (n, 3) float
-            Non-zero normals.
-        areas : (n,) float, optional
-            Area each point stands for [m²] (default 1).
-        kind : str
-            Kind of every point.
-        building_id : optional
-            Building of every point.
-        """
-        p = np.asarray(points, dtype=np.float64)
-        n = np.asarray(normals, dtype=np.float64)
-        if p.ndim != 2 or p.shape[1] != 3:
-            raise InputError(f"points must have shape (n, 3); got {p.shape}")
-        if n.shape != p.shape:
-            raise InputError(
-                f"normals must have the same shape as points {p.shape}; got {n.shape}"
-            )
-        if not np.all(np.isfinite(p)) or not np.all(np.isfinite(n)):
-            raise InputError("points and normals must be finite (found NaN or inf)")
-        length = np.linalg.norm(n, axis=1)
-        if np.any(length < 1e-12):
-            raise InputError(
-                f"normals must be non-zero; {int(np.sum(length < 1e-12))} are zero"
-            )
-        k = len(p)
-        return cls(
-            p,
-            n / length[:, None],
-            np.ones(k) if areas is None else np.asarray(areas, float),
-            np.full(k, -1, dtype=np.int64),
-            np.full(k, building_id, dtype=object),
-            np.full(k, kind, dtype=object),
-        )
+def _faces_area(mesh, kinds) -> float:
+    """Area of the faces of ``kinds`` of a mesh [m²]."""
+    return float(mesh.face_areas[mesh.kind_mask(kinds)].sum())
 
 
 # -- sensors on mesh faces ------------------------------------------------------------
-def _check_spacing(spacing):
-    if not np.isfinite(spacing) or spacing <= 0:
-        raise InputError(
-            f"spacing must be a positive number of metres; got {spacing!r}"
-        )
 
 
 def sample(
@@ -249,6 +168,7 @@ def sample(
     drop_buried: bool = True,
     footprints=None,
     tops=None,
+    max_sensors=None,
 ) -> Sensors:
     """Sensor points on the faces of a mesh at about ``spacing`` metres.
 
@@ -285,15 +205,24 @@ def sample(
         Footprints aligned with ``mesh.building_ids``.
     tops : (k,) float, optional
         Top altitude of each building [m].
+    max_sensors : int, optional
+        Most sensors the spacing may ask for (default :data:`MAX_SENSORS`).
 
     Returns
     -------
     Sensors
         ``kind`` is the mesh face kind name.
+
+    Raises
+    ------
+    InputError
+        A spacing that is not a positive number, or asks for more than
+        ``max_sensors`` sensors (:func:`check_sensor_count`).
     """
-    _check_spacing(spacing)
+    spacing = check_spacing(spacing)
+    check_sensor_count(_faces_area(mesh, kinds), spacing, "/".join(kinds), max_sensors)
     if not np.isfinite(offset):
-        raise InputError(f"offset must be a finite number of metres; got {offset!r}")
+        raise InputError(f"offset must be a finite number of metres; got {shown(offset)!r}")
     mask = mesh.kind_mask(kinds) & (mesh.face_areas > 1e-9)
     fidx = np.flatnonzero(mask)
     if len(fidx):
@@ -323,7 +252,8 @@ def sample(
 
 
 def sample_scene(
-    scene, spacing: float = 1.0, kinds=("roof", "wall"), offset: float = SENSOR_OFFSET
+    scene, spacing: float = 1.0, kinds=("roof", "wall"), offset: float = SENSOR_OFFSET,
+    max_sensors=None,
 ) -> Sensors:
     """Sensors on a scene's mesh, without the wall sensors buried in adjoining
     buildings (see :func:`sample`; ``kinds`` are mesh face kinds)."""
@@ -338,6 +268,7 @@ def sample_scene(
         drop_buried=True,
         footprints=B.geometry.values,
         tops=B["roof_z"].to_numpy(float),
+        max_sensors=max_sensors,
     )
 
 
@@ -546,8 +477,10 @@ def _grid_bounds(scene, bounds):
         b = np.asarray(bounds, float)
     if b.shape != (4,) or not np.all(np.isfinite(b)) or b[2] <= b[0] or b[3] <= b[1]:
         raise InputError(
-            f"ground bounds must be (minx, miny, maxx, maxy); got {bounds!r}"
+            f"ground bounds must be (minx, miny, maxx, maxy); got {shown(bounds)!r}"
         )
+    if bounds is not None:
+        check_area_crs(b, scene.crs, "ground bounds")
     if scene.terrain is not None:
         tb = scene.terrain.bounds
         b = np.array(
@@ -577,7 +510,7 @@ def _ground_heights(scene, x, y, engine, others=()):
 
 def ground_grid(
     scene, spacing: float, bounds=None, offset: float = GROUND_OFFSET, engine="auto",
-    others=(),
+    others=(), max_sensors=None,
 ) -> Sensors:
     """Open-ground sensors on a north-up grid outside the building footprints.
 
@@ -597,6 +530,8 @@ def ground_grid(
     others : sequence of Scene
         Scenes of the same study whose known ground counts too (the "after"
         scene of an impact: its project's base).
+    max_sensors : int, optional
+        Most cells the grid may have (default :data:`MAX_SENSORS`).
 
     Returns
     -------
@@ -611,7 +546,11 @@ def ground_grid(
     """
     from affine import Affine
 
+    spacing = check_spacing(spacing)
     b = _grid_bounds(scene, bounds)
+    check_sensor_count(
+        (b[2] - b[0]) * (b[3] - b[1]), spacing, "open ground", max_sensors
+    )
     x0 = np.floor(b[0] / spacing) * spacing
     y1 = np.ceil(b[3] / spacing) * spacing
     cols = max(int(np.ceil((b[2] - x0) / spacing)), 1)
@@ -654,6 +593,7 @@ def ground_grid(
         np.full(k, "ground", dtype=object),
         np.column_stack([r, c]).astype(np.int64),
         {"shape": (rows, cols), "transform": transform},
+        scene.crs,
     )
 
 
@@ -695,23 +635,32 @@ def _user_points(points, normals) -> Sensors:
     return Sensors.from_points(p, nrm)
 
 
-def _on_faces(scene, spacing, kinds) -> Sensors:
+def _sampled_mesh(scene, kinds) -> CityMesh:
+    """The mesh :func:`_on_faces` samples."""
+    if isinstance(scene, CityMesh):
+        return scene
+    return scene.mesh(terrain=_TERRAIN in kinds)
+
+
+def _on_faces(scene, spacing, kinds, max_sensors=None) -> Sensors:
     """Sensors on mesh faces of ``kinds`` (mesh kind names), cached on the
     sampled mesh; terrain faces are labelled ``"ground"``."""
+    mesh = _sampled_mesh(scene, kinds)
     if isinstance(scene, CityMesh):
-        mesh, source = scene, "mesh"
+        source = "mesh"
 
         def build():
-            return sample(mesh, spacing, kinds)
+            return sample(mesh, spacing, kinds, max_sensors=max_sensors)
     else:  # the scene's mesh: buried wall sensors dropped
-        mesh, source = scene.mesh(terrain=_TERRAIN in kinds), "scene"
+        source = "scene"
 
         def build():
-            return sample_scene(scene, spacing, kinds)
+            return sample_scene(scene, spacing, kinds, max_sensors=max_sensors)
 
     def labelled():
         s = build()
         s.kind = np.where(s.kind == _TERRAIN, "ground", s.kind).astype(object)
+        s.crs = getattr(scene, "crs", None) or getattr(mesh, "crs", None)
         return s
 
     key = ("sensors.faces", source, float(spacing), tuple(sorted(kinds)))
@@ -729,6 +678,7 @@ def resolve(
     ground: str = "grid",
     engine: str = "auto",
     others=(),
+    max_sensors=None,
 ) -> Sensors:
     """The sensors of a sun study: user points, or sensors laid on surfaces.
 
@@ -756,6 +706,9 @@ def resolve(
     others : sequence of Scene
         Scenes whose known ground also places the ground grid (see
         :func:`ground_grid`).
+    max_sensors : int, optional
+        Most sensors the spacing may ask for, on all surfaces together
+        (default :data:`MAX_SENSORS`); checked before any is laid.
 
     Returns
     -------
@@ -767,10 +720,15 @@ def resolve(
     Raises
     ------
     InputError
-        Unknown surfaces or layout, bad spacing, points or normals.
+        Unknown surfaces or layout, bad spacing, points or normals, a spacing
+        asking for more than ``max_sensors`` sensors.
+    CRSError
+        ``ground_bounds`` in longitude/latitude on a projected scene.
     """
     if points is not None:
-        return _user_points(points, normals)
+        s = _user_points(points, normals)
+        s.crs = getattr(scene, "crs", None)
+        return s
     if normals is not None:
         raise InputError("normals were given without points")
     surfaces = normalize_surfaces(surfaces)
@@ -778,19 +736,27 @@ def resolve(
         raise InputError(
             f"unknown ground layout {ground!r}; expected one of {GROUND_LAYOUTS}"
         )
-    _check_spacing(spacing)
+    spacing = check_spacing(spacing)
     on_mesh = isinstance(scene, CityMesh)
     grid = "ground" in surfaces and ground == "grid" and not on_mesh
     kinds = tuple(k for k in ("roof", "wall") if k in surfaces)
     if "ground" in surfaces and not grid:
         kinds += (_TERRAIN,)
+    faces = kinds and (on_mesh or len(scene.buildings) or _TERRAIN in kinds)
+    # the count of every part together, before any is laid
+    area = _faces_area(_sampled_mesh(scene, kinds), kinds) if faces else 0.0
+    if grid:
+        b = _grid_bounds(scene, ground_bounds)
+        area += (b[2] - b[0]) * (b[3] - b[1])
+    check_sensor_count(area, spacing, "/".join(surfaces), max_sensors)
     parts = []
     if grid:
         parts.append(
-            ground_grid(scene, spacing, ground_bounds, engine=engine, others=others)
+            ground_grid(scene, spacing, ground_bounds, engine=engine, others=others,
+                        max_sensors=max_sensors)
         )
-    if kinds and (on_mesh or len(scene.buildings) or _TERRAIN in kinds):
-        parts.append(_on_faces(scene, spacing, kinds))
+    if faces:
+        parts.append(_on_faces(scene, spacing, kinds, max_sensors))
     if len(parts) == 1:
         return parts[0]
     return Sensors.concat(parts)

@@ -299,7 +299,7 @@ def reinhart(mf: int = 2) -> SkyPatches:
     """
     if not isinstance(mf, int | np.integer) or mf < 1:
         raise InputError(
-            f"Reinhart subdivision factor must be an integer >= 1; got {mf!r}"
+            f"Reinhart subdivision factor must be an integer >= 1; got {getattr(mf, 'item', lambda: mf)()!r}"
         )
     mf = int(mf)
     alpha = 90.0 / (7 * mf + 0.5)

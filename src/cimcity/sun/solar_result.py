@@ -356,7 +356,8 @@ class SolarResult(Result):
         Parameters
         ----------
         path : str or Path, optional
-            Output PNG; None returns the image.
+            Output picture (:data:`cimcity.render.IMAGE_SUFFIXES`: ``.png``,
+            ``.jpg``...); None returns the image.
         column : str
             Sensor column (``irradiation`` [kWh/m²], ``sky_view``...).
         camera : str or pyvista camera position
@@ -367,20 +368,25 @@ class SolarResult(Result):
         Returns
         -------
         pathlib.Path, or (h, w, 3) uint8 array when ``path`` is None
-        """
 
+        Raises
+        ------
+        InputError
+            A result without a Scene, an unknown column, or a ``path`` whose
+            suffix is not a picture's (``.html``: see
+            :func:`cimcity.render.to_html`).
+        """
         if self.scene is None or not hasattr(self.scene, "mesh"):
             raise InputError("render() needs a result computed on a Scene")
-        pv = import_optional("pyvista")
-        pv.OFF_SCREEN = True
         S = self.sensors
         if column not in S.columns:
             raise InputError(
                 f"unknown column {column!r}; sensors have {list(S.columns)}"
             )
-        if path is not None:
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
+        if path is not None:  # checked before any drawing; folders created
+            path = render._output(path, render.IMAGE_SUFFIXES, "a picture")
+        pv = import_optional("pyvista")
+        pv.OFF_SCREEN = True
         mesh = self.scene.mesh()
         pl = pv.Plotter(off_screen=True, window_size=list(window_size))
         pl.set_background("white")
