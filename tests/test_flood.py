@@ -455,8 +455,10 @@ def test_nodata_hole_next_to_water_warns_extent_is_a_lower_bound():
     # flat 20 x 20 m plane at 1 m, level 2 m: everything floods but a 3 x 3
     # nodata hole in the middle; under 8-connectivity its 8 outer cells touch
     # the water (the centre does not). A nodata band along the grid edge is
-    # the edge of the data, not a hole: no warning.
+    # the edge of the data, not a hole: no warning. One 5 m corner cell keeps
+    # the level below the DEM's top (else "the whole DEM floods" warns too).
     z = np.ones((20, 20))
+    z[0, 19] = 5.0
     z[9:12, 9:12] = np.nan
     with pytest.warns(DataQualityWarning, match="8 nodata cells"):
         f = flood.extent(make_terrain(z), 2.0, sources="border")
@@ -466,11 +468,12 @@ def test_nodata_hole_next_to_water_warns_extent_is_a_lower_bound():
         f4 = flood.extent(make_terrain(z), 2.0, sources="border", connectivity=4)
     assert f4.nodata_next_to_water == 8
     edge = np.ones((20, 20))
+    edge[0, 19] = 5.0
     edge[:, :3] = np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataQualityWarning)
         g = flood.extent(make_terrain(edge), 2.0)
-    assert g.nodata_next_to_water == 0 and g.n_cells == 20 * 17
+    assert g.nodata_next_to_water == 0 and g.n_cells == 20 * 17 - 1
 
 
 def test_exposure_off_the_dem_is_unknown_not_dry():
@@ -843,3 +846,122 @@ def test_cli_flood(tmp_path, capsys):
     assert "flooded" in text
     assert (out / "flood_depth.tif").exists() and (out / "flood_extent.gpkg").exists()
     assert main(["flood", "--dem", str(dem), "--level", "nan", "--out", str(out)]) == 2
+
+
+# -- issue 17: range of the level, wrong objects, keywords, plain messages ---------------
+def test_level_far_above_the_dem_is_refused_with_its_range():
+    # street(): ground 25–34 m. 35 000 m is a unit mistake (mm for m): refused
+    # with the DEM's range (before: accepted, the whole DEM under 35 km of water)
+    t = street().terrain
+    with pytest.raises(InputError, match=r"35000 m .*DEM spans 25\.00–34\.00 m"):
+        flood.extent(t, 35000.0)
+    # up to MAX_LEVEL_ABOVE_DEM (100 m) above the top: every valid cell floods,
+    # with a warning that the extent stops at the DEM's edge
+    with pytest.warns(DataQualityWarning, match=r"above the DEM's highest cell \(34\.00"):
+        f = flood.extent(t, 34.0 + flood.MAX_LEVEL_ABOVE_DEM)
+    assert f.n_cells == t.elevation.size
+    with pytest.raises(InputError, match="DEM spans"):
+        flood.extent(t, 34.0 + flood.MAX_LEVEL_ABOVE_DEM + 0.5)
+    # a grid level is judged by its highest value
+    grid = np.full(t.shape, 33.5)
+    grid[0, 0] = 500.0
+    with pytest.raises(InputError, match="500 m"):
+        flood.extent(t, grid)
+    # at or below the top: no such warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        flood.extent(t, LEVEL)
+
+
+def test_sweep_warns_once_for_levels_above_the_dem():
+    t = street().terrain
+    with pytest.warns(DataQualityWarning) as rec:
+        sw = flood.sweep(t, [33.5, 36.0, 40.0])
+    above = [str(w.message) for w in rec if "highest cell" in str(w.message)]
+    assert len(above) == 1 and above[0].startswith("2 of 3 sweep levels (from 36 m)")
+    # above the top every valid cell floods: 50 x 100 cells of 1 m²
+    assert list(sw.table["flooded_area"][1:]) == [5000.0, 5000.0]
+    with pytest.raises(InputError, match="35000"):
+        flood.sweep(t, [33.5, 35000.0])
+
+
+def test_exposure_of_a_level_instead_of_a_flood_is_refused():
+    # before: AttributeError "'float' object has no attribute 'terrain'"
+    with pytest.raises(InputError, match=r"FloodResult .*got float 33\.5"):
+        flood.exposure(street(), LEVEL)
+
+
+def test_options_after_the_data_are_keyword_only_softly():
+    s = street()
+    t = s.terrain
+    with pytest.warns(FutureWarning, match="connectivity="):
+        old = flood.extent(t, LEVEL, None, 4)
+    np.testing.assert_array_equal(old.wet, flood.extent(t, LEVEL, connectivity=4).wet)
+    f = flood.extent(t, LEVEL)
+    with pytest.warns(FutureWarning, match="ring="):
+        e_old = flood.exposure(s, f, (0.5, 4.0))
+    e_new = flood.exposure(s, f, ring=(0.5, 4.0))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(e_old.buildings.drop(columns="geometry")),
+        pd.DataFrame(e_new.buildings.drop(columns="geometry")),
+    )
+    with pytest.warns(FutureWarning, match="scene="):
+        sw = flood.sweep(t, [LEVEL], s)
+    assert sw.table["flooded_buildings"].iloc[0] == e_new.summary()["flooded_buildings"]
+    with pytest.raises(TypeError):
+        flood.extent(t, LEVEL, None, 8, "connected", "extra")
+
+
+def test_messages_carry_plain_numbers():
+    # the sources' and DEM's bounds as plain floats, not np.float64(...)
+    t = make_terrain(plane_with_channel())
+    with pytest.raises(InputError) as info:
+        flood.extent(t, 12.0, sources=shapely.Point(0, 0).buffer(1))
+    msg = str(info.value)
+    assert "np.float64" not in msg and "(-1.0, -1.0, 1.0, 1.0)" in msg
+    assert f"({X0:.1f}, {Y0:.1f}, {X0 + COLS:.1f}, {Y0 + ROWS:.1f})" in msg
+
+
+def test_render_refuses_a_page_suffix(tmp_path):
+    # a FloodResult renders pictures only: .html is refused before any drawing
+    # (before: pyvista wrote or failed on it)
+    f = flood.extent(street().terrain, LEVEL)
+    with pytest.raises(InputError, match=r"'\.html'.*expected one of \.png"):
+        f.render(tmp_path / "flood.html")
+    assert not (tmp_path / "flood.html").exists()
+
+
+def test_cli_flood_says_unknown(tmp_path, capsys):
+    # b1 (on the 31 m plateau, reached at 33.5 m) has neither height nor
+    # storeys: its flooded storeys are unknown, printed "unknown" (before: a
+    # crash on None:.2f or "None storeys"); a sixth building 100 m east of the
+    # DEM has unknown water, counted on its own line
+    import rasterio
+
+    s = street()
+    t = s.terrain
+    dem = tmp_path / "dem.tif"
+    with rasterio.open(
+        dem, "w", driver="GTiff", height=t.shape[0], width=t.shape[1], count=1,
+        dtype="float32", crs="EPSG:2154", transform=t.transform,
+    ) as ds:
+        ds.write(t.elevation.astype(np.float32), 1)
+    b = s.buildings.reset_index()[["building_id", "height", "storeys", "geometry"]]
+    b["height"] = b["height"].astype(float)
+    b["storeys"] = b["storeys"].astype(float)
+    b.loc[1, ["height", "storeys"]] = np.nan
+    far = gpd.GeoDataFrame(
+        {"building_id": ["far"], "height": [9.0], "storeys": [3.0]},
+        geometry=[shapely.box(X0 + 200, Y0 + 20, X0 + 210, Y0 + 30)],
+        crs="EPSG:2154",
+    )
+    bld = tmp_path / "b.gpkg"
+    gpd.GeoDataFrame(pd.concat([b, far], ignore_index=True), crs="EPSG:2154").to_file(bld)
+    from cimcity.cli import main
+
+    code = main(["flood", "--dem", str(dem), "--buildings", str(bld), "--level", "33.5",
+                 "--out", str(tmp_path / "out"), "--no-map"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "(unknown storeys)" in out
+    assert "1 buildings unknown: no DEM data around them" in out

@@ -527,7 +527,10 @@ def test_bad_vertex_index_and_crs(tmp_path):
     }
     p = tmp_path / "idx.json"
     p.write_text(json.dumps(doc))
-    with pytest.raises(FileFormatError, match="idx.json.*vertex outside"):
+    # the message names the file, the object and the bad index (issue 17)
+    with pytest.raises(
+        FileFormatError, match=r"idx.json.*object 'b' refers to vertex 7, outside the 3"
+    ):
         read_cityjson(p)
     doc["CityObjects"]["b"]["geometry"][0]["boundaries"] = [[[0, 1, 2]]]
     doc["metadata"]["referenceSystem"] = "https://www.opengis.net/def/crs/EPSG/0/4326"

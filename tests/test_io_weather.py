@@ -96,3 +96,39 @@ def test_periods_by_when_and_former_start_end(orly):
     with pytest.warns(FutureWarning):
         cs = weather.clear_sky(48.85, 2.35, start="2023-06-21", end="2023-06-22")
     assert len(cs.data) == 24
+
+
+def test_gappy_or_repeated_index_is_refused_naming_the_gap():
+    # 48 hourly rows with hours 10–19 of 21 June removed: before, accepted, and
+    # every total silently left those 10 h out (a gap is not zero irradiance)
+    idx = pd.date_range("2024-06-21", periods=48, freq="1h", tz="Europe/Paris")
+    df = pd.DataFrame({"ghi": 300.0, "dhi": 100.0}, index=idx)
+    gappy = df.drop(df.index[10:20])
+    with pytest.raises(
+        InputError,
+        match=r"gap: no rows from 2024-06-21 10:00:00\+02:00 to 2024-06-21 "
+        r"19:00:00\+02:00 \(10 missing steps of 1 h\)",
+    ):
+        weather.read_weather(gappy, *PARIS)
+    # two gaps: the first is named, the count given
+    with pytest.raises(InputError, match="2 gaps in all"):
+        weather.read_weather(df.drop(df.index[[5, 30]]), *PARIS)
+    # a repeated instant
+    with pytest.raises(InputError, match="repeats the instant 2024-06-21 05:00"):
+        weather.read_weather(pd.concat([df, df.iloc[[5]]]), *PARIS)
+    # the same series without the gap is read, 48 steps of 1 h
+    assert weather.read_weather(df, *PARIS).summary()["hours"] == 48.0
+    # a regular half-hourly series is not a gappy hourly one
+    half = pd.DataFrame(
+        {"ghi": 300.0, "dhi": 100.0},
+        index=pd.date_range("2024-06-21", periods=48, freq="30min", tz="Europe/Paris"),
+    )
+    assert weather.read_weather(half, *PARIS).interval == 0.5
+
+
+def test_epw_without_data_rows_names_the_file(tmp_path):
+    # an EPW cut after its first line: before, InputError "when is empty"
+    p = tmp_path / "w.epw"
+    p.write_text("LOCATION,Paris,,FRA,,071560,48.7,2.4,1.0,89\n1,2,3\n")
+    with pytest.raises(FileFormatError, match=r"w\.epw has no EPW data rows \(2 lines"):
+        weather.read_weather(p, *PARIS)

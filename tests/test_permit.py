@@ -533,6 +533,44 @@ def test_bad_inputs_raise_specific_errors():
         permit.check(m, s)
 
 
+def test_floor_areas_from_sections_when_the_storeys_give_none():
+    # cimcity.testing.box_project: two storeys, no gross_floor_area. The
+    # floor area comes from horizontal sections of the model: 2 x (20 x 10 m)
+    # = 400 m² on SITE (24 x 28 = 672 m²). Before: ValueError 'assignment
+    # destination is read-only' (a read-only array under copy-on-write).
+    from cimcity.testing import box_project
+
+    bim = box_project((X0 + 2, Y0 + 2, X0 + 22, Y0 + 12), base_z=35.0, height=9.0)
+    r = permit.check(bim, street_scene(), impact=False)
+    far = row(r, "max_floor_area_ratio")
+    assert far["measured"] == pytest.approx(400.0 / 672.0, rel=AREA_REL)
+    assert "horizontal sections of the model" in far["explanation"]
+    assert bim.storeys.columns.tolist() == ["name", "elevation"]  # input untouched
+
+
+def test_tolerances_and_dates_are_checked_up_front():
+    s = street_scene()
+    # a misspelt key would be silently ignored: refused with the valid ones
+    with pytest.raises(InputError, match=r"unknown tolerance 'heigth'.*'length', 'ratio'"):
+        permit.check(project(), s, tolerances={"heigth": 0.1}, impact=False)
+    with pytest.raises(InputError, match=r"tolerance 'length' .*got -0\.1"):
+        permit.check(project(), s, tolerances={"length": -0.1}, impact=False)
+    with pytest.raises(InputError, match=r"tolerance 'ratio' must be a number; got 'x'"):
+        permit.check(project(), s, tolerances={"ratio": "x"}, impact=False)
+    # the impact dates are parsed even when the impact does not run (before:
+    # when=['solstice'] was never read without neighbours, or with impact=False)
+    for when in (["solstice"], "solstice", ["2024-12-21", "2024-13-01"]):
+        with pytest.raises(InputError, match=r"solstice|2024-13-01"):
+            permit.check(project(), s, when=when, impact=False)
+    with pytest.raises(InputError, match="when is empty"):
+        permit.check(project(), s, when=[], impact=False)
+    # a valid override is used: a 2 m length tolerance turns no status worse
+    base = permit.check(project(), s, impact=False).results["status"]
+    loose = permit.check(project(), s, tolerances={"length": 2.0}, impact=False)
+    assert (loose.results["status"] != "fail").sum() >= (base != "fail").sum()
+    assert loose.context["dates"] == [str(d) for d in permit.DEFAULT_DATES]
+
+
 def test_report_json_round_trip(tmp_path):
     import json
 

@@ -12,8 +12,10 @@ import shapely
 import cimcity as cc
 from cimcity.errors import (
     CRSError,
+    DataQualityWarning,
     EstimateWarning,
     GeometryError,
+    GeoreferenceError,
     InputError,
     RepairWarning,
     ReprojectionWarning,
@@ -492,3 +494,91 @@ def test_absurd_height_is_refused_naming_the_value():
     t = gdf([shapely.box(X0, Y0, X0 + 10, Y0 + 10)], height=[4500.0])
     with pytest.raises(InputError, match="above 1000 m.*4500 m"):
         cc.Scene().add_buildings(t)
+
+
+# -- issue 17: study area, context, placement, vertical frame ----------------------------
+def test_clip_passes_context_and_records_the_study_area():
+    # b1 (X0+5..20) is inside the 50 m area, b2 (X0+45..70) crosses its edge;
+    # b3, 20 m east of the area, is kept as context only within 25 m
+    s = make_district()
+    s.add_buildings(gdf([shapely.box(X0 + 70, Y0 + 10, X0 + 80, Y0 + 20)],
+                        building_id=["b3"], height=[10.0], ground_z=[35.0]))
+    assert s.study_area is None  # a whole scene: no study area
+    area = shapely.box(X0, Y0, X0 + 50, Y0 + 50)
+    bare = s.clip(area)
+    assert "b3" not in bare.buildings.index and bare.meta["context_m"] == 0.0
+    c = s.clip(area, context=25.0)
+    assert c.study_area.equals(area)
+    assert "b3" in c.buildings.index and c.meta["context_m"] == 25.0
+    # "auto": h / tan(lowest sun) of the tallest building, as context_margin
+    from cimcity.scene.variants import context_margin
+
+    auto = s.clip(area, context="auto")
+    assert auto.meta["context_m"] == pytest.approx(
+        context_margin(float(s.buildings["height"].max()))
+    )
+    with pytest.raises(InputError, match="context"):
+        s.clip(area, context=-5.0)
+    with pytest.raises(TypeError):
+        s.clip(area, False, 0.0, 25.0)  # context is keyword-only
+
+
+def test_add_bim_refuses_a_project_without_placement():
+    # crs None and georef 'none': the model's own local frame, not the scene's.
+    # Before: registered as if placed (then swapped in at the origin).
+    s = lone_box()
+    prj = box_project((0, 0, 10, 8))
+    prj.crs = None
+    prj.georef = {"method": "none"}
+    with pytest.raises(GeoreferenceError, match=r"'PRJ' has no placement.*placement="):
+        s.add_bim(prj)
+    assert not s.projects
+    # placed by an explicit placement (no CRS on the model): accepted
+    placed = box_project((X0, Y0 + 30, X0 + 10, Y0 + 40))
+    placed.crs = None
+    s.add_bim(placed)
+    assert list(s.projects) == ["PRJ"]
+
+
+def test_a_dem_of_another_place_is_refused_naming_it(tmp_path):
+    # the DEM first, then buildings 270 km away (the CLI's --dem then
+    # --buildings order): before, accepted, and the run failed later on a
+    # vertical offset that named neither the file nor the cause
+    dem = Terrain.from_array(np.full((4, 4), 35.0), (700_000.0, 6_600_000.0), 1.0)
+    dem.source = "far.tif"
+    s = cc.Scene()
+    s.add_terrain(dem)
+    with pytest.raises(GeoreferenceError, match=r"DEM far\.tif lies 27\d\.\d km from the buildings"):
+        s.add_buildings(gdf([shapely.box(X0, Y0, X0 + 10, Y0 + 10)], height=[9.0]))
+    assert not len(s.buildings)
+    # one building beyond the DEM's edge next to others on it is accepted (its
+    # ground is unknown, and the analyses say so)
+    t = Terrain.from_array(np.full((20, 20), 35.0), (X0, Y0 + 20), 1.0)
+    s = cc.Scene()
+    s.add_terrain(t)
+    s.add_buildings(gdf([shapely.box(X0 + 2, Y0 + 2, X0 + 8, Y0 + 8)], height=[9.0]))
+    s.add_buildings(gdf([shapely.box(X0 + 100, Y0, X0 + 110, Y0 + 10)],
+                        building_id=["off"], height=[9.0]))
+    assert len(s.buildings) == 2
+
+
+def test_layers_in_different_vertical_frames_warn_when_added():
+    # buildings with measured ground_z 35 m on a DEM at 80 m: a 45 m offset,
+    # warned by add_terrain (heights.check_vertical_frame, warn-only mode)
+    s = cc.Scene()
+    s.add_buildings(gdf([shapely.box(X0 + 2, Y0 + 2, X0 + 8, Y0 + 8)],
+                        height=[9.0], ground_z=[35.0]))
+    high = Terrain.from_array(np.full((20, 20), 80.0), (X0, Y0 + 20), 1.0)
+    with pytest.warns(DataQualityWarning, match=r"add_terrain: buildings .* at 35\.00 m "
+                      r"and terrain at 80\.00 m differ by 45\.0 m"):
+        s.add_terrain(high)
+    # the same buildings on a DEM at 35 m: no warning from either call
+    ok = cc.Scene()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        ok.add_terrain(Terrain.from_array(np.full((20, 20), 35.0), (X0, Y0 + 20), 1.0))
+        ok.add_buildings(gdf([shapely.box(X0 + 2, Y0 + 2, X0 + 8, Y0 + 8)],
+                             height=[9.0], ground_z=[35.0]))
+    # a project 100 m above the DEM: warned by add_bim, never refused there
+    with pytest.warns(DataQualityWarning, match=r"add_bim: project .* at 135\.00 m"):
+        ok.add_bim(box_project((X0 + 10, Y0 + 10, X0 + 18, Y0 + 18), base_z=135.0))

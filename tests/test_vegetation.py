@@ -790,6 +790,42 @@ def test_bad_arguments():
     assert u["pleine_terre_area"] == pytest.approx(1.0)
 
 
+def test_thresholds_checked_on_every_path():
+    # NDVI is a normalised difference in [-1, 1] and a canopy height a length
+    # >= 0: refused on the vector path too (before: accepted and ignored there,
+    # refused only once a raster was given)
+    s = make_scene([box(0, 0, 10, 10)], [box(2, 2, 6, 6)], [box(6, 6, 9, 9)], ["lawn"])
+    with pytest.raises(InputError, match=r"ndvi_threshold .*\[-1, 1\]; got 2"):
+        veg.ratios(s, ndvi_threshold=2.0)
+    with pytest.raises(InputError, match=r"min_canopy_height .*>= 0 m; got -2"):
+        veg.ratios(s, min_canopy_height=-2.0)
+    with pytest.raises(InputError, match=r"min_canopy_height .*got 'tall'"):
+        veg.ratios(s, min_canopy_height="tall")
+    with pytest.raises(InputError, match=r"ndvi_threshold .*got nan"):
+        veg.ratios(s, ndvi_threshold=float("nan"))
+    # the bounds themselves are valid
+    u = veg.ratios(s, ndvi_threshold=-1.0, min_canopy_height=0.0).units.iloc[0]
+    assert u["built_area"] == pytest.approx(16.0, abs=AREA_TOL)
+
+
+def test_by_is_keyword_only_softly():
+    # ratios(scene, *, by=...): the old positional call still works for one
+    # release, with a FutureWarning, and gives the same table
+    zones = (["UA", "UB"], [box(0, 0, 10, 10), box(10, 0, 20, 10)])
+    s = make_scene([box(0, 0, 10, 10), box(10, 0, 20, 10)], [box(2, 2, 6, 6)],
+                   [box(12, 2, 15, 5)], ["lawn"], zones=zones)
+    with pytest.warns(FutureWarning, match="by="):
+        old = veg.ratios(s, "zone").units
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(old.drop(columns="geometry")),
+        pd.DataFrame(veg.ratios(s, by="zone").units.drop(columns="geometry")),
+    )
+    # biotope_coefficient passes by= on without a FutureWarning of its own
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        veg.biotope_coefficient(s, "zone")
+
+
 # ---------------------------------------------------------------------------------
 # raster path
 # ---------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import shapely
 from ._cache import Cache
 from ._compat import import_optional
 from .errors import GeometryError, InputError
+from .results import plain
 
 #: Mesh face kinds, in code order. ``base`` is a building's underside (CityGML
 #: GroundSurface); ``terrain`` is the DEM surface. ("ground" is not a face kind:
@@ -425,8 +426,8 @@ def extrude_buildings(
     if np.any(bad):
         i = int(np.flatnonzero(bad)[0])
         raise GeometryError(
-            f"building {building_ids[i]!r}: roof_z ({roof_z[i]}) must be finite and "
-            f"above base_z ({base_z[i]}); {int(bad.sum())} building(s) affected"
+            f"building {plain(building_ids[i])!r}: roof_z ({float(roof_z[i])}) must be "
+            f"finite and above base_z ({float(base_z[i])}); {int(bad.sum())} building(s) affected"
         )
     if origin is None:
         if k:

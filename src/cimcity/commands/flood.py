@@ -211,12 +211,25 @@ def run(args) -> int:
     ]
     if ex is not None:
         e = ex.summary()
+        # None is unknown (a reached building without storeys or height, or no
+        # DEM data around any building): said so, never printed as a number
+        storeys = "unknown" if e["flooded_storeys"] is None else e["flooded_storeys"]
+        depth = (
+            "unknown"
+            if e["max_water_depth_m"] is None
+            else f"{e['max_water_depth_m']:.2f} m"
+        )
         print(
             f"  buildings reached {e['flooded_buildings']} of {e['buildings']}, "
             f"{e['buildings_with_flooded_storeys']} with flooded storeys "
-            f"({e['flooded_storeys']} storeys), {e['basements_flooded']} basements, "
-            f"max water depth at a building {e['max_water_depth_m']:.2f} m"
+            f"({storeys} storeys), {e['basements_flooded']} basements, "
+            f"max water depth at a building {depth}"
         )
+        if e["unknown_buildings"] > 0:
+            print(
+                f"  {e['unknown_buildings']} buildings unknown: no DEM data around "
+                "them, whether the water reaches them is not known"
+            )
         files.append(ex.to_file(out / "exposure.csv"))
         gpkg = out / "exposure.gpkg"
         for layer, t in ex.tables().items():  # buildings, parcels, zones

@@ -36,7 +36,7 @@ groundwater rise; a building "flooded" here is one the water reaches.
 from __future__ import annotations
 
 from .exposure import ExposureResult, exposure
-from .extent import FloodResult, extent, spill_levels
+from .extent import MAX_LEVEL_ABOVE_DEM, FloodResult, extent, spill_levels
 from .ground import DEFAULT_RING, RING_OFFSETS
 from .levels import (
     GAUGES,
@@ -66,6 +66,7 @@ __all__ = [
     "sweep",
     "plot_sweep",
     "spill_levels",
+    "MAX_LEVEL_ABOVE_DEM",
     "DEFAULT_RING",
     "RING_OFFSETS",
     "LEVEL_TOL",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._compat import keyword_only_after
 from .._kernels import flood as K
 from ..errors import CRSError, DataQualityWarning, InputError
 from ..results import Result, plain
@@ -178,9 +179,11 @@ class ExposureResult(Result):
         return self.flood.render(path, scene=self.scene, exposure=self, **kwargs)
 
 
+@keyword_only_after(2)
 def exposure(
     scene,
     flood: FloodResult,
+    *,
     ring=DEFAULT_RING,
     spacing: float | None = None,
     exclude_buildings: bool = True,
@@ -224,6 +227,9 @@ def exposure(
     storey_height : float, optional
         Force one storey height [m] (default ``height / storeys``).
 
+    Every argument after ``flood`` is keyword-only (positional use still
+    works for one release, with a ``FutureWarning``).
+
     Returns
     -------
     ExposureResult
@@ -235,7 +241,19 @@ def exposure(
     DataQualityWarning
         Buildings without DEM data around them, without storeys or height,
         with estimated storeys; parcels or zones off the DEM.
+
+    Raises
+    ------
+    InputError
+        ``flood`` is not a :class:`FloodResult` (e.g. a water level: compute
+        the flood first with :func:`extent`).
     """
+    if not isinstance(flood, FloodResult):
+        raise InputError(
+            f"flood must be a FloodResult from cimcity.flood.extent; got "
+            f"{type(flood).__name__} {flood!r:.60}: compute the flood first, e.g. "
+            f"cimcity.flood.exposure(scene, cimcity.flood.extent(terrain, level))"
+        )
     ctx = exposure_context(
         scene, flood.terrain, ring, spacing, exclude_buildings, storey_height
     )
@@ -308,10 +326,10 @@ def exposure_context(
         warnings.warn(
             f"flood exposure: {int(off.sum())} of {len(B)} buildings have no DEM "
             f"data around them (off the DEM or in nodata), e.g. "
-            f"{B.index[np.flatnonzero(off)[0]]!r}: whether the water reaches them "
+            f"{plain(B.index[np.flatnonzero(off)[0]])!r}: whether the water reaches them "
             f"is unknown (flooded NA); use a DEM covering them",
             DataQualityWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     storeys, h, sfrom, explicit, bim_base = storey_model(
         B, scene.projects, g_med, storey_height
@@ -354,7 +372,7 @@ def _warn_storeys(B, storeys_from) -> None:
             + "; ".join(parts)
             + "; give a 'storeys' column for exact flooded storeys",
             DataQualityWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
 
@@ -518,10 +536,10 @@ def _unit_summary(ctx, table, key, bx, flood):
     if (~seen).any():
         warnings.warn(
             f"flood exposure: {int((~seen).sum())} of {len(U)} {table} lie off the "
-            f"DEM or in nodata (e.g. {U.index[np.flatnonzero(~seen)[0]]!r}): their "
+            f"DEM or in nodata (e.g. {plain(U.index[np.flatnonzero(~seen)[0]])!r}): their "
             f"flooded area is unknown (NaN)",
             DataQualityWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     out = gpd.GeoDataFrame(
         agg, geometry=U.geometry.values, crs=U.crs, index=U.index.copy()

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._compat import keyword_only_after
 from .._kernels import flood as K
 from ..errors import DataQualityWarning, InputError
 from ..results import Result, plain
@@ -29,6 +30,9 @@ from ..terrain import Terrain
 from .levels import Level, resolve_level
 from .sources import seed_cells
 from .views import column_or_axes, flood_map, flood_view
+
+#: a water level more than this above the DEM's highest cell is refused [m]
+MAX_LEVEL_ABOVE_DEM = 100.0
 
 
 @dataclass(eq=False)
@@ -407,8 +411,14 @@ class FloodResult(Result):
         )
 
 
+@keyword_only_after(2)
 def extent(
-    terrain, level, sources=None, connectivity: int = 8, mode: str = "connected"
+    terrain,
+    level,
+    *,
+    sources=None,
+    connectivity: int = 8,
+    mode: str = "connected",
 ) -> FloodResult:
     """Flooded area and water depths for a water level on a DEM.
 
@@ -443,6 +453,19 @@ def extent(
         Cells touching by a corner connect with 8, only by a side with 4.
     mode : {"connected", "bathtub"}
 
+    Every argument after ``level`` is keyword-only (positional use still
+    works for one release, with a ``FutureWarning``).
+
+    Raises
+    ------
+    InputError
+        A level more than :data:`MAX_LEVEL_ABOVE_DEM` (100 m) above the DEM's
+        highest cell (a unit or datum mistake); the message gives the DEM's
+        range. A level above the highest cell but within that margin floods
+        the whole DEM and raises a
+        :class:`~cimcity.errors.DataQualityWarning` (the extent is then
+        bounded by the DEM, not by the water).
+
     Returns
     -------
     FloodResult
@@ -457,6 +480,15 @@ def extent(
     >>> f = cc.flood.extent(scene.terrain, cc.flood.scenario("1910"))  # doctest: +SKIP
     >>> f.area, f.volume  # doctest: +SKIP
     """
+    return flood_at(terrain, level, sources, connectivity, mode)
+
+
+def flood_at(
+    terrain, level, sources, connectivity: int, mode: str, warn_above: bool = True
+) -> FloodResult:
+    """:func:`extent` with positional arguments; ``warn_above=False`` leaves
+    the "above the DEM's highest cell" warning to the caller (a sweep warns
+    once for all its levels)."""
     if not isinstance(terrain, Terrain):
         raise InputError(
             f"terrain must be a cimcity Terrain (read one with cimcity.read_dem); "
@@ -470,6 +502,7 @@ def extent(
         )
     scalar, grid, info = resolve_level(level, terrain)
     z = terrain.elevation
+    _check_level_range(scalar, grid, z, warn=warn_above)
     if not z.flags.c_contiguous:
         z = np.ascontiguousarray(z)
     sr, sc = seed_cells(terrain, sources)
@@ -492,7 +525,7 @@ def extent(
             f"the DEM; the flood may continue through them, so the extent is a "
             f"lower bound there; fill the DEM's nodata (interpolation) first",
             DataQualityWarning,
-            stacklevel=2,
+            stacklevel=4,
         )
     return FloodResult(
         terrain=terrain,
@@ -509,6 +542,40 @@ def extent(
         nodata_next_to_water=holes,
         _runs=(rp, st, en, reached) if mode == "bathtub" else None,
     )
+
+
+def _check_level_range(scalar, grid, z, *, warn: bool = True) -> None:
+    """Refuse a level more than :data:`MAX_LEVEL_ABOVE_DEM` above the DEM's
+    highest cell (a unit or datum mistake: 35 000 for 35 m); warn when it is
+    above the highest cell (every valid cell is under water: the extent is
+    bounded by the DEM, not by the water)."""
+    top_level = scalar if grid is None else _nanmax(grid)
+    if top_level is None:
+        return
+    valid = z[np.isfinite(z)]
+    if not valid.size:
+        return
+    lo, hi = float(valid.min()), float(valid.max())
+    if top_level > hi + MAX_LEVEL_ABOVE_DEM:
+        raise InputError(
+            f"water level {top_level:g} m is {top_level - hi:,.0f} m above the DEM's "
+            f"highest cell (the DEM spans {lo:.2f}–{hi:.2f} m): give the level in "
+            f"metres in the DEM's vertical datum (at most {MAX_LEVEL_ABOVE_DEM:g} m "
+            f"above its highest cell)"
+        )
+    if warn and top_level >= hi:
+        warnings.warn(
+            f"water level {top_level:g} m is above the DEM's highest cell "
+            f"({hi:.2f} m; the DEM spans {lo:.2f}–{hi:.2f} m): the whole DEM "
+            f"floods, so the extent stops at the DEM's edge, not at the water's",
+            DataQualityWarning,
+            stacklevel=5,
+        )
+
+
+def _nanmax(a) -> float | None:
+    finite = a[np.isfinite(a)]
+    return float(finite.max()) if finite.size else None
 
 
 def _nodata_next_to_water(z, depth, connectivity: int) -> int:

@@ -335,7 +335,7 @@ def _check_datum(datum, terrain, what="level"):
             f"the DEM's vertical datum is unknown; the {what} is in {datum}: "
             f"make sure the DEM heights are too",
             CimcityWarning,
-            stacklevel=4,
+            stacklevel=6,
         )
         return
     if not _same_datum(datum, td):

@@ -70,7 +70,7 @@ def seed_cells(terrain, sources):
         if not ok.any():
             raise InputError(
                 f"none of the {len(xy)} source points lies on the DEM (bounds "
-                f"{tuple(np.round(terrain.bounds, 1))})"
+                f"{tuple(round(float(v), 1) for v in terrain.bounds)})"
             )
         return r[ok], c[ok]
     geoms = _as_geometries(sources, terrain.crs, "sources")
@@ -90,8 +90,8 @@ def seed_cells(terrain, sources):
     r, c = np.nonzero(mask)
     if not len(r):
         raise InputError(
-            f"the flood sources (bounds {tuple(np.round(shapely.total_bounds(geoms), 1))}) "
-            f"do not touch the DEM (bounds {tuple(np.round(terrain.bounds, 1))}); are they "
+            f"the flood sources (bounds {tuple(round(float(v), 1) for v in shapely.total_bounds(geoms))}) "
+            f"do not touch the DEM (bounds {tuple(round(float(v), 1) for v in terrain.bounds)}); are they "
             f"in the DEM's CRS {terrain.crs.to_string()}?"
         )
     return r.astype(np.int64), c.astype(np.int64)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._compat import import_optional
+from .._compat import import_optional, keyword_only_after
 from .._progress import bar
-from ..errors import InputError
+from ..errors import DataQualityWarning, InputError
 from ..results import Result, plain
 from .exposure import exposure_context, water_at_buildings
-from .extent import extent
+from .extent import flood_at
 from .ground import DEFAULT_RING
 from .levels import Level, LevelProfile
 from .views import column_or_axes
@@ -159,14 +159,15 @@ class SweepResult(Result):
         return ax
 
 
+@keyword_only_after(2)
 def sweep(
     terrain,
     levels,
+    *,
     scene=None,
     sources=None,
     connectivity: int = 8,
     mode: str = "connected",
-    *,
     progress=None,
     **exposure_kw,
 ) -> SweepResult:
@@ -187,6 +188,11 @@ def sweep(
     **exposure_kw
         ``ring``, ``spacing``, ``exclude_buildings``, ``storey_height`` as in
         :func:`~cimcity.flood.exposure`.
+
+    Every argument after ``levels`` is keyword-only (positional use still
+    works for one release, with a ``FutureWarning``). Levels above the DEM's
+    highest cell give one :class:`~cimcity.errors.DataQualityWarning`; a level
+    more than 100 m above it is refused (see :func:`~cimcity.flood.extent`).
 
     Returns
     -------
@@ -226,18 +232,35 @@ def sweep(
         threshold=PROGRESS_CELLS,
     ) as pbar:
         for lv in levels:
-            f = extent(
-                terrain, lv, sources=sources, connectivity=connectivity, mode=mode
-            )
+            f = flood_at(terrain, lv, sources, connectivity, mode, warn_above=False)
             rows.append(_sweep_row(lv, f, ctx))
             pbar.update(1)
     df = pd.DataFrame(rows)
+    _warn_levels_above(df["level"], terrain)
     if df["gauge_reading"].isna().all():
         df = df.drop(columns="gauge_reading")
     df.attrs.update(
         vertical_datum=terrain.vertical_datum, mode=mode, connectivity=connectivity
     )
     return SweepResult(df, terrain.vertical_datum, mode, connectivity)
+
+
+def _warn_levels_above(levels, terrain) -> None:
+    """One warning for the levels of a sweep above the DEM's highest cell."""
+    z = terrain.elevation
+    finite = z[np.isfinite(z)]
+    if not finite.size:
+        return
+    hi = float(finite.max())
+    above = levels[levels >= hi]
+    if len(above):
+        warnings.warn(
+            f"{len(above)} of {len(levels)} sweep levels (from {above.min():g} m) are "
+            f"above the DEM's highest cell ({hi:.2f} m): at those levels the whole "
+            f"DEM floods, so the extent stops at the DEM's edge, not at the water's",
+            DataQualityWarning,
+            stacklevel=4,
+        )
 
 
 def _sweep_row(lv, f, ctx) -> dict:

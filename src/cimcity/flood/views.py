@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -249,7 +248,10 @@ def flood_view(
     ----------
     flood : FloodResult
     path : str or Path, optional
-        Output PNG; when None the image is returned as an array.
+        Output picture (``.png``, ``.jpg``, ``.jpeg``, ``.bmp``, ``.tif``,
+        ``.tiff``: :data:`cimcity.render.IMAGE_SUFFIXES`; another suffix, a
+        page ``.html`` included, is an ``InputError``); when None the image is
+        returned as an array.
     scene : Scene, optional
         Default: the terrain alone.
     exposure : ExposureResult, optional
@@ -264,10 +266,11 @@ def flood_view(
     pathlib.Path, or (h, w, 3) uint8 array when ``path`` is None
     """
 
-    pv = R._pv()
     if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # the suffix is checked before any drawing, as cimcity.render does:
+        # a page (.html) or an unknown type is an InputError naming it
+        path = R._output(path, R.IMAGE_SUFFIXES, "a flood view")
+    pv = R._pv()
     pl = pv.Plotter(off_screen=True, window_size=list(window_size))
     pl.set_background(R.PALETTE["background"])
     if scene is not None:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataQualityWarning, InputError
+from ..results import plain
 from .vector import apply_mapping, find_column, read_vector
 
 __all__ = ["read_cadastre", "parse_parcel_ids"]
@@ -208,7 +209,7 @@ def _normalise_parcels(gdf, path):
                 i = np.flatnonzero(diff.to_numpy())[0]
                 problems.append(
                     f"{int(diff.sum())} rows have a {col} that disagrees with the id "
-                    f"(first: id {gdf['id'].iloc[i]!r}, {col} {gdf[col].iloc[i]!r}); "
+                    f"(first: id {plain(gdf['id'].iloc[i])!r}, {col} {plain(gdf[col].iloc[i])!r}); "
                     f"the id's value is used"
                 )
             values = parts[part].where(~bad, given)
@@ -219,7 +220,7 @@ def _normalise_parcels(gdf, path):
     if dup.any():
         problems.append(
             f"{int(gdf['id'][dup].nunique())} parcel ids appear more than once "
-            f"({int(dup.sum())} rows, first {gdf['id'][dup].iloc[0]!r}); Scene."
+            f"({int(dup.sum())} rows, first {plain(gdf['id'][dup].iloc[0])!r}); Scene."
             f"add_parcels needs unique ids"
         )
     col = find_column(gdf.columns, "contenance")

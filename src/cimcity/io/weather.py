@@ -252,6 +252,42 @@ def _interval_hours(index) -> float:
     return step
 
 
+#: a step longer than this many times the series' step is a gap
+GAP_FACTOR = 1.5
+
+
+def _check_regular(index, step: float) -> None:
+    """Refuse repeated instants and gaps in a weather index (``step`` [h]).
+
+    Every row stands for ``step`` hours: a missing stretch would silently be
+    left out of every total (a gap is not zero irradiance), so it is refused
+    with its first missing instant and the fix.
+    """
+    if len(index) < 2:
+        return
+    d = (index[1:] - index[:-1]).total_seconds().to_numpy() / 3600.0
+    if (d <= 0).any():
+        i = int(np.flatnonzero(d <= 0)[0])
+        raise InputError(
+            f"weather index repeats the instant {index[i + 1]}; give one row per "
+            f"time step (e.g. df[~df.index.duplicated()])"
+        )
+    gaps = np.flatnonzero(d > GAP_FACTOR * step)
+    if len(gaps):
+        i = int(gaps[0])
+        first_missing = index[i] + pd.Timedelta(hours=step)
+        last_missing = index[i + 1] - pd.Timedelta(hours=step)
+        missing = int(round(d[i] / step)) - 1
+        raise InputError(
+            f"weather index has a gap: no rows from {first_missing} to "
+            f"{last_missing} ({missing} missing steps of {step:g} h"
+            f"{f'; {len(gaps)} gaps in all' if len(gaps) > 1 else ''}); totals would "
+            f"silently leave those hours out: fill them (df.asfreq('{step:g}h') and "
+            f"measured or interpolated values) or keep a stretch without gaps "
+            f"(df.loc[start:end])"
+        )
+
+
 def read_epw(path, latitude=None, longitude=None, altitude=None, year=TYPICAL_YEAR):
     """Weather from an EnergyPlus EPW file (via :func:`pvlib.iotools.read_epw`).
 
@@ -281,6 +317,14 @@ def read_epw(path, latitude=None, longitude=None, altitude=None, year=TYPICAL_YE
         df, meta = pvlib.iotools.read_epw(str(p), coerce_year=int(year))
     except Exception as exc:
         raise FileFormatError(f"cannot read {p} as an EPW weather file: {exc}") from exc
+    if not len(df):
+        with open(p, "rb") as fh:
+            n_lines = sum(1 for _ in fh)
+        raise FileFormatError(
+            f"{p} has no EPW data rows ({n_lines} lines in all): an EPW file has 8 "
+            f"header lines (LOCATION ... DATA PERIODS) then one row per hour; the "
+            f"file is truncated or not an EPW"
+        )
     for c in ("ghi", "dni", "dhi"):
         if c not in df.columns:
             raise FileFormatError(f"{p}: EPW data lacks the {c!r} column")
@@ -353,6 +397,14 @@ def from_frame(
     Returns
     -------
     Weather
+
+    Raises
+    ------
+    InputError
+        A naive index, fewer than two of the columns, repeated instants, or a
+        gap (a step longer than :data:`GAP_FACTOR` times the row duration):
+        the message gives the first missing instant. A gap is not zero
+        irradiance; it would silently be left out of every total.
     """
     import pvlib
 
@@ -379,6 +431,7 @@ def from_frame(
         raise InputError(
             f"interval must be a positive number of hours; got {interval!r}"
         )
+    _check_regular(df.index, step)
     shift = {"middle": 0.0, "start": 0.5, "end": -0.5}
     if label not in shift:
         raise InputError(

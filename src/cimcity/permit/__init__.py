@@ -63,6 +63,7 @@ from ..errors import CRSError, GeoreferenceError, InputError
 from ..io.ifc import read_ifc
 from ..io.plu import read_rules
 from ..scene import Scene
+from ..sun.position import as_stamp
 from . import checks
 from ._geometry import envelope_height
 from .checks import (
@@ -152,7 +153,8 @@ def check(
     impact : bool
         Compute the neighbour impact (sun hours lost, informative).
     tolerances : dict, optional
-        Override ``{"length": 0.02, "ratio": 1e-4, "on_limit": 0.10}`` [m, -, m].
+        Override ``{"length": 0.02, "ratio": 1e-4, "on_limit": 0.10}`` [m, -, m];
+        another key is refused.
     placement : (x, y, z[, rotation_deg]), optional
         When ``bim`` is a path: explicit placement of the IFC (see
         :func:`read_project`).
@@ -166,8 +168,10 @@ def check(
     Raises
     ------
     InputError
-        When ``bim`` or ``scene`` are not the right objects, or ``parcels``
-        names ids that are not in the scene.
+        When ``bim`` or ``scene`` are not the right objects, ``parcels``
+        names ids that are not in the scene, ``when`` holds a value that is
+        not a date (checked even when the impact does not run) or
+        ``tolerances`` an unknown key or a value that is not a number >= 0.
     CRSError
         When the model is placed in another CRS than the scene.
     GeoreferenceError
@@ -184,11 +188,11 @@ def check(
     >>> report = cc.permit.check(bim, scene)  # doctest: +SKIP
     >>> report.passed, report.results[["rule", "status", "measured", "limit"]]  # doctest: +SKIP
     """
+    days = _days(when)
     bim = _project_model(bim, scene, placement)
     pack = rules if rules is not None else scene.rules
     if pack is not None and not hasattr(pack, "for_zone"):
         pack = read_rules(pack)
-    days = _days(when)
     ctx = CheckContext(bim, scene, pack, parcels, site_plan, days, impact, tolerances)
     checks.run(ctx)
     return PermitReport(
@@ -235,12 +239,30 @@ def _project_model(bim, scene, placement):
 
 
 def _days(when) -> tuple:
-    """Reference days of the impact as a tuple (one day, or several)."""
+    """Reference days of the impact as a tuple (one day, or several), each
+    checked to be a date: parsed up front, always, even when the impact does
+    not run (no neighbours, ``impact=False``), so a bad value is never
+    silently ignored."""
     if when is None:
         return DEFAULT_DATES
     if isinstance(when, str | _dt.date | pd.Timestamp | np.datetime64):
-        return (when,)
-    return tuple(when)
+        days = (when,)
+    else:
+        try:
+            days = tuple(when)
+        except TypeError:
+            raise InputError(
+                f"when must be a date or a list of dates; got {type(when).__name__} "
+                f"{when!r}"
+            ) from None
+    if not days:
+        raise InputError("when is empty: give at least one date (e.g. '2024-12-21')")
+    for d in days:
+        try:
+            as_stamp(d)
+        except InputError as exc:
+            raise InputError(f"when= of permit.check: {exc}") from None
+    return days
 
 
 def _project_info(bim) -> dict:

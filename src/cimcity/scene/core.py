@@ -35,7 +35,12 @@ from ..terrain import Terrain
 from .assembly import assemble
 from .formats import read as read_file
 from .formats import write as write_file
-from .heights import STOREY_HEIGHT, ground_from_terrain, resolve_heights
+from .heights import (
+    STOREY_HEIGHT,
+    check_vertical_frame,
+    ground_from_terrain,
+    resolve_heights,
+)
 from .models import ModelStore
 from .rasters import vegetation_raster
 from .relations import children as _children
@@ -258,8 +263,18 @@ class Scene:
         gdf = self._normalise(buildings, "buildings", id_column)
         gdf = building_schema(gdf)
         gdf = resolve_heights(gdf, storey_height, self.terrain)
+        if self.terrain is not None and len(gdf):
+            # a DEM that covers none of the scene's layers with these buildings
+            # is of another place (a few buildings beyond its edge are allowed:
+            # their ground is unknown, and the analyses say so)
+            boxes = [g.total_bounds for g in self._tables.values() if len(g)]
+            b = np.array([*boxes, gdf.total_bounds])
+            sb = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+            what = "buildings" if not boxes else "scene's layers and the buildings"
+            _check_cover(self.terrain, sb, what, "DEM")
         self._tables["buildings"] = concat(self.buildings, gdf)
         self._link()
+        check_vertical_frame(self, what="add_buildings")
         return self
 
     def add_vegetation(
@@ -335,6 +350,7 @@ class Scene:
                 for col in ("roof_z", "eave_z"):
                     b.loc[idx, col] = b.loc[idx, col].to_numpy() + dz
         self.touch()
+        check_vertical_frame(self, what="add_terrain")
         return self
 
     def _as_terrain(self, t, kind):
@@ -357,26 +373,38 @@ class Scene:
         if boxes:
             b = np.array(boxes)
             sb = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
-            tb = t.bounds
-            dx = max(tb[0] - sb[2], sb[0] - tb[2], 0.0)
-            dy = max(tb[1] - sb[3], sb[1] - tb[3], 0.0)
-            if dx > 0 or dy > 0:
-                raise GeoreferenceError(
-                    f"{kind.upper()} {t.source or ''} lies "
-                    f"{float(np.hypot(dx, dy)) / 1000:.1f} km from the scene's "
-                    f"layers and covers none of them; give the {kind.upper()} of "
-                    f"the same place".replace("  ", " ")
-                )
+            _check_cover(t, sb, "scene's layers", kind.upper())
         return t
 
     def add_bim(self, bim) -> Scene:
         """Register a BIM project (:class:`~cimcity.bim.BimModel`) in ``projects``.
 
         The project does not replace anything here; use :meth:`with_project`.
+        Its base is then compared with the scene's ground
+        (:func:`~cimcity.scene.heights.check_vertical_frame`, warn-only).
+
+        Raises
+        ------
+        InputError
+            ``bim`` has no id.
+        GeoreferenceError
+            The project is not placed: no CRS and no georeference (its
+            coordinates are the model's own local frame, not the scene's).
+        CRSError
+            The project is placed in another CRS than the scene's.
         """
         pid = getattr(bim, "id", None)
         if pid is None:
             raise InputError("the BIM model has no id")
+        if not _is_placed(bim):
+            raise GeoreferenceError(
+                f"BIM project {pid!r} has no placement (no CRS, georeferencing "
+                f"{_georef_method(bim)!r}): its coordinates are the model's own "
+                f"local frame, not the scene's; read it with read_ifc(path, "
+                f"placement=(x, y, z, rotation_deg)) or read_ifc(path, "
+                f"crs={self.crs.to_string()!r}) when the IFC carries a map "
+                f"conversion (cimcity check --placement X Y Z [ROTATION])"
+            )
         if bim.crs is not None and not as_projected_crs(bim.crs, "BIM").equals(
             self.crs
         ):
@@ -386,6 +414,7 @@ class Scene:
             )
         self.projects[pid] = bim
         self.touch()
+        check_vertical_frame(self, what="add_bim")
         return self
 
     def _link(self) -> None:
@@ -456,19 +485,52 @@ class Scene:
             )
         return _with_project(self, bim, parcels)
 
-    def clip(self, area, cut: bool = False, margin: float = 0.0) -> Scene:
+    def clip(
+        self, area, cut: bool = False, margin: float = 0.0, *, context=None
+    ) -> Scene:
         """A new scene restricted to a polygon or a (minx, miny, maxx, maxy) box.
+
+        The area becomes the new scene's :attr:`study_area`: the sun analyses
+        report only there, and buildings and vegetation within ``context``
+        metres around it are kept as occluders (see
+        :func:`cimcity.scene.variants.clip`).
 
         Parameters
         ----------
         area : shapely geometry or 4-tuple [m, scene CRS]
         cut : bool
-            False (default) keeps whole features that intersect ``area``; True
-            cuts their geometries at its boundary.
+            False (default) keeps whole features that intersect ``area`` (or
+            the context band); True cuts their geometries at its boundary.
         margin : float
-            Terrain kept beyond the area's bounds [m].
+            Terrain kept beyond the area's bounds [m], >= 0 (at least
+            ``context``).
+        context : float, "auto" or None
+            Width of the band of buildings and vegetation kept around the area
+            as occluders [m]; ``"auto"``: from the tallest building and the
+            lowest sun (:func:`cimcity.scene.variants.context_margin`); None
+            (default): no context, and the analyses flag the area's edges.
+
+        Returns
+        -------
+        Scene
+            With ``meta["study_area"]``, ``meta["context_area"]`` and
+            ``meta["context_m"]``; ``self`` is unchanged.
+
+        Raises
+        ------
+        InputError
+            ``area`` is neither a polygon nor a 4-tuple; ``margin`` or
+            ``context`` is negative or not a number.
+        CRSError
+            ``area`` in longitude/latitude.
         """
-        return _clip(self, area, cut, margin)
+        return _clip(self, area, cut, margin, context=context)
+
+    @property
+    def study_area(self):
+        """The area the analyses report on (shapely polygon, scene CRS [m]),
+        set by :meth:`clip`; None for a whole scene (no context band)."""
+        return self.meta.get("study_area")
 
     # -- geometry ----------------------------------------------------------------------------
     @property
@@ -525,3 +587,34 @@ class Scene:
 
     def _repr_html_(self) -> str:
         return _card(self)
+
+
+def _check_cover(terrain, bounds, what: str, kind: str) -> None:
+    """Refuse a terrain whose extent does not reach ``bounds`` (the box of
+    ``what``) at all: a DEM of another place, named by its file."""
+    tb = terrain.bounds
+    dx = max(tb[0] - bounds[2], bounds[0] - tb[2], 0.0)
+    dy = max(tb[1] - bounds[3], bounds[1] - tb[3], 0.0)
+    if dx > 0 or dy > 0:
+        src = f" {terrain.source}" if terrain.source else ""
+        raise GeoreferenceError(
+            f"{kind}{src} lies {float(np.hypot(dx, dy)) / 1000:.1f} km from the "
+            f"{what} and covers none of them (the {kind} spans x "
+            f"{tb[0]:.0f}–{tb[2]:.0f}, y {tb[1]:.0f}–{tb[3]:.0f} m); give the "
+            f"{kind} of the same place"
+        )
+
+
+def _georef_method(bim) -> str:
+    return str((getattr(bim, "georef", None) or {}).get("method", "none"))
+
+
+def _is_placed(bim) -> bool:
+    """Whether a project stands in a map frame: a CRS, or a georeference
+    (map conversion, site lat/lon, explicit placement) other than none."""
+    if getattr(bim, "crs", None) is not None:
+        return True
+    placed = getattr(bim, "is_georeferenced", None)
+    if placed is not None:
+        return bool(placed)
+    return _georef_method(bim).lower() not in ("none", "", "local")

@@ -18,6 +18,7 @@ import shapely
 
 from ..crs import to_crs
 from ..errors import DataQualityWarning, GeometryError, InputError, RepairWarning
+from ..results import plain
 from ..schemas import (
     MAX_HEIGHT,
     building_fields,
@@ -102,7 +103,7 @@ def normalise(
     if empty.any():
         raise GeometryError(
             f"{kind}: {int(empty.sum())} row(s) have an empty or missing geometry "
-            f"(first: row {gdf.index[np.flatnonzero(empty)[0]]!r}); drop or fix them"
+            f"(first: row {plain(gdf.index[np.flatnonzero(empty)[0]])!r}); drop or fix them"
         )
     if kind != "layers":
         types = shapely.get_type_id(geom)
@@ -182,7 +183,7 @@ def repair(gdf, kind: str, strict: bool = False) -> gpd.GeoDataFrame:
     if not n:
         return gdf
     if strict:
-        first = gdf.index[np.flatnonzero(invalid)[0]]
+        first = plain(gdf.index[np.flatnonzero(invalid)[0]])
         reason = shapely.is_valid_reason(geom[invalid][0])
         raise GeometryError(
             f"{kind}: {n} invalid geometries (first {first!r}: {reason}); "
@@ -200,7 +201,7 @@ def repair(gdf, kind: str, strict: bool = False) -> gpd.GeoDataFrame:
     polys = np.asarray(out, dtype=object)
     lost = shapely.is_empty(polys)
     if lost.any():
-        first = gdf.index[np.flatnonzero(invalid)[np.flatnonzero(lost)[0]]]
+        first = plain(gdf.index[np.flatnonzero(invalid)[np.flatnonzero(lost)[0]]])
         raise GeometryError(
             f"{kind}: {int(lost.sum())} invalid geometries have no area once "
             f"repaired (first {first!r}); fix or drop them"
@@ -287,7 +288,7 @@ def building_schema(gdf) -> gpd.GeoDataFrame:
             i = np.flatnonzero(bad)[0]
             raise InputError(
                 f"buildings: {int(bad.sum())} height value(s) above {MAX_HEIGHT:g} m "
-                f"(first {gdf.index[i]!r}: {float(h[i]):g} m); not a building "
+                f"(first {plain(gdf.index[i])!r}: {float(h[i]):g} m); not a building "
                 f"height: check the unit or the column"
             )
     return gdf

@@ -131,7 +131,7 @@ def _green_wall_areas(st, units, vegetation, classes, green_wall_height) -> np.n
                 f"'height'; their height is taken as {h0} m (give green_wall_height= "
                 f"or a height column)",
                 EstimateWarning,
-                stacklevel=4,
+                stacklevel=6,
             )
         height = np.where(no_h, h0, height)
     # a wall given as a thin strip: its length is half the strip's perimeter

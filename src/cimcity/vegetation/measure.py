@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._compat import keyword_only_after
 from ..crs import to_crs
 from ..errors import InputError
 from .biotope import _apply_weights_and_rules, weighted_surface
 from .cover import cover_areas
 from .flat import _as_geometry_array
 from .known import check_absent, mask_unknown, missing_inputs, warn_unknown
-from .raster_cover import raster_cover_areas
+from .raster_cover import check_thresholds, raster_cover_areas
 from .result import VegetationResult
 from .zonal import AREA_TOL, intersection_area
 
@@ -101,10 +102,11 @@ def _zone_of(geoms, zones) -> np.ndarray:
     return out
 
 
+@keyword_only_after(1)
 def ratios(
     scene,
-    by="parcel",
     *,
+    by="parcel",
     source: str = "auto",
     landcover=None,
     classes: dict | None = None,
@@ -172,11 +174,15 @@ def ratios(
         :class:`VegetationResult`), ``.by_zone`` and ``.weights`` tables,
         ``.summary()`` (dict), ``.failing``, ``.plot()``, ``.to_file()``.
 
+    Every argument after ``scene`` is keyword-only (``ratios(scene,
+    "zone")`` still works for one release, with a ``FutureWarning``).
+
     Raises
     ------
     InputError
         Unknown ``by``, ``source``, ``absent`` or vegetation kind, bad weights
-        or rasters.
+        or rasters, ``ndvi_threshold`` outside [-1, 1], ``min_canopy_height``
+        not a number >= 0 m.
 
     Warns
     -----
@@ -213,6 +219,9 @@ def ratios(
         raise InputError(
             f"unknown source {source!r}; expected 'auto', 'vector' or 'raster'"
         )
+    # checked whatever the path (a vector run must not accept a bad value
+    # that a raster run would refuse)
+    check_thresholds(min_canopy_height, ndvi_threshold)
     rules = _rule_pack(scene, rules)
     absent = check_absent(absent)
     U, by_label = _units_of(scene, by)
@@ -242,7 +251,7 @@ def ratios(
         absent=absent,
     )
     unknown = mask_unknown(areas, missing)
-    warn_unknown(unknown, len(U), stacklevel=3)
+    warn_unknown(unknown, len(U), stacklevel=4)
     keep = [c for c in U.columns if c not in areas.columns]
     out = gpd.GeoDataFrame(
         pd.concat([U[keep], areas], axis=1), geometry="geometry", crs=scene.crs
@@ -375,4 +384,6 @@ def biotope_coefficient(
             f"biotope_coefficient needs a Scene, a VegetationResult or a DataFrame of "
             f"areas; got {type(obj).__name__}"
         )
-    return ratios(obj, by, weights=weights, rules=rules, **kwargs)
+    # the undecorated ratios: its warnings then point at the caller of
+    # biotope_coefficient (one frame fewer than through the decorator)
+    return ratios.__wrapped__(obj, by=by, weights=weights, rules=rules, **kwargs)

@@ -135,6 +135,21 @@ def raster_cover_areas(
     return _finish_areas(data, index)
 
 
+def check_thresholds(min_canopy_height, ndvi_threshold) -> None:
+    """Refuse a canopy height that is not a finite number >= 0 [m] or an NDVI
+    threshold outside [-1, 1] (NDVI is a normalised difference)."""
+    for name, v, ok, expect in (
+        ("min_canopy_height", min_canopy_height, lambda f: f >= 0, ">= 0 m"),
+        ("ndvi_threshold", ndvi_threshold, lambda f: -1.0 <= f <= 1.0, "in [-1, 1]"),
+    ):
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            raise InputError(f"{name} must be a number {expect}; got {v!r}") from None
+        if not (np.isfinite(f) and ok(f)):
+            raise InputError(f"{name} must be a finite number {expect}; got {f:g}")
+
+
 def _checked_grids(
     landcover, ndvi, cdsm, ucrs, min_canopy_height, ndvi_threshold
 ) -> list:
@@ -147,10 +162,7 @@ def _checked_grids(
     ]
     if not given:
         raise InputError("raster path needs at least one of landcover=, ndvi=, cdsm=")
-    if not np.isfinite(min_canopy_height) or min_canopy_height < 0:
-        raise InputError(f"min_canopy_height must be >= 0 m, got {min_canopy_height}")
-    if not -1.0 <= ndvi_threshold <= 1.0:
-        raise InputError(f"ndvi_threshold must lie in [-1, 1], got {ndvi_threshold}")
+    check_thresholds(min_canopy_height, ndvi_threshold)
     ref = given[0]
     for r in given[1:]:
         if r.values.shape != ref.values.shape or not r.transform.almost_equals(

@@ -194,9 +194,12 @@ def _pick_geometry(geoms, lod):
     return None
 
 
-def _surfaces(geom, V, templates):
+def _surfaces(geom, V, templates, oid=None, name=None):
     """Flatten a geometry into surfaces: list of (rings [(k, 3) arrays], semantic
-    type or None, closed: part of a solid's shell)."""
+    type or None, closed: part of a solid's shell).
+
+    ``oid`` (the city object's id) and ``name`` (the file's) go into the
+    :class:`FileFormatError` raised for a vertex index out of range."""
     t = geom.get("type")
     b = geom.get("boundaries")
     if t == "GeometryInstance":
@@ -207,7 +210,7 @@ def _surfaces(geom, V, templates):
         m = np.asarray(geom["transformationMatrix"], float).reshape(4, 4)
         ref = V[b[0]]
         tv = (np.c_[tv, np.ones(len(tv))] @ m.T)[:, :3] + ref
-        return _surfaces(tpl, tv, None)
+        return _surfaces(tpl, tv, None, oid, name)
     sem = geom.get("semantics") or {}
     types = [s.get("type") for s in sem.get("surfaces", [])]
     values = sem.get("values")
@@ -215,11 +218,16 @@ def _surfaces(geom, V, templates):
 
     def surface(s, v):
         idx = [np.asarray(r, dtype=np.int64) for r in s if len(r)]
-        if any(i.min() < 0 or i.max() >= len(V) for i in idx):
-            raise FileFormatError(
-                f"a surface refers to a vertex outside the {len(V)} in the file "
-                f"(truncated or corrupt CityJSON)"
-            )
+        for i in idx:
+            bad = i[(i < 0) | (i >= len(V))]
+            if len(bad):
+                where = f"CityJSON {name!r}: " if name else "CityJSON: "
+                obj = f"object {oid!r}" if oid is not None else "a surface"
+                raise FileFormatError(
+                    f"{where}{obj} refers to vertex {int(bad[0])}, outside the "
+                    f"{len(V)} vertices of the file (indices 0 to {len(V) - 1}): "
+                    f"truncated or corrupt CityJSON"
+                )
         rings = [V[i] for i in idx]
         kind = types[v] if v is not None and 0 <= v < len(types) else None
         out.append((rings, kind, closed))

@@ -126,7 +126,7 @@ def building_triangles(store, bid):
         if g is None:
             continue
         lods.append(str(g["lod"]))
-        for rings, kind, _ in _surfaces(g, V, templates):
+        for rings, kind, _ in _surfaces(g, V, templates, m):
             t = _triangulate_surface(rings) if rings else np.zeros((0, 3, 3))
             if not len(t):
                 continue

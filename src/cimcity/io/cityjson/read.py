@@ -323,7 +323,7 @@ def _building_rows(objects, V, templates, lod, parts, name):
                     if g is not None:
                         fallback += 1
                 if g is not None:
-                    surf.extend(_surfaces(g, V, templates))
+                    surf.extend(_surfaces(g, V, templates, m, name))
                     lods.append(str(g["lod"]))
             if not surf:
                 if rid == oid or parts == "merge":
@@ -416,7 +416,9 @@ def _add_layers(scene, objects, V, templates):
         surf = []
         for oid in oids:
             gsel = _pick_geometry(objects[oid].get("geometry"), None)
-            surf.append(_surfaces(gsel, V, templates) if gsel is not None else [])
+            surf.append(
+                _surfaces(gsel, V, templates, oid) if gsel is not None else []
+            )
         geoms, ok_ids = [], []
         for oid, fp in zip(oids, _footprints(surf), strict=True):
             if fp is None:

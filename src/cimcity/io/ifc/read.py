@@ -424,7 +424,7 @@ def _check_area_of_use(footprint, WV, out_crs, georef, name) -> None:
         check_bounds_in_area_of_use(b, out_crs, f"IFC {name}")
     except CRSError as exc:
         raise GeoreferenceError(
-            f"IFC {name!r} lands at {tuple(np.round(b[:2], 1))} in "
+            f"IFC {name!r} lands at {tuple(round(float(v), 1) for v in b[:2])} in "
             f"{out_crs.to_string()!r}, far outside its area of use "
             f"(georeferencing {georef['method']}, map CRS "
             f"{georef.get('map_crs')!r}); read it with scene_crs= a CRS covering "

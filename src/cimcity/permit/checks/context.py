@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from ...errors import InputError
 from .._geometry import _direction_name, _parts
 
 #: measurement tolerance on lengths [m]: a value beyond its limit by less than
@@ -74,6 +75,50 @@ def status(measured, limit, kind="max", tol=LENGTH_TOL):
     return "maybe" if excess <= tol else "fail"
 
 
+def checked_tolerances(tolerances) -> dict:
+    """The default tolerances with ``tolerances`` applied, after checking
+    that each key is known and each value a finite number >= 0.
+
+    Parameters
+    ----------
+    tolerances : dict or None
+        ``{"length": [m], "ratio": [-], "on_limit": [m]}`` overrides.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    InputError
+        An unknown key (a misspelt one would be silently ignored) or a value
+        that is not a number >= 0.
+    """
+    tol = {"length": LENGTH_TOL, "ratio": RATIO_TOL, "on_limit": ON_LIMIT_TOL}
+    if tolerances is None:
+        return tol
+    if not isinstance(tolerances, dict):
+        raise InputError(
+            f"tolerances must be a dict such as {{'length': 0.02}}; got "
+            f"{type(tolerances).__name__} {tolerances!r}"
+        )
+    unknown = [k for k in tolerances if k not in tol]
+    if unknown:
+        raise InputError(
+            f"unknown tolerance {unknown[0]!r}; expected one of "
+            f"{', '.join(repr(k) for k in tol)}"
+        )
+    for k, v in tolerances.items():
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            raise InputError(f"tolerance {k!r} must be a number; got {v!r}") from None
+        if not (np.isfinite(f) and f >= 0):
+            raise InputError(f"tolerance {k!r} must be a finite number >= 0; got {f:g}")
+        tol[k] = f
+    return tol
+
+
 class CheckContext:
     """State shared by the checks of one project (arrays, land, rules, rows).
 
@@ -101,8 +146,7 @@ class CheckContext:
         self.site_plan = site_plan
         self.dates = dates
         self.do_impact = impact
-        self.tol = {"length": LENGTH_TOL, "ratio": RATIO_TOL, "on_limit": ON_LIMIT_TOL}
-        self.tol.update(tolerances or {})
+        self.tol = checked_tolerances(tolerances)
         self.requested_parcels = parcels
         self.rows: list[dict] = []
         self.notes: list[str] = []

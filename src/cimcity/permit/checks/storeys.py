@@ -132,9 +132,14 @@ def max_floor_area_ratio(ctx, rule):
 def _floor_areas(ctx, S):
     """Gross floor area per storey [m²] (quantity sets, else a horizontal
     section 1.2 m above the floor) and a text naming the source."""
-    gfa = pd.to_numeric(
-        S.get("gross_floor_area", pd.Series(np.nan, index=S.index)), errors="coerce"
-    ).to_numpy(float)
+    # a copy: under pandas copy-on-write to_numpy() may return a read-only view
+    gfa = np.array(
+        pd.to_numeric(
+            S.get("gross_floor_area", pd.Series(np.nan, index=S.index)),
+            errors="coerce",
+        ),
+        dtype=float,
+    )
     how = "the storeys' gross floor areas"
     miss = ~(np.isfinite(gfa) & (gfa > 0))
     if miss.any():
