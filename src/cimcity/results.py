@@ -59,6 +59,8 @@ def plain(value):
     """
     if value is None:
         return None
+    if isinstance(value, np.str_):
+        return str(value)
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
     if isinstance(value, (np.integer,)):

@@ -259,7 +259,9 @@ def neighbour_impact(bim, scene, land, when, parcels=None):
             stacklevel=4,
         )
         scene = _flat_ground(scene, bim, frame["z"], radius)
-    after = scene.with_project(bim, parcels=parcels or None)
+    # only ids the scene knows (a parcels table given to check() may hold others)
+    known = [p for p in (parcels or []) if p in scene.parcels.index]
+    after = scene.with_project(bim, parcels=known or None)
     # the days go positionally after (before, after): the time argument of
     # shadow.impact, whatever its keyword is called
     res = shadow.impact(

@@ -37,18 +37,13 @@ from pyproj import Geod, Transformer
 from ..errors import GeoreferenceError
 from ..io.ifc.file import open_ifc
 from ..io.ifc.georef import site_latlon
+from ..scene.variants import MIN_SHARE_ON_LAND, distance_text, share_on_parcels
 
-#: a project with less than this share of its footprint on the parcels it is
-#: checked against is misplaced [-] (a project straddling its land's limit is a
-#: ``within_land`` failure, not a misplacement)
-MIN_SHARE_ON_LAND = 0.01
 #: a base further than this below the lowest or above the highest terrain
 #: point under the footprint outline is at an implausible altitude [m]
 #: (a ground floor stands a few cm to about a metre above the natural ground;
 #: a half-buried ground floor a few metres below it)
 ALTITUDE_TOL = 5.0
-#: parcels within this distance of the footprint are searched first [m]
-_NEAR = 500.0
 
 _FIX = (
     "place it in the scene CRS with placement=(x, y, z, rotation_deg) "
@@ -73,10 +68,6 @@ def _how(bim) -> str:
         "user_placement": "placed by the given placement",
     }
     return words.get(method, f"placed by {method}")
-
-
-def _km(d: float) -> str:
-    return f"{d / 1000:,.1f} km" if d >= 10_000 else f"{d:,.1f} m"
 
 
 def check_placement(bim, scene, land=None) -> dict:
@@ -116,7 +107,7 @@ def check_placement(bim, scene, land=None) -> dict:
         return out
     P = scene.parcels
     if land is not None or len(P):
-        share, dist, nearest = _share_on_parcels(fp, P, land)
+        share, dist, nearest = share_on_parcels(fp, P, land)
         out["share_on_land"] = share
         if share < MIN_SHARE_ON_LAND:
             c = fp.centroid
@@ -129,7 +120,7 @@ def check_placement(bim, scene, land=None) -> dict:
                 f"the {_name(bim)} ({_how(bim)}) does not stand on {which}: "
                 f"{share:.0%} of its footprint is on them and the footprint "
                 f"(centroid x={c.x:,.1f}, y={c.y:,.1f} in {scene.crs.to_string()}) "
-                f"is {_km(dist)} from the nearest parcel ({nearest}); nothing can be "
+                f"is {distance_text(dist)} from the nearest parcel ({nearest}); nothing can be "
                 f"checked there. {_FIX[0].upper()}{_FIX[1:]}, or give the parcels "
                 f"it stands on."
             )
@@ -155,23 +146,6 @@ def check_placement(bim, scene, land=None) -> dict:
                     f"its base: {_FIX}."
                 )
     return out
-
-
-def _share_on_parcels(fp, P, land):
-    """(share of ``fp`` on the parcels, distance to the nearest [m], its id)."""
-    if land is not None:
-        share = float(shapely.intersection(fp, land).area) / max(fp.area, 1e-12)
-        return share, float(shapely.distance(fp, land)), "of the application"
-    geoms = P.geometry.values
-    tree = shapely.STRtree(geoms)
-    near = tree.query(fp, predicate="dwithin", distance=_NEAR)
-    if len(near):
-        inter = float(shapely.union_all(shapely.intersection(geoms[near], fp)).area)
-        share = inter / max(fp.area, 1e-12)
-    else:
-        share = 0.0
-    i = int(tree.query_nearest(fp, all_matches=False)[0])
-    return share, float(shapely.distance(geoms[i], fp)), str(P.index[i])
 
 
 def refuse_georeference(path, scene, error) -> GeoreferenceError:
@@ -201,7 +175,7 @@ def refuse_georeference(path, scene, error) -> GeoreferenceError:
         _, _, d = Geod(ellps="WGS84").inv(centre[0], centre[1], site[1], site[0])
         where = (
             f"its IfcSite latitude/longitude ({site[0]:.5f}, {site[1]:.5f}) is "
-            f"{_km(abs(d))} from the scene (centre {centre[1]:.5f}, "
+            f"{distance_text(abs(d))} from the scene (centre {centre[1]:.5f}, "
             f"{centre[0]:.5f}); "
         )
     reason = re.sub(r"np\.float64\(([^)]*)\)", r"\1", str(error).split(";")[0])
