@@ -136,12 +136,9 @@ def test_module_size(path):
 
 
 def test_internal_imports_sit_at_module_top():
-    # function-local imports are for heavy optional libraries; the CLI commands
-    # are the one exception (they load analyses inside run() for a fast --help)
+    # function-local imports are for heavy optional libraries only
     local = []
     for path in SRC.rglob("*.py"):
-        if "commands" in path.relative_to(SRC).parts:
-            continue
         for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue

@@ -23,6 +23,10 @@ Exit codes of every ``cimcity`` command
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+import cimcity as cc
+from cimcity.errors import InputError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -80,7 +84,6 @@ def add_scene_arguments(parser, *, what: str = "building footprints") -> None:
 
 def check_scene_arguments(args) -> None:
     """Refuse a missing or contradictory scene choice (``InputError``, exit 2)."""
-    from cimcity.errors import InputError
 
     buildings = getattr(args, "buildings", None)
     sample = getattr(args, "sample", False)
@@ -107,7 +110,6 @@ def load_scene(args, project: bool = True):
     """The scene the command runs on: the given footprints (and DEM) in
     Lambert-93, or the bundled sample (``--sample``) with its IFC project
     registered when ``project`` is true. Neither, or both: ``InputError``."""
-    import cimcity as cc
 
     check_scene_arguments(args)
     if args.buildings:
@@ -122,7 +124,6 @@ def load_scene(args, project: bool = True):
 def add_buildings(scene, args) -> None:
     """Read ``--buildings`` with ``--id-column`` into ``scene`` (``none``:
     generated ids, even where the file has an id column)."""
-    import cimcity as cc
 
     column = getattr(args, "id_column", None)
     kw = {}
@@ -172,9 +173,7 @@ def positive_float(text: str) -> float:
 
 def output_file(name: str, suffixes, what: str) -> str:
     """Check a file name's suffix against those accepted (``InputError``)."""
-    from pathlib import Path
 
-    from cimcity.errors import InputError
 
     suffix = Path(name).suffix.lower()
     if suffix not in suffixes:

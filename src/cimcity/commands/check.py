@@ -17,7 +17,15 @@ Exit codes (:data:`cimcity.permit.report.EXIT_CODES`):
 
 from __future__ import annotations
 
+import sys
+import warnings
 from pathlib import Path
+
+import geopandas as gpd
+
+import cimcity as cc
+from cimcity import permit
+from cimcity.errors import CimcityWarning, InputError
 
 
 def register(sub) -> None:
@@ -102,7 +110,6 @@ def register(sub) -> None:
 
 
 def _placement(text):
-    from cimcity.errors import InputError
 
     if text is None:
         return None
@@ -119,7 +126,6 @@ def _placement(text):
 
 
 def _exists(path, flag):
-    from cimcity.errors import InputError
 
     if path is not None and not Path(path).exists():
         raise InputError(f"{flag}: file not found: {path}")
@@ -127,13 +133,8 @@ def _exists(path, flag):
 
 
 def run(args) -> int:
-    import warnings
 
-    import geopandas as gpd
 
-    import cimcity as cc
-    from cimcity import permit
-    from cimcity.errors import CimcityWarning
 
     for flag in (
         "ifc",
@@ -204,7 +205,6 @@ def run(args) -> int:
             f"  wrote {args.bcf} ({int((report.results['status'] == 'fail').sum())} topics)"
         )
     if report.verdict == "incomplete":
-        import sys
 
         print(
             "cimcity check: incomplete: not checked: "

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+
+import numpy as np
+
+import cimcity as cc
+from cimcity import flood
+from cimcity.errors import CimcityWarning, InputError
+from cimcity.io.vector import read_vector
 
 from ._common import EXIT_CODES_HELP, SAMPLE, Formatter, add_buildings
 
@@ -75,9 +83,7 @@ def register(sub) -> None:
 
 
 def _sweep_values(spec: str):
-    import numpy as np
 
-    from cimcity.errors import InputError
 
     try:
         a, b, s = (float(v) for v in spec.split(":"))
@@ -92,7 +98,6 @@ def _sweep_values(spec: str):
 
 def _check_arguments(args) -> None:
     """Missing or contradictory options: ``InputError`` (exit 2)."""
-    from cimcity.errors import InputError
 
     if args.dem and args.sample:
         raise InputError("give --dem FILE or --sample, not both")
@@ -115,13 +120,8 @@ def _check_arguments(args) -> None:
 
 
 def run(args) -> int:
-    import warnings
 
-    import numpy as np
 
-    import cimcity as cc
-    from cimcity import flood
-    from cimcity.errors import CimcityWarning
 
     _check_arguments(args)
     station = args.station or DEFAULT_STATION
@@ -150,7 +150,6 @@ def run(args) -> int:
             terrain = scene.terrain
             sources = scene.layers.get("water")
         if args.sources:
-            from cimcity.io.vector import read_vector
 
             sources = read_vector(
                 args.sources, crs=terrain.crs, what="flood sources", polygons=False

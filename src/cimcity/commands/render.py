@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from cimcity import render
+
 from ._common import (
     CAMERAS,
     EXIT_CODES_HELP,
@@ -58,7 +60,6 @@ def run(args) -> int:
     check_scene_arguments(args)  # before any import: a bad choice exits 2 at once
     output_file(args.out, IMAGE_SUFFIXES + PAGE_SUFFIXES, "--out")
 
-    from cimcity import render
 
     page = Path(args.out).suffix.lower() in PAGE_SUFFIXES
     if page and args.camera:

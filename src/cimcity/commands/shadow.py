@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
+
+import pandas as pd
+
+from cimcity import shadow
+from cimcity.errors import InputError
+from cimcity.sun.position import as_period, as_times
 
 from ._common import (
     ENGINES,
@@ -97,14 +105,8 @@ def register(sub) -> None:
 def run(args) -> int:
     check_scene_arguments(args)  # before any import: a missing scene exits 2 at once
 
-    import sys
-    import time
 
-    import pandas as pd
 
-    from cimcity import shadow
-    from cimcity.errors import InputError
-    from cimcity.sun.position import as_period, as_times
 
     if args.sensors:
         output_file(args.sensors, SENSOR_SUFFIXES, "--sensors")
@@ -219,7 +221,6 @@ def run(args) -> int:
 
 def _daylight(shadow, scene, start, end):
     """Local sunrise and sunset (HH:MM, to the minute) of the day, or (None, None)."""
-    import pandas as pd
 
     minutes = pd.date_range(start, end, freq="1min", inclusive="left")
     up = (shadow.sun_table(scene, minutes)["elevation"] > 0).to_numpy()

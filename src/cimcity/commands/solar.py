@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
+from cimcity import solar
+from cimcity.errors import InputError
+from cimcity.results import plain
+
 from ._common import (
     CAMERAS,
     ENGINES,
@@ -107,8 +113,6 @@ def register(sub) -> None:
 def run(args) -> int:
     check_scene_arguments(args)  # before any import: a missing scene exits 2 at once
 
-    from cimcity import solar
-    from cimcity.results import plain
 
     if args.sensors:
         output_file(args.sensors, SENSOR_SUFFIXES, "--sensors")
@@ -181,7 +185,6 @@ def run(args) -> int:
 
 def _when(args):
     """The period of ``--when`` (a day or START/END) or ``--start``/``--end``."""
-    from cimcity.errors import InputError
 
     if args.when and (args.start or args.end):
         raise InputError("give the period once: --when, or --start/--end")
@@ -206,9 +209,7 @@ def _when(args):
 
 
 def _date(text, flag):
-    import pandas as pd
 
-    from cimcity.errors import InputError
 
     try:
         pd.Timestamp(text)

@@ -10,7 +10,11 @@ from __future__ import annotations
 import importlib
 import json
 import time
+import warnings
 from pathlib import Path
+
+import cimcity as cc
+from cimcity.errors import CimcityWarning
 
 #: order in which the demo runs its steps
 STEPS = ("scene", "solar", "shadow", "flood", "vegetation", "permit")
@@ -36,10 +40,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import warnings
 
-    import cimcity as cc
-    from cimcity.errors import CimcityWarning
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cimcity import flood
+
 
 def run(scene, out, echo) -> dict:
     import matplotlib
@@ -11,7 +13,6 @@ def run(scene, out, echo) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from cimcity import flood
 
     t = scene.terrain
     if t is None:

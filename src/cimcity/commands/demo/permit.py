@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import time
 
+from cimcity import permit
+
 
 def run(scene, out, echo) -> dict:
-    from cimcity import permit
 
     if not scene.projects:
         echo("  no IFC project in the sample (ifc extra missing?): permit step skipped")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from cimcity import render
+
 
 def run(scene, out, echo) -> dict:
-    from cimcity import render
 
     s = scene.summary()
     B = scene.buildings

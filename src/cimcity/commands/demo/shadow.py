@@ -6,6 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import geopandas as gpd
+from shapely import union_all
+
+from cimcity import shadow
+
 #: sensor spacing of the demo maps [m] (1 m in studies; 2 m keeps the demo short)
 SPACING = 2.0
 #: sensors kept around the project for the impact study [m]
@@ -18,7 +23,6 @@ def run(scene, out, echo) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from cimcity import shadow
 
     dates = [dt.date(shadow.DEFAULT_YEAR, m, d) for m, d in shadow.DEFAULT_DATES]
     files = []
@@ -34,8 +38,6 @@ def run(scene, out, echo) -> dict:
         if len(poly):
             poly.boundary.plot(ax=ax, color="#4aa3ff", linewidth=0.5)
         if scene.projects:
-            import geopandas as gpd
-            from shapely import union_all
 
             fp = union_all([p.footprint for p in scene.projects.values()])
             gpd.GeoSeries([fp], crs=scene.crs).boundary.plot(

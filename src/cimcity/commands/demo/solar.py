@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+from cimcity import solar
+
 #: sensor spacing of the demo map [m] (1 m in studies; 2 m keeps the demo short)
 SPACING = 2.0
 #: buildings listed in best_roofs.csv
@@ -14,7 +16,6 @@ WINDOW = (1600, 1000)
 
 
 def run(scene, out, echo) -> dict:
-    from cimcity import solar
 
     t0 = time.perf_counter()
     # Tregenza patches double as sun bins: one visibility matrix for sky and sun

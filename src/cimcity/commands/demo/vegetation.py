@@ -6,6 +6,8 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
+from cimcity import vegetation
+
 
 def run(scene, out, echo) -> dict:
     import matplotlib
@@ -13,7 +15,6 @@ def run(scene, out, echo) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from cimcity import vegetation
 
     res = vegetation.ratios(scene, by="parcel")
     for line in res.summary_lines() + res.weights_lines():
