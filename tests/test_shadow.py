@@ -871,7 +871,7 @@ def test_sun_hours_report_the_study_area_and_flag_missing_context():
     # with context the slabs stay as occluders, only the street is reported
     kept = clip(scene, area, context=30.0)
     assert len(kept.buildings) == 2 and kept.meta["context_m"] == 30.0
-    with pytest.warns(DataQualityWarning, match="context margin of 228.6 m"):
+    with pytest.warns(DataQualityWarning, match=r"context margin \(up to 228.6 m"):
         r = shadow.sun_hours(kept, "2024-12-21", surfaces=("ground",), spacing=2.0)
     np.testing.assert_allclose(
         np.sort(r.sensors["sun_hours"]), np.sort(full.sensors["sun_hours"]), atol=1e-9
@@ -937,3 +937,21 @@ def test_context_warning_counts_read_with_thousands_separators():
     with pytest.warns(cc.errors.DataQualityWarning, match=r"1,500 of 1,500 sensors"):
         flag_context(frame, scene, margin_for(scene), "sun_hours")
     assert not frame["context_ok"].any()
+
+
+def test_context_margin_shrinks_with_the_sensor_height():
+    # geometry: a building of the tallest height h beyond the edge shades a
+    # sensor at height z only up to (h - z) / tan(e) away; roofs at the top of
+    # the city need no context, open ground the full margin h / tan(e)
+    from cimcity.sun.context import sensor_margins
+
+    scene = lone_box(h=20.0)  # ground 35 m NGF (cimcity.testing.GROUND_Z), roof 55 m
+    top = float((scene.buildings["ground_z"] + scene.buildings["height"]).max())
+    margin = {"context_m": 300.0, "tallest_m": 20.0, "min_elevation": 10.0}
+    frame = pd.DataFrame({"x": [0.0] * 4, "y": [0.0] * 4,
+                          "z": [top - 20.0, top - 10.0, top, top + 5.0]})
+    need = sensor_margins(scene, frame, margin)
+    tan_e = np.tan(np.radians(10.0))
+    np.testing.assert_allclose(need, [20.0 / tan_e, 10.0 / tan_e, 0.0, 0.0], rtol=1e-12)
+    # no altitudes: the full margin
+    np.testing.assert_allclose(sensor_margins(scene, frame[["x", "y"]], margin), 300.0)

@@ -37,6 +37,7 @@ from ..scene.variants import (
 __all__ = [
     "study_area",
     "margin_for",
+    "sensor_margins",
     "edge_context",
     "flag_context",
     "in_area",
@@ -161,7 +162,7 @@ def flag_context(frame, scene, margin: dict, what: str):
     xy = frame[["x", "y"]].to_numpy(float)
     none = not len(scene.buildings) and "context_area" not in scene.meta
     d = np.zeros(len(xy)) if none else edge_context(scene, xy)
-    need = margin["context_m"]
+    need = sensor_margins(scene, frame, margin)
     frame["edge_context_m"] = np.round(d, 2)
     frame["context_ok"] = d >= need
     bad = ~frame["context_ok"].to_numpy(bool)
@@ -175,11 +176,13 @@ def flag_context(frame, scene, margin: dict, what: str):
             stacklevel=3,
         )
     elif bad.any():
-        missing = float(need - d[bad].min())
+        missing = float((need - d)[bad].max())
         warnings.warn(
-            f"{what}: {int(bad.sum()):,} of {len(frame):,} sensors lie closer than the "
-            f"context margin of {need:g} m (tallest building {margin['tallest_m']:g} "
-            f"m, sun down to {margin['min_elevation']:g}°) to the edge of the known "
+            f"{what}: {int(bad.sum()):,} of {len(frame):,} sensors lie closer than "
+            f"their context margin (up to {margin['context_m']:g} m: the reach of "
+            f"the shadow of a building as tall as the tallest one "
+            f"({margin['tallest_m']:g} m) over each sensor, sun down to "
+            f"{margin['min_elevation']:g}°) to the edge of the known "
             f"buildings; up to {missing:.0f} m of context is missing, so their sun "
             f"is an upper bound (context_ok=False). Keep context around the study "
             f"area: scene.clip(area, context='auto') or a larger scene with area=",
@@ -187,6 +190,30 @@ def flag_context(frame, scene, margin: dict, what: str):
             stacklevel=3,
         )
     return frame
+
+
+def sensor_margins(scene, frame, margin: dict) -> np.ndarray:
+    """Context each sensor needs [m]: how far the shadow of a building as tall as
+    the tallest known one reaches over the sensor's height.
+
+    An occluder beyond the edge shades a sensor only where it rises above it:
+    with roofs up to ``top`` [m] (the highest roof altitude of the scene) and a
+    sun down to ``e``, its shadow reaches ``(top - z) / tan(e)`` over a sensor at
+    altitude ``z``; ground sensors need the full margin, roof sensors near the
+    top almost none. Capped at ``margin["context_m"]``. Without sensor
+    altitudes (no ``z`` column) or building altitudes, the full margin.
+    """
+    full = float(margin["context_m"])
+    B = scene.buildings
+    if "z" not in frame or not len(B) or full <= 0:
+        return np.full(len(frame), full)
+    top = (B["ground_z"] + B["height"]).to_numpy(float)
+    if not np.isfinite(top).any():
+        return np.full(len(frame), full)
+    tan_e = np.tan(np.radians(margin["min_elevation"]))
+    rise = np.nanmax(top) - frame["z"].to_numpy(float)
+    need = np.clip(rise, 0.0, None) / max(tan_e, 1e-9)
+    return np.where(np.isfinite(need), np.minimum(need, full), full)
 
 
 def check_points_frame(scene, sensors, points, others=()) -> None:
