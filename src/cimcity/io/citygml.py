@@ -40,7 +40,7 @@ from pyproj import CRS
 
 from ..crs import check_bounds_in_area_of_use, to_crs
 from ..errors import CRSError, DataQualityWarning, FileFormatError
-from .vector import check_file
+from .vector import check_file, value_stats
 
 __all__ = ["read_citygml", "describe_citygml", "is_citygml"]
 
@@ -511,16 +511,7 @@ def describe_citygml(path) -> dict:
             lods[k] = lods.get(k, 0) + 1
 
     def stats(key):
-        v = np.array([r[key] for r in good], dtype=float)
-        f = v[np.isfinite(v)]
-        out = {"count": int(f.size), "missing": int(v.size - f.size)}
-        if f.size:
-            out.update(
-                min=round(float(f.min()), 3),
-                mean=round(float(f.mean()), 3),
-                max=round(float(f.max()), 3),
-            )
-        return out
+        return value_stats([r[key] for r in good])
 
     listing = [
         {

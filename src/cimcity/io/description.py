@@ -47,6 +47,7 @@ from .vector import (
     normalise_crs,
     open_options,
     read_arrow,
+    value_stats,
     vsi_path,
 )
 
@@ -199,18 +200,6 @@ def _lonlat_extent(bounds, crs):
         return None
 
 
-def _stats(values) -> dict | None:
-    v = np.asarray(values, dtype=float)
-    f = v[np.isfinite(v)]
-    out = {"count": int(f.size), "missing": int(v.size - f.size)}
-    if f.size:
-        out.update(
-            min=round(float(f.min()), 3),
-            mean=round(float(f.mean()), 3),
-            max=round(float(f.max()), 3),
-        )
-    return out
-
 
 def _num(series):
     return parse_length(series.to_numpy(dtype=object))
@@ -235,7 +224,7 @@ def _flavour_details(gdf, flavour) -> tuple[dict, list]:
             details["sections"] = int(gdf[s].nunique())
         k = col("contenance")
         if k is not None:
-            details["contenance_m2"] = _stats(gdf[k])
+            details["contenance_m2"] = value_stats(gdf[k])
         i = col("id")
         if i is not None:
             ids = gdf[i].astype("string")
@@ -259,7 +248,7 @@ def _flavour_details(gdf, flavour) -> tuple[dict, list]:
         ):
             c = col(*names)
             if c is not None:
-                details[label] = {"column": c, **_stats(_num(gdf[c]))}
+                details[label] = {"column": c, **value_stats(_num(gdf[c]))}
         h = details.get("height_m")
         if h is None:
             problems.append("no height column: heights will be estimated")
@@ -288,7 +277,7 @@ def _flavour_details(gdf, flavour) -> tuple[dict, list]:
             details["documents"] = int(gdf[d].nunique())
     elif flavour == "troncon_de_route":
         c = col("largeur")
-        details["width_m"] = {"column": c, **_stats(_num(gdf[c]))}
+        details["width_m"] = {"column": c, **value_stats(_num(gdf[c]))}
     if flavour not in ("etalab_parcelles", "bd_parcellaire"):
         names = ID_COLUMNS.get(flavour) or (() if flavour else ID_COLUMNS[None])
         ids = find_column(cols, *names) if names else None

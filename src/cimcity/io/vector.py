@@ -614,3 +614,30 @@ def read_vector(
     gdf.attrs["source"] = str(p)
     gdf.attrs["layer"] = lyr
     return gdf
+
+
+def value_stats(values) -> dict:
+    """Count, missing count and min/mean/max (3 decimals) of numeric values,
+    for file descriptions (:func:`cimcity.io.describe`).
+
+    Parameters
+    ----------
+    values : array-like of float
+        NaN and inf count as missing.
+
+    Returns
+    -------
+    dict
+        ``count``, ``missing`` and, when any value is finite, ``min``,
+        ``mean``, ``max`` (plain floats).
+    """
+    v = np.asarray(values, dtype=float)
+    f = v[np.isfinite(v)]
+    out = {"count": int(f.size), "missing": int(v.size - f.size)}
+    if f.size:
+        out.update(
+            min=round(float(f.min()), 3),
+            mean=round(float(f.mean()), 3),
+            max=round(float(f.max()), 3),
+        )
+    return out
