@@ -957,8 +957,8 @@ def test_result_protocol(tmp_path, june_day):
     assert r.table is r.sensors
     s = r.summary()
     assert all(v is None or type(v) in (int, float, str, bool) for v in s.values())
-    ax = r.plot()
-    assert ax.collections and ax.get_title().startswith("irradiation")
+    ax = r.plot(lang="en")
+    assert ax.collections and ax.get_title().startswith("Irradiation")
     out = r.to_file(tmp_path / "deep" / "ts.parquet", layer="timeseries")
     assert pd.read_parquet(out).shape == r.timeseries.shape
     with pytest.warns(FutureWarning, match="layer="):

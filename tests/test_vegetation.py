@@ -1072,14 +1072,14 @@ def test_plot_and_files(tmp_path, rules):
     s.add_vegetation(gdf([box(20, 0, 40, 20)], kind=["lawn"]))
     r = veg.ratios(s, absent="buildings")
     png = tmp_path / "map.png"
-    ax = r.plot("vegetation_share", path=png)
+    ax = r.plot("vegetation_share", path=png, lang="en")
     assert png.stat().st_size > 5000
     import matplotlib.pyplot as plt
 
     img = plt.imread(png)
     assert img[..., :3].std() > 0.05  # not blank
     # the colour bar is there
-    assert any("vegetation share" in a.get_ylabel() for a in ax.figure.axes)
+    assert any("Vegetation (canopy + low vegetation) (%)" in a.get_ylabel() for a in ax.figure.axes)
     plt.close("all")
     with pytest.raises(InputError, match="unknown column"):
         r.plot("nope")
@@ -1131,8 +1131,8 @@ def test_result_protocol(tmp_path, rules):
         r.to_file(tmp_path / "v.shp")
     with pytest.raises(InputError, match="unknown layer"):
         r.to_file(tmp_path / "v.gpkg", layer="nope")
-    ax = r.plot()
-    assert "vegetation share" in ax.get_title()
+    ax = r.plot(lang="en")
+    assert "Vegetation (canopy + low vegetation)" in ax.get_title()
     _, ax2 = plt.subplots()
     assert r.plot("built_share", ax=ax2) is ax2
     plt.close("all")

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import maps
 from .errors import InputError
 
 #: file suffix -> writer name
@@ -95,9 +96,68 @@ class Result:
         """Headline numbers as a dict of plain values (None: unknown)."""
         raise NotImplementedError
 
-    def plot(self, column=None, *, ax=None, **kwargs):
-        """Map or chart of ``column`` of the main table on matplotlib ``ax``."""
-        raise NotImplementedError
+    def plot(self, column=None, *, ax=None, lang=None, basemap=None, title=None,
+             axes="km", **kwargs):
+        """Map of ``column`` of the main table on matplotlib ``ax``
+        (:mod:`cimcity.maps`): the rows filled on a sequential scale (diverging,
+        centred on 0, when the values change sign), unknown rows grey.
+
+        Subclasses draw their own maps; this one serves results whose main
+        table has geometries.
+
+        Parameters
+        ----------
+        column : str, optional
+            Numeric column (default: the first one).
+        ax : matplotlib Axes, optional
+        lang : {"fr", "en"}, optional
+        basemap : {None, "ign", "osm"}
+        title : str, optional
+        axes : {"km", "hidden"}
+        **kwargs
+            Passed to :meth:`geopandas.GeoDataFrame.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Raises
+        ------
+        InputError
+            The main table has no geometry, or ``column`` is not numeric.
+        """
+        t = self.table
+        if "geometry" not in getattr(t, "columns", ()) or not hasattr(t, "total_bounds"):
+            raise InputError(
+                f"{type(self).__name__} has no map: its main table has no geometry"
+            )
+        numeric = [
+            c for c in t.columns
+            if c != "geometry" and pd.api.types.is_numeric_dtype(t[c])
+            and not pd.api.types.is_bool_dtype(t[c])
+        ]
+        column = numeric[0] if column is None and numeric else column
+        if column not in numeric:
+            raise InputError(
+                f"cannot map column {column!r}; numeric columns are {numeric}"
+            )
+        extent = maps.extent_of(t, pad=5.0)
+        ax = maps.start(ax, extent, crs=t.crs, basemap=basemap, lang=lang)
+        v = t[column].astype(float)
+        kind = "diverging" if (v.min() < 0 < v.max()) else "sequential"
+        cm, norm, _ = maps.color_scale(column, v, kind=kind)
+        known = v.notna().to_numpy()
+        maps.clip(t[known], extent).plot(
+            column=column, ax=ax, cmap=cm, norm=norm, zorder=maps.Z_DATA, **kwargs
+        )
+        if (~known).any():
+            maps.clip(t[~known], extent).plot(ax=ax, color="lightgrey", zorder=maps.Z_DATA)
+        from matplotlib.cm import ScalarMappable
+
+        sm = ScalarMappable(norm=norm, cmap=cm)
+        sm.set_array([])
+        maps.colorbar(ax, sm, column, lang=lang)
+        return maps.finish(ax, title=title or column.replace("_", " "), lang=lang, axes=axes)
 
     # -- shared ------------------------------------------------------------------
     @property

@@ -21,11 +21,11 @@ from .._compat import keyword_only_after
 from .._kernels import flood as K
 from ..errors import CRSError, DataQualityWarning, InputError
 from ..results import Result, plain
-from .extent import FloodResult
+from .extent import FloodResult, flood_map2d
 from .ground import DEFAULT_RING, RingSamples, ring_samples
 from .levels import finite_float
 from .storeys import basement_levels, flooded_storeys, storey_model
-from .views import column_or_axes, flood_map
+from .views import column_or_axes
 
 
 @dataclass(eq=False)
@@ -138,25 +138,26 @@ class ExposureResult(Result):
         )
 
     def plot(self, column=None, *, ax=None, **kwargs):
-        """2D map of the flood with the buildings filled.
+        """2D map of the flood with the buildings filled (:mod:`cimcity.maps`).
 
         Parameters
         ----------
         column : str, optional
             Column of :attr:`buildings` to colour the buildings by; default
             (or ``"flooded_storeys"``): flooded storeys of the buildings
-            reached, dry ones in white.
+            reached on a discrete scale, dry ones in white, unknown ones
+            hatched grey.
         ax : matplotlib Axes, optional
         **kwargs
-            ``hillshade``, ``cmap``, ``vmax``, ``title`` as in
-            :meth:`FloodResult.plot`.
+            ``scene``, ``hillshade``, ``cmap``, ``vmax``, ``title``, ``lang``,
+            ``basemap``, ``axes`` as in :meth:`FloodResult.plot`.
 
         Returns
         -------
         matplotlib Axes
         """
         column, ax = column_or_axes(column, ax, "ExposureResult.plot")
-        return flood_map(
+        return flood_map2d(
             self.flood, ax=ax, exposure=self, building_column=column, **kwargs
         )
 

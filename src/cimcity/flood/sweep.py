@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .. import i18n
 from .._compat import import_optional, keyword_only_after
 from .._progress import bar
 from ..errors import DataQualityWarning, InputError
@@ -23,6 +24,23 @@ from .extent import flood_at
 from .ground import DEFAULT_RING
 from .levels import Level, LevelProfile
 from .views import column_or_axes
+
+# labels of the sweep chart (views of issue 13)
+i18n.add_terms(
+    {
+        "sweep_gauge": ("Gauge reading", "Hauteur à l'échelle"),
+        "sweep_area": ("Flooded area", "Surface inondée"),
+        "sweep_reached": ("Buildings reached", "Bâtiments atteints"),
+        "sweep_storeys": (
+            "Buildings with flooded storeys", "Bâtiments avec niveaux inondés"
+        ),
+        "sweep_buildings": ("Buildings", "Bâtiments"),
+        "sweep_title": (
+            "Flooded area and buildings by water level",
+            "Surface inondée et bâtiments selon la cote de l'eau",
+        ),
+    }
+)
 
 #: flooded cells per sweep (levels x DEM cells) from which a progress bar shows
 PROGRESS_CELLS = 5e7
@@ -91,7 +109,7 @@ class SweepResult(Result):
                 out["unknown_buildings"] = int(t["unknown_buildings"].max())
         return plain(out)
 
-    def plot(self, column=None, *, ax=None, x: str = "level"):
+    def plot(self, column=None, *, ax=None, x: str = "level", lang=None, title=None):
         """Chart of the sweep against the level (or the gauge reading).
 
         Parameters
@@ -102,7 +120,11 @@ class SweepResult(Result):
             flooded storeys on a second axis.
         ax : matplotlib Axes, optional
         x : {"level", "gauge_reading"}
-            Horizontal axis: water level [m] or gauge reading [m].
+            Horizontal axis: water level [m, datum] or gauge reading [m].
+        lang : {"fr", "en"}, optional
+            Language of the labels (default: :func:`cimcity.i18n.get_language`).
+        title : str, optional
+            Default: what the chart shows.
 
         Returns
         -------
@@ -119,25 +141,26 @@ class SweepResult(Result):
                 )
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
-        datum = self.vertical_datum or ""
+        datum = str(self.vertical_datum or "")
         ax.set_xlabel(
-            "water level [m " + str(datum) + "]"
+            i18n.label("water_level", lang, unit_text=f"m {datum}".strip())
             if x == "level"
-            else "gauge reading [m]"
+            else i18n.label("sweep_gauge", lang, unit_text="m")
         )
         ax.grid(alpha=0.3)
+        ax.set_title(title or i18n.term("sweep_title", lang), fontsize=10)
         if column is not None:
             ax.plot(table[x], table[column], "o-", color="tab:blue", label=column)
-            ax.set_ylabel(column)
+            ax.set_ylabel(column.replace("_", " "))
             return ax
         ax.plot(
             table[x],
             table["flooded_area"] / 1e4,
             "o-",
             color="tab:blue",
-            label="flooded area",
+            label=i18n.term("sweep_area", lang),
         )
-        ax.set_ylabel("flooded area [ha]", color="tab:blue")
+        ax.set_ylabel(i18n.label("sweep_area", lang, unit_text="ha"), color="tab:blue")
         if "flooded_buildings" in table.columns:
             ax2 = ax.twinx()
             ax2.plot(
@@ -145,16 +168,17 @@ class SweepResult(Result):
                 table["flooded_buildings"],
                 "s--",
                 color="tab:red",
-                label="buildings reached",
+                label=i18n.term("sweep_reached", lang),
             )
             ax2.plot(
                 table[x],
                 table["buildings_with_flooded_storeys"],
                 "^:",
                 color="tab:orange",
-                label="buildings with flooded storeys",
+                label=i18n.term("sweep_storeys", lang),
             )
-            ax2.set_ylabel("buildings", color="tab:red")
+            ax2.set_ylabel(i18n.term("sweep_buildings", lang), color="tab:red")
+            ax2.yaxis.get_major_locator().set_params(integer=True)
             ax2.legend(loc="upper left", fontsize=8)
         return ax
 

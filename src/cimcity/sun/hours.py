@@ -28,8 +28,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .. import raycast
-from .._compat import import_optional, renamed_arguments
+from .. import i18n, maps, raycast
+from .._compat import renamed_arguments
 from .._progress import bar
 from ..errors import InputError
 from ..results import Result, plain
@@ -323,6 +323,8 @@ class SunHoursResult(Result):
 
     def __init__(self, scene, sensors, steps, bits, spacing=None):
         self.crs = scene.crs
+        #: the scene studied (base layers of the maps)
+        self.scene = scene
         self.spacing = spacing
         #: context margin of the study (:func:`cimcity.sun.context.margin_for`)
         #: and its ``study_area``; filled by :func:`sun_hours`
@@ -548,11 +550,21 @@ class SunHoursResult(Result):
         *,
         ax=None,
         kind=None,
-        cmap="inferno",
+        cmap=None,
         vmax=None,
         buildings=None,
+        scene=None,
+        basemap=None,
+        title=None,
+        lang=None,
+        axes="km",
+        extent=None,
     ):
         """Map of sun-hours: the ground raster and sensors as points (top view).
+
+        Drawn with :mod:`cimcity.maps`: the scene's layers as a base, scale
+        bar, north arrow (grid north), the study area outlined and its context
+        greyed, a title with the place and the day or period.
 
         Parameters
         ----------
@@ -563,57 +575,98 @@ class SunHoursResult(Result):
         kind : str or sequence, optional
             Sensor kinds drawn as points besides the ground raster (default:
             roof and point sensors).
-        cmap : str
-            Matplotlib colour map.
+        cmap : str, optional
+            Matplotlib colour map (default: sequential ``inferno``).
         vmax : float, optional
             Top of the colour scale (default: the period's sun-up hours for
-            ``sun_hours``, else the column's maximum).
+            ``sun_hours`` [h], else the column's maximum).
         buildings : GeoDataFrame, optional
-            Footprints outlined on top.
+            Footprints outlined on top (default: the scene's buildings).
+        scene : Scene, optional
+            Its layers (parcels, roads, water, vegetation, footprints) form the
+            base; its name the title's place.
+        basemap : {None, "ign", "osm"}
+            Web tiles under the map when a network is there.
+        title : str, optional
+            Default: quantity, place and day or period.
+        lang : {"fr", "en"}, optional
+            Language of the labels (default: :func:`cimcity.i18n.get_language`).
+        axes : {"km", "hidden"}
+            Coordinates in kilometres or no axes.
+        extent : (xmin, ymin, xmax, ymax), optional
+            Map extent [m] (default: the ground grid, else the sensors).
 
         Returns
         -------
         matplotlib.axes.Axes
         """
-        plt = import_optional("matplotlib.pyplot")
         column = "sun_hours" if column is None else column
         if column not in self.sensors.columns:
             raise InputError(
                 f"unknown column {column!r}; sensors have {list(self.sensors.columns)}"
             )
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 8))
+        kinds = (
+            ("roof", "point")
+            if kind is None
+            else ((kind,) if isinstance(kind, str) else tuple(kind))
+        )
+        scene = self.scene if scene is None else scene
+        S = self.sensors[self.sensors["kind"].isin(kinds)]
+        ground = self.ground is not None and column == "sun_hours"
+        if extent is None:
+            if self.ground is not None:
+                t = self.ground_transform
+                rows, cols = self.ground.shape
+                extent = (t.c, t.f + rows * t.e, t.c + cols * t.a, t.f)
+            else:
+                extent = maps.extent_of(self.sensors[["x", "y"]].to_numpy(), pad=5.0)
+        ax = maps.start(
+            ax, extent, crs=self.crs, scene=scene, basemap=basemap, lang=lang
+        )
         if vmax is None:
-            top = (
+            vmax = (
                 self.total_hours
                 if column == "sun_hours"
                 else float(np.nanmax(self.sensors[column], initial=0.0))
             )
-            vmax = max(top, 1e-9)
+        quantity = "sun_hours" if column == "sun_hours" else column
+        cm, norm, ticks = maps.color_scale(
+            quantity, S[column], vmin=0.0, vmax=max(vmax, 1e-9), cmap=cmap
+        )
         im = None
-        if self.ground is not None and column == "sun_hours":
+        if ground:
             t = self.ground_transform
             rows, cols = self.ground.shape
-            extent = (t.c, t.c + cols * t.a, t.f + rows * t.e, t.f)
-            im = ax.imshow(self.ground, extent=extent, cmap=cmap, vmin=0, vmax=vmax)
-        kinds = (
-            ("roof", "point")
-            if kind is None
-            else ((kind,) if isinstance(kind, str) else kind)
-        )
-        S = self.sensors[self.sensors["kind"].isin(kinds)]
+            im = ax.imshow(
+                self.ground,
+                extent=(t.c, t.c + cols * t.a, t.f + rows * t.e, t.f),
+                cmap=cm,
+                norm=norm,
+                interpolation="nearest",
+                zorder=maps.Z_DATA,
+            )
+        S = S[maps.points_in(S["x"], S["y"], extent)]
         if len(S):
             if kinds == ("roof", "point"):
                 S = S.sort_values("z")
             sc = ax.scatter(
-                S["x"], S["y"], c=S[column], s=2, cmap=cmap, vmin=0, vmax=vmax
+                S["x"], S["y"], c=S[column], cmap=cm, norm=norm, marker="s",
+                s=maps.marker_size(ax, self.spacing or 1.0), linewidths=0,
+                zorder=maps.Z_DATA + 0.5,
             )
             im = im or sc
-        if buildings is not None and len(buildings):
-            buildings.boundary.plot(ax=ax, color="0.3", linewidth=0.4)
+        if buildings is None and scene is not None:
+            buildings = scene.buildings
+        maps.footprints(ax, buildings, extent, color="0.3", linewidth=0.4)
+        legend = maps.study_area(ax, self.context.get("study_area"), extent, lang=lang)
         if im is not None:
-            label = "sun-hours [h]" if column == "sun_hours" else column
-            ax.figure.colorbar(im, ax=ax, shrink=0.7, label=label)
-        ax.set_aspect("equal")
-        ax.set_title(f"Sun-hours {self.steps['start'].iloc[0]:%Y-%m-%d}")
-        return ax
+            maps.colorbar(ax, im, quantity, lang=lang, ticks=ticks)
+        if title is None:
+            start, end = self.steps["start"].iloc[0], self.steps["end"].iloc[-1]
+            head = i18n.term("sun_hours", lang)
+            if column != "sun_hours":
+                head = column.replace("_", " ")
+            place = maps.place_of(scene, self.crs, extent, lang)
+            when = i18n.format_period(start, end - pd.Timedelta("1ns"), lang)
+            title = head + " — " + ", ".join(p for p in (place, when) if p)
+        return maps.finish(ax, title=title, lang=lang, axes=axes, legend=legend)

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._compat import import_optional, renamed_arguments
+from .. import i18n, maps
+from .._compat import renamed_arguments
 from ..errors import InputError
 from ..results import Result, plain
 from .hours import facade_orientation
@@ -64,6 +65,8 @@ class ImpactResult(Result):
         self, before, after, sensors, covered, frames, removed, added, n_worst
     ):
         self.crs = before.crs
+        #: the scene with the project (base layers of the maps)
+        self.scene = after
         self.removed = list(removed)
         self.added = list(added)
         self.n_worst = n_worst
@@ -256,10 +259,23 @@ class ImpactResult(Result):
         )
 
     def plot(
-        self, column=None, *, ax=None, date=None, cmap="RdBu", vlim=None, buildings=None
+        self,
+        column=None,
+        *,
+        ax=None,
+        date=None,
+        cmap=None,
+        vlim=None,
+        buildings=None,
+        scene=None,
+        basemap=None,
+        title=None,
+        lang=None,
+        axes="km",
+        extent=None,
     ):
         """Map of a points column on one date (default ``delta``: blue gained,
-        red lost [h]).
+        red lost [h]), drawn with :mod:`cimcity.maps`.
 
         Parameters
         ----------
@@ -269,37 +285,83 @@ class ImpactResult(Result):
         ax : matplotlib Axes, optional
         date : date, optional
             Day shown (default: the last one studied).
-        cmap : str
-            Matplotlib colour map (centred on 0).
+        cmap : str, optional
+            Colour map (default ``RdBu``, diverging and centred on 0 for
+            ``delta``; sequential ``inferno`` for ``before``/``after``).
         vlim : float, optional
-            Half range of the colour scale [h].
+            Half range of the diverging scale [h].
         buildings : GeoDataFrame, optional
-            Footprints outlined on top.
+            Footprints outlined on top (default: the scene's).
+        scene : Scene, optional
+            The scene with the project: its layers as base, the project
+            (:attr:`added`) in orange.
+        basemap : {None, "ign", "osm"}
+        title : str, optional
+        lang : {"fr", "en"}, optional
+        axes : {"km", "hidden"}
+        extent : (xmin, ymin, xmax, ymax), optional
+            Map extent [m] (default: the points, 10 m around).
 
         Returns
         -------
         matplotlib.axes.Axes
         """
-        plt = import_optional("matplotlib.pyplot")
         column = "delta" if column is None else column
         if column not in self.points.columns:
             raise InputError(
                 f"unknown column {column!r}; points have {list(self.points.columns)}"
             )
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 8))
         date = self.dates[-1].date() if date is None else as_stamp(date).date()
         P = self.points[self.points["date"] == date].sort_values("z")
-        v = vlim or max(float(np.abs(P[column]).max()), 0.1)
-        sc = ax.scatter(P["x"], P["y"], c=P[column], s=2, cmap=cmap, vmin=-v, vmax=v)
-        if buildings is not None and len(buildings):
-            buildings.boundary.plot(ax=ax, color="0.3", linewidth=0.4)
-        label = "sun-hours change [h]" if column == "delta" else f"{column} [h]"
-        ax.figure.colorbar(sc, ax=ax, shrink=0.7, label=label)
-        ax.set_aspect("equal")
-        ax.set_title(f"Project impact on sun-hours, {date}")
-        return ax
+        scene = self.scene if scene is None else scene
+        if buildings is None and scene is not None:
+            buildings = scene.buildings
+        if extent is None:
+            # the changed points, and the project even when no point changed
+            project = None
+            if buildings is not None and len(self.added):
+                project = buildings.reindex(list(self.added)).dropna(subset=["geometry"])
+            extent = maps.extent_of(P[["x", "y"]].to_numpy(), project, pad=10.0)
+        ax = maps.start(ax, extent, crs=self.crs, scene=scene, basemap=basemap, lang=lang)
+        P = P[maps.points_in(P["x"], P["y"], extent)]
+        change = column in ("delta", "lost", "gained")
+        quantity = "sun_hours_change" if change else "sun_hours"
+        cm, norm, _ = maps.color_scale(
+            quantity, P[column], vmin=None if change else 0.0,
+            vmax=vlim if change else None, cmap=cmap,
+            kind="diverging" if change else "sequential",
+        )
+        sc = ax.scatter(
+            P["x"], P["y"], c=P[column], s=maps.marker_size(ax, 2.0), marker="s",
+            linewidths=0, cmap=cm, norm=norm, zorder=maps.Z_DATA,
+        )
+        maps.footprints(ax, buildings, extent, color="0.3", linewidth=0.4)
+        legend = _project(ax, buildings, self.added, extent, lang)
+        legend += maps.study_area(ax, self.context.get("study_area"), extent, lang=lang) or []
+        maps.colorbar(ax, sc, quantity if column != "lost" else "sun_hours_change", lang=lang)
+        if title is None:
+            head = f"{i18n.term('map_impact', lang)} ({i18n.term(quantity, lang).lower()})"
+            title = maps.title_text(
+                head, when=date, place=maps.place_of(scene, self.crs, extent, lang),
+                lang=lang,
+            )
+        return maps.finish(ax, title=title, lang=lang, axes=axes, legend=legend)
 
+
+def _project(ax, buildings, added, extent, lang) -> list:
+    """The project's footprints in orange; its legend handle (or none)."""
+    from matplotlib.patches import Patch
+
+    if buildings is None or not len(added):
+        return []
+    P = buildings.reindex(list(added)).dropna(subset=["geometry"])
+    if not len(P):
+        return []
+    maps.footprints(
+        ax, P, extent, fill=True, color="#f28c28", alpha=0.8, linewidth=0.8,
+        zorder=maps.Z_OUTLINE + 0.5,
+    )
+    return [Patch(facecolor="#f28c28", alpha=0.8, label=i18n.term("project", lang))]
 
 
 class SolarImpact(Result):
@@ -388,10 +450,21 @@ class SolarImpact(Result):
         )
 
     def plot(
-        self, column=None, *, ax=None, kinds=("wall", "roof"), cmap="RdBu", vmax=None
+        self,
+        column=None,
+        *,
+        ax=None,
+        kinds=("wall", "roof"),
+        cmap=None,
+        vmax=None,
+        basemap=None,
+        title=None,
+        lang=None,
+        axes="km",
+        extent=None,
     ):
         """Top-view map of a sensors column (default ``delta`` [kWh/m²]: blue
-        gain, red loss), the project in orange.
+        gain, red loss, diverging and centred on 0), the project in orange.
 
         Parameters
         ----------
@@ -400,17 +473,22 @@ class SolarImpact(Result):
         ax : matplotlib Axes, optional
         kinds : sequence of str
             Surface kinds drawn.
-        cmap : str
-            Matplotlib colour map (centred on 0).
+        cmap : str, optional
+            Colour map (default ``RdBu``).
         vmax : float, optional
             Half range of the colour scale (default: 98th percentile of
-            ``|column|``).
+            ``|column|``) [kWh/m²].
+        basemap : {None, "ign", "osm"}
+        title : str, optional
+        lang : {"fr", "en"}, optional
+        axes : {"km", "hidden"}
+        extent : (xmin, ymin, xmax, ymax), optional
+            Map extent [m] (default: the sensors drawn, 10 m around).
 
         Returns
         -------
         matplotlib.axes.Axes
         """
-        plt = import_optional("matplotlib.pyplot")
         column = "delta" if column is None else column
         if column not in self.sensors.columns:
             raise InputError(
@@ -420,28 +498,43 @@ class SolarImpact(Result):
             self.sensors["kind"].isin(list(kinds)) & ~self.sensors["covered"]
         ]
         S = S.sort_values(column, ascending=False)
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 7))
-        if self.after is not None:
-            B = self.after.buildings
-            B.boundary.plot(ax=ax, color="0.6", linewidth=0.4)
-            added = B.reindex(self.meta["added"]).dropna(subset=["geometry"])
-            if len(added):
-                added.plot(ax=ax, color="#f28c28", alpha=0.6)
-        v = vmax or float(np.nanpercentile(np.abs(S[column]), 98)) or 1.0
-        sc = ax.scatter(
-            S["x"],
-            S["y"],
-            c=S[column],
-            cmap=cmap,
-            vmin=-v,
-            vmax=v,
-            s=3,
-            marker="s",
-            linewidths=0,
+        scene = self.after
+        if extent is None:
+            extent = maps.extent_of(S[["x", "y"]].to_numpy(), pad=10.0)
+        ax = maps.start(
+            ax, extent, crs=getattr(scene, "crs", None), scene=scene,
+            basemap=basemap, lang=lang,
         )
-        label = "after - before [kWh/m²]" if column == "delta" else column
-        ax.figure.colorbar(sc, ax=ax, shrink=0.8, label=label)
-        ax.set_aspect("equal")
-        ax.set_title("Irradiation change on neighbours (orange: project)")
-        return ax
+        S = S[maps.points_in(S["x"], S["y"], extent)]
+        change = column == "delta"
+        v = vmax
+        if v is None:
+            v = float(np.nanpercentile(np.abs(S[column]), 98)) if len(S) else 1.0
+        cm, norm, _ = maps.color_scale(
+            "change" if change else "irradiation", S[column], vmax=v if change else vmax,
+            cmap=cmap,
+        )
+        sc = ax.scatter(
+            S["x"], S["y"], c=S[column], cmap=cm, norm=norm,
+            s=maps.marker_size(ax, 1.5), marker="s", linewidths=0, zorder=maps.Z_DATA,
+        )
+        legend = []
+        if scene is not None:
+            B = scene.buildings
+            maps.footprints(ax, B, extent, color="0.45", linewidth=0.4)
+            legend = _project(ax, B, self.meta["added"], extent, lang)
+        maps.colorbar(
+            ax, sc, "irradiation", lang=lang,
+            label=(
+                f"{i18n.term('change', lang)} : {i18n.label('irradiation', lang)}"
+                if change else None
+            ),
+        )
+        if title is None:
+            head = f"{i18n.term('map_impact', lang)} ({i18n.term('irradiation', lang).lower()})"
+            title = maps.title_text(
+                head,
+                place=maps.place_of(scene, getattr(scene, "crs", None), extent, lang),
+                lang=lang,
+            )
+        return maps.finish(ax, title=title, lang=lang, axes=axes, legend=legend)

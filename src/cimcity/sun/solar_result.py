@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .. import render
+from .. import i18n, maps, render
 from .._compat import import_optional, renamed_arguments
 from ..errors import InputError
 from ..results import Result, plain
@@ -274,13 +274,17 @@ class SolarResult(Result):
         *,
         ax=None,
         kinds=("roof",),
-        cmap="inferno",
+        cmap=None,
         vmin=None,
         vmax=None,
         markersize=None,
         title=None,
+        lang=None,
+        basemap=None,
+        axes="km",
+        extent=None,
     ):
-        """Top-view map of sensors coloured by ``column`` (matplotlib).
+        """Top-view map of sensors coloured by ``column`` (see :mod:`cimcity.maps`).
 
         Parameters
         ----------
@@ -290,14 +294,25 @@ class SolarResult(Result):
         kinds : sequence of str or None
             Surface kinds drawn (facades are seen edge-on from above); None:
             all.
-        cmap, vmin, vmax, markersize, title
-            Colour map and range, marker size [points²], title.
+        cmap, vmin, vmax : optional
+            Colour map (default sequential ``inferno``) and range [column unit].
+        markersize : float, optional
+            Marker area [points²] (default: squares as wide as the sensors).
+        title : str, optional
+            Default: quantity, place, period (and "clear sky" for an upper
+            bound).
+        lang : {"fr", "en"}, optional
+            Language of the labels (default: :func:`cimcity.i18n.get_language`).
+        basemap : {None, "ign", "osm"}
+            Web tiles under the map when a network is there.
+        axes : {"km", "hidden"}
+        extent : (xmin, ymin, xmax, ymax), optional
+            Map extent [m] (default: the sensors drawn, 10 m around).
 
         Returns
         -------
         matplotlib.axes.Axes
         """
-        plt = import_optional("matplotlib.pyplot")
         column = "irradiation" if column is None else column
         S = self.sensors
         if column not in S.columns:
@@ -306,38 +321,43 @@ class SolarResult(Result):
             )
         S = S[S["kind"].isin(list(kinds))] if kinds is not None else S
         S = S.sort_values("z")
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 7))
-        if (
-            self.scene is not None
-            and hasattr(self.scene, "buildings")
-            and len(self.scene.buildings)
-        ):
-            self.scene.buildings.boundary.plot(ax=ax, color="0.6", linewidth=0.4)
-        ms = markersize or max(
-            0.5, 6.0 * float(np.sqrt(S["area"].median())) if len(S) else 1.0
+        scene = self.scene if hasattr(self.scene, "buildings") else None
+        if extent is None:
+            extent = maps.extent_of(
+                (S if len(S) else self.sensors)[["x", "y"]].to_numpy(), pad=10.0
+            )
+        ax = maps.start(
+            ax, extent, crs=getattr(scene, "crs", None), scene=scene,
+            basemap=basemap, lang=lang,
         )
+        S = S[maps.points_in(S["x"], S["y"], extent)]
+        key = {"irradiation": "irradiation", "sky_view": "sky_view_factor"}.get(column)
+        cm, norm, _ = maps.color_scale(
+            key or "irradiation", S[column], vmin=vmin, vmax=vmax, cmap=cmap
+        )
+        if markersize is None:
+            side = float(np.sqrt(S["area"].median())) if len(S) else 1.0
+            markersize = maps.marker_size(ax, side)
         sc = ax.scatter(
-            S["x"],
-            S["y"],
-            c=S[column],
-            s=ms,
-            cmap=cmap,
-            vmin=vmin,
-            vmax=vmax,
-            marker="s",
-            linewidths=0,
+            S["x"], S["y"], c=S[column], s=markersize, cmap=cm, norm=norm,
+            marker="s", linewidths=0, zorder=maps.Z_DATA,
         )
-        unit = UNITS.get(column, "")
-        plt.colorbar(
-            sc, ax=ax, shrink=0.8, label=f"{column} [{unit}]" if unit else column
-        )
-        ax.set_aspect("equal")
-        ub = " — clear sky (upper bound)" if self.meta["upper_bound"] else ""
-        ax.set_title(title or f"{column}, {self.meta['hours']:g} h{ub}")
-        ax.set_xlabel("x [m]")
-        ax.set_ylabel("y [m]")
-        return ax
+        if scene is not None:
+            maps.footprints(ax, scene.buildings, extent, color="0.45", linewidth=0.4)
+        unit = UNITS.get(column, "").replace("-", "")
+        maps.colorbar(ax, sc, key or column, lang=lang, unit=None if key else unit)
+        if title is None:
+            head = i18n.term(key, lang) if key else column.replace("_", " ")
+            place = maps.place_of(scene, getattr(scene, "crs", None), extent, lang)
+            w = self.meta.get("weather") or {}
+            when = None
+            if w.get("start") is not None and w.get("end") is not None:
+                when = i18n.format_period(w["start"], w["end"], lang)
+            ub = (
+                f" ({i18n.term('map_clear_sky', lang)})" if self.meta.get("upper_bound") else ""
+            )
+            title = head + " — " + ", ".join(p for p in (place, when) if p) + ub
+        return maps.finish(ax, title=title, lang=lang, axes=axes)
 
     def render(
         self,

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .. import i18n, maps
 from .._compat import import_optional
 from ..errors import InputError
 from ..results import Result, plain
@@ -23,16 +24,6 @@ from .biotope import (
     _fails,
 )
 from .cover import AREA_COLUMNS
-
-_PLOT_LABELS = {
-    "vegetation_share": "vegetation share (canopy + low vegetation) [0-1]",
-    "built_share": "built share [0-1]",
-    "pleine_terre_share": "pleine terre share [0-1]",
-    "green_share": "green share (vegetation + green roofs) [0-1]",
-    "canopy_share": "canopy share [0-1]",
-    "biotope_coefficient": "biotope coefficient (CBS)",
-    "unbuilt_share": "open space (unbuilt) share [0-1]",
-}
 
 #: summary entries listed first (the headline numbers)
 _HEADLINE = (
@@ -46,6 +37,14 @@ _HEADLINE = (
     "checked",
     "not_checkable",
 )
+
+
+def plt_scalar(cmap, norm):
+    """A colour-bar mappable for a colour map and norm."""
+    cm = import_optional("matplotlib.cm")
+    sm = cm.ScalarMappable(norm=norm, cmap=cmap)
+    sm.set_array([])
+    return sm
 
 
 def _pct(v) -> str:
@@ -299,14 +298,20 @@ class VegetationResult(Result):
         cmap: str | None = None,
         highlight_failing: bool = True,
         title: str | None = None,
+        lang=None,
+        basemap=None,
+        scene=None,
+        axes="km",
         **kwargs,
     ):
-        """Choropleth of one column of :attr:`units` with a colour-bar legend.
+        """Choropleth of one column of :attr:`units` with a colour-bar legend
+        (drawn with :mod:`cimcity.maps`).
 
         Parameters
         ----------
         column : str, optional
-            Any numeric column of :attr:`units` (default ``vegetation_share``).
+            Any numeric column of :attr:`units` (default ``vegetation_share``);
+            shares [0-1] are shown in percent.
         ax : matplotlib Axes, optional
             Created when None.
         path : str or Path, optional
@@ -317,6 +322,13 @@ class VegetationResult(Result):
             Outline units that fail a PLU rule in red.
         title : str, optional
             Default: the column's label and the unit kind.
+        lang : {"fr", "en"}, optional
+            Language of the labels (default: :func:`cimcity.i18n.get_language`).
+        basemap : {None, "ign", "osm"}
+            Web tiles under the map when a network is there.
+        scene : Scene, optional
+            Its layers as a quiet base (roads, water, footprints).
+        axes : {"km", "hidden"}
         **kwargs
             Passed to :meth:`geopandas.GeoDataFrame.plot`.
 
@@ -324,7 +336,6 @@ class VegetationResult(Result):
         -------
         matplotlib.axes.Axes
         """
-        plt = import_optional("matplotlib.pyplot")
         column = "vegetation_share" if column is None else column
         U = self._units
         if column not in U:
@@ -334,8 +345,6 @@ class VegetationResult(Result):
             )
         if not pd.api.types.is_numeric_dtype(U[column]):
             raise InputError(f"column {column!r} is not numeric")
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 7))
         if cmap is None:
             cmap = (
                 "OrRd"
@@ -344,57 +353,78 @@ class VegetationResult(Result):
                 )
                 else "YlGn"
             )
-        vr = {}
-        if column.endswith("_share"):
-            vr = {"vmin": 0.0, "vmax": 1.0}
-        label = _PLOT_LABELS.get(column, column.replace("_", " "))
-        if len(U):
-            U.plot(
-                column=column,
-                ax=ax,
-                cmap=cmap,
-                legend=True,
-                edgecolor="0.4",
-                linewidth=0.3,
-                legend_kwds={"label": label, "shrink": 0.7},
-                missing_kwds={"color": "lightgrey", "label": "no data"},
-                **vr,
-                **kwargs,
+        share = column.endswith("_share")
+        extent = maps.extent_of(U, pad=5.0) if len(U) else None
+        if extent is None:
+            if ax is None:
+                ax = import_optional("matplotlib.pyplot").subplots(figsize=(7, 7))[1]
+            ax.set_axis_off()
+            return ax
+        ax = maps.start(
+            ax, extent, crs=U.crs, scene=scene, basemap=basemap, lang=lang,
+            layers=("water", "roads"), figsize=(7, 7),
+        )
+        values = U[column].astype(float) * (100.0 if share else 1.0)
+        cm, norm, _ = maps.color_scale(
+            "green_share", values, vmin=0.0 if share else None,
+            vmax=100.0 if share else None, cmap=cmap,
+        )
+        shown = U.assign(_value=values)
+        known = shown["_value"].notna().to_numpy()
+        shown[known].plot(
+            column="_value", ax=ax, cmap=cm, norm=norm, edgecolor="0.4",
+            linewidth=0.3, zorder=maps.Z_DATA, **kwargs,
+        )
+        legend = []
+        if (~known).any():
+            from matplotlib.patches import Patch
+
+            shown[~known].plot(
+                ax=ax, color="lightgrey", edgecolor="0.4", linewidth=0.3,
+                hatch="///", zorder=maps.Z_DATA,
             )
-            if highlight_failing and len(self.failing):
-                self._outline_failing(ax)
-            if U[column].isna().all():  # a missing layer: say so on the map
-                unknown = self.meta.get("unknown", {})
-                why = unknown.get(column.replace("_share", "_area")) or self.meta.get(
-                    "missing_layers", ["no data"]
-                )
-                why = "\n".join(w.replace(" (", "\n(") for w in why)
-                ax.text(
-                    0.5,
-                    0.5,
-                    f"{column.replace('_', ' ')} unknown (grey):\n{why}",
-                    transform=ax.transAxes,
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.5"},
-                )
-        ax.set_title(title or f"{label} per {self.by}")
-        ax.set_aspect("equal")
-        ax.set_axis_off()
+            legend.append(
+                Patch(facecolor="lightgrey", hatch="///", label=i18n.term("unknown", lang))
+            )
+        if scene is not None:
+            maps.footprints(ax, scene.buildings, extent, color="0.35", linewidth=0.3)
+        try:
+            name = i18n.term(f"veg_{column}", lang)
+        except KeyError:
+            name = column.replace("_", " ")
+        sm = plt_scalar(cm, norm)
+        maps.colorbar(ax, sm, column, lang=lang, label=f"{name} (%)" if share else name)
+        if highlight_failing and len(self.failing):
+            legend += self._outline_failing(ax, extent, lang)
+        if len(U) and U[column].isna().all():  # a missing layer: say so on the map
+            unknown = self.meta.get("unknown", {})
+            why = unknown.get(column.replace("_share", "_area")) or self.meta.get(
+                "missing_layers", ["no data"]
+            )
+            why = "\n".join(w.replace(" (", "\n(") for w in why)
+            ax.text(
+                0.5, 0.5, f"{name} — {i18n.term('map_unknown_grey', lang)}:\n{why}",
+                transform=ax.transAxes, ha="center", va="center", fontsize=8,
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.5"},
+                zorder=maps.Z_DECOR,
+            )
+        if title is None:
+            per = i18n.term(f"map_per_{self.by}", lang) if self.by in ("parcel", "zone", "custom") else self.by
+            place = maps.place_of(scene, U.crs, extent, lang)
+            title = f"{name} {per}" + (f" — {place}" if place else "")
+        maps.finish(ax, title=title, lang=lang, axes=axes, legend=legend)
         if path is not None:
             ax.figure.savefig(path, dpi=120, bbox_inches="tight")
         return ax
 
-    def _outline_failing(self, ax) -> None:
+    def _outline_failing(self, ax, extent, lang=None) -> list:
         from matplotlib.lines import Line2D
 
-        self.failing.boundary.plot(ax=ax, color="red", linewidth=1.2)
-        ax.legend(
-            handles=[Line2D([0], [0], color="red", lw=1.2, label="below PLU minimum")],
-            loc="lower left",
-            fontsize=8,
+        maps.footprints(
+            ax, self.failing, extent, color="red", linewidth=1.2,
+            zorder=maps.Z_OUTLINE + 0.5,
         )
+        return [Line2D([0], [0], color="red", lw=1.2, label=i18n.term("map_below_minimum", lang))]
 
     def __len__(self) -> int:
         return len(self._units)

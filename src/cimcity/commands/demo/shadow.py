@@ -9,7 +9,7 @@ import time
 import geopandas as gpd
 from shapely import union_all
 
-from cimcity import shadow
+from cimcity import i18n, maps, shadow
 
 #: sensor spacing of the demo maps [m] (1 m in studies; 2 m keeps the demo short)
 SPACING = 2.0
@@ -22,35 +22,41 @@ def run(scene, out, echo) -> dict:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
 
     dates = [dt.date(shadow.DEFAULT_YEAR, m, d) for m, d in shadow.DEFAULT_DATES]
     files = []
     summary = {}
-    B = scene.buildings
     for day in dates:
         t0 = time.perf_counter()
         res = shadow.sun_hours(scene, day, spacing=SPACING, surfaces=("roof", "ground"))
-        fig, ax = plt.subplots(figsize=(8, 8))
-        res.plot(ax=ax, buildings=B)
-        noon = shadow.sun_table(scene, f"{day} 13:00")
-        poly = shadow.polygons(scene, noon.index)
-        if len(poly):
-            poly.boundary.plot(ax=ax, color="#4aa3ff", linewidth=0.5)
-        if scene.projects:
-
-            fp = union_all([p.footprint for p in scene.projects.values()])
-            gpd.GeoSeries([fp], crs=scene.crs).boundary.plot(
-                ax=ax, color="#f28c28", linewidth=1.5
-            )
-        ax.set_title(
-            f"Sun-hours on {day:%d %B} (sun up {res.total_hours:.1f} h); "
-            f"blue: shadows at 13:00; orange: project"
-        )
-        path = out / f"sun_hours_{day:%m%d}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        files.append(path)
+        langs = ("fr", "en") if day == dates[-1] else ("fr",)
+        for lang in langs:
+            fig, ax = plt.subplots(figsize=(8, 8))
+            res.plot(ax=ax, scene=scene, lang=lang)
+            extent = ax._cimcity_map["extent"]
+            noon = shadow.sun_table(scene, f"{day} 13:00")
+            poly = shadow.polygons(scene, noon.index)
+            lines = maps.clip(poly.boundary, extent) if len(poly) else poly  # map only
+            handles = []
+            if len(lines):
+                lines.plot(ax=ax, color="#4aa3ff", linewidth=0.6, zorder=maps.Z_OUTLINE)
+                handles.append(Line2D([], [], color="#4aa3ff", label=i18n.term(
+                    "map_shadows_at", lang, time="13:00")))
+            if scene.projects:
+                fp = union_all([p.footprint for p in scene.projects.values()])
+                maps.footprints(
+                    ax, gpd.GeoSeries([fp], crs=scene.crs), extent, color="#f28c28",
+                    linewidth=1.5, zorder=maps.Z_OUTLINE + 0.5,
+                )
+                handles.append(Line2D([], [], color="#f28c28", lw=1.5, label=i18n.term("project", lang)))
+            ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.9)
+            suffix = "" if lang == "fr" else "_en"
+            path = out / f"sun_hours_{day:%m%d}{suffix}.png"
+            fig.savefig(path, dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            files.append(path)
         s = res.summary()
         summary[str(day)] = {k: v for k, v in s.items() if k.endswith("_mean_hours")}
         echo(
@@ -69,7 +75,7 @@ def run(scene, out, echo) -> dict:
         files.append(imp.to_file(out / "shadow_impact_by_building.csv", "by_building"))
         files.append(imp.to_file(out / "shadow_impact_by_parcel.csv", "by_parcel"))
         fig, ax = plt.subplots(figsize=(8, 8))
-        imp.plot(date=dates[-1], ax=ax, buildings=after.buildings)
+        imp.plot(date=dates[-1], ax=ax, scene=after)
         path = out / "shadow_impact_1221.png"
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
