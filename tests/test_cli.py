@@ -209,11 +209,22 @@ def test_render_writes_the_suffixes_its_help_lists(tmp_path, capsys):
     code, out, err = _run(["render", "--buildings", b, "--out", tmp_path / "s.html"], capsys)
     assert code == 0, err
     page = (tmp_path / "s.html").read_text()
-    assert "<canvas" in page and "2 buildings" in page
+    # the three.js page (tested in a browser in tests/test_page.py), French by
+    # default: its subtitle counts the two buildings of the file
+    assert "2 bâtiments · EPSG:2154" in page
     import base64
 
-    positions = re.search(r'POS_B64 = "([^"]*)"', page).group(1)
-    assert len(base64.b64decode(positions)) == 2 * 12 * 3 * 3 * 4
+    import json
+
+    from cimcity.io.gltf import read_glb_json
+
+    raw = re.search(r'id="cimcity-config">(.*?)</script>', page, re.S).group(1)
+    config = json.loads(raw.replace("<\\/", "</"))
+    gltf = read_glb_json(base64.b64decode(config["models"]["before"]))
+    names = {n.get("name") for n in gltf["nodes"]}
+    buildings = [n for n in gltf["nodes"] if n.get("extras", {}).get("role") == "building"]
+    assert len(buildings) == 2 and {n["name"] for n in buildings} <= names
+    assert sorted(n["extras"]["height"] for n in buildings) == [12.0, 20.0]
     # --camera has no meaning on a page: said, not silently dropped
     code, out, err = _run(
         ["render", "--buildings", b, "--camera", "top", "--out", tmp_path / "t.htm"], capsys

@@ -749,7 +749,7 @@ def test_results_follow_the_protocol(tmp_path):
     assert list(res.tables()) == ["sensors", "by_building", "steps"]
     s = res.summary()
     assert isinstance(s["sun_up_hours"], float) and isinstance(s["sensors"], int)
-    assert res.plot().get_title().startswith("Sun-hours")
+    assert res.plot(lang="en").get_title().startswith("Sun hours")
     assert res.plot("z", ax=None) is not None
     assert "<table>" in res._repr_html_()
     with pytest.raises(InputError, match="unknown column"):
@@ -764,7 +764,8 @@ def test_results_follow_the_protocol(tmp_path):
     )
     assert isinstance(imp, Result) and imp.table is imp.points
     assert list(imp.tables()) == ["points", "by_building", "by_parcel", "worst"]
-    assert imp.plot(ax=None).get_title().endswith("2024-12-21")
+    assert "21 December 2024" in imp.plot(ax=None, scene=after, lang="en").get_title()
+    assert "21 décembre 2024" in imp.plot(ax=None, lang="fr").get_title()
     n = len(pd.read_csv(imp.to_file(tmp_path / "w" / "worst.csv", "worst")))
     assert n == len(imp.worst)
     assert len(gpd.read_file(imp.to_file(tmp_path / "p.gpkg"))) == len(imp.points)
@@ -955,3 +956,39 @@ def test_context_margin_shrinks_with_the_sensor_height():
     np.testing.assert_allclose(need, [20.0 / tan_e, 10.0 / tan_e, 0.0, 0.0], rtol=1e-12)
     # no altitudes: the full margin
     np.testing.assert_allclose(sensor_margins(scene, frame[["x", "y"]], margin), 300.0)
+
+
+def test_animation_frames_clock_and_mp4(tmp_path, monkeypatch):
+    # One frame per step with the sun at least min_elevation above the horizon
+    # (reference: pvlib's solar position at the scene's site, independent of
+    # the frame code), each with its local clock time ("HH:MM", Europe/Paris)
+    # and the French captions; the GIF and the MP4 (H.264) decode with imageio
+    # to that many frames.
+    import imageio.v3 as iio
+    import pandas as pd
+    import pvlib
+    from matplotlib.figure import Figure
+
+    from cimcity.sun.position import site
+
+    scene = lone_box()
+    texts = []
+    real = Figure.text
+    monkeypatch.setattr(
+        Figure, "text", lambda self, x, y, s, *a, **k: texts.append(s) or real(self, x, y, s, *a, **k)
+    )
+    gif = shadow.animate(scene, "2024-06-21", tmp_path / "d.gif", step="1h", size=3,
+                         min_elevation=10.0, lang="fr")
+    loc = site(scene)
+    times = pd.date_range("2024-06-21", periods=24, freq="1h", tz="Europe/Paris")
+    sp = pvlib.solarposition.get_solarposition(times, loc.latitude, loc.longitude)
+    up = times[sp["apparent_elevation"].to_numpy() >= 10.0]
+    frames = iio.imread(gif)
+    assert frames.shape[0] == len(up) >= 12
+    clocks = [t for t in texts if len(t) == 5 and t[2] == ":"]
+    assert clocks == [f"{t:%H:%M}" for t in up]
+    assert any(t.startswith("Ombres du 21 juin 2024") for t in texts)
+    mp4 = shadow.animate(scene, "2024-06-21", tmp_path / "d.mp4", step="3h", size=3,
+                         lang="en")
+    video = iio.imread(mp4)
+    assert video.ndim == 4 and video.shape[0] >= 4 and video.std() > 5

@@ -33,6 +33,7 @@ comes from here.
 from __future__ import annotations
 
 import html
+import importlib
 import math
 from pathlib import Path
 
@@ -168,6 +169,22 @@ class Result:
     def _raster(self):
         """(array, transform, crs, nodata) for GeoTIFF output, or None."""
         return None
+
+    def show(self, scene=None, **kwargs):
+        """The interactive 3D page of this result, inline in Jupyter.
+
+        Buildings are coloured by the result's per-building values (see
+        :func:`cimcity.page.show`, found by name so results never import a view).
+
+        Parameters
+        ----------
+        scene : Scene, optional
+            For results that keep no scene.
+        **kwargs
+            As :func:`cimcity.page.to_html` (``lang=``, ``day=``, ``project=``…).
+        """
+        # found by name, as the scene finds its writers: results never import a view
+        return importlib.import_module("cimcity.page").show(self, scene=scene, **kwargs)
 
     def to_file(self, path, layer: str | None = None) -> Path:
         """Write a table (or the raster) of the result, format by suffix.

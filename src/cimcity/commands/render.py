@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from cimcity import render
+from cimcity.page import to_html as page_to_html
 
 from ._common import (
     CAMERAS,
@@ -48,6 +49,18 @@ def register(sub) -> None:
         "--project", action="store_true", help="with --sample: swap its IFC project in"
     )
     p.add_argument(
+        "--day",
+        default=None,
+        help="page: the day whose shadows the time slider plays (YYYY-MM-DD, "
+        "default 21 March)",
+    )
+    p.add_argument(
+        "--lang",
+        default=None,
+        choices=("fr", "en"),
+        help="page: language of its controls and legend (default CIMCITY_LANG or fr)",
+    )
+    p.add_argument(
         "--out",
         default="scene.png",
         help=f"output file (default scene.png): {', '.join(IMAGE_SUFFIXES)} or "
@@ -69,12 +82,31 @@ def run(args) -> int:
             file=sys.stderr,
         )
     scene = load_scene(args, project=args.project)
-    if args.project and scene.projects:
-        scene = scene.with_project(next(iter(scene.projects.values())))
     title = Path(args.buildings).name if args.buildings else "cimcity sample district"
     if page:
-        path = render.to_html(scene, Path(args.out), color_by=args.color_by, title=title)
+        # the page keeps both scenes: today and with the project (a switch)
+        project = next(iter(scene.projects.values())) if args.project and scene.projects else None
+        if args.color_by and args.color_by not in scene.buildings:
+            print(
+                f"cimcity render: error: --color-by {args.color_by!r} is not a column of "
+                "the buildings",
+                file=sys.stderr,
+            )
+            return 2
+        path = Path(args.out)
+        page_to_html(
+            scene,
+            path,
+            project=project,
+            values=scene.buildings[args.color_by] if args.color_by else None,
+            quantity=args.color_by,
+            day=args.day,
+            lang=args.lang,
+            title=title,
+        )
     else:
+        if args.project and scene.projects:
+            scene = scene.with_project(next(iter(scene.projects.values())))
         path = render.snapshot(
             scene, Path(args.out), color_by=args.color_by, camera=args.camera or "iso"
         )

@@ -35,6 +35,7 @@ from ..terrain import Terrain
 from .assembly import assemble
 from .formats import read as read_file
 from .formats import write as write_file
+from .formats import write_by_suffix
 from .heights import (
     STOREY_HEIGHT,
     check_vertical_frame,
@@ -577,6 +578,17 @@ class Scene:
         :func:`cimcity.io.cityjson.write_cityjson`)."""
         return write_file("cityjson", self, path, **kwargs)
 
+    def to_file(self, path, **kwargs):
+        """Write the scene by file name: ``.glb`` (glTF, one node per building),
+        ``.obj``, ``.city.json`` (CityJSON), ``dir/tileset.json`` or a folder
+        (3D Tiles 1.1); see :func:`cimcity.scene.formats.write_by_suffix`.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        return write_by_suffix(self, path, **kwargs)
+
     # -- display -----------------------------------------------------------------------------
     def summary(self) -> dict:
         """Counts, extent and height statistics as a plain dict."""
@@ -587,6 +599,27 @@ class Scene:
 
     def _repr_html_(self) -> str:
         return _card(self)
+
+    def show(self, path=None, **kwargs):
+        """The interactive 3D page of the scene, inline in Jupyter.
+
+        Calls :func:`cimcity.page.show` (found by name in
+        :mod:`cimcity.scene.formats`: the Scene never imports a view).
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Also write the page there (``.html``).
+        **kwargs
+            ``project``, ``result``, ``day``, ``lang``, ``title``, ``height``...
+            (:func:`cimcity.page.to_html`).
+
+        Returns
+        -------
+        cimcity.page.PageView
+            Displayed inline by Jupyter; ``.page`` holds the HTML.
+        """
+        return write_file("show", self, path, **kwargs)
 
 
 def _check_cover(terrain, bounds, what: str, kind: str) -> None:

@@ -17,13 +17,15 @@ Names used by the Scene
     ``reader(path, crs=...) -> Terrain``.
 ``"rules"``
     ``reader(path_or_dict) -> RulePack``.
-``"cityjson"`` (writer)
-    ``writer(scene, path, **kwargs) -> Path``.
+``"cityjson"``, ``"glb"``, ``"obj"``, ``"tiles3d"`` (writers)
+    ``writer(scene, path, **kwargs) -> Path``; :func:`write_by_suffix` picks
+    one from the file name (``Scene.to_file``).
 """
 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from ..errors import InputError
 
@@ -34,7 +36,23 @@ _READERS: dict = {
     "rules": "cimcity.io.plu:read_rules",
 }
 #: name -> writer (callable or "module:attribute")
-_WRITERS: dict = {"cityjson": "cimcity.io.cityjson:write_cityjson"}
+_WRITERS: dict = {
+    "cityjson": "cimcity.io.cityjson:write_cityjson",
+    "glb": "cimcity.io.gltf:write_glb",
+    "obj": "cimcity.io.obj:write_obj",
+    "tiles3d": "cimcity.io.tiles3d:write_tiles3d",
+    # the interactive page inline in Jupyter (a view, found by name: the Scene
+    # never imports a view)
+    "show": "cimcity.page.jupyter:show",
+}
+#: file name ending -> writer name, for :func:`write_by_suffix`
+SUFFIX_WRITERS = {
+    ".city.json": "cityjson",
+    ".cityjson": "cityjson",
+    ".glb": "glb",
+    ".obj": "obj",
+    "tileset.json": "tiles3d",
+}
 
 
 def register_reader(name: str, function) -> None:
@@ -68,9 +86,36 @@ def read(name: str, source, **kwargs):
     return _lookup(_READERS, name, "reader")(source, **kwargs)
 
 
-def write(name: str, scene, path, **kwargs):
+def write(name: str, scene, path, /, **kwargs):
     """Write ``scene`` with the writer registered for ``name``."""
     return _lookup(_WRITERS, name, "writer")(scene, path, **kwargs)
+
+
+def writer_for(path) -> str:
+    """The writer name for a file name: :data:`SUFFIX_WRITERS`, and
+    ``"tiles3d"`` for a folder (a path without suffix).
+
+    Raises
+    ------
+    InputError
+        A file type no writer takes (the message lists the accepted ones).
+    """
+    name = Path(path).name.lower()
+    for ending, writer in SUFFIX_WRITERS.items():
+        if name.endswith(ending):
+            return writer
+    if not Path(path).suffix:
+        return "tiles3d"
+    raise InputError(
+        f"cannot write a scene to {Path(path).name!r}: unknown file type; expected "
+        f"a name ending in {', '.join(SUFFIX_WRITERS)} or a folder (3D Tiles)"
+    )
+
+
+def write_by_suffix(scene, path, **kwargs):
+    """Write ``scene`` with the writer its file name asks for
+    (:func:`writer_for`): ``Scene.to_file(path)``."""
+    return write(writer_for(path), scene, path, **kwargs)
 
 
 def _lookup(table, name, what):

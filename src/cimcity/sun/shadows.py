@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .. import i18n, maps
 from .._compat import import_optional, renamed_arguments
 from .._kernels.shadow import CYCLE, FALLBACK, sweep_parts
 from ..errors import InputError
@@ -44,6 +45,18 @@ __all__ = ["GROUND_MODES", "polygons", "animate"]
 GROUND_MODES = ("flat", "terrain")
 #: unions of more pieces than this are done one group at a time
 _UNION_PAD_MAX = 64
+#: colours of the animation frames
+SHADOW_COLOR, PROJECT_COLOR = "#1f3a5f", "#f28c28"
+i18n.add_terms(
+    {
+        "shadows_of": ("Shadows on {date}", "Ombres du {date}"),
+        "sun_position": (
+            "sun: azimuth {azimuth:.0f}°, elevation {elevation:.0f}°",
+            "soleil : azimut {azimuth:.0f}°, hauteur {elevation:.0f}°",
+        ),
+        "sun_word": ("sun", "soleil"),
+    }
+)
 #: cache key of the per-scene footprint arrays (:func:`_geometry`)
 _GEOMETRY_KEY = "sun.shadows.geometry"
 
@@ -539,13 +552,16 @@ def animate(
     dpi: int = 100,
     tz: str = DEFAULT_TZ,
     highlight=None,
+    lang=None,
 ):
     """Animated map of the shadows through one day (GIF, or MP4 with ffmpeg).
 
-    Each frame draws the parcels, the footprints (BIM projects in orange) and
-    the union of all shadows at one instant, with the time and the sun's
-    position; rendered offscreen with matplotlib (Agg) and written with
-    imageio.
+    Each frame draws the scene's base layers (parcels, water, vegetation,
+    roads: :mod:`cimcity.maps`), the union of all shadows at one instant and
+    the footprints (BIM projects in orange), with a clock in local time, the
+    date and the sun's position, an arrow toward the sun, a legend, a scale bar
+    and a north arrow (grid north); rendered offscreen with matplotlib (Agg)
+    and written with imageio (MP4 through imageio-ffmpeg).
 
     Parameters
     ----------
@@ -571,6 +587,8 @@ def animate(
         Timezone of a naive date.
     highlight : sequence of building ids, optional
         Buildings drawn in orange (default: the scene's BIM projects).
+    lang : {"fr", "en"}, optional
+        Language of the captions and legend (package default when None).
 
     Returns
     -------
@@ -600,14 +618,16 @@ def animate(
     is_hl = B.index.isin(hl)
     b = _view_bounds(scene, shadows)
     frames = [
-        _frame(scene, shadows[shadows["time"] == t], is_hl, sun.loc[t], t, b, size, dpi)
+        _frame(scene, shadows[shadows["time"] == t], is_hl, sun.loc[t], t, b, size, dpi, lang)
         for t in times
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == ".gif":
         imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)
     else:
-        imageio.mimsave(path, frames, fps=fps)
+        # H.264 in yuv420p (what browsers and phones play) needs even sizes
+        h, w = (d - d % 2 for d in frames[0].shape[:2])
+        imageio.mimsave(path, [f[:h, :w] for f in frames], fps=fps, macro_block_size=1)
     return path
 
 
@@ -628,47 +648,63 @@ def _view_bounds(scene, shadows) -> np.ndarray:
     return b
 
 
-def _frame(scene, sh, is_hl, s, t, b, size, dpi) -> np.ndarray:
-    """One RGB frame: parcels, the union of the shadows ``sh``, footprints
-    (``is_hl`` in orange), the time and an arrow toward the sun ``s``."""
+def _frame(scene, sh, is_hl, s, t, b, size, dpi, lang=None) -> np.ndarray:
+    """One RGB frame: the scene's base layers (:mod:`cimcity.maps`), the union
+    of the shadows ``sh``, footprints (``is_hl`` in orange), a clock (local
+    time), an arrow toward the sun ``s``, a legend, a scale bar and a north
+    arrow, in ``lang``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
     B = scene.buildings
     fig = Figure(figsize=(size, size), dpi=dpi)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
-    ax.set_xlim(b[0], b[2])
-    ax.set_ylim(b[1], b[3])
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.88))
+    extent = (b[0], b[1], b[2], b[3])
+    maps.start(ax, extent, scene=scene, layers=("parcels", "water", "vegetation", "roads"))
     ax.set_aspect("equal")
     ax.set_axis_off()
-    if len(scene.parcels):
-        scene.parcels.boundary.plot(ax=ax, color="0.82", linewidth=0.4)
     if len(sh):
         u = shapely.union_all(sh.geometry.values)
         gpd.GeoSeries([u], crs=scene.crs).plot(
-            ax=ax, color="#1f3a5f", alpha=0.55, linewidth=0
+            ax=ax, color=SHADOW_COLOR, alpha=0.55, linewidth=0, zorder=3
         )
     if len(B):
-        B[~is_hl].plot(ax=ax, color="0.65", edgecolor="0.35", linewidth=0.3)
+        B[~is_hl].plot(ax=ax, color="0.70", edgecolor="0.35", linewidth=0.3, zorder=4)
         if is_hl.any():
-            B[is_hl].plot(ax=ax, color="#f28c28", edgecolor="0.2", linewidth=0.5)
-    fig.suptitle(
-        f"{t:%d %b %Y %H:%M} — sun azimuth {s['azimuth']:.0f}°, "
-        f"elevation {s['elevation']:.1f}°",
-        fontsize=11,
+            B[is_hl].plot(ax=ax, color=PROJECT_COLOR, edgecolor="0.2", linewidth=0.5, zorder=4)
+    ax.set_xlim(b[0], b[2])
+    ax.set_ylim(b[1], b[3])
+    # the clock: local time, large, top left; the date and sun under it
+    fig.text(0.03, 0.955, f"{t:%H:%M}", fontsize=22, weight="bold", va="center")
+    fig.text(
+        0.20, 0.955,
+        i18n.term("shadows_of", lang, date=i18n.format_date(t, lang)) + "\n"
+        + i18n.term("sun_position", lang, azimuth=s["azimuth"], elevation=s["elevation"]),
+        fontsize=10, va="center",
     )
-    # sun direction arrow (toward the sun) in the upper-left corner
+    # sun direction arrow (toward the sun) in the upper-right corner (the
+    # north arrow takes the upper left)
     a = np.radians(s["grid_azimuth"])
-    cx = b[0] + 0.08 * (b[2] - b[0])
+    cx = b[2] - 0.08 * (b[2] - b[0])
     cy = b[3] - 0.08 * (b[3] - b[1])
     r = 0.05 * (b[2] - b[0])
     ax.annotate(
-        "",
-        xy=(cx + r * np.sin(a), cy + r * np.cos(a)),
-        xytext=(cx, cy),
-        arrowprops=dict(arrowstyle="->", color="#e0a800", lw=2),
+        "", xy=(cx + r * np.sin(a), cy + r * np.cos(a)), xytext=(cx, cy),
+        arrowprops=dict(arrowstyle="->", color="#e0a800", lw=2), zorder=6,
     )
-    ax.text(cx, cy - 0.4 * r, "sun", ha="center", va="top", fontsize=8, color="#a07800")
+    ax.text(cx, cy - 0.4 * r, i18n.term("sun_word", lang), ha="center", va="top",
+            fontsize=8, color="#a07800", zorder=6)
+    handles = [
+        Patch(color=SHADOW_COLOR, alpha=0.55, label=i18n.term("shadows", lang)),
+        Patch(facecolor="0.70", edgecolor="0.35", label=i18n.term("buildings", lang)),
+    ]
+    if is_hl.any():
+        handles.append(Patch(facecolor=PROJECT_COLOR, edgecolor="0.2",
+                             label=i18n.term("project", lang)))
+    ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.85)
+    maps.scale_bar(ax, location="lower right")
+    maps.north_arrow(ax, crs=scene.crs, lang=lang, note=False)
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
