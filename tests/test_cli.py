@@ -213,7 +213,6 @@ def test_render_writes_the_suffixes_its_help_lists(tmp_path, capsys):
     # default: its subtitle counts the two buildings of the file
     assert "2 bâtiments · EPSG:2154" in page
     import base64
-
     import json
 
     from cimcity.io.gltf import read_glb_json

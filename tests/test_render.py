@@ -210,9 +210,10 @@ def test_ground_follows_the_buildings_ground_altitudes():
     # Reference: linear interpolation reproduces its nodes exactly. Without a
     # DEM the ground passes through every footprint corner at its building's
     # ground_z (1e-9 m), so no building floats above or sinks into it.
-    import cimcity as cc
     import geopandas as gpd
     import shapely
+
+    import cimcity as cc
 
     x0, y0 = 650000.0, 6860000.0
     gdf = gpd.GeoDataFrame(

@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import base64
+import io
+import json
 import re
 import subprocess
 import sys
@@ -27,8 +29,10 @@ import pandas as pd
 import pvlib
 import pytest
 import rasterio
+import trimesh
 
 from cimcity.cli import main
+from cimcity.io.gltf import read_glb_json
 
 pytestmark = pytest.mark.realdata
 
@@ -148,15 +152,28 @@ def test_render_html_writes_the_page_of_the_file(bdnb_subset, tmp_path):
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
-    page = out.read_text()
-    assert f"{len(sub)} buildings" in page
-    pos = np.frombuffer(
-        base64.b64decode(re.search(r'POS_B64 = "([^"]*)"', page).group(1)), np.float32
-    ).reshape(-1, 3)
-    # the drawn geometry spans the footprints' extent (local frame: sizes only)
+    page = out.read_text(encoding="utf-8")
+    assert f"{len(sub)} bâtiments" in page  # French by default
+    raw = re.search(r'id="cimcity-config">(.*?)</script>', page, re.S).group(1)
+    glb = base64.b64decode(json.loads(raw.replace("<\\/", "</"))["models"]["before"])
+    gltf = read_glb_json(glb)
+    buildings = [n for n in gltf["nodes"] if n.get("extras", {}).get("role") == "building"]
+    assert len(buildings) == len(sub)
+    # the drawn geometry spans the footprints' extent (glTF is y-up: x = E - E0,
+    # z = -(N - N0); sizes only), read back with trimesh
+    tm = trimesh.load(io.BytesIO(glb), file_type="glb", force="scene")
+    names = {n["name"] for n in buildings}
+    pts = np.vstack([
+        trimesh.transformations.transform_points(
+            tm.geometry[g].vertices, tm.graph.get(node)[0]
+        )
+        for node in tm.graph.nodes_geometry
+        for g in [tm.graph.get(node)[1]]
+        if node in names or tm.graph.transforms.parents.get(node) in names
+    ])  # fmt: skip
     minx, miny, maxx, maxy = sub.total_bounds
-    np.testing.assert_allclose(np.ptp(pos[:, 0]), maxx - minx, atol=0.01)
-    np.testing.assert_allclose(np.ptp(pos[:, 1]), maxy - miny, atol=0.01)
+    np.testing.assert_allclose(np.ptp(pts[:, 0]), maxx - minx, atol=0.01)
+    np.testing.assert_allclose(np.ptp(pts[:, 2]), maxy - miny, atol=0.01)
 
 
 def test_flood_below_the_lowest_cell_says_so(data_file, tmp_path, capsys):

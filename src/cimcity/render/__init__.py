@@ -22,8 +22,6 @@ from .camera import (
     EYE_HEIGHT,
     VIEW_FILL,
     VIEWS,
-    _camera,
-    _content_points,
     eye_level,
     focus_bounds,
     set_camera,
@@ -32,14 +30,13 @@ from .core import (
     IMAGE_SUFFIXES,
     PAGE_SUFFIXES,
     PALETTE,
-    _offscreen_gl,
-    _output,
-    _pv,
-    _x_display_reachable,
+    _offscreen_gl,  # noqa: F401  (used by permit figures and the tests)
+    _output,  # noqa: F401
+    _pv,  # noqa: F401
+    _x_display_reachable,  # noqa: F401
     figure_is_blank,
 )
 from .ground import add_ground, ground_function
-from .ground import vegetation_mesh as _vegetation_mesh
 from .layers import add_scene
 from .legend import quantity_title, tick_format
 from .page import to_html
