@@ -52,6 +52,20 @@ def test_dates_and_periods_as_people_write_them():
     ts = pd.Timestamp("2026-12-21 13:00", tz="Europe/Paris")
     assert i18n.format_date(ts, "fr") == "21 décembre 2026"
     assert i18n.format_date(ts, "en", time=True) == "21 December 2026, 13:00"
-    assert i18n.format_period("2026-06-01", "2026-08-31", "fr") == "du 1 juin au 31 août 2026"
+    # French writes the first of the month "1er" and does not repeat the month
+    # or the year (Lexique des règles typographiques, Imprimerie nationale).
+    assert i18n.format_date("2026-06-01", "fr") == "1er juin 2026"
+    assert i18n.format_date("2026-06-01", "en") == "1 June 2026"
+    assert i18n.format_period("2026-06-01", "2026-08-31", "fr") == "du 1er juin au 31 août 2026"
+    assert i18n.format_period("2026-06-01", "2026-06-29", "fr") == "du 1er au 29 juin 2026"
+    assert i18n.format_period("2026-06-02", "2026-06-29", "fr") == "du 2 au 29 juin 2026"
+    assert i18n.format_period("2026-06-01", "2026-06-29", "en") == "1–29 June 2026"
+    assert i18n.format_period("2026-12-21", "2027-01-01", "fr") == (
+        "du 21 décembre 2026 au 1er janvier 2027"
+    )
+    assert i18n.format_period("2026-12-21", "2027-01-01", "en") == (
+        "21 December 2026 – 1 January 2027"
+    )
+    assert i18n.format_period("2026-06-21 08:00", "2026-06-21 18:00", "fr") == "21 juin 2026"
     assert i18n.format_period("2026-06-01", "2026-08-31", "en") == "1 June – 31 August 2026"
     assert i18n.label("annual_irradiation", "fr") == "Irradiation annuelle (kWh/m²/an)"

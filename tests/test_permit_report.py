@@ -1,5 +1,6 @@
-"""Permit reports: the demo step's HTML/JSON on the sample, headless Chromium,
-the ``cimcity check`` CLI (exit codes 0 / 1 / 2) and BCF topics."""
+"""Permit reports: the demo step's HTML/JSON on the sample (French by default,
+English on request), headless Chromium, the ``cimcity check`` CLI (exit codes
+0 / 1 / 2) and BCF topics."""
 
 from __future__ import annotations
 
@@ -60,8 +61,10 @@ def test_demo_step_writes_both_reports(demo):
     assert set(summary["variant_failures"]) == VARIANT_FAILS
     for name in (
         "permit_report.html",
+        "permit_report_en.html",
         "permit_report.json",
         "permit_report_variant.html",
+        "permit_report_variant_en.html",
         "permit_report_variant.json",
     ):
         assert (out / name).stat().st_size > 1000, name
@@ -76,7 +79,7 @@ def test_html_is_self_contained_and_complete(demo):
     from PIL import Image
 
     out, _, _ = demo
-    html = (out / "permit_report.html").read_text(encoding="utf-8")
+    html = (out / "permit_report_en.html").read_text(encoding="utf-8")
     data = json.loads((out / "permit_report.json").read_text(encoding="utf-8"))
     # nothing fetched from the network: no external src/href, no script
     assert not re.search(r"""(src|href)\s*=\s*['"]?(https?:)?//""", html)
@@ -100,11 +103,53 @@ def test_html_is_self_contained_and_complete(demo):
         else "The core articles pass" in html
     )
     # the variant page shows one FAIL badge per failing row and the fail verdict
-    bad = (out / "permit_report_variant.html").read_text(encoding="utf-8")
+    bad = (out / "permit_report_variant_en.html").read_text(encoding="utf-8")
     vjs = json.loads((out / "permit_report_variant.json").read_text(encoding="utf-8"))
     n_fail = sum(r["status"] == "fail" for r in vjs["results"])
     assert bad.count(">FAIL</span>") == n_fail == vjs["counts"]["fail"]
     assert f"breaks {n_fail} rule(s)" in bad
+    assert '<html lang="en">' in html
+
+
+#: words of the English page that must not reach the French one (badges,
+#: verdicts, headings)
+ENGLISH_WORDS = (
+    ">PASS<", ">FAIL<", ">CHECK<", "NOT CHECKABLE", "complies", "breaks",
+    "Incomplete", "Explanation", "Measured", "Site plan", "View from the street",
+    "Method and notes", "Footprint ratio",
+)
+
+
+def test_french_report_is_the_default_and_fileable(demo):
+    """The demo's default pages are French: the verdict words of an
+    instructor (conforme / non conforme), the field's terms (emprise au sol,
+    prospect, gabarit-enveloppe, limite séparative), decimal commas, and no
+    English badge, verdict or heading left."""
+    out, _, _ = demo
+    fr = (out / "permit_report.html").read_text(encoding="utf-8")
+    bad = (out / "permit_report_variant.html").read_text(encoding="utf-8")
+    vjs = json.loads((out / "permit_report_variant.json").read_text(encoding="utf-8"))
+    for page in (fr, bad):
+        assert '<html lang="fr">' in page
+        for word in ENGLISH_WORDS:
+            assert word not in page, word
+        for term in ("Emprise au sol", "Gabarit-enveloppe", "limites séparatives",
+                     "alignement", "Pleine terre", "Hauteur maximale"):
+            assert term in page, term
+    assert "Le projet est conforme à toutes les règles" in fr or (
+        "Les articles essentiels sont conformes" in fr
+    )
+    n_fail = vjs["counts"]["fail"]
+    assert bad.count(">NON CONFORME</span>") == n_fail == 5
+    assert f"Le projet n'est pas conforme à {n_fail} règle(s)" in bad
+    assert bad.count(">CONFORME</span>") == vjs["counts"]["pass"]
+    # the rear prospect row in French, with the same numbers as the table
+    rear = next(r for r in vjs["results"] if r["rule"] == "rear_setback")
+    meas = f"{rear['measured']:.2f}".replace(".", ",")
+    lim = f"{rear['limit']:.2f}".replace(".", ",")
+    assert f"<td class='num'>{meas}</td><td class='num'>{lim}</td>" in bad
+    assert "limite de fond de parcelle ; le prospect exigé est max(" in bad
+    assert f"= {lim} m." in bad
 
 
 def test_json_report_structure(demo):
@@ -150,7 +195,7 @@ def test_html_report_renders_in_headless_chromium(demo, tmp_path):
         "--no-first-run",
         f"--user-data-dir={tmp_path / 'profile'}",
         f"--screenshot={png}",
-        "--window-size=1280,2000",
+        "--window-size=1280,3400",  # the French table is longer
         (out / "permit_report_variant.html").as_uri(),
     ]
     subprocess.run(cmd, check=False, capture_output=True, timeout=120)
@@ -273,7 +318,14 @@ def test_cli_unplaced_ifc_is_reported_not_passed(paris, tmp_path, capsys, shared
     assert d["results"][0]["rule"] == "georeference"
     assert d["passed"] is False and d["verdict"] == "incomplete" and d["exit_code"] == 3
     page = (tmp_path / "r.html").read_text()
-    assert "complies" not in page and "Incomplete" in page
+    # the page is French by default: incomplete, never "conforme"
+    assert "Incomplet — sans conclusion" in page and "est conforme" not in page
+    # --lang en: the same report in English
+    assert cli_main([*args, "--lang", "en"]) == 3
+    capsys.readouterr()
+    page = (tmp_path / "r.html").read_text()
+    assert '<html lang="en"' in page and "Incomplete — no verdict" in page
+    assert "Incomplet —" not in page
 
 
 # ---------------------------------------------------------------------------------
@@ -298,7 +350,7 @@ def test_permit_report_follows_the_result_protocol(tmp_path):
     assert s["failing_rules"] == "rear_setback, envelope"
     assert all(v is None or type(v) in (bool, int, float, str) for v in s.values())
     assert "FAILS" in r.summary_text() and "envelope" in r.summary_text()
-    assert "FAIL" in r._repr_html_()
+    assert ">NON CONFORME</span>" in r._repr_html_()  # French by default
     # tables by suffix, parent folders created
     out = r.to_file(tmp_path / "a" / "rules.csv")
     assert len(pd.read_csv(out)) == len(r.results)
@@ -344,3 +396,106 @@ def test_cli_id_column_of_the_neighbours(paris, tmp_path, capsys):
     assert cli_main([*base, "--id-column", "no_such_column"]) == 2
     assert "no_such_column" in capsys.readouterr().err
     assert cli_main([*base, "--id-column", "none"]) == 0, capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------
+# languages
+# ---------------------------------------------------------------------------------
+_NUMBER = re.compile(r"-?\d[\d\u202f]*(?:[.,]\d+)?")
+
+
+def _numbers(text, decimal):
+    out = []
+    for n in _NUMBER.findall(text):
+        n = n.replace("\u202f", "")
+        out.append(float(n.replace(",", ".") if decimal == "," else n.replace(",", "")))
+    return out
+
+
+@pytest.fixture(scope="module")
+def variant_report():
+    from test_permit import project, street_scene
+
+    return permit.check(
+        permit.variant(project(), extra_height=3.0), street_scene(), impact=False
+    )
+
+
+def test_explanations_in_french_say_what_the_english_table_says(variant_report):
+    """Each check writes its sentence in both languages from the same values:
+    the French text carries exactly the numbers of the English one (decimal
+    comma), and the table keeps the English text scripts read."""
+    r = variant_report
+    both = r.context["explanations"]
+    assert set(both) == set(r.results.index)  # every row of every check
+    for i, row in r.results.iterrows():
+        en, fr = both[i]["en"], both[i]["fr"]
+        assert en == row["explanation"]
+        assert fr != en, row["rule"]
+        assert _numbers(fr, ",") == pytest.approx(_numbers(en, ".")), (en, fr)
+        assert r.explanation(i, "fr") == fr and r.explanation(i, "en") == en
+    # the field's words
+    fr = {row["rule"]: r.explanation(i, "fr") for i, row in r.results.iterrows()}
+    assert fr["max_footprint_ratio"].startswith("Emprise au sol de ")
+    assert "limite de fond de parcelle ; le prospect exigé" in fr["rear_setback"]
+    assert fr["envelope"].startswith("La construction sort du gabarit-enveloppe")
+    # a table edited by hand keeps its own text (never a stale translation)
+    edited = r.results.copy()
+    edited.loc[0, "explanation"] = "checked by hand"
+    from cimcity.permit.html import explanation_text
+
+    assert explanation_text(r, 0, edited.loc[0], "fr") == "checked by hand"
+
+
+def test_report_language_follows_lang_and_the_package_default(variant_report, monkeypatch):
+    from cimcity import i18n
+
+    monkeypatch.delenv("CIMCITY_LANG", raising=False)
+    r = variant_report
+    try:
+        i18n.set_language(None)
+        fr = r.to_html(images=False)
+        assert '<html lang="fr">' in fr and ">NON CONFORME</span>" in fr
+        assert "Implantation par rapport au fond de parcelle (prospect)" in fr
+        en = r.to_html(images=False, lang="en")
+        assert '<html lang="en">' in en and ">FAIL</span>" in en
+        assert "NON CONFORME" not in en and "Rear limit (fond de parcelle)" in en
+        i18n.set_language("en")
+        assert '<html lang="en">' in r.to_html(images=False)
+        assert ">FAIL<" in r._repr_html_()
+    finally:
+        i18n.set_language(None)
+    with pytest.raises(Exception, match="lang='de'"):
+        r.to_html(images=False, lang="de")
+
+
+def test_site_plan_draws_through_maps_in_both_languages(variant_report):
+    """The site plan has the maps' scale bar and grid-north arrow (not its own
+    arrow), km axes without offset text, and labels in the language asked."""
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from matplotlib_scalebar.scalebar import ScaleBar
+
+    r = variant_report
+    for lang, words in (
+        ("fr", {"alignement sur voie", "limite séparative latérale", "terrain d'assiette"}),
+        ("en", {"street alignment", "side limit", "land of the application"}),
+    ):
+        fig, ax = plt.subplots()
+        r.plot(ax=ax, lang=lang)
+        fig.canvas.draw()
+        assert any(isinstance(a, ScaleBar) for a in ax.artists)
+        arrows = [t for t in ax.texts if t.get_gid() == "north_arrow"]
+        assert len(arrows) == 1
+        assert ax.xaxis.get_offset_text().get_text() == ""
+        legend = {t.get_text() for t in ax.get_legend().get_texts()}
+        assert words <= legend, legend
+        # the side limits' labels run along them (vertical limits: 90°)
+        side = [t for t in ax.texts if "side" in t.get_text() or "latérale" in t.get_text()]
+        assert side and all(abs(abs(t.get_rotation() % 180) - 90) < 1 for t in side)
+        sec = r.plot_section(lang=lang)
+        label = sec.get_xlabel()
+        assert label == (
+            "profondeur en arrière de l'alignement (m)" if lang == "fr"
+            else "depth behind the street alignment (m)"
+        )
+        plt.close("all")

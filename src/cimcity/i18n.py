@@ -261,8 +261,15 @@ def label(key: str, lang: str | None = None, unit_text: str | None = None) -> st
     return f"{text} ({u})" if u else text
 
 
+def _day(day: int, code: str) -> str:
+    # French writes the first of the month as an ordinal: "1er juin".
+    return "1er" if (code == "fr" and day == 1) else str(day)
+
+
 def format_date(when, lang: str | None = None, *, time: bool = False) -> str:
     """A date as people write it: "21 décembre 2026", "21 December 2026".
+
+    French writes the first of the month "1er" ("1er juin 2026").
 
     Parameters
     ----------
@@ -276,23 +283,33 @@ def format_date(when, lang: str | None = None, *, time: bool = False) -> str:
     ts = pd.Timestamp(when)
     code = resolve(lang)
     month = _MONTHS[code][ts.month - 1]
-    text = f"{ts.day} {month} {ts.year}"
+    text = f"{_day(ts.day, code)} {month} {ts.year}"
     if time:
         text += f", {ts:%H:%M}"
     return text
 
 
 def format_period(start, end, lang: str | None = None) -> str:
-    """A period as people write it: "du 1 juin au 31 août 2026" / "1 June – 31 August 2026"."""
+    """A period as people write it, with no word repeated.
+
+    "du 1er au 29 juin 2026" / "1–29 June 2026" within a month,
+    "du 1er juin au 31 août 2026" / "1 June – 31 August 2026" within a year,
+    both dates in full across years; one date when start and end share a day.
+    """
     import pandas as pd
 
     a, b = pd.Timestamp(start), pd.Timestamp(end)
     code = resolve(lang)
     if a.normalize() == b.normalize():
         return format_date(a, code)
+    last = format_date(b, code)
+    if a.year == b.year and a.month == b.month:
+        if code == "fr":
+            return f"du {_day(a.day, code)} au {last}"
+        return f"{a.day}\u2013{last}"
     first = format_date(a, code)
     if a.year == b.year:
         first = first.rsplit(" ", 1)[0]
     if code == "fr":
-        return f"du {first} au {format_date(b, code)}"
-    return f"{first} – {format_date(b, code)}"
+        return f"du {first} au {last}"
+    return f"{first} \u2013 {last}"

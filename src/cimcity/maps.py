@@ -662,7 +662,10 @@ def km_axes(ax, *, hide=False, lang=None):
         return ax
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    fmt = FuncFormatter(lambda v, _: f"{v / 1000:,.2f}".replace(",", "\u202f"))
+    dec = "," if i18n.resolve(lang) == "fr" else "."  # French: decimal comma
+    fmt = FuncFormatter(
+        lambda v, _: f"{v / 1000:,.2f}".replace(",", "\u202f").replace(".", dec)
+    )
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(MaxNLocator(4))
         axis.set_major_formatter(fmt)

@@ -86,6 +86,12 @@ def register(sub) -> None:
         help="projected CRS of the scene (default Lambert-93)",
     )
     p.add_argument("--out", required=True, help="HTML report to write")
+    p.add_argument(
+        "--lang",
+        choices=("fr", "en"),
+        default=None,
+        help="language of the report (default: CIMCITY_LANG, else French)",
+    )
     p.add_argument("--json", help="JSON report to write (default: --out with .json)")
     p.add_argument(
         "--bcf", help="also write one BCF topic per failing rule (needs bcf-client)"
@@ -185,7 +191,7 @@ def run(args) -> int:
             impact=not args.no_impact,
         )
         report.project["source"] = str(args.ifc)
-        report.to_html(out, images=not args.no_images)
+        report.to_html(out, images=not args.no_images, lang=args.lang)
         js = Path(args.json) if args.json else out.with_suffix(".json")
         report.to_json(js)
         if args.bcf:

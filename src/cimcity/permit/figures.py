@@ -1,9 +1,14 @@
-"""Figures of a permit report: the site plan, the street section, 3D views of
-the project in its street and the neighbour impact maps.
+"""Figures of a permit report: the site plan, the street section and the
+neighbour impact maps (the 3D views of the project in its street are in
+:mod:`cimcity.permit.views3d`).
 
 Every function takes a :class:`~cimcity.permit.PermitReport` (read through its
-attributes; this module does not import the report). Matplotlib and pyvista
-load inside the functions that draw.
+attributes; this module does not import the report) and ``lang=`` ("fr" or
+"en"; None: the package default): labels, legends and captions use the
+field's terms (emprise au sol, prospect, gabarit-enveloppe, limites
+séparatives, alignement). The site plan and the impact maps draw through
+:mod:`cimcity.maps` (quiet base, scale bar, north arrow with the convergence,
+km axes). Matplotlib and pyvista load inside the functions that draw.
 """
 
 from __future__ import annotations
@@ -16,29 +21,66 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import render
+from .. import i18n, maps
 from .._compat import import_optional
-from ._geometry import envelope_height, violation_margin
-from .checks.context import LENGTH_TOL
+from ._geometry import envelope_height
+from .checks.messages import number, phrase
 from .impact import IMPACT_SPACING, IMPACT_STEP
+from .views3d import (  # noqa: F401  (the 3D views were here; kept importable)
+    ENVELOPE_AROUND,
+    MAX_EDGE,
+    RULE_COLOURS,
+    broken_faces,
+    render_views,
+    view_images,
+)
+
+i18n.add_terms(
+    {
+        "fig_limit_street": ("street alignment", "alignement sur voie"),
+        "fig_limit_side": ("side limit", "limite séparative latérale"),
+        "fig_limit_rear": ("rear limit", "limite de fond de parcelle"),
+        "fig_land": ("land of the application", "terrain d'assiette"),
+        "fig_project": ("project", "projet"),
+        "fig_project_fails": ("project (placement fails)", "projet (implantation non conforme)"),
+        "fig_buildings": ("existing buildings", "bâtiments existants"),
+        "fig_not_located": ("project not located", "projet non localisé"),
+        "fig_plan_title": (
+            "Site plan: land limits and distances", "Plan de masse : limites et distances"
+        ),
+        "fig_street_width": ("street P = {w} m", "voie P = {w} m"),
+        "fig_envelope": (
+            "envelope (gabarit): P + {c} m, slope {slope}",
+            "gabarit-enveloppe : P + {c} m, pente {slope}",
+        ),
+        "fig_max_height": ("max height", "hauteur maximale"),
+        "fig_max_eave": ("max eave", "hauteur maximale à l'égout"),
+        "fig_rear_limit": ("rear limit", "limite de fond de parcelle"),
+        "fig_rear_prospect": (
+            "rear prospect D ≥ max({k}·H, {d} m)",
+            "prospect en fond de parcelle D ≥ max({k}·H ; {d} m)",
+        ),
+        "fig_depth": (
+            "depth behind the street alignment (m)",
+            "profondeur en arrière de l'alignement (m)",
+        ),
+        "fig_height_street": (
+            "height above street level (m)", "hauteur au-dessus du niveau de la voie (m)"
+        ),
+        "fig_section_title": ("Section across the {street}", "Coupe sur la {street}"),
+        "fig_impact_cap": (
+            "Neighbour impact: change of direct-sun hours on the open ground and facades "
+            "around the project (red = lost, blue = gained) on the reference dates "
+            "(sensors every {spacing} m, {step} steps).",
+            "Impact sur les voisins : variation des heures d'ensoleillement direct sur "
+            "le sol libre et les façades autour du projet (rouge = perdu, bleu = gagné) "
+            "aux dates de référence (capteurs tous les {spacing} m, pas de {step}).",
+        ),
+    }
+)
 
 #: colours of the limit kinds on the site plan and the section
 LIMIT_COLOURS = {"street": "#1f5fbf", "side": "#e08a00", "rear": "#8e3fb5"}
-#: colours of the broken rules in the 3D views, one per failing rule (RGB 0-1)
-RULE_COLOURS = (
-    (0.85, 0.10, 0.10),
-    (0.75, 0.10, 0.65),
-    (0.45, 0.20, 0.85),
-    (0.10, 0.35, 0.90),
-    (0.55, 0.05, 0.05),
-    (0.05, 0.55, 0.55),
-)
-#: the street envelope is drawn over the land within this distance of the
-#: footprint [m]
-ENVELOPE_AROUND = 12.0
-#: the model is cut into triangles of at most this edge before the broken
-#: parts are coloured [m]
-MAX_EDGE = 0.5
 #: rules whose failure is a placement failure (the footprint is drawn red)
 PLACEMENT_RULES = {
     "side_setback",
@@ -90,13 +132,15 @@ def _draw_geom(ax, geom, **kw):
             )
 
 
-def plot_site_plan(report, ax=None, margin: float = 25.0):
+def plot_site_plan(report, ax=None, margin: float = 25.0, lang: str | None = None):
     """Site plan of a permit report (matplotlib Axes).
 
-    Parcels around (grey outlines), existing buildings (grey), roads, the
-    land (cream) with its classified limits (street blue, side orange, rear
-    purple), the project footprint (orange, red when a placement rule fails) and
-    the worst distance to each limit.
+    The scene's layers as a quiet base (parcels, roads as wide as they are,
+    existing buildings; :mod:`cimcity.maps`), the land of the application
+    (cream) with its classified limits (street alignment blue, side limits
+    orange, rear limit purple), the project footprint (orange, red when a
+    placement rule fails), the worst distance to each limit, a scale bar and a
+    north arrow (grid north, the convergence noted).
 
     Parameters
     ----------
@@ -104,6 +148,8 @@ def plot_site_plan(report, ax=None, margin: float = 25.0):
     ax : matplotlib Axes, optional
     margin : float
         Context drawn around the land [m].
+    lang : {"fr", "en"} or None
+        Language of the labels (None: the package default).
     """
     plt = pyplot()
     if ax is None:
@@ -112,11 +158,14 @@ def plot_site_plan(report, ax=None, margin: float = 25.0):
     bim = report.bim
     focus = land if land is not None else getattr(bim, "footprint", None)
     if focus is None or focus.is_empty:
-        ax.text(0.5, 0.5, "project not located", ha="center", transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, i18n.term("fig_not_located", lang), ha="center",
+            transform=ax.transAxes,
+        )
         return ax
     x0, y0, x1, y1 = focus.bounds
     box = shapely.box(x0 - margin, y0 - margin, x1 + margin, y1 + margin)
-    _draw_surroundings(ax, scene, box)
+    maps.start(ax, box.bounds, crs=scene.crs, scene=scene, lang=lang)
     if land is not None:
         _draw_geom(ax, land, fc="#fbf3d9", ec="none", zorder=2.5)
     fails = set(report.results.loc[report.results["status"] == "fail", "rule"])
@@ -133,37 +182,13 @@ def plot_site_plan(report, ax=None, margin: float = 25.0):
             zorder=4,
         )
     if report.limits is not None and len(report.limits):
-        _draw_limits(ax, report.limits)
-    _draw_marks(ax, report.context.get("marks", []))
-    _decorate_plan(ax, box)
+        _draw_limits(ax, report.limits, lang)
+    _draw_marks(ax, report.context.get("marks", []), lang)
+    _decorate_plan(ax, placement_fail, lang)
     return ax
 
 
-def _draw_surroundings(ax, scene, box) -> None:
-    """Parcels (grey outlines), buildings (grey) and road lines inside ``box``."""
-    P = scene.parcels
-    if len(P):
-        near = P[shapely.intersects(P.geometry.values, box)]
-        for g in near.geometry.values:
-            _draw_geom(ax, g.boundary, color="#9a9a9a", lw=0.7, zorder=1)
-    B = scene.buildings
-    if len(B):
-        nb = B[shapely.intersects(B.geometry.values, box)]
-        for g in nb.geometry.values:
-            _draw_geom(ax, g, fc="#d0ccc4", ec="#8c877c", lw=0.5, zorder=2)
-    roads = scene.layers.get("roads")
-    if roads is not None and len(roads):
-        for _, r in roads[
-            shapely.intersects(roads.geometry.values, box.buffer(20))
-        ].iterrows():
-            g = r.geometry
-            if g.geom_type in ("LineString", "MultiLineString"):
-                for part in shapely.get_parts(g):
-                    x, y = part.xy
-                    ax.plot(x, y, color="#bbbbbb", lw=1, ls="--", zorder=1)
-
-
-def _draw_limits(ax, L) -> None:
+def _draw_limits(ax, L, lang=None) -> None:
     """The classified limits, coloured by kind and labelled (street width)."""
     for _, lim in L.iterrows():
         x, y = lim.geometry.xy
@@ -176,9 +201,14 @@ def _draw_limits(ax, L) -> None:
             solid_capstyle="butt",
         )
         m = lim.geometry.interpolate(0.5, normalized=True)
-        label = lim["name"]
+        # the label runs along its limit (two side limits of a narrow land
+        # would otherwise write over each other across it)
+        (ax0, ay0), (ax1, ay1) = lim.geometry.coords[0], lim.geometry.coords[-1]
+        angle = math.degrees(math.atan2(ay1 - ay0, ax1 - ax0))
+        angle = (angle + 90.0) % 180.0 - 90.0  # never upside down
+        label = phrase(lim["name"], lang)
         if lim["kind"] == "street" and np.isfinite(lim.get("street_width", np.nan)):
-            label += f"\nP = {lim['street_width']:.1f} m"
+            label += f"\nP = {number(lim['street_width'], '.1f', lang)} m"
         ax.annotate(
             label,
             (m.x, m.y),
@@ -186,13 +216,16 @@ def _draw_limits(ax, L) -> None:
             color=LIMIT_COLOURS.get(lim["kind"]),
             ha="center",
             va="center",
+            rotation=angle,
+            rotation_mode="anchor",
             zorder=6,
             bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8),
         )
 
 
-def _draw_marks(ax, marks) -> None:
+def _draw_marks(ax, marks, lang=None) -> None:
     """The worst distances (arrows from the building to the limit, labelled)."""
+    code = i18n.resolve(lang)
     for mk in marks:
         col = {"pass": "#1b7f3b", "fail": "#b3261e"}.get(mk["status"], "#8a5a00")
         ax.annotate(
@@ -205,7 +238,7 @@ def _draw_marks(ax, marks) -> None:
         ax.text(
             (mk["x"] + mk["x2"]) / 2,
             (mk["y"] + mk["y2"]) / 2,
-            mk["label"],
+            (mk.get("labels") or {}).get(code, mk["label"]),
             fontsize=7,
             color=col,
             zorder=8,
@@ -215,43 +248,45 @@ def _draw_marks(ax, marks) -> None:
         )
 
 
-def _decorate_plan(ax, box) -> None:
-    """Extent, title, legend and north arrow of the site plan."""
+def _decorate_plan(ax, placement_fail=False, lang=None) -> None:
+    """Title, legend, scale bar, north arrow and km axes of the site plan
+    (:func:`cimcity.maps.finish`)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    ax.set_xlim(box.bounds[0], box.bounds[2])
-    ax.set_ylim(box.bounds[1], box.bounds[3])
-    ax.set_aspect("equal")
-    ax.ticklabel_format(useOffset=False, style="plain")
-    ax.tick_params(labelsize=7)
-    ax.set_title("Site plan: land limits and distances", fontsize=10)
-    handles = [Line2D([], [], color=c, lw=3, label=k) for k, c in LIMIT_COLOURS.items()]
-    handles += [
-        Patch(fc="#f39a3d", ec="#7a2e12", label="project"),
-        Patch(fc="#d0ccc4", ec="#8c877c", label="buildings"),
+    t = lambda key: i18n.term(key, lang)  # noqa: E731
+    handles = [
+        Line2D([], [], color=c, lw=3, label=t(f"fig_limit_{k}"))
+        for k, c in LIMIT_COLOURS.items()
     ]
-    ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.9)
-    # north arrow
-    ax.annotate(
-        "N",
-        xy=(0.04, 0.95),
-        xytext=(0.04, 0.86),
-        xycoords="axes fraction",
-        ha="center",
-        fontsize=9,
-        arrowprops=dict(arrowstyle="-|>", color="k"),
+    handles += [
+        Patch(fc="#fbf3d9", ec="#c8c4bc", label=t("fig_land")),
+        Patch(fc="#f39a3d", ec="#7a2e12", label=t("fig_project")),
+    ]
+    if placement_fail:
+        handles.append(Patch(fc="#e8573f", ec="#7a2e12", label=t("fig_project_fails")))
+    style = maps.BASE_STYLE["buildings"]
+    handles.append(
+        Patch(fc=style["facecolor"], ec=style["edgecolor"], label=t("fig_buildings"))
+    )
+    maps.finish(ax, title=t("fig_plan_title"), lang=lang)
+    # the legend beside the map: on it, it would hide the land's surroundings
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7,
+        framealpha=0.9, borderaxespad=0.0,
     )
 
 
-def plot_section(report, ax=None):
+def plot_section(report, ax=None, lang: str | None = None):
     """Street section across the project: building silhouette against the street
-    envelope, the height limits and the rear prospect line (matplotlib Axes).
+    envelope (gabarit-enveloppe), the height limits and the rear prospect line
+    (matplotlib Axes).
 
     The horizontal axis is the depth behind the street alignment [m] (the
     street on the left), the vertical axis the height above the street's
-    ground level [m].
+    ground level [m]; labels in ``lang`` (None: the package default).
     """
+    t = lambda key, **v: i18n.term(key, lang, **v)  # noqa: E731
     plt = pyplot()
     env = report.context.get("section")
     if env is None:
@@ -269,7 +304,10 @@ def plot_section(report, ax=None):
     P = env["width"]
     dmax = env["depth_max"]
     ax.axvspan(-P, 0, color="#e9e9ee", zorder=0)
-    ax.text(-P / 2, 0.5, f"street P = {P:.1f} m", ha="center", fontsize=8, color="#555")
+    ax.text(
+        -P / 2, 0.5, t("fig_street_width", w=number(P, ".1f", lang)), ha="center",
+        fontsize=8, color="#555",
+    )
     ax.axhline(0, color="#7b6a4b", lw=1)
     if env.get("c") is not None:
         dd = np.linspace(0, dmax, 200)
@@ -280,7 +318,11 @@ def plot_section(report, ax=None):
             color="#1b7f3b",
             lw=1.6,
             ls="--",
-            label=f"envelope: P + {env['c']:g} m, slope {env['slope']:g}",
+            label=t(
+                "fig_envelope",
+                c=number(env["c"], "g", lang),
+                slope=number(env["slope"], "g", lang),
+            ),
             zorder=4,
         )
     for name, h, col in env.get("lines", []):
@@ -288,7 +330,8 @@ def plot_section(report, ax=None):
         ax.text(
             dmax,
             h,
-            f" {name} {h:.1f} m",
+            f" {t(_LINE_NAMES.get(name, name)) if name in _LINE_NAMES else name} "
+            f"{number(h, '.1f', lang)} m",
             va="bottom",
             ha="right",
             fontsize=7,
@@ -300,7 +343,7 @@ def plot_section(report, ax=None):
         ax.text(
             r["depth"],
             0.5,
-            " rear limit",
+            " " + t("fig_rear_limit"),
             color=LIMIT_COLOURS["rear"],
             fontsize=7,
             rotation=90,
@@ -314,13 +357,17 @@ def plot_section(report, ax=None):
                 color=LIMIT_COLOURS["rear"],
                 lw=1,
                 ls="--",
-                label=f"rear prospect D ≥ max({r['k']:g}·H, {r['d_min']:g} m)",
+                label=t(
+                    "fig_rear_prospect",
+                    k=number(r["k"], "g", lang),
+                    d=number(r["d_min"], "g", lang),
+                ),
             )
     pen = env.get("penetration")
     if pen is not None and pen["value"] > 0:
         ax.plot([pen["depth"]], [pen["h"]], "o", color="#b3261e", zorder=6)
         ax.annotate(
-            f"+{pen['value']:.2f} m",
+            f"+{number(pen['value'], '.2f', lang)} m",
             (pen["depth"], pen["h"]),
             fontsize=8,
             color="#b3261e",
@@ -337,284 +384,20 @@ def plot_section(report, ax=None):
     )
     ax.set_xlim(-P - 2, dmax)
     ax.set_ylim(-1, top)
-    ax.set_xlabel("depth behind the street alignment [m]")
-    ax.set_ylabel("height above street level [m]")
-    ax.set_title(f"Section across {env['street']}", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.set_xlabel(t("fig_depth"))
+    ax.set_ylabel(t("fig_height_street"))
+    ax.set_title(t("fig_section_title", street=phrase(env["street"], lang)), fontsize=10)
+    # the legend under the section: in it, it hid the height limits
+    ax.legend(
+        fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+        frameon=False,
+    )
     ax.set_aspect("equal")
     return ax
 
 
-def render_views(report, size=(1100, 700)) -> list[tuple[str, str]]:
-    """3D views of the project in its street (pyvista offscreen): the parts
-    that break a rule in one colour per rule, the street envelope as a
-    translucent green surface when it was checked.
-
-    Returns
-    -------
-    list of (caption, base64 PNG)
-        From the street, then from the garden side; each caption says what is
-        drawn (and what is not, and why).
-    """
-    return [(cap, _img_b64(img)) for cap, img in view_images(report, size)]
-
-
-def _ground_fn(report):
-    """``ground(x, y) -> z`` [m]: the DEM, else the project's base."""
-    terrain = report.scene.terrain
-    base = float(report.bim.base_z)
-
-    def ground(x, y):
-        if terrain is None:
-            return np.full(len(x), base)
-        g = terrain.sample(np.asarray(x, float), np.asarray(y, float))
-        return np.where(np.isfinite(g), g, base)
-
-    return ground
-
-
-def broken_faces(report, max_edge: float = MAX_EDGE):
-    """Where each failing rule is broken on the project's surface.
-
-    The model is cut into triangles of at most ``max_edge`` [m] and each
-    triangle is tested at its centre against the rule it may break (the
-    ``violations`` recorded by the checks): only the parts that break a rule
-    are highlighted, not whole elements.
-
-    Returns
-    -------
-    vertices : (n, 3) float
-        Vertices of the cut model [m, scene CRS].
-    faces : (m, 3) int
-    owner : (m,) int
-        Per face, the index in ``labels`` of the rule it breaks (-1: none).
-    labels : list of str
-        The failing rules drawn (``"UG.7.1 side_setback (left side limit)"``).
-    unplaced : list of str
-        The failing rules with no place on the model (ratios).
-    """
-    import trimesh
-
-    bim = report.bim
-    V = np.asarray(bim.mesh.vertices, float)
-    F = np.asarray(bim.mesh.faces, np.int64)
-    specs = report.context.get("violations", [])
-    owner_src = np.full(len(F), -1)
-    labels, unplaced = [], []
-    articles = dict(
-        zip(report.results["rule"], report.results["article"], strict=False)
-    )
-    if specs and len(F):
-        V2, F2, idx = trimesh.remesh.subdivide_to_size(
-            V, F, max_edge=max_edge, max_iter=12, return_index=True
-        )
-    else:
-        V2, F2, idx = V, F, np.arange(len(F))
-    owner = np.full(len(F2), -1)
-    ground = _ground_fn(report)
-    centres = V2[F2].mean(axis=1) if len(F2) else np.zeros((0, 3))
-    for spec in specs:
-        label = f"{articles.get(spec['rule'], '')} {spec['rule']}".strip()
-        if spec.get("subject"):
-            label += f" ({spec['subject']})"
-        if spec["kind"] == "none":
-            unplaced.append(label)
-            continue
-        if spec["kind"] == "faces":
-            hit = np.isin(idx, np.asarray(spec.get("faces", []), np.int64))
-        else:
-            hit = violation_margin(spec, centres, ground) < -LENGTH_TOL
-        if not hit.any():
-            continue
-        k = len(labels)
-        labels.append(label)
-        owner[hit & (owner < 0)] = k
-    del owner_src
-    return V2, F2, owner, labels, unplaced
-
-
-def view_images(report, size=(1100, 700)) -> list[tuple[str, np.ndarray]]:
-    """The 3D views of :func:`render_views` as ``(caption, (h, w, 3) uint8
-    array)``, from the street then from the garden side.
-
-    The context (neighbouring buildings, terrain) is drawn when the scene has
-    some; without it the project is drawn alone, and the caption says so.
-    """
-    import_optional("pyvista")
-    pv = render._pv()
-    PALETTE = render.PALETTE
-    bim, scene = report.bim, report.scene
-    fp = bim.footprint
-    after = scene.with_project(bim, parcels=report.land_info.get("parcels") or None)
-    x0, y0, x1, y1 = fp.bounds
-    m = 45.0
-    ctx = after.clip((x0 - m, y0 - m, x1 + m, y1 + m), margin=5.0)
-    mesh = ctx.mesh()
-    ids = mesh.building_ids
-    is_proj = np.isin(ids, [bim.id]) if len(ids) else np.zeros(0, bool)
-    fb = mesh.face_building
-    keep = (
-        ~((fb >= 0) & is_proj[np.clip(fb, 0, max(len(ids) - 1, 0))])
-        if len(ids)
-        else np.ones(mesh.n_faces, bool)
-    )
-    context = mesh.subset(keep)
-    origin = mesh.origin
-    V, F, owner, labels, unplaced = broken_faces(report)
-    cells = np.hstack([np.full((len(F), 1), 3), F]).ravel()
-    proj = pv.PolyData(V - origin, cells)
-    rgb = np.tile(np.array(PALETTE["project"]), (len(F), 1))
-    for k in range(len(labels)):
-        rgb[owner == k] = RULE_COLOURS[k % len(RULE_COLOURS)]
-    proj.cell_data["rgb"] = (rgb * 255).astype(np.uint8)
-    env_mesh = _envelope_surface(report, origin, pv)
-    caption = _view_caption(report, context.n_faces, labels, unplaced, env_mesh)
-    views = []
-    cx, cy = (x0 + x1) / 2 - origin[0], (y0 + y1) / 2 - origin[1]
-    cz = float(bim.base_z + 0.5 * (bim.top_z - bim.base_z))
-    # camera distance: the project and its neighbours fill about half the frame
-    dist = 4.2 * max(x1 - x0, y1 - y0, bim.top_z - bim.base_z, 15.0)
-    sx, sy = report.context.get("street_dir", (0.0, -1.0))
-    cams = []
-    for name, (dx, dy, dz) in (
-        ("View from the street", (0.8 * sx - 0.5 * sy, 0.8 * sy + 0.5 * sx, 0.55)),
-        (
-            "View from the garden side",
-            (-0.8 * sx - 0.5 * sy, -0.8 * sy + 0.5 * sx, 0.75),
-        ),
-    ):
-        n = math.sqrt(dx * dx + dy * dy + dz * dz)
-        cams.append(
-            (name, (cx + dist * dx / n, cy + dist * dy / n, cz + dist * dz / n))
-        )
-    for name, pos in cams:
-        pl = pv.Plotter(off_screen=True, window_size=list(size))
-        pl.set_background(PALETTE["background"])
-        if context.n_faces:
-            render.add_scene(pl, ctx, mesh=context, vegetation=True)
-        if len(F):
-            pl.add_mesh(proj, scalars="rgb", rgb=True, lighting=True)
-        if env_mesh is not None:
-            pl.add_mesh(
-                env_mesh,
-                color=(0.1, 0.65, 0.25),
-                opacity=0.28,
-                show_edges=True,
-                edge_color=(0.1, 0.5, 0.2),
-                line_width=0.5,
-            )
-        if labels:
-            pl.add_legend(
-                [
-                    (lab, RULE_COLOURS[k % len(RULE_COLOURS)])
-                    for k, lab in enumerate(labels)
-                ],
-                bcolor="white",
-                size=(0.42, 0.06 * len(labels) + 0.02),
-                loc="upper left",
-                face="rectangle",
-            )
-        pl.camera_position = [pos, (cx, cy, cz), (0, 0, 1)]
-        buf = pl.screenshot(return_img=True)
-        pl.close()
-        views.append((f"{name}: {caption}", np.asarray(buf)))
-    return views
-
-
-def _view_caption(report, n_context, labels, unplaced, env_mesh) -> str:
-    """What the 3D views show, and what they do not (with the reason)."""
-    parts = ["project in orange"]
-    if labels:
-        parts.append(
-            "the parts that break a rule coloured by rule (legend): "
-            + "; ".join(labels)
-        )
-    else:
-        parts.append("no part of the model breaks a rule")
-    if unplaced:
-        parts.append(
-            "not localised on the model: " + "; ".join(unplaced) + " (a ratio)"
-        )
-    if n_context:
-        parts.append("neighbouring buildings and terrain in grey")
-    else:
-        parts.append(
-            "drawn alone: the scene has no neighbouring buildings or terrain around it"
-        )
-    if env_mesh is not None:
-        parts.append(
-            f"street envelope in translucent green (over the land within "
-            f"{ENVELOPE_AROUND:g} m of the project)"
-        )
-    elif "envelope" in set(report.results["rule"]):
-        parts.append(f"street envelope not drawn ({_envelope_missing(report)})")
-    return ", ".join(parts) + "."
-
-
-def _envelope_missing(report) -> str:
-    """Why the street envelope is not drawn."""
-    R = report.results
-    row = R[R["rule"] == "envelope"]
-    if len(row) and (row["status"] == "not_checkable").all():
-        return "not checkable: " + str(row["explanation"].iloc[0]).rstrip(".")
-    return "no street of known width on the land"
-
-
-def _img_b64(arr) -> str:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(arr)).save(buf, format="PNG", optimize=True)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _envelope_surface(report, origin, pv):
-    """The street envelope over the land as a pyvista surface (or None)."""
-    env = report.context.get("envelope")
-    if env is None or report.land is None or report.limits is None:
-        return None
-    L = report.limits
-    streets = L[
-        (L["kind"] == "street") & np.isfinite(L["street_width"].to_numpy(float))
-    ]
-    if not len(streets):
-        return None
-    # the land around the project only (a large land would hide the view)
-    fp = report.bim.footprint
-    t = shapely.intersection(report.land, fp.buffer(ENVELOPE_AROUND))
-    if t.is_empty:
-        return None
-    x0, y0, x1, y1 = t.bounds
-    xs = np.arange(x0, x1 + 0.01, 1.0)
-    ys = np.arange(y0, y1 + 0.01, 1.0)
-    X, Y = np.meshgrid(xs, ys)
-    pts = shapely.points(X.ravel(), Y.ravel())
-    inside = shapely.intersects(t.buffer(0.01), pts)
-    if inside.sum() < 3:
-        return None
-    best = np.full(len(pts), np.inf)
-    for _, s in streets.iterrows():
-        d = shapely.distance(pts, s.geometry)
-        a = envelope_height(
-            d, float(s["street_width"]), env["c"], env["slope"], env["ceiling"]
-        )
-        proj = shapely.line_interpolate_point(
-            s.geometry, shapely.line_locate_point(s.geometry, pts)
-        )
-        xy = shapely.get_coordinates(proj)
-        g = (
-            report.scene.terrain.sample(xy[:, 0], xy[:, 1])
-            if report.scene.terrain is not None
-            else np.full(len(pts), report.bim.base_z)
-        )
-        best = np.minimum(best, g + a)
-    Z = best.reshape(X.shape)
-    grid = pv.StructuredGrid(X - origin[0], Y - origin[1], Z)
-    grid["inside"] = inside.reshape(X.shape).ravel(order="F").astype(float)
-    surf = grid.threshold(0.5, scalars="inside").extract_surface(
-        algorithm="dataset_surface"
-    )
-    return surf
+#: height lines of the section -> catalogue key of their label
+_LINE_NAMES = {"max height": "fig_max_height", "max eave": "fig_max_eave"}
 
 
 def section_data(report):
@@ -707,9 +490,14 @@ def section_data(report):
     return out
 
 
-def impact_figures(report) -> list[tuple[str, str]]:
+def impact_figures(report, lang: str | None = None) -> list[tuple[str, str]]:
     """One map per date of the sun-hours change (red lost, blue gained) as
-    ``[(caption, base64 PNG)]``; empty without an impact or points."""
+    ``[(caption, base64 PNG)]``; empty without an impact or points.
+
+    Each map draws through :mod:`cimcity.maps`: the scene with the project as
+    a quiet base, a diverging scale centred on 0 h, a scale bar, a north arrow
+    and the date as the language writes it.
+    """
     res_dict = report.context.get("impact")
     if not res_dict or res_dict.get("result") is None:
         return []
@@ -719,43 +507,37 @@ def impact_figures(report) -> list[tuple[str, str]]:
         return []
     plt = pyplot()
     n = len(res.dates)
-    fig, axes = plt.subplots(1, n, figsize=(5.0 * n, 5.0), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 5.6), squeeze=False)
     vmax = max(float(np.abs(P["delta"]).max()), 0.25)
-    x0, y0, x1, y1 = P.total_bounds
-    B = res_dict["after"].buildings
-    near = B.cx[x0:x1, y0:y1] if len(B) else B
+    extent = maps.extent_of(P[["x", "y"]].to_numpy())
+    after = res_dict["after"]
+    crs = getattr(after, "crs", None)
+    cmap, norm, _ = maps.color_scale("sun_hours_change", vmax=vmax)
     sc = None
     for ax, day in zip(axes[0], res.dates, strict=True):
+        maps.start(ax, extent, crs=crs, scene=after, lang=lang)
         D = P[P["date"] == pd.Timestamp(day).date()]
         still = D[D["delta"] == 0]
-        ax.scatter(still["x"], still["y"], s=1, c="#dddddd", lw=0)
+        ax.scatter(still["x"], still["y"], s=1, c="#cfcfcf", lw=0, zorder=maps.Z_DATA)
         ch = D[D["delta"] != 0].sort_values("delta", key=np.abs)
         sc = ax.scatter(
-            ch["x"],
-            ch["y"],
-            s=3,
-            c=ch["delta"],
-            cmap="RdBu",
-            vmin=-vmax,
-            vmax=vmax,
-            lw=0,
+            ch["x"], ch["y"], s=3, c=ch["delta"], cmap=cmap, norm=norm, lw=0,
+            zorder=maps.Z_DATA + 0.1,
         )
-        for g in near.geometry.values:
-            _draw_geom(ax, g.boundary, color="#555555", lw=0.4)
+        maps.footprints(ax, after.buildings, extent, color="#555555", linewidth=0.4)
         t = res_dict.get("land")
         if t is not None:
-            _draw_geom(ax, t.boundary, color="#7a2e12", lw=1.3)
-        ax.set_title(f"Sun-hours change, {pd.Timestamp(day).date()}", fontsize=9)
-        ax.set_aspect("equal")
-        ax.set_xlim(x0, x1)
-        ax.set_ylim(y0, y1)
-        ax.tick_params(labelsize=6)
-        ax.ticklabel_format(useOffset=False, style="plain")
+            _draw_geom(ax, t.boundary, color="#7a2e12", lw=1.3, zorder=maps.Z_OUTLINE)
+        title = maps.title_text("sun_hours_change", when=pd.Timestamp(day), lang=lang)
+        maps.finish(ax, title=title, lang=lang, axes="hidden")
+        ax.title.set_fontsize(9)
     if sc is not None:
-        fig.colorbar(sc, ax=list(axes[0]), shrink=0.8, label="change of sun hours [h]")
-    cap = (
-        "Neighbour impact: change of direct-sun hours on the open ground and facades "
-        "around the project (red = lost, blue = gained) on the reference dates "
-        f"(sensors every {IMPACT_SPACING:g} m, {IMPACT_STEP} steps)."
+        cb = fig.colorbar(sc, ax=list(axes[0]), shrink=0.8)
+        cb.set_label(i18n.label("sun_hours_change", lang))
+    cap = i18n.term(
+        "fig_impact_cap",
+        lang,
+        spacing=number(IMPACT_SPACING, "g", lang),
+        step=IMPACT_STEP,
     )
     return [(cap, png(fig))]

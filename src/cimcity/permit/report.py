@@ -26,7 +26,7 @@ from ..errors import InputError, MissingDependencyError
 from ..results import Result, plain
 from .checks.context import CORE_RULES
 from .figures import plot_section, plot_site_plan, view_images
-from .html import report_card, report_page
+from .html import explanation_text, report_card, report_page
 
 #: result statuses, from best to worst knowledge
 STATUSES = ("pass", "fail", "maybe", "not_checkable")
@@ -255,9 +255,10 @@ class PermitReport(Result):
         # the verdict and every row with its status badge (more than the base card)
         return report_card(self)
 
-    def plot(self, column=None, *, ax=None, margin: float = 25.0):
+    def plot(self, column=None, *, ax=None, margin: float = 25.0, lang=None):
         """Site plan (matplotlib): land, classified limits, the project and the
-        worst distances.
+        worst distances, on the scene's quiet base with a scale bar and a north
+        arrow (:mod:`cimcity.maps`).
 
         Parameters
         ----------
@@ -267,6 +268,9 @@ class PermitReport(Result):
             Drawn on a new figure when None.
         margin : float
             Context drawn around the land [m].
+        lang : {"fr", "en"} or None
+            Language of labels and legend (None: the package default, French
+            unless :func:`cimcity.i18n.set_language` says otherwise).
 
         Returns
         -------
@@ -285,13 +289,14 @@ class PermitReport(Result):
                 f"PermitReport.plot draws the site plan and takes no column; got "
                 f"column={column!r} (expected None)"
             )
-        return plot_site_plan(self, ax=ax, margin=margin)
+        return plot_site_plan(self, ax=ax, margin=margin, lang=lang)
 
-    def plot_section(self, *, ax=None):
+    def plot_section(self, *, ax=None, lang=None):
         """Street section across the project (matplotlib): silhouette against
-        the street envelope, height limits and rear prospect line; None when
-        the land has no street limit."""
-        return plot_section(self, ax=ax)
+        the street envelope (gabarit-enveloppe), height limits and rear
+        prospect line; None when the land has no street limit. ``lang``: as
+        :meth:`plot`."""
+        return plot_section(self, ax=ax, lang=lang)
 
     def render(self, path=None, *, view: str = "street", size=(1100, 700)):
         """3D view of the project in its street (pyvista, offscreen): failing
@@ -380,7 +385,13 @@ class PermitReport(Result):
             Path(path).write_text(text, encoding="utf-8")
         return text
 
-    def to_html(self, path=None, images: bool = True, dates=None) -> str:
+    def explanation(self, row, lang=None) -> str:
+        """The explanation of results row ``row`` (index label) in ``lang``
+        ("fr", "en"; None: the package default). The table holds the English
+        text; the checks keep the French one for the report."""
+        return explanation_text(self, row, self.results.loc[row], lang)
+
+    def to_html(self, path=None, images: bool = True, dates=None, *, lang=None) -> str:
         """A self-contained HTML page an instructor can file.
 
         Project and parcel identification, the table of rules, a site plan with
@@ -399,6 +410,12 @@ class PermitReport(Result):
         dates : ignored
             Never used (the impact dates are those of the check); passing it
             warns (FutureWarning) and it will be removed.
+        lang : {"fr", "en"} or None
+            Language of the whole page: headings, verdict and status words
+            (conforme / non conforme / à vérifier / non vérifiable), rule names,
+            explanations, captions, figures and ``<html lang>``. None: the
+            package default (French unless :func:`cimcity.i18n.set_language`
+            or ``CIMCITY_LANG`` say otherwise).
         """
         if dates is not None:
             warnings.warn(
@@ -407,7 +424,7 @@ class PermitReport(Result):
                 FutureWarning,
                 stacklevel=2,
             )
-        text = report_page(self, images=images)
+        text = report_page(self, images=images, lang=lang)
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text, encoding="utf-8")

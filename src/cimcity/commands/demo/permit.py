@@ -1,6 +1,6 @@
 """Demo step: check the sample's IFC project against the PLU of its parcel, then
 a modified project (one floor more, built 3 m deeper) that breaks rules; write
-both reports (HTML + JSON)."""
+both reports (HTML in French, the default language, and in English; JSON)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def run(scene, out, echo) -> dict:
     html = out / "permit_report.html"
     js = out / "permit_report.json"
     report.to_html(html)
+    report.to_html(out / "permit_report_en.html", lang="en")
     report.to_json(js)
     echo(
         f"  wrote {html.name} ({html.stat().st_size / 1e6:.1f} MB) and {js.name} "
@@ -36,7 +37,7 @@ def run(scene, out, echo) -> dict:
         bim,
         add_storeys=1,
         extend=(0.0, 3.0),
-        name=f"{bim.name or pid} + 1 floor, 3 m deeper",
+        name=f"{bim.name or pid} + 1 niveau, 3 m plus profond",
     )
     bad = permit.check(
         variant, scene, parcels=report.land_info["parcels"], impact=False
@@ -44,6 +45,7 @@ def run(scene, out, echo) -> dict:
     vhtml = out / "permit_report_variant.html"
     vjs = out / "permit_report_variant.json"
     bad.to_html(vhtml)
+    bad.to_html(out / "permit_report_variant_en.html", lang="en")
     bad.to_json(vjs)
     fails = bad.failures
     echo(
@@ -53,11 +55,21 @@ def run(scene, out, echo) -> dict:
             for r in fails.itertuples()
         )
     )
-    echo(f"  wrote {vhtml.name} and {vjs.name}")
+    echo(f"  wrote {vhtml.name}, {vjs.name} and the English pages (*_en.html)")
     return {
         "project": bim.name or pid,
         "passed": report.passed,
         "counts": report.counts,
         "variant_failures": fails["rule"].tolist(),
-        "files": [str(p) for p in (html, js, vhtml, vjs)],
+        "files": [
+            str(p)
+            for p in (
+                html,
+                out / "permit_report_en.html",
+                js,
+                vhtml,
+                out / "permit_report_variant_en.html",
+                vjs,
+            )
+        ],
     }

@@ -29,6 +29,7 @@ from .context import (
 )
 from .footprint import within_land
 from .locate import locate
+from .messages import msg
 from .neighbours import neighbour_sun_hours
 from .registry import CHECKS, RuleCheck, ordered, register
 
@@ -46,10 +47,6 @@ __all__ = [
     "status",
 ]
 
-_UNPLACED = (
-    "The model is not georeferenced and no placement was given: its position, "
-    "heights above ground and distances are unknown."
-)
 
 
 def run(ctx: CheckContext) -> CheckContext:
@@ -63,7 +60,7 @@ def run(ctx: CheckContext) -> CheckContext:
         if rule is None:
             continue
         if check.needs_placement and not ctx.placed:
-            ctx.add(check.name, "not_checkable", explanation=_UNPLACED)
+            ctx.add(check.name, "not_checkable", explanation=msg("unplaced"))
             continue
         check.function(ctx, rule)
     if ctx.do_impact and ctx.placed:

@@ -14,6 +14,7 @@ import shapely
 
 from ...errors import InputError
 from .._geometry import _direction_name, _parts
+from .messages import Message, texts
 
 #: measurement tolerance on lengths [m]: a value beyond its limit by less than
 #: this is reported ``maybe`` (model and DEM precision), not ``fail``
@@ -176,7 +177,17 @@ class CheckContext:
         article=None,
         location="",
     ):
-        """Append one result row (article and unit default to the pack's rule)."""
+        """Append one result row (article and unit default to the pack's rule).
+
+        ``explanation`` may be a :class:`~cimcity.permit.checks.messages.Message`:
+        the table holds its English text and ``context["explanations"]`` both
+        languages (by row number), for the report in French or English.
+        """
+        if isinstance(explanation, Message):
+            self.context.setdefault("explanations", {})[len(self.rows)] = texts(
+                explanation
+            )
+            explanation = explanation.text("en")
         zr = self.zone_rules
         r = zr.get(rule) if zr is not None and rule in zr.rules else None
         self.rows.append(
@@ -216,8 +227,12 @@ class CheckContext:
     def mark(self, x, y, line, label, status):
         """Remember a distance to draw on the site plan (worst point → limit)."""
         q = line.interpolate(line.project(shapely.Point(x, y)))
+        both = texts(label)
         self.context.setdefault("marks", []).append(
-            dict(x=float(x), y=float(y), x2=q.x, y2=q.y, label=label, status=status)
+            dict(
+                x=float(x), y=float(y), x2=q.x, y2=q.y, label=both["en"],
+                labels=both, status=status,
+            )
         )
 
     # -- model arrays -------------------------------------------------------------------

@@ -10,6 +10,7 @@ import shapely
 
 from .._geometry import envelope_height
 from .context import status
+from .messages import msg
 from .registry import register
 
 
@@ -22,7 +23,7 @@ def envelope(ctx, rule):
         ctx.add(
             rule.name,
             "not_checkable",
-            explanation="No street frontage found: the street envelope cannot be drawn.",
+            explanation=msg("env_no_street"),
         )
         return
     known = streets[np.isfinite(streets["street_width"].to_numpy(float))]
@@ -30,8 +31,7 @@ def envelope(ctx, rule):
         ctx.add(
             rule.name,
             "not_checkable",
-            explanation="The street width is unknown (no 'largeur' in the roads "
-            "layer and no parcel found across the street).",
+            explanation=msg("env_no_width"),
         )
         return
     c, slope, ceiling = float(rule["c"]), float(rule["slope"]), rule.get("ceiling")
@@ -40,7 +40,7 @@ def envelope(ctx, rule):
         ctx.add(
             rule.name,
             "not_checkable",
-            explanation="The DEM does not cover the street in front of the project.",
+            explanation=msg("env_no_dem"),
         )
         return
     V = ctx.V
@@ -68,20 +68,31 @@ def envelope(ctx, rule):
     els = ctx.elements_at(np.flatnonzero(over)) if over.any() else ctx.elements_at(i)
     P = float(s["street_width"])
     if pen[i] > 0:
-        txt = (
-            f"The building leaves the envelope of the {s['name']} (P = {P:.2f} m, "
-            f"{s['width_source']}) by up to {pen[i]:.2f} m on the "
-            f"{ctx.facade_name(V[i, 0], V[i, 1])}, {depth[i]:.2f} m behind the "
-            f"alignment, where {allowed[i]:.2f} m is allowed (vertical P + {c:g} m, "
-            f"slope {slope:g}"
-            + (f", ceiling {ceiling:g} m" if ceiling is not None else "")
-            + ")."
+        txt = msg(
+            "env_over",
+            street=s["name"],
+            P=P,
+            source=s["width_source"],
+            pen=float(pen[i]),
+            facade=ctx.facade_name(V[i, 0], V[i, 1]),
+            depth=float(depth[i]),
+            allowed=float(allowed[i]),
+            c=c,
+            slope=slope,
+            ceiling=msg("env_ceiling", ceiling=float(ceiling))
+            if ceiling is not None
+            else "",
         )
     else:
-        txt = (
-            f"The building fits the envelope of the {s['name']} (P = {P:.2f} m, "
-            f"{s['width_source']}, vertical P + {c:g} = {P + c:.2f} m): the closest "
-            f"point is {-pen[i]:.2f} m under it, {depth[i]:.2f} m behind the alignment."
+        txt = msg(
+            "env_fit",
+            street=s["name"],
+            P=P,
+            source=s["width_source"],
+            c=c,
+            Pc=P + c,
+            gap=float(-pen[i]),
+            depth=float(depth[i]),
         )
     ctx.context["envelope"] = dict(
         c=c,

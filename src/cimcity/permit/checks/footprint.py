@@ -6,6 +6,7 @@ from __future__ import annotations
 import shapely
 
 from .context import status
+from .messages import msg
 from .registry import register
 
 
@@ -28,8 +29,7 @@ def max_footprint_ratio(ctx, rule):
         rule.value,
         "ratio",
         els,
-        f"Footprint {fa:.1f} m² (overhangs included) on {la:.1f} m² of land: "
-        f"{r:.3f} for a maximum of {rule.value:.3f}.",
+        msg("footprint_ratio", fa=fa, la=la, r=r, limit=float(rule.value)),
     )
 
 
@@ -52,7 +52,7 @@ def within_land(ctx) -> None:
         if len(P)
         else []
     )
-    where = f"on parcel(s) {', '.join(over)}" if over else "on the public domain"
+    where = msg("on_parcels", ids=", ".join(over)) if over else msg("on_public")
     ctx.violation("within_land", "project land", kind="outside", land=ctx.land)
     ctx.add(
         "within_land",
@@ -62,7 +62,6 @@ def within_land(ctx) -> None:
         "m²",
         article="—",
         subject="project land",
-        explanation=f"{area:.1f} m² of the footprint lie outside the land of the "
-        f"application ({where}).",
+        explanation=msg("within_land", area=area, where=where),
         location=f"x={c.x:.1f}, y={c.y:.1f}",
     )

@@ -17,6 +17,7 @@ import shapely
 from ...errors import InputError
 from ...vegetation import cover_areas
 from .context import status
+from .messages import msg
 from .registry import register
 
 #: surface types of the biotope coefficient, as columns ``<type>_area`` of
@@ -45,8 +46,7 @@ def min_open_space_share(ctx, rule):
         rule.value,
         "ratio",
         [],
-        f"Open space {la - built:.1f} m² (land minus footprint) of {la:.1f} m²: "
-        f"{share:.3f} for a minimum of {rule.value:.3f}.",
+        msg("open_space", free=la - built, la=la, share=share, limit=float(rule.value)),
     )
 
 
@@ -104,23 +104,18 @@ def green_share(ctx, rule):
         ctx.add(
             rule.name,
             "not_checkable",
-            explanation="No site plan (site_plan=..., a 'site_plan' layer or site "
-            "elements in the model) and no vegetation data on the land: "
-            "the surfaces are unknown.",
+            explanation=msg("green_none"),
         )
         return
     la = float(ctx.land.area)
     if rule.name == "min_pleine_terre_share":
         v = float(a["pleine_terre_area"])
         m = v / la
-        txt = f"Pleine terre {v:.1f} m² of {la:.1f} m² ({m:.3f}), from {source}."
+        key = "pleine_terre"
     elif rule.name == "min_green_share":
         v = float(a["green_area"])
         m = v / la
-        txt = (
-            f"Green surfaces (vegetation and green roofs) {v:.1f} m² of {la:.1f} m² "
-            f"({m:.3f}), from {source}."
-        )
+        key = "green"
     else:
         w = ctx.pack.weights(ctx.zone)
         parts = {k: float(a[f"{k}_area"]) for k in BIOTOPE_SURFACES}
@@ -129,11 +124,19 @@ def green_share(ctx, rule):
         terms = ", ".join(
             f"{k} {x:.0f} m² × {w.get(k, 0.0):g}" for k, x in parts.items() if x > 0
         )
-        txt = (
-            f"Biotope coefficient ({terms or 'no weighted surface'}) / {la:.1f} m² = "
-            f"{m:.3f}, from {source}."
-        )
-    st = status(m, rule.value, "min", tol=ctx.tol["ratio"])
-    ctx.add(
-        rule.name, st, m, rule.value, "ratio", [], txt + f" Minimum {rule.value:.3f}."
+        key = "biotope"
+    txt = msg(
+        key,
+        v=v,
+        la=la,
+        m=m,
+        source=source,
+        limit=float(rule.value),
+        **(
+            {"terms": terms or msg("biotope_nothing")}
+            if key == "biotope"
+            else {}
+        ),
     )
+    st = status(m, rule.value, "min", tol=ctx.tol["ratio"])
+    ctx.add(rule.name, st, m, rule.value, "ratio", [], txt)

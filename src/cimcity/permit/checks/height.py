@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from .._geometry import _fmt, _top_z
+from .._geometry import _top_z
 from .context import status
+from .messages import msg
 from .registry import register
 
 
@@ -22,7 +23,7 @@ def max_height(ctx, rule):
     V = ctx.V
     ref = rule.get("reference", "natural_ground")
     if not len(V):
-        ctx.add(rule.name, "not_checkable", explanation="The model has no geometry.")
+        ctx.add(rule.name, "not_checkable", explanation=msg("no_geometry"))
         return
     if ref == "ngf":
         i = int(np.argmax(V[:, 2]))
@@ -37,7 +38,7 @@ def max_height(ctx, rule):
             rule.value,
             "m NGF",
             ctx.elements_at(i),
-            f"Highest point at {m:.2f} m NGF for a ceiling of {rule.value:.2f} m NGF.",
+            msg("height_ngf", m=float(m), limit=float(rule.value)),
             location=f"x={V[i, 0]:.1f}, y={V[i, 1]:.1f}",
         )
         return
@@ -51,15 +52,17 @@ def max_height(ctx, rule):
             rule.value,
             "m",
             ctx.elements_at(i),
-            f"No terrain model: height measured from the project's base "
-            f"({ctx.bim.base_z:.2f} m), not from natural ground; "
-            f"{_fmt(m, 'm')} against {_fmt(rule.value, 'm')}.",
+            msg(
+                "height_no_ground",
+                base=float(ctx.bim.base_z),
+                m=float(m),
+                limit=float(rule.value),
+            ),
         )
         return
     h = V[:, 2] - ctx.ground_v
     i = int(np.argmax(h))
     st = status(h[i], rule.value, tol=ctx.tol["length"])
-    word = "exceeds" if st == "fail" else "is within"
     if st == "fail":
         ctx.violation(rule.name, kind="height", limit=rule.value, reference="ground")
     ctx.add(
@@ -69,9 +72,13 @@ def max_height(ctx, rule):
         rule.value,
         "m",
         ctx.elements_at(i),
-        f"The highest point stands {h[i]:.2f} m above the natural ground under it "
-        f"(top {V[i, 2]:.2f} m NGF, ground {ctx.ground_v[i]:.2f} m NGF); it {word} "
-        f"the {rule.value:.2f} m limit.",
+        msg(
+            "height_over" if st == "fail" else "height_within",
+            h=float(h[i]),
+            top=float(V[i, 2]),
+            ground=float(ctx.ground_v[i]),
+            limit=float(rule.value),
+        ),
         location=f"x={V[i, 0]:.1f}, y={V[i, 1]:.1f}, z={V[i, 2]:.2f}",
     )
 
@@ -149,7 +156,7 @@ def max_eave_height(ctx, rule):
     """Eave (gutter or facade top) above natural ground ≤ ``value`` [m]."""
     ez, x, y, faces, how = eave(ctx)
     if not np.isfinite(ez):
-        ctx.add(rule.name, "not_checkable", explanation=f"No eave found ({how}).")
+        ctx.add(rule.name, "not_checkable", explanation=msg("eave_none", how=how))
         return
     if rule.get("reference") == "ngf":
         st = status(ez, rule.value, tol=ctx.tol["length"])
@@ -162,7 +169,7 @@ def max_eave_height(ctx, rule):
             rule.value,
             "m NGF",
             ctx.elements_of_faces(faces),
-            f"Eave ({how}) at {ez:.2f} m NGF.",
+            msg("eave_ngf", how=how, ez=float(ez)),
             location=f"x={x:.1f}, y={y:.1f}",
         )
         return
@@ -175,8 +182,7 @@ def max_eave_height(ctx, rule):
             rule.value,
             "m",
             ctx.elements_of_faces(faces),
-            f"No terrain model: eave height ({how}) measured from the project's "
-            f"base; {_fmt(m, 'm')} against {_fmt(rule.value, 'm')}.",
+            msg("eave_no_ground", how=how, m=float(m), limit=float(rule.value)),
         )
         return
     g = float(ctx.scene.terrain.sample([x], [y])[0])
@@ -191,8 +197,13 @@ def max_eave_height(ctx, rule):
         rule.value,
         "m",
         ctx.elements_of_faces(faces),
-        f"Eave height ({how}) {h:.2f} m above natural ground on the "
-        f"{ctx.facade_name(x, y)} for a limit of {rule.value:.2f} m.",
+        msg(
+            "eave_ground",
+            how=how,
+            h=float(h),
+            facade=ctx.facade_name(x, y),
+            limit=float(rule.value),
+        ),
         location=f"x={x:.1f}, y={y:.1f}, z={ez:.2f}",
     )
 
@@ -202,7 +213,7 @@ def max_altitude(ctx, rule):
     """Highest point's absolute altitude ≤ ``value`` [m, vertical datum]."""
     V = ctx.V
     if not len(V):
-        ctx.add(rule.name, "not_checkable", explanation="The model has no geometry.")
+        ctx.add(rule.name, "not_checkable", explanation=msg("no_geometry"))
         return
     i = int(np.argmax(V[:, 2]))
     m = V[i, 2]
@@ -217,6 +228,6 @@ def max_altitude(ctx, rule):
         rule.value,
         "m NGF",
         ctx.elements_at(i),
-        f"Highest point at {m:.2f} m ({datum}) for a ceiling of {rule.value:.2f} m.",
+        msg("altitude", m=float(m), datum=datum, limit=float(rule.value)),
         location=f"x={V[i, 0]:.1f}, y={V[i, 1]:.1f}",
     )

@@ -15,6 +15,7 @@ from ...errors import InputError
 from ..limits import classify_limits
 from ..placement import check_placement
 from .context import CORE_RULES
+from .messages import msg
 
 #: neighbouring parcels within this distance of the land are kept for the
 #: classification of its limits [m]
@@ -51,23 +52,14 @@ def georeference_rows(ctx) -> None:
             "georeference",
             "not_checkable",
             article="—",
-            explanation="The model carries no usable georeference"
-            + (
-                f" ({why})"
-                if why
-                else " (no IfcMapConversion, no IfcSite latitude/longitude)"
-            )
-            + " and no placement was given, so its position, heights above ground "
-            "and distances are unknown; give placement=(x, y, z, rotation_deg).",
+            explanation=msg("georef_none", why=why or msg("georef_default_why")),
         )
     if ctx.placed and bim.georef.get("approximate"):
         ctx.add(
             "georeference",
             "maybe",
             article="—",
-            explanation=f"The placement comes from {bim.georef.get('method')} and is "
-            "approximate: distances to the limits may be off by metres; ask for a "
-            "surveyed placement (IfcMapConversion).",
+            explanation=msg("georef_approx", method=str(bim.georef.get("method"))),
         )
 
 
@@ -107,8 +99,7 @@ def find_land(ctx) -> bool:
             "zone",
             "not_checkable",
             article="—",
-            explanation="Zone unknown: the project cannot be located without a "
-            "georeference or the parcel ids (parcels=...).",
+            explanation=msg("zone_unplaced"),
         )
         return False
     # refuses a project that stands on no parcel (or off its ground)
@@ -119,14 +110,12 @@ def find_land(ctx) -> bool:
         far = ""
         if len(P):
             d = float(shapely.distance(P.geometry.values, c).min())
-            far = f"; the nearest parcel is {d:,.0f} m away"
+            far = msg("land_nearest", d=d)
         ctx.add(
             "land",
             "not_checkable",
             article="—",
-            explanation=f"The placed project (centroid x={c.x:,.1f}, y={c.y:,.1f}) "
-            f"stands on no parcel of the scene{far}: check the placement "
-            f"or give parcels=[...].",
+            explanation=msg("land_none", x=float(c.x), y=float(c.y), far=far),
         )
         return False
     ctx.land = shapely.union_all(P.geometry.loc[ctx.parcel_ids].values)
@@ -141,7 +130,7 @@ def find_zone(ctx) -> bool:
             "zone",
             "not_checkable",
             article="—",
-            explanation="The scene has no PLU zones (zone_urba with a libelle).",
+            explanation=msg("zone_none"),
         )
         return False
     base = ctx.footprint if ctx.placed else ctx.land
@@ -153,7 +142,7 @@ def find_zone(ctx) -> bool:
             "zone",
             "not_checkable",
             article="—",
-            explanation="The land lies outside every PLU zone of the scene.",
+            explanation=msg("zone_outside"),
         )
         return False
     order = np.argsort(-inter)
@@ -175,7 +164,7 @@ def find_rules(ctx) -> bool:
             "rules",
             "not_checkable",
             article="—",
-            explanation="No rule pack: give rules=... or add_zones(..., rules=...).",
+            explanation=msg("rules_none"),
         )
         return False
     ctx.zone_rules = ctx.pack.for_zone(ctx.zone)
@@ -184,9 +173,12 @@ def find_rules(ctx) -> bool:
             "rules",
             "not_checkable",
             article="—",
-            explanation=f"Zone {ctx.zone!r} has no rules in pack "
-            f"{getattr(ctx.pack, 'name', '?')!r} (it covers "
-            f"{', '.join(map(str, ctx.pack.zones)) or 'no zone'}).",
+            explanation=msg(
+                "rules_zone",
+                zone=ctx.zone,
+                pack=getattr(ctx.pack, "name", "?"),
+                zones=", ".join(map(str, ctx.pack.zones)) or msg("no_zone"),
+            ),
         )
         return False
     others = ctx.other_zones
@@ -196,8 +188,7 @@ def find_rules(ctx) -> bool:
             "zone",
             "maybe",
             article="—",
-            explanation=f"The project also stands in zone(s) {txt}; it was checked "
-            f"against the rules of {ctx.zone} only.",
+            explanation=msg("zone_multi", zones=txt, zone=ctx.zone),
         )
     return True
 

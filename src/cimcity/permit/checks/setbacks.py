@@ -14,6 +14,7 @@ import shapely
 import shapely.ops
 
 from .context import status
+from .messages import msg
 from .registry import register
 
 
@@ -26,8 +27,7 @@ def street_setback(ctx, rule):
         ctx.add(
             rule.name,
             "not_checkable",
-            explanation="No street frontage found on the cadastre (every edge of the "
-            "land is shared with another parcel, or no road is near).",
+            explanation=msg("street_none"),
         )
         return
     align = bool(rule.get("alignment"))
@@ -45,22 +45,16 @@ def street_setback(ctx, rule):
                 a.x,
                 a.y,
                 line,
-                f"{d:.2f} m",
+                msg("mark_distance", d=d),
                 "pass" if (d <= tol if align else d >= dmin) else "fail",
             )
         if align:
             st = status(d, tol, tol=ctx.tol["length"])
-            txt = (
-                f"The {facade} stands {d:.2f} m from the alignment of the "
-                f"{s['name']}; alignment is required (tolerance {tol:.2f} m)."
-            )
+            txt = msg("street_align", facade=facade, d=d, street=s["name"], tol=tol)
             limit = tol
         else:
             st = status(d, dmin, "min", tol=ctx.tol["length"])
-            txt = (
-                f"The {facade} stands {d:.2f} m back from the {s['name']} for a minimum "
-                f"setback of {dmin:.2f} m."
-            )
+            txt = msg("street_min", facade=facade, d=d, street=s["name"], dmin=dmin)
             limit = dmin
         if st == "fail" and align:
             # the facade that should stand on the alignment: the footprint edge
@@ -103,8 +97,7 @@ def limit_setback(ctx, rule):
             rule.name,
             "not_checkable",
             subject=f"{kind} limit",
-            explanation=f"No {kind} limit was found on the cadastre around the "
-            f"land (see the site plan).",
+            explanation=msg(f"{kind}_none"),
         )
         return
     k = float(rule.get("k") or 0.0)
@@ -139,7 +132,7 @@ def _crossing(ctx, rule, line, subj, outside, dmin, on_ok) -> bool:
     i = ctx.nearest_vertices(*far)
     q = line.interpolate(line.project(shapely.Point(*far)))
     facade = ctx.facade_name(far[0], far[1])
-    ctx.mark(far[0], far[1], line, f"crosses by {depth:.2f} m", "fail")
+    ctx.mark(far[0], far[1], line, msg("mark_cross", depth=depth), "fail")
     ctx.violation(rule.name, subj, kind="outside", land=ctx.land)
     ctx.add(
         rule.name,
@@ -148,8 +141,7 @@ def _crossing(ctx, rule, line, subj, outside, dmin, on_ok) -> bool:
         dmin if not on_ok else 0.0,
         "m",
         ctx.elements_at(i),
-        f"The {facade} crosses the {subj} by {depth:.2f} m (onto the "
-        f"neighbouring land).",
+        msg("crossing", facade=facade, limit=subj, depth=depth),
         subject=subj,
         location=f"x={far[0]:.1f}, y={far[1]:.1f} (limit at x={q.x:.1f}, y={q.y:.1f})",
     )
@@ -173,7 +165,7 @@ def _on_limit(ctx, rule, line, subj, k, dmin, on_ok) -> bool:
             0.0,
             "m",
             ctx.elements_at(i),
-            f"Built on the {subj} over {touch.length:.1f} m, which the article allows.",
+            msg("on_limit_ok", limit=subj, length=float(touch.length)),
             subject=subj,
         )
     else:
@@ -185,9 +177,7 @@ def _on_limit(ctx, rule, line, subj, k, dmin, on_ok) -> bool:
             max(dmin, 0.0),
             "m",
             ctx.elements_at(i),
-            f"Built on the {subj} ({touch.length:.1f} m), which the article "
-            f"does not allow: a setback of at least max({k:g}·H, "
-            f"{dmin:.2f} m) is required.",
+            msg("on_limit_ko", limit=subj, length=float(touch.length), k=k, dmin=dmin),
             subject=subj,
         )
     return True
@@ -200,7 +190,7 @@ def _prospect(ctx, rule, line, subj, k, dmin) -> None:
         ctx.add(
             rule.name,
             "not_checkable",
-            explanation="The model has no geometry.",
+            explanation=msg("no_geometry"),
             subject=subj,
         )
         return
@@ -217,17 +207,28 @@ def _prospect(ctx, rule, line, subj, k, dmin) -> None:
         st = "maybe"
     q = line.interpolate(line.project(shapely.Point(V[i, 0], V[i, 1])))
     facade = ctx.facade_name(V[i, 0], V[i, 1], toward=(q.x, q.y))
-    txt = (
-        f"The {facade} at {h[i]:.2f} m above ground stands {dist[i]:.2f} m from the "
-        f"{subj}; the article requires max({k:g} × {h[i]:.2f}, {dmin:.2f}) = "
-        f"{req[i]:.2f} m."
+    txt = msg(
+        "prospect",
+        facade=facade,
+        h=float(h[i]),
+        dist=float(dist[i]),
+        limit=subj,
+        k=k,
+        dmin=dmin,
+        req=float(req[i]),
     )
     if ctx.no_ground:
-        txt += " (No terrain model: heights from the project's base.)"
+        txt = txt + msg("prospect_no_ground")
     sign = "≥" if dist[i] >= req[i] else "<"
     if st == "fail":
         ctx.violation(rule.name, subj, kind="prospect", line=line, k=k, dmin=dmin)
-    ctx.mark(V[i, 0], V[i, 1], line, f"{dist[i]:.2f} m {sign} {req[i]:.2f} m", st)
+    ctx.mark(
+        V[i, 0],
+        V[i, 1],
+        line,
+        msg("mark_prospect", d=float(dist[i]), sign=sign, req=float(req[i])),
+        st,
+    )
     ctx.add(
         rule.name,
         st,

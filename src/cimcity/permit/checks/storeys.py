@@ -11,6 +11,7 @@ import shapely
 
 from .._geometry import _section_area
 from .context import status
+from .messages import msg
 from .registry import register
 
 #: IFC classes that make a storey a real level (not a datum line)
@@ -75,7 +76,7 @@ def max_storeys(ctx, rule):
     S, gtxt = storeys_above_ground(ctx)
     if S is None:
         ctx.add(
-            rule.name, "not_checkable", explanation=f"Cannot count storeys: {gtxt}."
+            rule.name, "not_checkable", explanation=msg("storeys_none", why=gtxt)
         )
         return
     n = len(S)
@@ -88,7 +89,7 @@ def max_storeys(ctx, rule):
         rule.value,
         "storeys",
         S["global_id"].tolist() if "global_id" in S.columns else [],
-        f"{n} storeys above {gtxt} ({names}) for a maximum of {rule.value}.",
+        msg("storeys", n=n, ground=gtxt, names=names, limit=rule.value),
     )
 
 
@@ -100,7 +101,7 @@ def max_floor_area_ratio(ctx, rule):
         ctx.add(
             rule.name,
             "not_checkable",
-            explanation=f"Cannot measure floor area: {gtxt}.",
+            explanation=msg("far_none", why=gtxt),
         )
         return
     gfa, how = _floor_areas(ctx, S)
@@ -108,8 +109,7 @@ def max_floor_area_ratio(ctx, rule):
         ctx.add(
             rule.name,
             "not_checkable",
-            explanation="Some storeys have no gross floor area and the model "
-            "could not be sectioned.",
+            explanation=msg("far_no_gfa"),
         )
         return
     total = float(gfa.sum())
@@ -123,9 +123,7 @@ def max_floor_area_ratio(ctx, rule):
         rule.value,
         "ratio",
         S["global_id"].tolist() if "global_id" in S.columns and st == "fail" else [],
-        f"Gross floor area {total:.1f} m² over {len(S)} storeys (from {how}) on "
-        f"{la:.1f} m² of land: {r:.3f} for a maximum of {rule.value:.3f} (gross "
-        f"area bounds the surface de plancher from above).",
+        msg("far", total=total, n=len(S), how=how, la=la, r=r, limit=float(rule.value)),
     )
 
 
@@ -149,8 +147,8 @@ def _floor_areas(ctx, S):
             )
             gfa[j] = _section_area(ctx.V, ctx.F, z)
         how = (
-            ("the storeys' gross floor areas" if not miss.all() else "")
-            + (" and " if not miss.all() else "")
-            + "horizontal sections of the model"
+            "horizontal sections of the model"
+            if miss.all()
+            else msg("far_how_both")
         )
     return gfa, how
