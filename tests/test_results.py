@@ -17,6 +17,8 @@ import pkgutil
 
 import geopandas as gpd
 import matplotlib
+import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -98,6 +100,37 @@ def _permit(paris):
     return permit.check(bim, paris)
 
 
+def _tmrt(paris):
+    import pvlib
+
+    from cimcity import heat
+
+    times = pd.date_range("2023-07-15 12:00", periods=2, freq="1h", tz="Europe/Paris")
+    w = pvlib.location.Location(48.86, 2.35).get_clearsky(times)
+    w = w.assign(temp_air=30.0, relative_humidity=40.0, wind_speed=2.0)
+    b = paris.buildings.total_bounds
+    return heat.tmrt(
+        paris, w, spacing=5.0, area=(b[0], b[1], b[0] + 80, b[1] + 80), timeseries=True
+    )
+
+
+def _cool_refuges(paris):
+    from cimcity.heat import scenarios
+
+    x0, y0, x1, y1 = paris.parcels.total_bounds
+    xs, ys = np.meshgrid(np.arange(x0 + 2, x1, 8.0), np.arange(y0 + 2, y1, 8.0))
+    pts = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(xs.ravel(), ys.ravel()), crs=paris.crs
+    )
+    t = pd.date_range("2023-08-15 14:30", periods=3, freq="h", tz="Europe/Paris")
+    u = pd.DataFrame(
+        np.where(np.arange(len(pts)) % 2, 30.0, 35.0)[None, :].repeat(3, 0),
+        index=t,
+        columns=pts.index,
+    )
+    return scenarios.cool_refuges(pts, u, paris, hours=t, cell_area=64.0)
+
+
 FACTORIES = {
     "SolarResult": _solar,
     "SunHoursResult": _sun_hours,
@@ -108,6 +141,8 @@ FACTORIES = {
     "SweepResult": _sweep,
     "VegetationResult": _vegetation,
     "PermitReport": _permit,
+    "TmrtResult": _tmrt,
+    "CoolRefugeResult": _cool_refuges,
 }
 
 

@@ -17,6 +17,8 @@ _EXTRAS = {
     "dask": ("dask", "dask"),
     "distributed": ("distributed", "dask"),
     "dask_geopandas": ("dask-geopandas", "dask"),
+    "pythermalcomfort": ("pythermalcomfort", "heat"),
+    "solweig": ("solweig", "bench"),
 }
 
 

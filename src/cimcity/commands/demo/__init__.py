@@ -17,7 +17,7 @@ import cimcity as cc
 from cimcity.errors import CimcityWarning
 
 #: order in which the demo runs its steps
-STEPS = ("scene", "solar", "shadow", "flood", "vegetation", "permit", "page")
+STEPS = ("scene", "solar", "shadow", "flood", "vegetation", "permit", "heat", "page")
 
 
 def register(sub) -> None:
