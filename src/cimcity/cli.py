@@ -25,7 +25,7 @@ from . import __version__
 from .commands._common import EXIT_BUG, EXIT_INPUT
 from .errors import CimcityError, CimcityWarning
 
-COMMANDS = ("demo", "info", "check", "solar", "shadow", "flood", "render", "export", "heat")
+COMMANDS = ("demo", "info", "check", "solar", "shadow", "flood", "render", "export", "heat", "run")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._compat import has_module, import_optional, renamed_arguments
-from .errors import InputError
+from .._compat import has_module, import_optional, renamed_arguments
+from ..errors import InputError
 
 #: how tiles run (``scheduler=``); ``engine=`` is the ray engine everywhere else
 SCHEDULERS = ("auto", "dask", "threads", "serial")
