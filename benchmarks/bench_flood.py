@@ -1,71 +1,58 @@
 """Benchmark: connected flood extent and building exposure.
 
-cimcity.flood.extent (numba runs + run-graph fill) against the reference a
-Python user would write with scipy (``ndimage.label`` on ``z < level``, keep
-the labels holding a source cell with ``np.isin``, depth with ``np.where``),
-on synthetic river valleys of 1 M, 16 M and 100 M cells, in the same run; both
-results are compared cell for cell. Then the exposure of 100k buildings
-against rasterstats ``zonal_stats`` (median of a 1-3 m ring polygon per
-building), which is timed on a subset and extrapolated (marked ``*``).
+1. ``cimcity.flood.extent`` (runs of wet cells joined by union-find, row
+   blocks on numba's threads) against the reference a Python user would write
+   with scipy (``ndimage.label`` on ``z < level``, keep the labels holding a
+   source cell with ``np.isin``, depth with ``np.where``), in the same run, on
+   three DEMs of 1 M, 16 M and 100 M cells (1 m cells):
 
-Memory: peak resident memory above the baseline during the call (sampled
-every millisecond from /proc/self/statm, which also sees numba's
-allocations), as a multiple of the DEM size (8 bytes per cell). The script
-re-runs itself with ``MALLOC_MMAP_THRESHOLD_=65536`` so that glibc maps every
-large array afresh instead of recycling freed heap pages (which would hide
-them from the RSS).
+   - ``smooth``: a meandering river valley with fractal relief (±5 m);
+   - ``noisy``: the same valley plus LiDAR-like micro-relief (white Gaussian
+     noise, sigma 0.15 m);
+   - ``noise``: a gentle plane (0.02 %) plus the same noise, the worst case for
+     fragmented wet runs (at 50 % wet almost every row is cut into cols / 4
+     runs).
+
+   Levels wet 20 %, 35 %, 50 % and 80 % of the cells (quantiles of the DEM);
+   sources are the lowest cells of the DEM's edge (the default). Results are
+   compared cell for cell. ``before`` is the previous kernel (a flood fill on
+   the graph of runs, kept in :mod:`cimcity._kernels.flood`), ``1 thread``
+   the new kernel with ``numba.set_num_threads(1)``.
+2. The exposure of 100k buildings against rasterstats ``zonal_stats`` (median
+   of a 1-3 m ring polygon per building), timed on a subset and extrapolated
+   (marked ``*``).
+
+Times are the best of ``--repeat`` wall-clock runs (one above 20 M cells);
+scipy and the previous kernel run on one thread. The machine is shared: the
+load average is printed with the tables.
 
 Run: python benchmarks/bench_flood.py [--sizes 1000 4000 10000] [--buildings 100000]
+[--plot docs/img]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
-import sys
-import threading
+import resource
 import time
 import warnings
 
+import numba
 import numpy as np
 from scipy import ndimage
 
 import cimcity as cc
 from cimcity import flood
+from cimcity._kernels import flood as K
 from cimcity.flood.sources import seed_cells
 from cimcity.terrain import Terrain
 
 X0, Y0 = 600_000.0, 6_900_000.0
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * PAGE
-
-
-class PeakRSS:
-    """Peak RSS above the value at entry, sampled in a thread."""
-
-    def __enter__(self):
-        self.base = rss()
-        self.peak = self.base
-        self._stop = False
-
-        def loop():
-            while not self._stop:
-                self.peak = max(self.peak, rss())
-                time.sleep(0.001)
-
-        self._t = threading.Thread(target=loop, daemon=True)
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop = True
-        self._t.join()
-        self.peak = max(self.peak, rss())
-        self.extra = self.peak - self.base
+LEVELS = (0.20, 0.35, 0.50, 0.80)
+DEMS = ("smooth", "noisy", "noise")
+NOISE_M = 0.15
 
 
 def valley(n: int, seed: int = 0) -> np.ndarray:
@@ -94,6 +81,28 @@ def valley(n: int, seed: int = 0) -> np.ndarray:
     return z
 
 
+def add_noise(z: np.ndarray, seed: int) -> np.ndarray:
+    """White Gaussian micro-relief of NOISE_M [m], added in place by blocks."""
+    rng = np.random.default_rng(seed)
+    for r0 in range(0, z.shape[0], 1024):
+        blk = z[r0 : r0 + 1024]
+        blk += rng.standard_normal(blk.shape, np.float32) * NOISE_M
+    return z
+
+
+def dem(kind: str, n: int) -> np.ndarray:
+    if kind == "smooth":
+        return valley(n, seed=n)
+    if kind == "noisy":
+        return add_noise(valley(n, seed=n), seed=n + 1)
+    z = np.empty((n, n), np.float64)
+    x = np.arange(n, dtype=np.float64)
+    for r0 in range(0, n, 1024):
+        r = np.arange(r0, min(n, r0 + 1024), dtype=np.float64)[:, None]
+        z[r0 : r0 + len(r)] = 30.0 + 0.0002 * (r + 0.5 * x)
+    return add_noise(z, seed=n + 2)
+
+
 def scipy_extent(z, level, seed_rc):
     """The scipy reference: label, keep source labels, depth."""
     lab, _ = ndimage.label(z < level, structure=np.ones((3, 3), bool))
@@ -103,89 +112,168 @@ def scipy_extent(z, level, seed_rc):
     return np.where(wet, level - z, np.nan)
 
 
+def before_extent(z, level, seed_rc):
+    """The previous kernel: runs, flood fill on the graph of runs, paint."""
+    rp, st, en = K.open_runs(z, level)
+    seed_runs = K.run_of_cells(rp, st, en, seed_rc[0], seed_rc[1])
+    reached = K.connect_runs(rp, st, en, seed_runs, True)
+    depth = np.empty(z.shape, np.float64)
+    K.paint_depth(z, level, rp, st, en, reached, depth)
+    return depth
+
+
 def timed(repeat, fn, *args):
-    """(best wall time [s], best CPU time of this thread [s], result, peak extra
-    RSS [bytes] of the first call). Both cimcity and scipy run on one thread, so
-    on an idle machine wall ~ CPU; on a shared one CPU time is the fair number."""
-    with PeakRSS() as mem:
-        t0, c0 = time.perf_counter(), time.thread_time()
-        out = fn(*args)
-        best, cbest = time.perf_counter() - t0, time.thread_time() - c0
+    """(best wall time [s], result of the first call)."""
+    t0 = time.perf_counter()
+    out = fn(*args)
+    best = time.perf_counter() - t0
     for _ in range(repeat - 1):
-        t0, c0 = time.perf_counter(), time.thread_time()
+        t0 = time.perf_counter()
         fn(*args)
         best = min(best, time.perf_counter() - t0)
-        cbest = min(cbest, time.thread_time() - c0)
-    return best, cbest, out, mem.extra
+    return best, out
 
 
-def one_size(n):
-    z = valley(n, seed=n)
-    t = Terrain.from_array(z, (X0, Y0 + n), 1.0)
-    step = max(1, n // 500)
-    level = float(np.quantile(z[::step, ::step], 0.35))
-    seed_rc = seed_cells(t, None)
-    repeat = 3 if n <= 4000 else 1
-    t_cc, c_cc, res, m_cc = timed(repeat, flood.extent, t, level)
-    t_sp, c_sp, ref, m_sp = timed(repeat, scipy_extent, z, level, seed_rc)
-    wet = res.wet
-    same = bool(np.array_equal(np.isfinite(ref), wet)) and bool(
-        np.array_equal(ref[wet], res.depth[wet])
-    )
-    return dict(
-        cells=z.size,
-        flooded=wet.mean(),
-        t_cc=t_cc,
-        t_sp=t_sp,
-        c_cc=c_cc,
-        c_sp=c_sp,
-        mem_cc=m_cc / z.nbytes,
-        mem_sp=m_sp / z.nbytes,
-        same=same,
-    )
+def one_case(z, t, level, seed_rc, repeat, threads):
+    def new(n_threads):
+        numba.set_num_threads(n_threads)
+        try:
+            return flood.extent(t, level).depth
+        finally:
+            numba.set_num_threads(threads)
+
+    t_cc, d_cc = timed(repeat, new, threads)
+    t_1, _ = timed(repeat, new, 1) if threads > 1 else (t_cc, None)
+    gc.collect()
+    t_old, d_old = timed(repeat, before_extent, z, level, seed_rc)
+    same_old = np.array_equal(d_old, d_cc, equal_nan=True)
+    del d_old
+    gc.collect()
+    t_sp, d_sp = timed(repeat, scipy_extent, z, level, seed_rc)
+    same = np.array_equal(d_sp, d_cc, equal_nan=True) and same_old
+    wet = float(np.isfinite(d_cc).mean())
+    del d_sp, d_cc
+    gc.collect()
+    return dict(t_cc=t_cc, t_1=t_1, t_old=t_old, t_sp=t_sp, same=same, wet=wet)
 
 
-def bench_extent(sizes):
+def bench_extent(sizes, repeat):
+    threads = numba.get_num_threads()
     # JIT compilation (or cache load) outside the timed part
-    flood.extent(Terrain.from_array(valley(256), (X0, Y0 + 256), 1.0), 40.0)
+    warm = Terrain.from_array(valley(256), (X0, Y0 + 256), 1.0)
+    flood.extent(warm, 40.0)
+    before_extent(warm.elevation, 40.0, seed_cells(warm, None))
     rows = []
     for n in sizes:
-        r = one_size(n)
-        rows.append(r)
-        print(
-            f"  {r['cells'] / 1e6:6.0f} M cells: cimcity {r['t_cc']:.3f} s, "
-            f"scipy {r['t_sp']:.3f} s, identical={r['same']}",
-            flush=True,
-        )
+        for kind in DEMS:
+            z = dem(kind, n)
+            t = Terrain.from_array(z, (X0, Y0 + n), 1.0)
+            seed_rc = seed_cells(t, None)
+            step = max(1, n // 700)
+            qs = np.quantile(z[::step, ::step], LEVELS)
+            rep = repeat if z.size <= 20_000_000 else 1
+            for q, level in zip(LEVELS, qs, strict=True):
+                r = one_case(z, t, float(level), seed_rc, rep, threads)
+                r.update(cells=z.size, dem=kind, below=q)
+                rows.append(r)
+                print(
+                    f"  {z.size / 1e6:4.0f} M {kind:6} {q:4.0%}: cimcity {r['t_cc']:.3f} s"
+                    f" (1 thread {r['t_1']:.3f}), before {r['t_old']:.3f} s, scipy "
+                    f"{r['t_sp']:.3f} s, identical={r['same']}",
+                    flush=True,
+                )
+            del z, t
+            gc.collect()
     print()
     print(
-        "connected flood extent (8-connectivity, sources = lowest edge cells, "
-        "1 m valley DEM); wall and CPU seconds, throughput on CPU time"
+        f"connected flood extent (8-connectivity, sources = lowest edge cells, 1 m "
+        f"DEMs); best wall time [s]; cimcity on {threads} threads; load average "
+        f"{os.getloadavg()[0]:.1f}"
     )
     print(
-        f"{'cells':>6} {'flooded':>7} | {'cimcity wall':>12} {'cpu':>6} {'Mcell/s':>7} | "
-        f"{'scipy wall':>10} {'cpu':>6} {'Mcell/s':>7} | {'speed-up':>8} | "
-        f"{'mem cc':>6} {'mem sp':>6} | identical"
+        f"{'cells':>5} {'DEM':>6} {'below':>5} {'wet':>5} | {'cimcity':>7} "
+        f"{'1 thread':>8} {'before':>7} {'scipy':>7} | {'vs scipy':>8} "
+        f"{'1 thr':>6} {'before':>6} | identical"
     )
     for r in rows:
         print(
-            f"{r['cells'] / 1e6:5.0f}M {r['flooded']:7.1%} | {r['t_cc']:12.3f} "
-            f"{r['c_cc']:6.3f} {r['cells'] / r['c_cc'] / 1e6:7.0f} | {r['t_sp']:10.3f} "
-            f"{r['c_sp']:6.3f} {r['cells'] / r['c_sp'] / 1e6:7.0f} | "
-            f"{r['c_sp'] / r['c_cc']:7.1f}x | {r['mem_cc']:5.2f}x {r['mem_sp']:5.2f}x | "
-            f"{r['same']}"
-        )
-    if len(rows) > 1:
-        a, b = rows[0], rows[-1]
-        print(
-            f"scaling {a['cells'] / 1e6:.0f}M -> {b['cells'] / 1e6:.0f}M cells "
-            f"(x{b['cells'] / a['cells']:.0f}): cimcity CPU time "
-            f"x{b['c_cc'] / a['c_cc']:.0f}, scipy x{b['c_sp'] / a['c_sp']:.0f}"
+            f"{r['cells'] / 1e6:4.0f}M {r['dem']:>6} {r['below']:5.0%} {r['wet']:5.0%} | "
+            f"{r['t_cc']:7.3f} {r['t_1']:8.3f} {r['t_old']:7.3f} {r['t_sp']:7.3f} | "
+            f"{r['t_sp'] / r['t_cc']:7.1f}x {r['t_sp'] / r['t_1']:5.1f}x "
+            f"{r['t_sp'] / r['t_old']:5.1f}x | {r['same']}"
         )
     print(
-        "speed-up on CPU time; mem = peak extra resident memory during the call / "
-        "DEM size (8 B per cell), including the returned depth grid (1x)"
+        "vs scipy: scipy time / cimcity time (cimcity threaded, on one thread, and "
+        "the previous kernel)"
     )
+    if len(sizes) > 1:
+        print("scaling with size (time ratio over the four levels, cells ratio):")
+        a_n, b_n = sizes[0] ** 2, sizes[-1] ** 2
+        for kind in DEMS:
+            a = [r for r in rows if r["dem"] == kind and r["cells"] == a_n]
+            b = [r for r in rows if r["dem"] == kind and r["cells"] == b_n]
+            ta = {k: sum(r[k] for r in a) for k in ("t_cc", "t_1", "t_old", "t_sp")}
+            tb = {k: sum(r[k] for r in b) for k in ("t_cc", "t_1", "t_old", "t_sp")}
+            print(
+                f"  {kind:6} {a_n / 1e6:.0f}M -> {b_n / 1e6:.0f}M cells (x{b_n / a_n:.0f}):"
+                f" cimcity x{tb['t_cc'] / ta['t_cc']:.0f}, 1 thread "
+                f"x{tb['t_1'] / ta['t_1']:.0f}, before x{tb['t_old'] / ta['t_old']:.0f},"
+                f" scipy x{tb['t_sp'] / ta['t_sp']:.0f}"
+            )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"peak resident memory of the benchmark {peak:.1f} GiB")
+    return rows
+
+
+def plot_extent(rows, folder):
+    """Two panels: time against cells (50 % level, each DEM), and the speed-up
+    over scipy at each level on the largest grid."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(folder, exist_ok=True)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colours = {"smooth": "tab:green", "noisy": "tab:blue", "noise": "tab:red"}
+    for kind in DEMS:
+        sel = sorted(
+            (r for r in rows if r["dem"] == kind and r["below"] == 0.35),
+            key=lambda r: r["cells"],
+        )
+        x = [r["cells"] / 1e6 for r in sel]
+        a.loglog(x, [r["t_cc"] for r in sel], "o-", color=colours[kind],
+                 label=f"cimcity, {kind}")  # fmt: skip
+        a.loglog(x, [r["t_sp"] for r in sel], "s--", color=colours[kind], alpha=0.6,
+                 label=f"scipy, {kind}")  # fmt: skip
+    a.set_xlabel("DEM cells [millions]")
+    a.set_ylabel("wall time [s]")
+    a.set_title("Connected flood, level wetting 35 % of the cells")
+    a.grid(True, which="both", alpha=0.3)
+    a.legend(fontsize=8)
+    big = max(r["cells"] for r in rows)
+    width = 0.25
+    for i, kind in enumerate(DEMS):
+        sel = sorted(
+            (r for r in rows if r["dem"] == kind and r["cells"] == big),
+            key=lambda r: r["below"],
+        )
+        xs = np.arange(len(sel)) + (i - 1) * width
+        b.bar(xs, [r["t_sp"] / r["t_cc"] for r in sel], width, color=colours[kind],
+              label=f"{kind} (after)")  # fmt: skip
+        b.scatter(xs, [r["t_sp"] / r["t_old"] for r in sel], color="k", marker="_",
+                  s=120, zorder=3, label="before" if i == 0 else None)  # fmt: skip
+    b.axhline(1.0, color="grey", lw=0.8)
+    b.axhline(2.0, color="grey", lw=0.8, ls=":")
+    b.set_xticks(np.arange(len(LEVELS)), [f"{q:.0%} below" for q in LEVELS])
+    b.set_ylabel("speed-up over scipy (scipy time / cimcity time)")
+    b.set_title(f"Speed-up by water level, {big / 1e6:.0f} M cells")
+    b.legend(fontsize=8)
+    fig.tight_layout()
+    path = os.path.join(folder, "perf_flood.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"wrote {path}")
 
 
 def street_grid(n_buildings, side_m, rng):
@@ -234,10 +322,9 @@ def bench_exposure(n_buildings, n_peer):
         scene.clip((X0, Y0, X0 + 100, Y0 + 100)),
         flood.extent(t.clip((X0, Y0, X0 + 100, Y0 + 100)), level),
     )
-    with PeakRSS() as mem:
-        t0, c0 = time.perf_counter(), time.thread_time()
-        e = flood.exposure(scene, f)
-        t_cc, c_cc = time.perf_counter() - t0, time.thread_time() - c0
+    t0, c0 = time.perf_counter(), time.thread_time()
+    e = flood.exposure(scene, f)
+    t_cc, c_cc = time.perf_counter() - t0, time.thread_time() - c0
     nb = len(e.buildings)
     reached = int(e.buildings["flooded"].sum())
     # peer: rasterstats median over ring polygons (buffer(3) - buffer(1)), subset
@@ -274,15 +361,9 @@ def bench_exposure(n_buildings, n_peer):
             f"ground level vs rasterstats ring median: max |diff| {agree:.2f} m "
             f"(bilinear samples vs whole cells)"
         )
-    print(
-        f"peak extra memory {mem.extra / 2**20:,.0f} MB (DEM {z.nbytes / 2**20:,.0f} MB)"
-    )
 
 
 def main():
-    if os.environ.get("MALLOC_MMAP_THRESHOLD_") is None:
-        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)
     ap = argparse.ArgumentParser()
     ap.add_argument(
         "--sizes",
@@ -291,11 +372,15 @@ def main():
         default=[1000, 4000, 10000],
         help="DEM side lengths in cells (default 1000 4000 10000)",
     )
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--buildings", type=int, default=100_000)
     ap.add_argument("--peer-buildings", type=int, default=2_000)
+    ap.add_argument("--plot", metavar="FOLDER", help="write perf_flood.png there")
     a = ap.parse_args()
-    print(f"cimcity {cc.__version__}, {os.cpu_count()} CPUs")
-    bench_extent(a.sizes)
+    print(f"cimcity {cc.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
+    rows = bench_extent(a.sizes, a.repeat)
+    if a.plot:
+        plot_extent(rows, a.plot)
     if a.buildings:
         bench_exposure(a.buildings, a.peer_buildings)
 

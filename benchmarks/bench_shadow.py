@@ -9,8 +9,12 @@ Run: ``python benchmarks/bench_shadow.py [--peer-max N] [--skip-sunhours]``
    conversion is not timed) and the same sun; plus the real Paris 11e BDNB
    buildings. Reports time, buildings/s, ratio and the area IoU between both.
 2. Sun-hours over one day at 6-minute steps: the bundled sample district at
-   1 m on ground, roofs and walls, and the Paris 11e buildings (roofs and walls
-   at 2 m, ground at 2 m); wall time and sensor × step pairs per second.
+   1 m on ground, roofs and walls (and the ground alone), and the Paris 11e
+   buildings at 2 m; wall and CPU time, sensor × step pairs per second. On
+   the sample's ground, pybdshadow ``cal_sunshine`` (shadow polygons every 6
+   minutes counted on a 1 m grid) in the same run, with both mean sun-hours
+   as a sanity check (pybdshadow counts shadow polygon hits on grid squares,
+   cimcity traces rays from cell centres: the means agree only roughly).
 
 JIT compilation and acceleration-structure builds are done before timing.
 """
@@ -172,7 +176,34 @@ def bench_polygons(sizes, peer_max):
     return df
 
 
-def bench_sun_hours():
+def pybdshadow_sun_hours(scene, day, spacing):
+    """pybdshadow ``cal_sunshine`` on the ground: shadow polygons every 6
+    minutes, counted on a TransBigData grid of ``spacing`` [m] (buildings in
+    WGS84, no padding around sunrise and sunset). Returns (wall [s], mean
+    sun-hours of the open ground cells [h], cells)."""
+    import pybdshadow
+
+    B = scene.buildings
+    parts, idx = shapely.get_parts(B.geometry.values, return_index=True)
+    b = gpd.GeoDataFrame(
+        {
+            "building_id": [f"{B.index[j]}#{k}" for k, j in enumerate(idx)],
+            "height": (B["roof_z"] - B["ground_z"]).to_numpy()[idx],
+        },
+        geometry=shapely.polygons(shapely.get_exterior_ring(parts)),
+        crs=scene.crs,
+    ).to_crs("EPSG:4326")
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        grids = pybdshadow.cal_sunshine(
+            b, day=day, roof=False, accuracy=spacing, precision=360, padding=0
+        )
+    dt = time.perf_counter() - t
+    return dt, float(grids["Hour"].mean()), len(grids)
+
+
+def bench_sun_hours(peer=True):
     print("\n## Sun-hours, one day at 6-minute steps")
     rows = []
     with warnings.catch_warnings():
@@ -191,25 +222,43 @@ def bench_sun_hours():
         engine = raycast.prepare(mesh)
         shadow.sun_hours(scene, "2024-06-21", step="3h", spacing=50.0)  # warm-up
         for day in ("2024-06-21", "2024-12-21"):
-            t = time.perf_counter()
-            res = shadow.sun_hours(scene, day, spacing=spacing, surfaces=surfaces)
-            dt = time.perf_counter() - t
-            n = len(res.sensors)
-            k = int((res.steps["column"] >= 0).sum())
-            rows.append(
-                {
+            for surf in (surfaces, ("ground",)):
+                t, c = time.perf_counter(), time.process_time()
+                res = shadow.sun_hours(scene, day, spacing=spacing, surfaces=surf)
+                dt, cpu = time.perf_counter() - t, time.process_time() - c
+                n = len(res.sensors)
+                k = int((res.steps["column"] >= 0).sum())
+                row = {
                     "case": label,
+                    "surfaces": "+".join(surf),
                     "day": day,
-                    "buildings": len(scene.buildings),
                     "triangles": mesh.n_faces,
                     "sensors": n,
                     "sunny steps": k,
-                    "wall time [s]": dt,
+                    "wall [s]": dt,
+                    "CPU [s]": cpu,
                     "sensor-steps/s [M]": n * k / dt / 1e6,
                     "engine": engine,
                 }
-            )
-            print(f"  {label} {day}: {dt:.1f} s, {n:,} sensors x {k} steps", flush=True)
+                if surf == ("ground",):
+                    g = res.sensors["sun_hours"]
+                    row["mean [h]"] = float(g.mean())
+                    if peer and scene is sample:
+                        p_dt, p_mean, p_n = pybdshadow_sun_hours(scene, day, spacing)
+                        row.update(
+                            {
+                                "pybdshadow [s]": p_dt,
+                                "speed-up": p_dt / dt,
+                                "peer mean [h]": p_mean,
+                                "peer cells": p_n,
+                            }
+                        )
+                rows.append(row)
+                print(
+                    f"  {label} {row['surfaces']} {day}: {dt:.1f} s (CPU {cpu:.1f} s), "
+                    f"{n:,} sensors x {k} steps",
+                    flush=True,
+                )
     df = pd.DataFrame(rows)
     print(df.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     return df
@@ -226,12 +275,15 @@ def main(argv=None):
         "minutes beyond)",
     )
     p.add_argument("--skip-sunhours", action="store_true")
+    p.add_argument("--sunhours-only", action="store_true")
+    p.add_argument("--no-peer", action="store_true", help="skip pybdshadow sun-hours")
     args = p.parse_args(argv)
     print(f"cimcity {cc.__version__}, {os.cpu_count()} cores, load {os.getloadavg()}")
     sizes = [int(s) for s in args.sizes.split(",")]
-    bench_polygons(sizes, args.peer_max)
+    if not args.sunhours_only:
+        bench_polygons(sizes, args.peer_max)
     if not args.skip_sunhours:
-        bench_sun_hours()
+        bench_sun_hours(peer=not args.no_peer)
     print(f"load at the end {os.getloadavg()}")
     return 0
 

@@ -13,7 +13,10 @@ References used below, each with its tolerance:
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import warnings
+from unittest import mock
 
 import geopandas as gpd
 import numpy as np
@@ -857,7 +860,9 @@ def test_level_far_above_the_dem_is_refused_with_its_range():
         flood.extent(t, 35000.0)
     # up to MAX_LEVEL_ABOVE_DEM (100 m) above the top: every valid cell floods,
     # with a warning that the extent stops at the DEM's edge
-    with pytest.warns(DataQualityWarning, match=r"above the DEM's highest cell \(34\.00"):
+    with pytest.warns(
+        DataQualityWarning, match=r"above the DEM's highest cell \(34\.00"
+    ):
         f = flood.extent(t, 34.0 + flood.MAX_LEVEL_ABOVE_DEM)
     assert f.n_cells == t.elevation.size
     with pytest.raises(InputError, match="DEM spans"):
@@ -942,8 +947,15 @@ def test_cli_flood_says_unknown(tmp_path, capsys):
     t = s.terrain
     dem = tmp_path / "dem.tif"
     with rasterio.open(
-        dem, "w", driver="GTiff", height=t.shape[0], width=t.shape[1], count=1,
-        dtype="float32", crs="EPSG:2154", transform=t.transform,
+        dem,
+        "w",
+        driver="GTiff",
+        height=t.shape[0],
+        width=t.shape[1],
+        count=1,
+        dtype="float32",
+        crs="EPSG:2154",
+        transform=t.transform,
     ) as ds:
         ds.write(t.elevation.astype(np.float32), 1)
     b = s.buildings.reset_index()[["building_id", "height", "storeys", "geometry"]]
@@ -956,12 +968,265 @@ def test_cli_flood_says_unknown(tmp_path, capsys):
         crs="EPSG:2154",
     )
     bld = tmp_path / "b.gpkg"
-    gpd.GeoDataFrame(pd.concat([b, far], ignore_index=True), crs="EPSG:2154").to_file(bld)
+    gpd.GeoDataFrame(pd.concat([b, far], ignore_index=True), crs="EPSG:2154").to_file(
+        bld
+    )
     from cimcity.cli import main
 
-    code = main(["flood", "--dem", str(dem), "--buildings", str(bld), "--level", "33.5",
-                 "--out", str(tmp_path / "out"), "--no-map"])
+    code = main(
+        [
+            "flood",
+            "--dem",
+            str(dem),
+            "--buildings",
+            str(bld),
+            "--level",
+            "33.5",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-map",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "(unknown storeys)" in out
     assert "1 buildings unknown: no DEM data around them" in out
+
+
+# -- the union-find kernel against scipy, cell for cell ---------------------------
+# Reference: scipy.ndimage.label on ``z < level`` (3x3 structure for 8-connectivity,
+# the cross for 4), keep the labels holding a source cell, depth ``level - z``
+# with np.where: an independent implementation of the same task. Compared
+# exactly (cells, and depths as the same float64 subtraction), the depth sum
+# to 1e-12 relative (summation order only).
+
+_extent_module = importlib.import_module("cimcity.flood.extent")
+
+
+@contextlib.contextmanager
+def row_blocks(block_cells, workers=2):
+    """Force the threaded path: blocks of about ``block_cells`` cells, labelled
+    by ``workers`` threads and joined across their seams."""
+    with (
+        mock.patch.object(_extent_module, "BLOCK_CELLS", block_cells),
+        mock.patch.object(_extent_module, "_workers", lambda: workers),
+    ):
+        yield
+
+
+def scipy_depth(z, level, seed_rc, connectivity):
+    wet = scipy_reference(z, level, seed_rc, connectivity)
+    return np.where(wet, level - z, np.nan)
+
+
+def assert_same_flood(f, z, level, seed_rc, connectivity):
+    ref = scipy_depth(z, level, seed_rc, connectivity)
+    np.testing.assert_array_equal(f.depth, ref)  # NaN where dry, on both sides
+    assert f.n_cells == int(np.isfinite(ref).sum())
+    assert f.depth_sum == pytest.approx(np.nansum(ref), rel=1e-12, abs=1e-12)
+
+
+def noisy_plane(n, seed, slope=0.0002, sigma=0.15):
+    """A gentle plane (slope per cell) plus white Gaussian micro-relief
+    (sigma [m]): wet runs of one or two cells, the fragmented case."""
+    rng = np.random.default_rng(seed)
+    r, c = np.mgrid[0:n, 0:n]
+    return 30.0 + slope * (r + 0.5 * c) + rng.normal(0.0, sigma, (n, n))
+
+
+@pytest.mark.parametrize("connectivity", [8, 4])
+@pytest.mark.parametrize("kind", ["smooth", "noisy", "noise"])
+@pytest.mark.parametrize("blocks", [None, 997])
+def test_union_find_extent_equals_scipy_on_smooth_and_noisy_dems(
+    kind, connectivity, blocks
+):
+    n = 203
+    if kind == "smooth":
+        z = fractal(n, seed=5, nodata=0.0)
+    elif kind == "noisy":
+        z = fractal(n, seed=5, nodata=0.0) / 50.0 + noisy_plane(n, 6) - 30.0
+    else:
+        z = noisy_plane(n, 7, slope=0.0)
+    z[np.random.default_rng(8).random(z.shape) < 0.01] = np.nan  # nodata cells
+    t = make_terrain(z)
+    seeds = data_edge(z) & (np.random.default_rng(9).random(z.shape) < 0.3)
+    ctx = row_blocks(blocks) if blocks else contextlib.nullcontext()
+    with ctx:
+        for q in (20, 35, 50, 80):
+            level = float(np.nanpercentile(z, q))
+            f = flood.extent(t, level, sources=seeds, connectivity=connectivity)
+            assert_same_flood(f, z, level, np.nonzero(seeds), connectivity)
+            b = flood.extent(
+                t, level, sources=seeds, connectivity=connectivity, mode="bathtub"
+            )
+            np.testing.assert_array_equal(b.wet, z < level)
+            np.testing.assert_array_equal(
+                b.connected,
+                scipy_reference(z, level, np.nonzero(seeds), connectivity),
+            )
+
+
+def test_union_find_extent_on_a_per_cell_level_grid_equals_scipy():
+    z = noisy_plane(150, 11)
+    levels = 30.0 + np.linspace(-0.1, 0.3, 150)[None, :] * np.ones((150, 1))
+    levels[:10] = np.nan  # no water on the first rows
+    t = make_terrain(z)
+    seeds = data_edge(z)
+    with row_blocks(2000):
+        f = flood.extent(t, levels, sources=seeds)
+    mask = z < levels
+    lab, _ = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    keep = np.unique(lab[seeds])
+    wet = np.isin(lab, keep[keep > 0])
+    np.testing.assert_array_equal(f.depth, np.where(wet, levels - z, np.nan))
+
+
+@pytest.mark.parametrize("connectivity", [8, 4])
+def test_checkerboard_connects_by_corners_only_with_8(connectivity):
+    # the most fragmented DEM: every wet run is one cell
+    z = np.indices((40, 41)).sum(axis=0) % 2 * 1.0  # 0 on even cells, 1 on odd
+    t = make_terrain(z)
+    with row_blocks(200):
+        f = flood.extent(t, 0.5, sources=np.zeros_like(z, bool) | (z == 0) & False)
+    assert f.n_cells == 0  # no source cell: nothing floods
+    src = np.zeros(z.shape, bool)
+    src[0, 0] = True
+    with row_blocks(200):
+        f = flood.extent(t, 0.5, sources=src, connectivity=connectivity)
+    if connectivity == 8:  # every even cell touches another by a corner
+        np.testing.assert_array_equal(f.wet, z == 0)
+    else:  # alone
+        assert f.n_cells == 1 and f.wet[0, 0]
+    assert_same_flood(f, z, 0.5, np.nonzero(src), connectivity)
+
+
+def test_edge_cases_all_none_single_cells_border_sources():
+    z = fractal(64, seed=2)
+    t = make_terrain(z)
+    # all wet: a level just above the top floods every cell, from any source
+    with pytest.warns(DataQualityWarning, match="highest cell"):
+        f = flood.extent(t, float(z.max()) + 0.01, sources="border")
+    assert f.wet.all() and f.n_cells == z.size
+    # none wet: a level at the bottom (strictly below) floods nothing
+    f = flood.extent(t, float(z.min()), sources="border")
+    assert f.n_cells == 0 and np.isnan(f.depth).all() and f.volume == 0
+    # the smallest grids a Terrain takes (2 x 2, two rows, two columns), where
+    # single wet cells make the runs
+    for shape in [(2, 2), (2, 9), (9, 2)]:
+        zz = np.arange(np.prod(shape), dtype=float).reshape(shape)
+        tt = make_terrain(zz)
+        for level in (-1.0, 0.5, 4.5):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataQualityWarning)
+                for conn in (4, 8):
+                    f = flood.extent(tt, level, sources="border", connectivity=conn)
+                    ref = scipy_depth(zz, level, np.nonzero(np.ones(shape, bool)), conn)
+                    np.testing.assert_array_equal(f.depth, ref)
+    # sources on the four borders and corners of a noisy plane, with blocks
+    z = noisy_plane(97, 3, slope=0.0)
+    t = make_terrain(z)
+    level = float(np.quantile(z, 0.6))
+    for r, c in [(0, 0), (0, 96), (96, 0), (96, 96), (0, 40), (96, 50), (30, 0)]:
+        src = np.zeros(z.shape, bool)
+        src[r, c] = True
+        with row_blocks(500):
+            f = flood.extent(t, level, sources=src)
+        assert_same_flood(f, z, level, (np.array([r]), np.array([c])), 8)
+
+
+def test_nodata_rows_and_holes_split_the_flood_like_scipy():
+    z = noisy_plane(120, 4, slope=0.0)
+    z[60, :] = np.nan  # a nodata row cuts the grid in two (also a block seam)
+    z[20:25, 30:35] = np.nan  # a hole
+    z[:, 0] = np.nan  # a nodata column on the border
+    t = make_terrain(z)
+    level = float(np.nanquantile(z, 0.7))
+    sr, sc = np.nonzero(data_edge(z))
+    for conn in (4, 8):
+        for blocks in (None, 100, 1200):
+            ctx = row_blocks(blocks) if blocks else contextlib.nullcontext()
+            with ctx, warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataQualityWarning)
+                f = flood.extent(t, level, sources=data_edge(z), connectivity=conn)
+            assert_same_flood(f, z, level, (sr, sc), conn)
+            assert not f.wet[60].any() and not f.wet[:, 0].any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    rows=st.integers(2, 14),
+    cols=st.integers(2, 14),
+    connectivity=st.sampled_from([4, 8]),
+    block_cells=st.sampled_from([None, 1, 7, 30]),
+)
+def test_union_find_extent_equals_scipy_on_random_small_dems(
+    data, rows, cols, connectivity, block_cells
+):
+    # few distinct heights: ties with the level, runs of every length
+    z = np.asarray(
+        data.draw(
+            st.lists(
+                st.sampled_from([0.0, 1.0, 2.0, 3.0, np.nan]),
+                min_size=rows * cols,
+                max_size=rows * cols,
+            )
+        ),
+        float,
+    ).reshape(rows, cols)
+    src = np.asarray(
+        data.draw(st.lists(st.booleans(), min_size=rows * cols, max_size=rows * cols)),
+        bool,
+    ).reshape(rows, cols)
+    level = data.draw(st.sampled_from([0.5, 1.0, 1.5, 2.5, 3.5]))
+    if not np.isfinite(z).any():
+        return  # a DEM without a valid cell is refused (tested elsewhere)
+    t = make_terrain(z)
+    ctx = row_blocks(block_cells) if block_cells else contextlib.nullcontext()
+    with ctx, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        f = flood.extent(t, level, sources=src, connectivity=connectivity)
+        b = flood.extent(
+            t, level, sources=src, connectivity=connectivity, mode="bathtub"
+        )
+    assert_same_flood(f, z, level, np.nonzero(src), connectivity)
+    np.testing.assert_array_equal(b.wet, z < level)
+    np.testing.assert_array_equal(
+        b.connected, scipy_reference(z, level, np.nonzero(src), connectivity)
+    )
+
+
+def test_union_find_equals_the_previous_run_graph_kernel():
+    # the previous kernel (flood fill on the graph of runs) is kept as a second
+    # reference and as the benchmark's "before" column
+    from cimcity._kernels import flood as K
+
+    z = noisy_plane(180, 12, slope=0.0005)
+    t = make_terrain(z)
+    sr, sc = np.nonzero(data_edge(z))
+    for q in (0.2, 0.5, 0.8):
+        level = float(np.quantile(z, q))
+        rp, st_, en = K.open_runs(z, level)
+        reached = K.connect_runs(rp, st_, en, K.run_of_cells(rp, st_, en, sr, sc), True)
+        old = np.empty(z.shape)
+        K.paint_depth(z, level, rp, st_, en, reached, old)
+        with row_blocks(3000):
+            np.testing.assert_array_equal(
+                flood.extent(t, level, sources=data_edge(z)).depth, old
+            )
+
+
+def test_edge_cells_skips_rows_without_nodata_but_finds_holes():
+    from cimcity._kernels import flood as K
+
+    z = noisy_plane(50, 1)
+    z[20, 30] = np.nan
+    z[49, 10] = np.nan
+    r, c = K.edge_cells(z, False)
+    got = np.zeros(z.shape, bool)
+    got[r, c] = True
+    np.testing.assert_array_equal(got, data_edge(z))
+    assert np.all(np.diff(r * 50 + c) > 0)  # row-major order
+    r, c = K.edge_cells(z, True)
+    edge = data_edge(z)
+    assert np.all(z[r, c] == z[edge].min())

@@ -7,17 +7,25 @@ for every cell at once, the lowest level at which it floods.
 
 Why hand-written (in :mod:`cimcity._kernels.flood`): labelling every component
 below the level with ``scipy.ndimage.label`` and keeping those that touch a
-source reads the grid twice per level; the run-based fill reads it once and
-walks the much smaller graph of runs.
+source writes a label per cell, then reads the labels again to pick the
+sources' components and a third time for the depths. Here each row is read
+once into runs of wet cells (a scan without a branch per cell, so a noisy,
+fragmented DEM costs about what a smooth one does), the runs of consecutive
+rows are joined by union-find, and the depths are painted from the runs; row
+blocks are labelled on several threads and joined across their seams. The
+answer is the same cell for cell, whatever the number of threads.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
 import geopandas as gpd
+import numba
 import numpy as np
 import pandas as pd
 import shapely
@@ -41,6 +49,8 @@ from .views import _terrain_background as terrain_background
 
 #: a water level more than this above the DEM's highest cell is refused [m]
 MAX_LEVEL_ABOVE_DEM = 100.0
+#: cells per block of rows labelled by one thread task (below: one thread)
+BLOCK_CELLS = 1 << 20
 
 
 @dataclass(eq=False)
@@ -105,9 +115,9 @@ class FloodResult(Result):
         :attr:`wet` in connected mode)."""
         if self.mode == "connected":
             return self.wet
-        rp, st, en, reached = self._runs
+        edges, nruns, parent, flag = self._runs
         out = np.empty(self.depth.shape, np.bool_)
-        K.paint_mask(out.shape[0], out.shape[1], rp, st, en, reached, out)
+        K.paint_flags(out.shape[0], out.shape[1], edges, nruns, parent, flag, out)
         return out
 
     @property
@@ -518,23 +528,12 @@ def flood_at(
             f"unknown flood mode {mode!r}; expected 'connected' or 'bathtub'"
         )
     scalar, grid, info = resolve_level(level, terrain)
-    z = terrain.elevation
-    _check_level_range(scalar, grid, z, warn=warn_above)
-    if not z.flags.c_contiguous:
-        z = np.ascontiguousarray(z)
+    z = np.ascontiguousarray(terrain.elevation)
     sr, sc = seed_cells(terrain, sources)
-    if grid is None:
-        rp, st, en = K.open_runs(z, scalar)
-    else:
-        rp, st, en = K.open_runs_grid(z, grid)
-    seed_runs = K.run_of_cells(rp, st, en, sr, sc)
-    reached = K.connect_runs(rp, st, en, seed_runs, connectivity == 8)
-    keep = reached if mode == "connected" else np.ones(len(st), np.bool_)
-    depth = np.empty(z.shape, np.float64)
-    if grid is None:
-        n, total = K.paint_depth(z, scalar, rp, st, en, keep, depth)
-    else:
-        n, total = K.paint_depth_grid(z, grid, rp, st, en, keep, depth)
+    _check_level_range(scalar, grid, z, warn=warn_above)
+    depth, n, total, runs = connected_depth(
+        z, scalar, grid, sr, sc, connectivity == 8, keep_all=mode == "bathtub"
+    )
     holes = _nodata_next_to_water(z, depth, connectivity) if n else 0
     if holes:
         warnings.warn(
@@ -557,8 +556,115 @@ def flood_at(
         n_cells=int(n),
         depth_sum=float(total),
         nodata_next_to_water=holes,
-        _runs=(rp, st, en, reached) if mode == "bathtub" else None,
+        _runs=runs if mode == "bathtub" else None,
     )
+
+
+def connected_depth(z, level, levels, seed_r, seed_c, diagonal, *, keep_all=False):
+    """Depth grid of the cells below the level connected to the source cells.
+
+    Parameters
+    ----------
+    z : (rows, cols) float64, C-contiguous
+        Elevation [m], NaN = nodata.
+    level : float or None
+        Water level [m] (None when ``levels`` is given).
+    levels : (rows, cols) float64 or None
+        Per-cell water levels [m] (NaN: no water).
+    seed_r, seed_c : (k,) int64
+        Source cells (row, column); dry ones flood nothing.
+    diagonal : bool
+        8-connectivity when True, 4 otherwise.
+    keep_all : bool
+        Paint every cell below the level (bathtub), still labelling which
+        components hold a source.
+
+    Returns
+    -------
+    depth : (rows, cols) float64
+        ``level - z`` [m] on the painted cells, NaN elsewhere.
+    n_cells : int
+    depth_sum : float
+        Sum of the painted depths [m].
+    runs : tuple
+        ``(edges, nruns, parent, flag)`` for
+        :func:`cimcity._kernels.flood.paint_flags` (the cells connected to
+        the sources).
+    """
+    rows, cols = z.shape
+    h = (cols + 2) // 2
+    ids = np.int32 if rows * h < np.iinfo(np.int32).max else np.int64
+    # np.empty / np.zeros of large arrays map pages lazily: only the slots of
+    # actual runs (see the layout in _kernels.flood) ever take memory
+    edges = np.empty(rows * 2 * h, np.int32)
+    nruns = np.empty(rows, np.int64)
+    parent = np.empty(rows * h, ids)
+    flag = np.zeros(rows * h, np.uint8)
+    depth = np.empty((rows, cols), np.float64)
+    grid = levels is not None
+    lv = 0.0 if grid else float(level)
+    grid_arr = levels if grid else np.empty((1, 1), np.float64)
+    bounds = _row_blocks(rows, cols)
+
+    def label(b):
+        return K.label_runs(
+            z, lv, grid_arr, grid, diagonal, b[0], b[1], edges, nruns, parent
+        )
+
+    def paint(b):
+        return K.paint_runs(
+            z, lv, grid_arr, grid, b[0], b[1], b[0] * h, keep_all,
+            edges, nruns, parent, flag, depth,
+        )  # fmt: skip
+
+    list(_map(label, bounds))
+    K.join_blocks(
+        np.array([b[0] for b in bounds[1:]], np.int64), cols, diagonal, edges, nruns,
+        parent,
+    )  # fmt: skip
+    K.flag_sources(seed_r, seed_c, cols, edges, nruns, parent, flag)
+    n, total = 0, 0.0
+    for bn, bt in _map(paint, bounds):
+        n += bn
+        total += bt
+    return depth, int(n), float(total), (edges, nruns, parent, flag)
+
+
+def _row_blocks(rows: int, cols: int) -> list[tuple[int, int]]:
+    """Blocks of rows of about :data:`BLOCK_CELLS` cells (at least one per
+    worker thread when the grid is large enough to share)."""
+    cells = rows * cols
+    workers = _workers()
+    if workers == 1 or cells < 2 * BLOCK_CELLS:
+        return [(0, rows)]
+    n = min(rows, max(workers, -(-cells // BLOCK_CELLS)))
+    cuts = np.linspace(0, rows, n + 1).round().astype(np.int64)
+    return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+
+
+def _workers() -> int:
+    """Threads for the flood kernels: numba's thread count
+    (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``)."""
+    return max(1, int(numba.get_num_threads()))
+
+
+#: thread pools by size, with the process that made them (a forked child
+#: inherits the pool but not its threads, so it makes its own)
+_POOLS: dict[int, tuple[int, ThreadPoolExecutor]] = {}
+
+
+def _map(fn, blocks):
+    """``fn`` over the row blocks on a pool of threads (the kernels release the
+    GIL; each thread pulls the next block, so a core slowed down by other
+    processes simply takes fewer); results in order."""
+    workers = min(_workers(), len(blocks))
+    if workers == 1:
+        return map(fn, blocks)
+    pid, pool = _POOLS.get(workers, (None, None))
+    if pid != os.getpid():
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="cimcity-flood")
+        _POOLS[workers] = (os.getpid(), pool)
+    return pool.map(fn, blocks)
 
 
 def _check_level_range(scalar, grid, z, *, warn: bool = True) -> None:
@@ -569,10 +675,10 @@ def _check_level_range(scalar, grid, z, *, warn: bool = True) -> None:
     top_level = scalar if grid is None else _nanmax(grid)
     if top_level is None:
         return
-    valid = z[np.isfinite(z)]
-    if not valid.size:
+    hi = float(np.fmax.reduce(z, axis=None))  # NaN-skipping, vectorised
+    if not np.isfinite(hi) or top_level < hi:  # no valid cell, or one above
         return
-    lo, hi = float(valid.min()), float(valid.max())
+    lo = float(np.fmin.reduce(z, axis=None))
     if top_level > hi + MAX_LEVEL_ABOVE_DEM:
         raise InputError(
             f"water level {top_level:g} m is {top_level - hi:,.0f} m above the DEM's "
