@@ -280,12 +280,15 @@ def test_report_without_terrain_or_neighbours_draws_the_views(
     s = scene18(paris18)
     bim = _fzk_on_aj0020(s, shared_data)
     r = permit.check(bim, s, impact=False)
-    page = r.to_html(tmp_path / "r.html")
+    page = r.to_html(tmp_path / "r.html", lang="en")
     # old behaviour: "3D views failed: ... Array 'rgb' cannot have shape (0, 3)"
     # as the last note of the page
     assert "could not be drawn" not in page and "failed" not in page
     assert page.count("<img") == 4  # site plan, section, two 3D views
     assert "drawn alone: the scene has no neighbouring buildings" in page
+    # and in French, the default language of the report
+    fr = r.to_html(tmp_path / "r_fr.html")
+    assert "dessiné seul" in fr and "ni bâtiments voisins ni terrain autour" in fr
     # what is not checked is said at the top, before the identification
     assert page.index("Not shown or not checked") < page.index("<h2>Identification")
     # per rule, only the parts that break it: the rear setback (max(0.5 H, 6 m))
