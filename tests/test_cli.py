@@ -528,3 +528,73 @@ def test_summary_values_print_plainly():
     assert _fmt(np.int64(5428)) == "5,428"
     assert _fmt(np.float64("nan")) == _fmt(None) == "unknown"
     assert _fmt(np.bool_(True)) == "True"
+
+
+# -- cimcity render: eye-level view, focus on the project, language ----------------------
+def test_render_eye_level_view_looks_where_the_heading_points(tmp_path, capsys):
+    # Reference: plain geometry. The eye stands 20 m south of the 20 m high,
+    # 20 m wide "south" box (1.6 m above the ground, vertical field of view
+    # 60°, picture 1600 x 1000). Looking north (heading 0) the wall fills the
+    # centre of the upper half (its top is atan(18.4/20) = 43° up, past the
+    # 30° half-field) while the upper-left corner (42° left of centre, the box
+    # spans only 27°) shows the sky; looking south (heading 180) nothing stands
+    # there: the centre of the upper half is sky like the corner.
+    import imageio.v3 as iio
+
+    b = _buildings_file(tmp_path)
+    eye = f"{X0 + 10},{Y0 - 20}"
+    pixels = {}
+    for heading in (0, 180):
+        out = tmp_path / f"eye_{heading}.png"
+        code, _, err = _run(
+            ["render", "--buildings", b, "--eye", eye, "--heading", heading, "--out", out],
+            capsys,
+        )
+        assert code == 0, err
+        img = iio.imread(out)[..., :3].astype(int)
+        h, w = img.shape[:2]
+        pixels[heading] = img[h // 4, w // 2], img[h // 4, 3]
+    wall, sky = pixels[0]
+    assert np.abs(wall - sky).max() > 40  # the building, not the sky
+    centre, corner = pixels[180]
+    assert np.abs(centre - corner).max() <= 8  # sky both (gradient-free background)
+
+
+def test_render_view_options_are_passed_and_checked(tmp_path, capsys, monkeypatch):
+    # --focus project and --lang reach render.snapshot; the view options that
+    # contradict or miss each other exit 2 naming the fix, before any drawing.
+    from cimcity.commands import render as render_cmd
+
+    b = _buildings_file(tmp_path)
+    for argv, message in [
+        (["--eye", "abc"], "is not X,Y in metres"),
+        (["--heading", "90"], "--heading needs --eye"),
+        (["--eye", f"{X0},{Y0}", "--camera", "top"], "--eye and --camera"),
+        (["--eye", "0,0"], "lies outside the scene"),
+        (["--eye", f"{X0 + 5},{Y0 + 5}"], "lies inside building"),
+        (["--focus", "project"], "--focus project needs --project"),
+    ]:
+        out = tmp_path / "v.png"
+        code, _, err = _run(["render", "--buildings", b, *argv, "--out", out], capsys)
+        assert code == 2 and message in err, (argv, err)
+        assert not out.exists()
+    seen = {}
+
+    def spy(scene, path, **kwargs):
+        seen.update(kwargs, projects=list(scene.projects))
+        return path
+
+    monkeypatch.setattr(render_cmd.render, "snapshot", spy)
+    code, _, err = _run(
+        ["render", "--sample", "--project", "--focus", "project", "--lang", "en",
+         "--out", tmp_path / "p.png"],
+        capsys,
+    )
+    assert code == 0, err
+    assert seen["focus"] == "project" and seen["lang"] == "en" and seen["projects"]
+    # on a page the view is turned with the mouse: said, not silently dropped
+    code, _, err = _run(
+        ["render", "--buildings", b, "--eye", f"{X0},{Y0}", "--out", tmp_path / "e.html"],
+        capsys,
+    )
+    assert code == 0 and "--eye" in err and "no effect" in err

@@ -100,24 +100,69 @@ def test_tile_transform_puts_the_scene_on_the_ellipsoid(tmp_path, after):
 
 
 def test_tiles_refuse_without_a_geoid(tmp_path, after, monkeypatch):
-    # Without PROJ's IGN grid the heights would be 45 m off: refused, naming
-    # the grid and the fixes (pyproj here has no fr_ign_* grid offline).
-    from pyproj.transformer import TransformerGroup
-
+    # Without a geoid grid the heights would be 45 m off: refused, naming the
+    # grids and the fixes. Both grids are taken away (monkeypatch) so the test
+    # does not depend on what this machine has installed.
     from cimcity.io import tiles3d
 
-    group = TransformerGroup("EPSG:2154+5720", "EPSG:4979", always_xy=True)
-    if group.best_available:  # the grid is installed: the grid path is used
-        p = write_tiles3d(after, tmp_path / "g")
-        n = json.loads(p.read_text())["asset"]["extras"]["geoid_undulation_m"]
-        assert 40.0 < n < 50.0  # RAF20 in Paris: about 44-46 m
-        return
-    with pytest.raises(GeoreferenceError, match=r"fr_ign_RAF20\.tif.*geoid_undulation_m"):
+    monkeypatch.setattr(tiles3d, "_ign_transformer", lambda crs: (None, ["fr_ign_RAF20.tif"]))
+    monkeypatch.setattr(tiles3d, "_egm96_grid", lambda: None)
+    with pytest.raises(
+        GeoreferenceError, match=r"fr_ign_RAF20\.tif.*egm96_15\.gtx.*geoid_undulation_m"
+    ):
         write_tiles3d(after, tmp_path / "g")
     with pytest.raises(InputError, match="tileset.json"):
         write_tiles3d(after, tmp_path / "g" / "x.json", geoid_undulation_m=N_PARIS)
     assert not (tmp_path / "g").exists()
-    del tiles3d
+
+
+def _bilinear_gtx(path, lon, lat):
+    """Independent EGM96 evaluation: the GTX grid read with rasterio and
+    interpolated bilinearly by hand (cell centres at lon0 + j*dlon, lat0 - i*dlat)."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        grid = src.read(1).astype(float)
+        a = src.transform
+    lon0, lat0 = a.c + a.a / 2, a.f + a.e / 2  # centre of the first cell
+    fj, fi = (lon - lon0) / a.a, (lat - lat0) / a.e
+    j, i = int(np.floor(fj)), int(np.floor(fi))
+    tj, ti = fj - j, fi - i
+    return (
+        grid[i, j] * (1 - ti) * (1 - tj)
+        + grid[i, j + 1] * (1 - ti) * tj
+        + grid[i + 1, j] * ti * (1 - tj)
+        + grid[i + 1, j + 1] * ti * tj
+    )
+
+
+def test_tiles_fall_back_on_egm96_when_raf20_is_missing(tmp_path, after, monkeypatch):
+    # proj-data ships the global EGM96 grid; with no IGN grid (monkeypatched
+    # away) the writer uses it, says so in the tileset and warns.
+    # Reference: the same grid read with rasterio and interpolated bilinearly
+    # by hand (independent of PROJ's vgridshift), at Notre-Dame (2.3499 E,
+    # 48.8530 N); tolerance 1 mm (both bilinear on float32 data). EGM96 in
+    # Paris is about 44.6 m (IGN RAF20 there: 44.6-44.7 m), so also within 0.5 m.
+    from cimcity.errors import DataQualityWarning
+    from cimcity.io import tiles3d
+
+    grid = tiles3d._egm96_grid()
+    assert grid is not None, "egm96_15.gtx missing: apt-get install proj-data (.ci/run does)"
+    lon, lat = 2.3499, 48.8530
+    n = tiles3d.egm96_undulation(lon, lat)
+    assert n == pytest.approx(_bilinear_gtx(grid, lon, lat), abs=1e-3)
+    assert n == pytest.approx(44.6, abs=0.5)
+
+    monkeypatch.setattr(tiles3d, "_ign_transformer", lambda crs: (None, ["fr_ign_RAF20.tif"]))
+    with pytest.warns(DataQualityWarning, match=r"EGM96.*fr_ign_RAF20\.tif"):
+        p = write_tiles3d(after, tmp_path / "egm")
+    extras = json.loads(p.read_text())["asset"]["extras"]
+    assert extras["geoid"] == "EGM96 (approximation of the NGF-IGN69 geoid)"
+    from pyproj import Transformer
+
+    x0, y0 = extras["origin"][:2]
+    lon0, lat0 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True).transform(x0, y0)
+    assert extras["geoid_undulation_m"] == pytest.approx(_bilinear_gtx(grid, lon0, lat0), abs=1e-3)
 
 
 def test_enu_matrix_is_a_rotation_at_the_origin():

@@ -22,8 +22,16 @@ whether the grid-based operation is available
 * uses it when it is (grid installed in a PROJ data folder, e.g. with
   ``projsync --file fr_ign_RAF20.tif`` or the ``proj-data`` package, or
   ``PROJ_NETWORK=ON``);
+* otherwise falls back on the global EGM96 geoid when its grid
+  ``egm96_15.gtx`` is found in a PROJ data folder (Debian's ``proj-data``
+  ships it in ``/usr/share/proj``): ``N`` from PROJ's ``vgridshift`` on that
+  grid at the point's longitude and latitude. EGM96 approximates the
+  NGF-IGN69 geoid (RAF20) to a few decimetres in mainland France (it models
+  the global geoid, not the French levelling datum): the tileset says so in
+  ``asset.extras.geoid`` and a :class:`~cimcity.errors.DataQualityWarning`
+  names the approximation and how to get RAF20;
 * otherwise refuses with a :class:`~cimcity.errors.GeoreferenceError` naming the
-  missing grid, unless the caller gives the undulation ``geoid_undulation=N``
+  missing grid, unless the caller gives the undulation ``geoid_undulation_m=N``
   [m] (e.g. from the IGN's online converter), used at the whole scene.
 
 RGF93 and WGS84 are taken as equal (under 1 m, as PROJ's "RGF93 v1 to WGS 84
@@ -37,14 +45,22 @@ a small JSON document.
 from __future__ import annotations
 
 import json
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import GeoreferenceError, InputError
+from ..errors import DataQualityWarning, GeoreferenceError, InputError
 from .gltf import glb_bytes, read_glb_json
 
-__all__ = ["write_tiles3d", "geoid_undulation", "enu_to_ecef_matrix", "TILESET_NAME"]
+__all__ = [
+    "write_tiles3d",
+    "geoid_undulation",
+    "egm96_undulation",
+    "enu_to_ecef_matrix",
+    "TILESET_NAME",
+]
 
 #: file name of the tileset in the output folder
 TILESET_NAME = "tileset.json"
@@ -54,11 +70,123 @@ CONTENT_NAME = "scene.glb"
 NGF_IGN69 = "EPSG:5720"
 #: step of the finite differences of the transform [m]
 _STEP = 1.0
+#: file name of the global EGM96 geoid grid (15' step; PROJ's GTX format)
+EGM96_GRID = "egm96_15.gtx"
+#: what the tileset says when the heights come from EGM96
+EGM96_NOTE = "EGM96 (approximation of the NGF-IGN69 geoid)"
+#: folders searched for ``EGM96_GRID`` after PROJ_DATA / PROJ_LIB and pyproj's
+_SYSTEM_PROJ_DIRS = ("/usr/share/proj", "/usr/local/share/proj")
+
+
+def _egm96_grid():
+    """Path of ``egm96_15.gtx`` in a PROJ data folder, or None."""
+    import pyproj.datadir
+
+    dirs = [os.environ.get(k) for k in ("PROJ_DATA", "PROJ_LIB")]
+    for get in (pyproj.datadir.get_data_dir, pyproj.datadir.get_user_data_dir):
+        try:
+            dirs.append(get())
+        except Exception:  # noqa: BLE001 - pyproj without a data dir
+            pass
+    dirs += list(_SYSTEM_PROJ_DIRS)
+    for d in dirs:
+        for part in str(d or "").split(os.pathsep):
+            if part and (Path(part) / EGM96_GRID).is_file():
+                return Path(part) / EGM96_GRID
+    return None
+
+
+def _ign_transformer(crs):
+    """PROJ's grid-based NGF-IGN69 -> ellipsoid operation, or (None, missing
+    grid names) when its grid is not installed."""
+    from pyproj import CRS
+    from pyproj.transformer import TransformerGroup
+
+    src = CRS(f"{CRS(crs).to_string()}+{NGF_IGN69.split(':')[1]}")
+    with warnings.catch_warnings():  # "best transformation is not available":
+        warnings.simplefilter("ignore", UserWarning)  # said below, in our words
+        group = TransformerGroup(src, "EPSG:4979", always_xy=True)
+    if group.best_available and group.transformers:
+        return group.transformers[0], []
+    grids = sorted({g.short_name for op in group.unavailable_operations for g in op.grids})
+    return None, grids
+
+
+def egm96_undulation(lon, lat, grid=None):
+    """EGM96 geoid undulation ``N`` [m] at WGS84 longitudes and latitudes.
+
+    PROJ's ``vgridshift`` (bilinear) on the ``egm96_15.gtx`` grid.
+
+    Parameters
+    ----------
+    lon, lat : float or array
+        Longitude, latitude [deg, WGS84].
+    grid : str or Path, optional
+        The grid file (default: found in the PROJ data folders).
+
+    Returns
+    -------
+    float or ndarray
+        ``N`` [m], height of the EGM96 geoid above the WGS84 ellipsoid.
+
+    Raises
+    ------
+    GeoreferenceError
+        ``egm96_15.gtx`` is not installed.
+    """
+    from pyproj import Transformer
+
+    grid = grid or _egm96_grid()
+    if grid is None:
+        raise GeoreferenceError(
+            f"the EGM96 geoid grid {EGM96_GRID} is not installed (apt-get install "
+            "proj-data, or projsync --file egm96_15.gtx)"
+        )
+    t = Transformer.from_pipeline(f"+proj=vgridshift +grids={grid} +multiplier=1")
+    lon_a, lat_a = np.asarray(lon, float), np.asarray(lat, float)
+    _, _, n = t.transform(lon_a, lat_a, np.zeros_like(lon_a))
+    n = np.asarray(n, float)
+    if not np.all(np.isfinite(n)):
+        raise GeoreferenceError(f"{EGM96_GRID} gives no undulation at lon {lon}, lat {lat}")
+    return float(n) if n.ndim == 0 else n
+
+
+def _undulation(x, y, crs, height):
+    """(``N`` [m], source) at a point: the IGN grid, else EGM96 with a warning,
+    else a GeoreferenceError."""
+    from pyproj import Transformer
+
+    t, grids = _ign_transformer(crs)
+    if t is not None:
+        _, _, h = t.transform(x, y, height)
+        return float(h - height), "PROJ geoid grid (IGN)"
+    egm = _egm96_grid()
+    if egm is not None:
+        lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+        n = egm96_undulation(lon, lat, egm)
+        warnings.warn(
+            f"heights above the ellipsoid use the EGM96 geoid ({egm}, N = {n:.2f} m), "
+            f"an approximation of the NGF-IGN69 geoid good to a few decimetres in "
+            f"France: PROJ lacks the IGN grid {', '.join(grids) or 'fr_ign_RAF20.tif'}; "
+            f"install it (projsync --file fr_ign_RAF20.tif, or PROJ_NETWORK=ON) or "
+            f"pass geoid_undulation_m=N",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+        return n, EGM96_NOTE
+    raise GeoreferenceError(
+        f"cannot convert NGF-IGN69 altitudes to heights above the WGS84 "
+        f"ellipsoid: PROJ lacks the IGN geoid grid ({', '.join(grids) or 'fr_ign_RAF20.tif'}) "
+        f"and the EGM96 grid {EGM96_GRID}; install one (projsync --file "
+        f"fr_ign_RAF20.tif, apt-get install proj-data for EGM96, or PROJ_NETWORK=ON) "
+        f"or pass geoid_undulation_m=N in metres (about 44.6 m in Paris)"
+    )
 
 
 def geoid_undulation(x, y, crs="EPSG:2154", height=0.0):
     """Geoid undulation ``N`` [m] at a point: ellipsoidal height minus NGF-IGN69
-    altitude, from PROJ's IGN grid.
+    altitude, from PROJ's IGN grid, else the EGM96 grid (with a
+    :class:`~cimcity.errors.DataQualityWarning`).
 
     Parameters
     ----------
@@ -77,27 +205,10 @@ def geoid_undulation(x, y, crs="EPSG:2154", height=0.0):
     Raises
     ------
     GeoreferenceError
-        The grid PROJ needs is not installed (the error names it and the ways
-        to get it).
+        Neither the IGN grid nor the EGM96 grid is installed (the error names
+        them and the ways to get them).
     """
-    from pyproj import CRS
-    from pyproj.transformer import TransformerGroup
-
-    src = CRS(f"{CRS(crs).to_string()}+{NGF_IGN69.split(':')[1]}")
-    group = TransformerGroup(src, "EPSG:4979", always_xy=True)
-    if not group.best_available or not group.transformers:
-        grids = sorted(
-            {g.short_name for op in group.unavailable_operations for g in op.grids}
-        )
-        raise GeoreferenceError(
-            f"cannot convert NGF-IGN69 altitudes to heights above the WGS84 "
-            f"ellipsoid: PROJ lacks the IGN geoid grid ({', '.join(grids) or 'fr_ign_RAF20.tif'}); "
-            f"install it (projsync --file fr_ign_RAF20.tif, Debian's proj-data, or "
-            f"PROJ_NETWORK=ON) or pass geoid_undulation_m=N in metres (about 44.6 m in "
-            f"Paris)"
-        )
-    _, _, h = group.transformers[0].transform(x, y, height)
-    return float(h - height)
+    return _undulation(x, y, crs, height)[0]
 
 
 def enu_to_ecef_matrix(origin, crs="EPSG:2154", undulation=0.0):
@@ -186,8 +297,9 @@ def write_tiles3d(scene, path, *, geoid_undulation_m=None, crs=None, **glb_kwarg
         The output folder, or ``<folder>/tileset.json``; the folder is
         created and receives ``tileset.json`` and ``scene.glb``.
     geoid_undulation_m : float, optional
-        Geoid undulation ``N`` [m] to use instead of PROJ's IGN grid (see the
-        module docstring); required when the grid is not installed.
+        Geoid undulation ``N`` [m] to use instead of PROJ's IGN grid or the
+        EGM96 fallback (see the module docstring); required when neither grid
+        is installed.
     crs : str, optional
         The scene's CRS (default ``scene.crs``): projected, metres, heights
         NGF-IGN69.
@@ -202,7 +314,7 @@ def write_tiles3d(scene, path, *, geoid_undulation_m=None, crs=None, **glb_kwarg
     Raises
     ------
     GeoreferenceError
-        No geoid grid and no ``geoid_undulation_m``.
+        No geoid grid (IGN or EGM96) and no ``geoid_undulation_m``.
     InputError
         ``path`` names another file than ``tileset.json``; an empty scene.
     """
@@ -220,8 +332,7 @@ def write_tiles3d(scene, path, *, geoid_undulation_m=None, crs=None, **glb_kwarg
     crs = crs or (scene.crs.to_string() if scene.crs is not None else "EPSG:2154")
     origin = _local_origin(scene)
     if geoid_undulation_m is None:
-        n = geoid_undulation(origin[0], origin[1], crs, origin[2])
-        source = "PROJ geoid grid"
+        n, source = _undulation(origin[0], origin[1], crs, origin[2])
     else:
         n = float(geoid_undulation_m)
         if not np.isfinite(n):
@@ -247,6 +358,9 @@ def write_tiles3d(scene, path, *, geoid_undulation_m=None, crs=None, **glb_kwarg
                 "vertical_datum": "NGF-IGN69",
                 "geoid_undulation_m": n,
                 "geoid_undulation_source": source,
+                "geoid": source if source == EGM96_NOTE else (
+                    "given undulation" if source == "given" else "IGN RAF (NGF-IGN69)"
+                ),
             },
         },
         "geometricError": diagonal,

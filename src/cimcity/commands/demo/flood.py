@@ -46,11 +46,13 @@ def run(scene, out, echo) -> dict:
             f"({'unknown' if es['flooded_storeys'] is None else es['flooded_storeys']}"
             " storeys)"
         )
-        ax = e.plot()
-        p = out / f"flood_{tag}_map.png"
-        ax.figure.savefig(p, dpi=130, bbox_inches="tight")
-        plt.close(ax.figure)
-        files.append(p)
+        for lang in ("fr", "en") if lv.name == "1910" else ("fr",):
+            fig, ax = plt.subplots(figsize=(8, 8))
+            e.plot(ax=ax, scene=scene, lang=lang)
+            p = out / f"flood_{tag}_map{'' if lang == 'fr' else '_en'}.png"
+            fig.savefig(p, dpi=130, bbox_inches="tight")
+            plt.close(fig)
+            files.append(p)
         files.append(e.to_file(out / f"flood_{tag}_exposure.csv"))
         rows.append({"scenario": lv.name, "level_m": lv.value, **s, **es})
         if lv.name == "1910":
@@ -71,11 +73,11 @@ def run(scene, out, echo) -> dict:
     table = swept.table
     table.to_csv(out / "flood_sweep.csv", index=False)
     files.append(out / "flood_sweep.csv")
-    ax = swept.plot(x="gauge_reading")
-    ax.set_title("Sample district: flooded area and buildings vs Austerlitz gauge")
-    ax.figure.savefig(out / "flood_sweep.png", dpi=130, bbox_inches="tight")
-    plt.close(ax.figure)
-    files.append(out / "flood_sweep.png")
+    for lang, suffix in (("fr", ""), ("en", "_en")):
+        ax = swept.plot(x="gauge_reading", lang=lang)
+        ax.figure.savefig(out / f"flood_sweep{suffix}.png", dpi=130, bbox_inches="tight")
+        plt.close(ax.figure)
+        files.append(out / f"flood_sweep{suffix}.png")
     first = table.loc[table["flooded_buildings"] > 0, "gauge_reading"]
     if len(first):
         echo(

@@ -1,11 +1,25 @@
-"""Demo step: solar map of the sample district (roofs and facades, kWh/m²/yr)
+"""Demo step: solar maps of the sample district (roofs and facades, kWh/m²/yr:
+a 2D map of the roofs in French and English on the scene's layers, a 3D view)
 and a table of the best roofs for PV."""
 
 from __future__ import annotations
 
 import time
 
-from cimcity import solar
+from cimcity import i18n, solar
+
+i18n.add_terms(
+    {
+        "demo_solar_3d_title": (
+            "Annual irradiation of roofs and facades",
+            "Irradiation annuelle des toits et façades",
+        ),
+        "demo_clear_sky_bound": (
+            "clear sky: upper bound",
+            "ciel clair : borne haute",
+        ),
+    }
+)
 
 #: sensor spacing of the demo map [m] (1 m in studies; 2 m keeps the demo short)
 SPACING = 2.0
@@ -58,13 +72,14 @@ def run(scene, out, echo) -> dict:
         f"{best.loc[top, 'roof_mean']:.0f} kWh/m2, {best.loc[top, 'pv_kwh'] / 1e3:.0f} MWh/yr)"
     )
     files = [out / "best_roofs.csv", out / "solar_buildings.csv"]
+    files += _maps(res, out)
     try:
+        bound = f" ({i18n.term('demo_clear_sky_bound')})" if m["upper_bound"] else ""
         files.append(
             res.render(
                 out / "solar_map.png",
                 camera="iso",
-                title="Annual irradiation, roofs and facades [kWh/m2]"
-                + (" - clear sky (upper bound)" if m["upper_bound"] else ""),
+                title=f"{i18n.term('demo_solar_3d_title')} [kWh/m²]{bound}",
             )
         )
     except ImportError as exc:  # pyvista missing: keep the tables
@@ -78,3 +93,22 @@ def run(scene, out, echo) -> dict:
         "files": [str(f) for f in files],
         "wall_time_s": round(time.perf_counter() - t0, 1),
     }
+
+
+def _maps(res, out) -> list:
+    """2D maps of the roofs' annual irradiation, French and English, on the
+    scene's layers (the result's scene is the base)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = []
+    for lang, suffix in (("fr", ""), ("en", "_en")):
+        fig, ax = plt.subplots(figsize=(8, 8))
+        res.plot(ax=ax, lang=lang)
+        path = out / f"solar_roofs{suffix}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        files.append(path)
+    return files

@@ -27,14 +27,13 @@ def run(scene, out, echo) -> dict:
     zones = vegetation.ratios(scene, by="zone")
     files.append(zones.to_file(out / "vegetation_zones.csv"))
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 6.5))
-    res.plot("vegetation_share", ax=axes[0], title="Vegetation share per parcel")
-    res.plot(
-        "biotope_coefficient", ax=axes[1], title="Biotope coefficient (CBS) per parcel"
-    )
-    files.append(out / "vegetation_parcels.png")
-    fig.savefig(files[-1], dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    for lang, suffix in (("fr", ""), ("en", "_en")):
+        fig, axes = plt.subplots(2, 1, figsize=(8, 15))  # stacked: long titles
+        res.plot("vegetation_share", ax=axes[0], scene=scene, lang=lang)
+        res.plot("biotope_coefficient", ax=axes[1], scene=scene, lang=lang)
+        files.append(out / f"vegetation_parcels{suffix}.png")
+        fig.savefig(files[-1], dpi=110, bbox_inches="tight")
+        plt.close(fig)
 
     failing = res.failing
     if len(failing):
