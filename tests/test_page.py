@@ -341,3 +341,37 @@ def test_result_show_colours_buildings_by_the_result(tmp_path):
     assert scale["lo"] == pytest.approx(mean.min())
     assert scale["hi"] == pytest.approx(mean.max())
     assert 0.0 <= scale["lo"] <= scale["hi"] <= 24.0
+
+
+def test_flood_water_is_a_layer_at_its_level(paris):
+    """page.to_html(flood=...): the flood's water bodies as their own layer,
+    flat at the water level, covering the flooded cells (area = cells x cell
+    area, the FloodResult's own count; triangulated polygons, so equal to float
+    precision), with a switch and a legend swatch."""
+    import base64
+
+    import trimesh
+
+    from cimcity import flood
+    from cimcity.io.gltf import read_glb_json
+
+    f = flood.extent(
+        paris.terrain, flood.scenario("1910"), sources=paris.layers.get("water")
+    )
+    assert f.n_cells > 0
+    cfg = page.html.build_config(paris, flood=f, lang="fr", day=DAY)
+    assert {"key": "flood", "label": "Eau de crue", "on": True} in cfg["layers"]
+    assert any(s["key"] == "flood" for s in cfg["legend"]["swatches"])
+    glb = base64.b64decode(cfg["models"]["before"])
+    names = [n.get("name") for n in read_glb_json(glb)["nodes"]]
+    assert "flood" in names
+    tm = trimesh.load(io.BytesIO(glb), file_type="glb", force="scene")
+    water = tm.geometry["flood"]
+    # glTF is y-up: the surface is flat at the level (y = level + 0.05 - origin z)
+    origin = read_glb_json(glb)["asset"]["extras"]["origin"]
+    y = water.vertices[:, 1] + origin[2]
+    np.testing.assert_allclose(y, f.level + 0.05, atol=1e-3)
+    assert water.area == pytest.approx(f.n_cells * f.cell_area, rel=1e-6)
+    # without a flood: no such layer
+    cfg0 = page.html.build_config(paris, lang="fr", day=DAY)
+    assert all(layer["key"] != "flood" for layer in cfg0["layers"])

@@ -67,6 +67,7 @@ LAYERS = (
     "terrain",
     "ground",
     "water",
+    "flood",
     "roads",
     "green",
     "parcels",
@@ -85,6 +86,7 @@ PALETTE = {
     "terrain": (206, 212, 196, 255),
     "ground": (206, 212, 196, 255),
     "water": (110, 160, 210, 255),
+    "flood": (40, 105, 190, 255),  # flood water: deeper than the river's blue
     "roads": (170, 170, 172, 255),
     "green": (150, 190, 110, 255),
     "crown": (88, 140, 70, 255),
@@ -102,7 +104,7 @@ MIN_CROWN_BASE = 2.0
 #: height given to trees whose height is unknown, drawn only [m]
 DRAWN_TREE_HEIGHT = 6.0
 #: lift of draped layers above the ground, so they do not flicker with it [m]
-DRAPE_LIFT = {"water": 0.10, "roads": 0.06, "green": 0.12, "parcels": 0.25}
+DRAPE_LIFT = {"water": 0.10, "flood": 0.05, "roads": 0.06, "green": 0.12, "parcels": 0.25}
 #: segment length of outlines draped on the terrain [m]
 DRAPE_STEP = 4.0
 #: DEM cells along the longer side of the written terrain (coarser DEMs kept)
@@ -287,6 +289,33 @@ def _flat_water(scene, polys, origin, default):
     return np.concatenate(out) if out else None
 
 
+def _flood_surface(flood, origin):
+    """The water surface of a flood (a :class:`cimcity.flood.FloodResult`): its
+    water bodies triangulated, at the water level (scalar level), else at the
+    water-surface altitude of the DEM cell under each vertex."""
+    polys = np.asarray(flood.polygons.geometry.values, dtype=object)
+    if not len(polys):
+        return None
+    parts = shapely.get_parts(polys)
+    parts = parts[shapely.get_type_id(parts) == 3]
+    parts = shapely.orient_polygons(parts, exterior_cw=False)
+    tris, _ = _triangulate(parts)
+    if not len(tris):
+        return None
+    xy = tris.reshape(-1, 2)
+    if flood.level is not None:
+        z = np.full(len(xy), float(flood.level))
+    else:
+        # the cell each vertex bounds (vertices lie on cell edges: nudge inward)
+        t, (rows, cols) = flood.terrain.transform, flood.depth.shape
+        c = np.clip(np.floor((xy[:, 0] - t.c) / t.a - 1e-6), 0, cols - 1).astype(int)
+        r = np.clip(np.floor((xy[:, 1] - t.f) / t.e - 1e-6), 0, rows - 1).astype(int)
+        surface = flood.water_surface[r, c]
+        z = np.where(np.isfinite(surface), surface, np.nanmax(flood.water_surface))
+    z = z + DRAPE_LIFT["flood"] - origin[2]
+    return np.column_stack([xy - origin[:2], z]).reshape(-1, 3, 3)
+
+
 def _tree_meshes(scene, origin, default):
     """One mesh of every tree: a trunk (octagonal prism) and an ellipsoid crown
     whose horizontal radius gives the crown polygon's area."""
@@ -392,6 +421,7 @@ def scene_to_trimesh(
     origin=None,
     terrain_cells: int = TERRAIN_CELLS,
     layers=LAYERS,
+    flood=None,
 ):
     """The scene as a :class:`trimesh.Scene` with one named node per building.
 
@@ -416,6 +446,10 @@ def scene_to_trimesh(
         DEM cells kept along the longer side of the terrain.
     layers : sequence of str
         The layers to write (:data:`LAYERS`; all by default).
+    flood : FloodResult, optional
+        A flood (:func:`cimcity.flood.extent`): its water bodies as the
+        ``flood`` layer, at the water level (or the water-surface altitude of
+        each cell when the level varies).
 
     Returns
     -------
@@ -563,6 +597,12 @@ def scene_to_trimesh(
         add_layer(
             "water",
             None if t is None else _flat_mesh(t, PALETTE["water"], {"layer": "water"}),
+        )
+    if flood is not None and "flood" in wanted:
+        t = _flood_surface(flood, origin)
+        add_layer(
+            "flood",
+            None if t is None else _flat_mesh(t, PALETTE["flood"], {"layer": "flood"}),
         )
     roads = scene.layers.get("roads")
     if "roads" in wanted and roads is not None and len(roads):

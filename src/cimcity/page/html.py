@@ -42,6 +42,7 @@ i18n.add_terms(
     {
         "page_view": ("View", "Vue"),
         "page_layers": ("Layers", "Couches"),
+        "page_flood_water": ("Flood water", "Eau de crue"),
         "page_analysis_colours": ("Analysis colours", "Couleurs de l'analyse"),
         "page_play": ("Play", "Lecture"),
         "page_pause": ("Pause", "Pause"),
@@ -241,6 +242,7 @@ def build_config(
     subtitle=None,
     cmap=None,
     clim=None,
+    flood=None,
 ):
     """The page's config (models, texts, sun, legend) as a dict; see :func:`to_html`."""
     code = i18n.resolve(lang)
@@ -252,7 +254,7 @@ def build_config(
     after = _after_scene(scene, project)
     q = quantity or "value"
     kw = dict(values=values, quantity=q, cmap=cmap, clim=clim)
-    before_glb = glb_bytes(scene, **kw)
+    before_glb = glb_bytes(scene, flood=flood, **kw)
     asset = read_glb_json(before_glb)["asset"]["extras"]
     origin = asset["origin"]
     after_glb = None
@@ -322,6 +324,14 @@ def build_config(
                 "label": i18n.term("water", code),
             }
         )
+    if flood is not None and flood.n_cells:
+        swatches.append(
+            {
+                "key": "flood",
+                "color": _hex(PALETTE["flood"]),
+                "label": i18n.term("page_flood_water", code),
+            }
+        )
     if "roads" in scene.layers and len(scene.layers["roads"]):
         swatches.append(
             {
@@ -348,6 +358,10 @@ def build_config(
         layers.append({"key": "trees", "label": i18n.term("trees", code), "on": True})
         layers.append(
             {"key": "green", "label": i18n.term("page_green", code), "on": True}
+        )
+    if flood is not None and flood.n_cells:
+        layers.append(
+            {"key": "flood", "label": i18n.term("page_flood_water", code), "on": True}
         )
     for key in ("water", "roads"):
         if key in scene.layers and len(scene.layers[key]):
@@ -447,6 +461,7 @@ def to_html(
     subtitle=None,
     cmap=None,
     clim=None,
+    flood=None,
 ) -> str:
     """The interactive 3D page of a scene: one HTML file, offline, three.js.
 
@@ -485,6 +500,9 @@ def to_html(
         and CRS).
     cmap, clim
         Colour map and limits of the values (:func:`cimcity.io.gltf.value_colors`).
+    flood : FloodResult, optional
+        A flood (:func:`cimcity.flood.extent`) drawn as a water surface at its
+        level, a layer the reader can switch off ("Eau de crue").
 
     Returns
     -------
@@ -515,6 +533,7 @@ def to_html(
         subtitle=subtitle,
         cmap=cmap,
         clim=clim,
+        flood=flood,
     )
     page = render_page(config)
     if path is not None:

@@ -74,7 +74,7 @@ function prepare(root, which) {
       const m = new THREE.MeshLambertMaterial({ vertexColors: hasColor, side: THREE.DoubleSide });
       obj.material = m;
       obj.receiveShadow = true;
-      obj.castShadow = !(obj.userData.layer || "").match(/terrain|ground|water|roads|green/) && layer !== "terrain";
+      obj.castShadow = !(obj.userData.layer || "").match(/terrain|ground|water|flood|roads|green/) && layer !== "terrain";
       if (role) {
         obj.castShadow = true;
         obj.userData.plain = role === "project" ? PLAIN.project : PLAIN.building;
@@ -85,7 +85,7 @@ function prepare(root, which) {
     }
   });
   // the surfaces of a layer carry its name one level down in the GLB
-  for (const name of ["terrain", "ground", "water", "roads", "green", "parcels", "trees"]) {
+  for (const name of ["terrain", "ground", "water", "flood", "roads", "green", "parcels", "trees"]) {
     const node = root.getObjectByName(name);
     if (node) {
       groups[which][name] = node;
@@ -237,7 +237,7 @@ function applyVisibility() {
     if (g.buildings) g.buildings.visible = shown && state.layers.buildings !== false;
     if (g.project) g.project.visible = shown && state.layers.project !== false;
   }
-  for (const name of ["trees", "water", "roads", "green", "parcels"]) {
+  for (const name of ["trees", "water", "flood", "roads", "green", "parcels"]) {
     const g = groups.before[name];
     if (g) g.visible = state.layers[name] !== false;
   }
