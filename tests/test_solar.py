@@ -923,6 +923,13 @@ def test_when_replaces_start_end_and_weather_is_keyword(epw):
     assert a.meta["hours"] == 7 * 24 and c.meta["hours"] == 8760
     day = solar.irradiance(cc.Scene(), "2023-06-21", weather=epw, **kw)
     assert day.meta["hours"] == 24
+    # the ISO 8601 interval string of the command line is the same week (pandas
+    # alone reads "2023-06-01/2023-06-08" as 1 June at UTC-08:00: one day)
+    iso = solar.irradiance(cc.Scene(), "2023-06-01/2023-06-08", weather=epw, **kw)
+    assert iso.meta["hours"] == 7 * 24
+    pd.testing.assert_frame_equal(a.sensors, iso.sensors)
+    with pytest.raises(InputError, match="START/END"):
+        solar.irradiance(cc.Scene(), "2023-06-01/", weather=epw, **kw)
     with pytest.raises(TypeError):
         solar.irradiance(cc.Scene(), None, epw)  # keyword-only after when
 

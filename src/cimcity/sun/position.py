@@ -300,6 +300,12 @@ def as_stamp(value, tz=DEFAULT_TZ) -> pd.Timestamp:
         saving change).
     """
     check_tz(tz)
+    if isinstance(value, str) and "/" in value:
+        # pandas reads "2026-06-01/2026-06-08" as 1 June at UTC-08:00
+        raise InputError(
+            f"{value!r} is a period (START/END), not one time; give a period as "
+            f"when= (or a (start, end) pair)"
+        )
     try:
         t = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
@@ -365,10 +371,12 @@ def as_period(when, tz=DEFAULT_TZ) -> tuple[pd.Timestamp, pd.Timestamp]:
 
     Parameters
     ----------
-    when : date, (start, end), pandas.Period or DatetimeIndex
-        A date (or a time: its day) is that local day; a pair is the period
-        itself; a :class:`pandas.Period` (``pd.Period("2023", "Y")``) its span;
-        a DatetimeIndex spans its first to its last instant (inclusive).
+    when : date, (start, end), "START/END", pandas.Period or DatetimeIndex
+        A date (or a time: its day) is that local day; a pair, or an ISO 8601
+        interval string ``"2026-06-01/2026-06-08"`` (end exclusive, as on the
+        command line), is the period itself; a :class:`pandas.Period`
+        (``pd.Period("2023", "Y")``) its span; a DatetimeIndex spans its first
+        to its last instant (inclusive).
     tz : str
         Timezone of naive values.
 
@@ -376,6 +384,13 @@ def as_period(when, tz=DEFAULT_TZ) -> tuple[pd.Timestamp, pd.Timestamp]:
     -------
     (pandas.Timestamp, pandas.Timestamp)
     """
+    if isinstance(when, str) and "/" in when:
+        parts = when.split("/")
+        if len(parts) != 2 or not all(p.strip() for p in parts):
+            raise InputError(
+                f"a period is START/END (e.g. '2023-06-01/2023-09-01'); got {when!r}"
+            )
+        when = (parts[0].strip(), parts[1].strip())
     if isinstance(when, pd.Period):
         start = as_stamp(when.start_time, tz)
         end = as_stamp((when + 1).start_time, tz)

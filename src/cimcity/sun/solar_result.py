@@ -20,6 +20,10 @@ from ..errors import InputError
 from ..results import Result, plain
 from .position import direction_vectors
 
+i18n.add_terms(
+    {"solar_clear_sky_bound": ("clear sky: upper bound", "ciel clair : borne haute")}
+)
+
 __all__ = ["SolarResult"]
 
 #: unit of each plotted sensor column
@@ -369,6 +373,7 @@ class SolarResult(Result):
         title=None,
         cmap="inferno",
         window_size=(1600, 1000),
+        lang=None,
     ):
         """3D solar map (PNG, offscreen): one small square per sensor, coloured by
         ``column``, on the scene drawn in neutral colours.
@@ -384,6 +389,8 @@ class SolarResult(Result):
             A view of :func:`cimcity.render.set_camera` (``"iso"``, ``"top"``...).
         clim : (float, float), optional
             Colour range; default: 1st-99th percentiles.
+        lang : {"fr", "en"}, optional
+            Language of the title and colour bar (default: the package's).
 
         Returns
         -------
@@ -420,29 +427,26 @@ class SolarResult(Result):
         quads.cell_data["value"] = v
         if clim is None and len(v):
             clim = tuple(np.nanpercentile(v, [1, 99]))
-        unit = "kWh/m²" if column != "sky_view" else "-"
+        key = {"sky_view": "sky_view_factor"}.get(column, column)
+        bar = render.quantity_title(key, lang)
+        lo, hi = clim if clim is not None else (0.0, 1.0)
         pl.add_mesh(
             quads,
             scalars="value",
             cmap=cmap,
             clim=clim,
             lighting=False,
-            scalar_bar_args={
-                "title": f"{column} [{unit}]",
-                "vertical": True,
-                "position_x": 0.88,
-                "position_y": 0.15,
-                "height": 0.7,
-            },
+            scalar_bar_args=render.legend.bar_arguments(bar, lo, hi),
         )
-        ub = " (clear sky: upper bound)" if self.meta["upper_bound"] else ""
-        pl.add_text(
-            title or f"{column}, {self.meta['hours']:g} h{ub}",
-            position="upper_left",
-            font_size=12,
-            color="black",
+        if title is None:
+            head = bar.split(" (")[0]
+            title = f"{head}, {self.meta['hours']:g} h"
+            if self.meta["upper_bound"]:
+                title += f" ({i18n.term('solar_clear_sky_bound', lang)})"
+        pl.add_text(title, position="upper_left", font_size=12, color="black")
+        render.set_camera(
+            pl, camera, mesh.to_pyvista().bounds, reserve_right=render.legend.BAR_RESERVE
         )
-        render.set_camera(pl, camera, mesh.to_pyvista().bounds)
         img = pl.screenshot(None if path is None else str(path), return_img=path is None)
         pl.close()
         return img if path is None else path
