@@ -131,6 +131,20 @@ def _cool_refuges(paris):
     return scenarios.cool_refuges(pts, u, paris, hours=t, cell_area=64.0)
 
 
+def _heat_impact(paris):
+    import pvlib
+
+    from cimcity import heat
+
+    bim = paris.projects[paris.meta["project_id"]]
+    x0, y0, x1, y1 = bim.footprint.bounds
+    times = pd.date_range("2023-07-15 12:00", periods=2, freq="1h", tz="Europe/Paris")
+    w = pvlib.location.Location(48.86, 2.35).get_clearsky(times)
+    w = w.assign(temp_air=30.0, relative_humidity=40.0, wind_speed=2.0)
+    return heat.impact(paris, paris.with_project(bim), w, spacing=4.0,
+                       area=(x0 - 30, y0 - 30, x1 + 30, y1 + 30))
+
+
 FACTORIES = {
     "SolarResult": _solar,
     "SunHoursResult": _sun_hours,
@@ -143,6 +157,7 @@ FACTORIES = {
     "PermitReport": _permit,
     "TmrtResult": _tmrt,
     "CoolRefugeResult": _cool_refuges,
+    "HeatImpactResult": _heat_impact,
 }
 
 

@@ -1,6 +1,6 @@
 """Radiant heat on plain arrays (numba): raster views, raster sun, hourly fluxes.
 
-Three kernels, on arrays only (no package imports):
+Kernels on arrays only (no package imports):
 
 * :func:`raster_views`: for each person point and each direction of a set
   covering the sphere, march through a 2.5D raster scene (DSM with buildings,
@@ -12,9 +12,13 @@ Three kernels, on arrays only (no package imports):
   canopy tops, for one sun direction (one march per cell toward the sun).
 * :func:`point_sun`: the sun fraction at arbitrary points (buildings opaque,
   canopy crossed between trunk height and top transmits ``tau``).
+* :func:`group_weights`: the face weights of what each point sees, summed by
+  surface group (time-independent);
 * :func:`hour_fluxes`: the six directional short- and longwave fluxes at each
-  point for one hour, from the traced views, the lit state of what each
-  direction sees, sky radiances and surface properties.
+  point for one hour: the unlit part of every surface from the group sums,
+  the sunlit part direction by direction (daytime only, the sun fraction of
+  what is seen read from the sun profiles), sky radiances and surface
+  properties.
 
 Written by hand: no maintained library traces 2.5D rasters per direction or
 sums radiance by surface kind per direction (UMEP's SOLWEIG does the raster
@@ -329,30 +333,6 @@ def point_sun(dsm, dem, cdsm, trunk_ratio, tau, pcol, prow, pz, sun, cell, zmax)
     return out
 
 
-@njit(parallel=True, **_JIT)
-def hits_lit(kind, hit, hz, top_b, top_v, tau, eps):
-    """Lit fraction of what each (point, direction) sees, from sun profiles.
-
-    Ground and roofs are lit at their cell; walls at the height seen, on the
-    open cell in front of them. Returns (n, D) float32.
-    """
-    n, D = kind.shape
-    tb = top_b.ravel()
-    tv = top_v.ravel()
-    out = np.zeros((n, D), np.float32)
-    for i in prange(n):
-        for d in range(D):
-            k = kind[i, d]
-            if k == SKY:
-                continue
-            j = hit[i, d]
-            z = hz[i, d] + eps
-            if z < tb[j]:
-                continue
-            out[i, d] = 1.0 if z >= tv[j] else tau
-    return out
-
-
 @njit(**_JIT)
 def face_lists(weights):
     """The (at most three) faces each direction reaches: ``(D, 3)`` face
@@ -408,25 +388,84 @@ def view_sums(kind, through, weights, hweights, up_weight, tau):
 
 
 @njit(parallel=True, **_JIT)
+def group_weights(kind, through, cls, fidx, fw, n_rows, tau):
+    """Face weights of what each point sees, summed by surface group.
+
+    Time-independent: the unlit part of every hour's fluxes is these sums
+    times the group's radiance (see :func:`hour_fluxes`).
+
+    Parameters
+    ----------
+    kind, through, cls : (n, D)
+        :func:`raster_views` or the mesh tracer.
+    fidx, fw : (D, 3)
+        :func:`face_lists`.
+    n_rows : int
+        Class rows (``cls`` < ``n_rows``).
+    tau : float
+        Canopy transmissivity: directions through canopy weigh ``tau``.
+
+    Returns
+    -------
+    (n, 2 n_rows, 6) float64
+        Group ``c`` (seen ground or wall of class row ``c``) and
+        ``n_rows + c`` (roof of class row ``c``).
+    """
+    n, D = kind.shape
+    out = np.zeros((n, 2 * n_rows, 6))
+    for i in prange(n):
+        for d in range(D):
+            kd = kind[i, d]
+            if kd == SKY:
+                continue
+            g = cls[i, d] + (n_rows if kd == ROOF else 0)
+            a = tau if through[i, d] else 1.0
+            for k in range(3):
+                f = fidx[d, k]
+                if f < 0:
+                    break
+                out[i, g, f] += a * fw[d, k]
+    return out
+
+
+@njit(parallel=True, **_JIT)
 def hour_fluxes(
-    kind, through, cls, normal_index, lit, normals, fidx, fw,
-    sky_sum, leaf_sum, hor_sum, dome, horizon, sun, beam, diffuse_h, sky_lw,
-    ta_k, albedo, emissivity, emit0, emit1, svf, person_lit, tau, wall_class,
-    sigma,
+    kind, through, cls, normal_index, groups, hit, hz, top_b, top_v, eps,
+    normals, fidx, fw, sky_sum, leaf_sum, hor_sum, dome, horizon, sun, beam,
+    diffuse_h, sky_lw, ta_k, albedo, emissivity, emit0, emit1, svf, person_lit,
+    tau, wall_class, sigma,
 ):
     """The six directional short- and longwave fluxes at each point, one hour.
+
+    Every seen surface radiates an unlit part (its emission at air
+    temperature, the diffuse light it reflects) and, when sunlit, an extra
+    part (the wave's warming, the reflected beam), both linear in its sun
+    fraction. The unlit parts come from the time-independent group sums
+    ``groups`` (:func:`group_weights`) times one radiance per group; only the
+    sunlit directions are visited, and only in daytime hours.
 
     Parameters
     ----------
     kind, through : (n, D) int8, uint8
         What each direction sees (:func:`raster_views` or the mesh tracer).
     cls : (n, D) int8
-        Surface class row of what is seen (land-cover code, or
-        ``wall_class`` for walls).
+        Surface class row of what is seen (land-cover code, ``wall_class``
+        for walls, roof rows after it).
     normal_index : (n, D) int32
         Row of ``normals`` for walls (-1 otherwise).
-    lit : (n, D) float32
-        Sun fraction of what is seen this hour.
+    groups : (n, 2 C, 6) float64
+        :func:`group_weights`.
+    hit : (n, D) int32
+        Index into ``top_b``/``top_v`` of what each direction sees.
+    hz : (n, D) float32
+        Height of the point seen [m].
+    top_b, top_v : (M,) float32
+        Heights under which the seen point is shaded by buildings / canopy
+        (:func:`raster_sun_profiles` raveled); the sun fraction of a seen
+        point at ``z = hz + eps`` is 0 below ``top_b``, ``tau`` below
+        ``top_v``, 1 above. Not read when ``beam`` is 0.
+    eps : float
+        Offset of the seen point off its surface [m].
     normals : (M, 3) float64
         Wall normals.
     fidx, fw : (D, 3) int64, float64
@@ -452,7 +491,7 @@ def hour_fluxes(
     ta_k : float
         Air temperature [K] (leaves emit at it).
     albedo, emissivity : (C,) float64
-        Per class.
+        Per class row.
     emit0, emit1 : (C,) float64
         Emitted longwave of a shaded and of a sunlit surface of each class
         [W/m²] (``ε σ T⁴`` at ``Ta`` and ``Ta + ΔT``); a partly lit surface
@@ -474,6 +513,7 @@ def hour_fluxes(
         ``Kdown Kup Kn Ke Ks Kw Ldown Lup Ln Le Ls Lw`` [W/m²].
     """
     n, D = kind.shape
+    C = albedo.shape[0]
     out = np.zeros((n, 12))
     lw_sky = sky_lw / np.pi
     lw_leaf = sigma * ta_k**4 / np.pi
@@ -484,34 +524,60 @@ def hour_fluxes(
     walb = albedo[wall_class]
     galb = albedo[1]
     cz = sun[2] if sun[2] > 0 else 0.0
+    day = beam > 0
+    # per class: unlit longwave radiance, lit longwave extra [W m⁻² sr⁻¹]
+    rl0 = np.empty(C)
+    drl = np.empty(C)
+    for c in range(C):
+        rl0[c] = emit0[c] / np.pi
+        drl[c] = (emit1[c] - emit0[c]) / np.pi
+    rl0[wall_class] += (1.0 - emissivity[wall_class]) * lw_sky
+    tb = top_b.ravel()
+    tv = top_v.ravel()
     for i in prange(n):
-        k_sw = np.zeros(6)
-        k_lw = np.zeros(6)
-        for f in range(6):
-            k_sw[f] = dome * sky_sum[i, f] + horizon * hor_sum[i, f]
-            k_lw[f] = lw_sky * sky_sum[i, f] + lw_leaf * leaf_sum[i, f]
         ground_in = diffuse_h * svf[i]
         wall_diffuse = 0.5 * ground_in * (1.0 + galb)
+        for f in range(6):
+            ksw = dome * sky_sum[i, f] + horizon * hor_sum[i, f]
+            klw = lw_sky * sky_sum[i, f] + lw_leaf * leaf_sum[i, f]
+            for c in range(C):
+                wg = groups[i, c, f]
+                wr = groups[i, C + c, f]
+                if wg != 0.0:
+                    if c == wall_class:
+                        ksw += wg * walb * wall_diffuse / np.pi
+                    else:
+                        ksw += wg * albedo[c] * ground_in / np.pi
+                    klw += wg * rl0[c]
+                if wr != 0.0:
+                    ksw += wr * albedo[c] * diffuse_h / np.pi
+                    klw += wr * rl0[c]
+            out[i, f] = ksw
+            out[i, 6 + f] = klw
+        if not day:
+            continue
         for d in range(D):
             kd = kind[i, d]
             if kd == SKY:
                 continue
+            j = hit[i, d]
+            z = hz[i, d] + eps
+            if z < tb[j]:
+                continue
+            lt = 1.0 if z >= tv[j] else tau
             c = cls[i, d]
-            lt = lit[i, d]
-            rl = (emit0[c] + lt * (emit1[c] - emit0[c])) / np.pi
+            rl = lt * drl[c]
             if kd == WALL:
-                rl += (1.0 - emissivity[c]) * lw_sky
                 m = normal_index[i, d]
                 cosi = 0.0
-                if m >= 0 and lt > 0:
+                if m >= 0:
                     cosi = (normals[m, 0] * sun[0] + normals[m, 1] * sun[1]
                             + normals[m, 2] * sun[2])
                     if cosi < 0:
                         cosi = 0.0
-                rs = walb * (lt * beam * cosi + wall_diffuse) / np.pi
+                rs = walb * lt * beam * cosi / np.pi
             else:
-                e_in = lt * beam * cz + (diffuse_h if kd == ROOF else ground_in)
-                rs = albedo[c] * e_in / np.pi
+                rs = albedo[c] * lt * beam * cz / np.pi
             if through[i, d]:
                 rs = tau * rs
                 rl = tau * rl
@@ -520,15 +586,12 @@ def hour_fluxes(
                 if f < 0:
                     break
                 w = fw[d, k]
-                k_sw[f] += w * rs
-                k_lw[f] += w * rl
+                out[i, f] += w * rs
+                out[i, 6 + f] += w * rl
         pl = person_lit[i]
-        if pl > 0 and beam > 0:
+        if pl > 0:
             for f in range(6):
                 cf = fn[f, 0] * sun[0] + fn[f, 1] * sun[1] + fn[f, 2] * sun[2]
                 if cf > 0:
-                    k_sw[f] += pl * beam * cf
-        for f in range(6):
-            out[i, f] = k_sw[f]
-            out[i, 6 + f] = k_lw[f]
+                    out[i, f] += pl * beam * cf
     return out

@@ -9,6 +9,8 @@
 * :func:`utci` (pythermalcomfort) and the heat-stress tools in
   :mod:`cimcity.heat.comfort`; heat-wave weather, greening variants and cool
   refuges in :mod:`cimcity.heat.scenarios`.
+* :func:`impact`: Tmrt and UTCI before and after a project or a greening
+  variant, at the same points (:class:`HeatImpactResult`).
 
 Method, references and the validation against field measurements:
 ``docs/heat.md``.
@@ -16,6 +18,7 @@ Method, references and the validation against field measurements:
 
 from . import comfort, scenarios
 from .comfort import utci
+from .impact import HeatImpactResult, impact
 from .met import Met, read_met, read_umep_met
 from .model import FLUX_COLUMNS, POSTURES, mean_radiant_temperature
 from .rasters import HeatGrid, heat_grid
@@ -30,6 +33,8 @@ __all__ = [
     "tmrt",
     "tmrt_raster",
     "TmrtResult",
+    "impact",
+    "HeatImpactResult",
     "Met",
     "read_met",
     "read_umep_met",

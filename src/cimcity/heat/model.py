@@ -8,7 +8,9 @@ For each hour and each person point, every direction of the view set
   beam) and an isotropic longwave radiance ``L↓ / π`` (measured ``ldown`` or
   Prata 1996 with the Crawford & Duchon 1999 cloud correction,
   :func:`cimcity.heat.surfaces.sky_longwave`);
-* **ground and roofs**: reflected shortwave ``α E / π`` with ``E`` the beam on
+* **ground and roofs** (roofs with the albedo of their building, column
+  ``roof_albedo``, and a warming wave scaled by what they absorb,
+  :func:`cimcity.heat.surfaces.surface_wave`): reflected shortwave ``α E / π`` with ``E`` the beam on
   the surface when it is sunlit plus the diffuse sky the person's own sky view
   factor lets through (SOLWEIG's approximation for the ground near a person),
   and emitted longwave ``ε σ T⁴ / π`` at ``T = Ta + lit · ΔT``
@@ -52,6 +54,7 @@ from .._progress import bar as progress_bar
 from ..errors import InputError
 from ..sun.sky import sky_components
 from .surfaces import SIGMA, WALL, class_table, clearness, sky_longwave, surface_wave
+from .views import EPS
 
 __all__ = ["POSTURES", "ABSORPTION", "FLUX_COLUMNS", "mean_radiant_temperature", "run"]
 
@@ -119,8 +122,11 @@ def run(views, met, *, lit, person_sun, north=0.0, tau=0.03, posture="standing",
     views : cimcity.heat.views.Views
     met : cimcity.heat.met.Met
     lit : callable
-        ``lit(sun) -> (n, D) float32``: sun fraction of what each direction
-        sees, for a unit sun vector above the horizon.
+        ``lit(sun) -> (top_b, top_v)`` float32 arrays indexed by
+        ``views.extra["hit"]``: the heights under which what each direction
+        sees (at ``views.extra["hz"]`` + :data:`EPS`) is shaded by buildings
+        and by canopy, for a unit sun vector above the horizon
+        (:func:`cimcity._kernels.heat.hour_fluxes`).
     person_sun : callable
         ``person_sun(sun) -> (n,) float``: sun fraction at the points.
     north : float
@@ -142,7 +148,8 @@ def run(views, met, *, lit, person_sun, north=0.0, tau=0.03, posture="standing",
     factors = posture_factors(posture)
     if not 0.0 <= tau <= 1.0:
         raise InputError(f"transmissivity must be within 0..1; got {tau!r}")
-    table = class_table(wall_albedo, wall_emissivity, land_cover)
+    table = class_table(wall_albedo, wall_emissivity, land_cover,
+                        roof_albedos=views.extra.get("roof_albedos", ()))
     alb = table["albedo"].to_numpy(float)
     emi = table["emissivity"].to_numpy(float)
     comp = sky_components(met.sky, "perez", north=north)
@@ -159,20 +166,24 @@ def run(views, met, *, lit, person_sun, north=0.0, tau=0.03, posture="standing",
     arg = np.zeros(n, np.int64)
     fsum = np.zeros((n, 12))
     sun_h = np.zeros(n)
-    zero_lit = np.zeros(views.kind.shape, np.float32)
     x = views.extra
     normals = np.ascontiguousarray(views.normals, float)
+    groups = kern.group_weights(views.kind, views.through, views.cls, x["fidx"],
+                                x["fw"], len(alb), float(tau))
+    hit, hz = x["hit"], x["hz"]
+    dark = np.full(1, np.inf, np.float32)
     bar = progress_bar(T, desc="Tmrt", unit="h", progress=progress, work=T * n, threshold=2e6)
     for t in range(T):
         s = np.ascontiguousarray(comp.sun[t], float)
         up = bool(comp.sun_up[t]) and comp.beam[t] > 0
-        lt = np.asarray(lit(s), np.float32) if up else zero_lit
+        tb, tv = lit(s) if up else (dark, dark)
         pl = np.asarray(person_sun(s), float) if up else np.zeros(n)
         e0 = emi * SIGMA * ta[t] ** 4
         e1 = emi * SIGMA * (ta[t] + dtemp[t]) ** 4
         f = kern.hour_fluxes(
-            views.kind, views.through, views.cls, views.normal_index, lt,
-            normals, x["fidx"], x["fw"], x["sky_sum"], x["leaf_sum"], x["hor_sum"],
+            views.kind, views.through, views.cls, views.normal_index, groups,
+            hit, hz, tb, tv, EPS, normals, x["fidx"], x["fw"], x["sky_sum"],
+            x["leaf_sum"], x["hor_sum"],
             float(comp.dome[t]), float(comp.horizon[t]), s,
             float(comp.beam[t] if up else 0.0), float(comp.dome[t] * np.pi),
             float(lsky[t]), float(ta[t]), alb, emi, e0, e1, views.svf, pl,

@@ -42,6 +42,9 @@ class HeatGrid:
     transform : affine.Affine
         North-up pixel → CRS transform.
     crs : pyproj.CRS
+    roof_albedo : (R, C) float64 or None
+        Albedo of the roof on building cells [-]; NaN (or None for the whole
+        grid): the buildings class default (0.18).
     """
 
     dsm: np.ndarray
@@ -50,6 +53,7 @@ class HeatGrid:
     landcover: np.ndarray
     transform: Affine
     crs: object
+    roof_albedo: np.ndarray = None
 
     @property
     def shape(self) -> tuple:
@@ -112,7 +116,8 @@ def _is_code(value) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
-def heat_grid(dsm, *, dem=None, cdsm=None, landcover=None, crs=None) -> HeatGrid:
+def heat_grid(dsm, *, dem=None, cdsm=None, landcover=None, crs=None,
+              roof_albedo=None) -> HeatGrid:
     """A :class:`HeatGrid` from raster inputs on one grid.
 
     Parameters
@@ -130,6 +135,9 @@ def heat_grid(dsm, *, dem=None, cdsm=None, landcover=None, crs=None) -> HeatGrid
         everywhere except buildings, with a DataQualityWarning.
     crs : optional
         CRS when the inputs carry none.
+    roof_albedo : float or same as ``dsm``, optional
+        Roof albedo [-]: one value for every roof, or a raster on the DSM grid
+        (NaN: the default 0.18 of the buildings class). None: the default.
 
     Raises
     ------
@@ -152,7 +160,11 @@ def heat_grid(dsm, *, dem=None, cdsm=None, landcover=None, crs=None) -> HeatGrid
     if not np.isfinite(a).any():
         raise InputError("the DSM holds only nodata")
     grids = {}
-    for name, src in (("DEM", dem), ("CDSM", cdsm), ("land cover", landcover)):
+    ralb = roof_albedo
+    if ralb is not None and np.ndim(ralb) == 0 and not isinstance(ralb, str):
+        ralb = None
+    for name, src in (("DEM", dem), ("CDSM", cdsm), ("land cover", landcover),
+                      ("roof albedo", ralb)):
         if src is None or (name == "land cover" and _is_code(src)):
             continue
         b, tb, cb = _read(src, name)
@@ -222,7 +234,21 @@ def heat_grid(dsm, *, dem=None, cdsm=None, landcover=None, crs=None) -> HeatGrid
     lc = lc.astype(np.int8)
     built = a - g > BUILT_MIN
     lc = np.where(built, 2, np.where(lc == 2, PAVED, lc)).astype(np.int8)
-    return HeatGrid(a, g, v, lc, t, c)
+    if roof_albedo is None:
+        ra = None
+    elif "roof albedo" in grids:
+        ra = np.asarray(grids["roof albedo"], float)
+    else:
+        ra = np.full(a.shape, float(roof_albedo))
+    if ra is not None:
+        known = np.isfinite(ra)
+        if ((ra[known] < 0) | (ra[known] > 1)).any():
+            raise InputError(
+                f"roof_albedo holds values outside 0..1 (max {np.nanmax(ra):g}, "
+                f"min {np.nanmin(ra):g}); albedo is a share of the sunlight"
+            )
+        ra = np.where(built, ra, np.nan)
+    return HeatGrid(a, g, v, lc, t, c, ra)
 
 
 def scene_grid(scene, *, cell=1.0, area=None, landcover=None) -> HeatGrid:
@@ -235,7 +261,8 @@ def scene_grid(scene, *, cell=1.0, area=None, landcover=None) -> HeatGrid:
     buildings' lowest ground). Canopy heights: tree polygons of the
     vegetation layer burnt at their ``height`` and ``scene.rasters["cdsm"]``
     resampled on the grid (the higher of both); land cover from ``landcover``
-    or ``scene.rasters["landcover"]``.
+    or ``scene.rasters["landcover"]``; roof albedos from the buildings'
+    ``roof_albedo`` column (NaN: the default).
     """
     from rasterio.enums import Resampling
     from rasterio.features import rasterize
@@ -311,6 +338,13 @@ def scene_grid(scene, *, cell=1.0, area=None, landcover=None) -> HeatGrid:
         a, tr, crs = scene.rasters["cdsm"]
         v = onto(np.asarray(a, float), tr, crs, Resampling.bilinear)
         cdsm = np.maximum(cdsm, np.where(np.isfinite(v) & (v > 0), v, 0.0))
+    ralb = None
+    if len(b) and "roof_albedo" in b.columns:
+        alb = b["roof_albedo"].astype(float)
+        shapes = [(g, float(a)) for g, a in zip(b.geometry, alb) if np.isfinite(a)]
+        if shapes:
+            ralb = (rasterize(shapes, out_shape=(rows, cols), transform=t,
+                              fill=np.nan, dtype="float64"), t, scene.crs)
     lc = landcover
     if lc is None and "landcover" in scene.rasters:
         a, tr, crs = scene.rasters["landcover"]
@@ -319,4 +353,4 @@ def scene_grid(scene, *, cell=1.0, area=None, landcover=None) -> HeatGrid:
         a, tr, crs = _read(lc, "land cover")
         lc = (onto(a, tr, crs, Resampling.nearest), t, scene.crs)
     return heat_grid((dsm, t, scene.crs), dem=(dem, t, scene.crs),
-                     cdsm=(cdsm, t, scene.crs), landcover=lc)
+                     cdsm=(cdsm, t, scene.crs), landcover=lc, roof_albedo=ralb)

@@ -25,6 +25,21 @@ surfaces are at air temperature. SOLWEIG's thermal delay of the ground
 (TsWaveDelay) is not modelled: the surface follows the sun's state of the
 hour (stated as a limit in docs/heat.md).
 
+The wave was fitted on surfaces of the class's own albedo ``α_ref`` (the
+UMEP default of :data:`LAND_COVER`). A surface given another albedo ``α``
+(a cool roof, a light pavement, through ``overrides`` or ``roof_albedos``)
+absorbs ``(1 - α) / (1 - α_ref)`` times as much sunlight; with the linearised
+surface energy balance (warming over the air proportional to the absorbed
+shortwave, the heat-transfer coefficient unchanged) its wave is scaled by the
+same ratio::
+
+    ΔT_α(t) = ΔT(t) · (1 - α) / (1 - α_ref)
+
+Roofs of their own albedo (column ``roof_albedo`` of the buildings,
+:func:`cimcity.heat.scenarios.cool_roofs`) get rows of their own after the
+wall row (:func:`class_table` ``roof_albedos``), with the properties of the
+buildings class (code 2) but their albedo.
+
 Sky longwave
 ------------
 When the weather has no measured ``ldown``, the clear-sky emissivity follows
@@ -68,6 +83,7 @@ __all__ = [
     "WALL",
     "PAVED",
     "class_table",
+    "roof_rows",
     "surface_wave",
     "clearness",
     "sky_longwave",
@@ -99,8 +115,44 @@ WALL_PROPERTIES = {"albedo": 0.20, "emissivity": 0.90, "tgk": 0.37, "tstart": -3
                    "tmax_lst": 15.0}
 
 
-def class_table(wall_albedo=0.20, wall_emissivity=0.90, overrides=None) -> pd.DataFrame:
-    """Property rows by class index: codes 0..7 then the wall row (:data:`WALL`).
+#: roof albedos are kept to this step in the class rows [-]
+ROOF_ALBEDO_STEP = 0.01
+
+
+def roof_rows(albedo) -> tuple[np.ndarray, tuple]:
+    """Class rows of roofs from their albedos.
+
+    Parameters
+    ----------
+    albedo : (m,) float
+        Roof albedo of each building or cell [-]; NaN: the buildings class
+        default (code 2, 0.18).
+
+    Returns
+    -------
+    rows : (m,) int8
+        Class row of each roof: 2 for NaN, else ``WALL + 1 + k`` with ``k``
+        the rank of its albedo (kept to :data:`ROOF_ALBEDO_STEP`) among the
+        distinct ones.
+    albedos : tuple of float
+        The distinct roof albedos, to pass to :func:`class_table`.
+    """
+    a = np.asarray(albedo, float)
+    known = np.isfinite(a)
+    if ((a[known] < 0) | (a[known] > 1)).any():
+        bad = a[known][(a[known] < 0) | (a[known] > 1)][0]
+        raise InputError(f"roof_albedo {bad!r} must be within 0..1 (NaN: the default)")
+    q = np.round(np.where(known, a, 0.0) / ROOF_ALBEDO_STEP).astype(np.int64)
+    uniq = np.unique(q[known])
+    rows = np.full(a.shape, 2, np.int8)
+    rows[known] = (WALL + 1 + np.searchsorted(uniq, q[known])).astype(np.int8)
+    return rows, tuple(float(u * ROOF_ALBEDO_STEP) for u in uniq)
+
+
+def class_table(wall_albedo=0.20, wall_emissivity=0.90, overrides=None,
+                roof_albedos=()) -> pd.DataFrame:
+    """Property rows by class index: codes 0..7, the wall row (:data:`WALL`),
+    then one row per roof albedo.
 
     Parameters
     ----------
@@ -108,8 +160,18 @@ def class_table(wall_albedo=0.20, wall_emissivity=0.90, overrides=None) -> pd.Da
         Wall surface properties [-].
     overrides : dict, optional
         ``{code: {"albedo": .., "emissivity": ..}}`` (e.g. a cool pavement).
+    roof_albedos : sequence of float
+        Albedos of roofs of their own (:func:`roof_rows`): rows ``WALL + 1``
+        onwards, with the buildings class's other properties.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``albedo``, ``emissivity``, ``tgk``, ``tstart``, ``tmax_lst``
+        and ``albedo_ref`` (the albedo the class's wave was fitted at).
     """
     t = LAND_COVER.copy()
+    t["albedo_ref"] = t["albedo"]
     for code, props in (overrides or {}).items():
         if int(code) not in t.index:
             raise InputError(
@@ -117,15 +179,25 @@ def class_table(wall_albedo=0.20, wall_emissivity=0.90, overrides=None) -> pd.Da
                 f"{list(t.index)} (UMEP classes)"
             )
         for k, v in props.items():
-            if k not in t.columns or k == "name":
+            if k not in t.columns or k in ("name", "albedo_ref"):
                 raise InputError(
                     f"unknown land-cover property {k!r}; expected albedo, "
                     f"emissivity, tgk, tstart or tmax_lst"
                 )
             t.loc[int(code), k] = float(v)
     wall = dict(WALL_PROPERTIES, albedo=float(wall_albedo),
-                emissivity=float(wall_emissivity), name="walls")
+                emissivity=float(wall_emissivity), name="walls",
+                albedo_ref=WALL_PROPERTIES["albedo"])
     t.loc[WALL] = pd.Series(wall)
+    if len(roof_albedos) > 127 - WALL - 1:
+        raise InputError(
+            f"{len(roof_albedos)} distinct roof albedos exceed the {127 - WALL - 1} "
+            f"class rows; round them (e.g. to 0.01)"
+        )
+    for k, a in enumerate(roof_albedos):
+        row = t.loc[2].copy()
+        row["albedo"], row["name"] = float(a), f"roof {float(a):.2f}"
+        t.loc[WALL + 1 + k] = row
     for c in ("albedo", "emissivity"):
         v = t[c].astype(float)
         if ((v < 0) | (v > 1)).any():
@@ -245,7 +317,8 @@ def surface_wave(met, table, clearness_index) -> np.ndarray:
     -------
     (T, C) float64
         ``ΔT`` of each step for each class row of ``table`` (0 at night and
-        before sunrise).
+        before sunrise), scaled by ``(1 - α) / (1 - α_ref)`` for rows whose
+        albedo differs from the one the wave was fitted at.
     """
     rise, altmax = sunrise_hours(met)
     t = met.times
@@ -253,7 +326,10 @@ def surface_wave(met, table, clearness_index) -> np.ndarray:
     tgk = table["tgk"].to_numpy(float)[None, :]
     tstart = table["tstart"].to_numpy(float)[None, :]
     tmax = table["tmax_lst"].to_numpy(float)[None, :]
-    amp = tgk * altmax[:, None] + tstart
+    a = table["albedo"].to_numpy(float)
+    a_ref = table["albedo_ref"].to_numpy(float) if "albedo_ref" in table else a
+    absorbed = ((1.0 - a) / np.maximum(1.0 - a_ref, 1e-9))[None, :]
+    amp = (tgk * altmax[:, None] + tstart) * absorbed
     r = rise[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         phase = (hour[:, None] - r) / (tmax - r)

@@ -106,6 +106,7 @@ def tmrt_raster(
     wall_albedo=0.20,
     wall_emissivity=0.90,
     land_cover=None,
+    roof_albedo=None,
     latitude=None,
     longitude=None,
     altitude=0.0,
@@ -140,6 +141,12 @@ def tmrt_raster(
     wall_albedo, wall_emissivity : float
     land_cover : dict, optional
         Per-code overrides, e.g. ``{1: {"albedo": 0.35}}`` (a cool pavement).
+    roof_albedo : float or raster, optional
+        Roof albedo [-]: one value for every roof or a raster on the DSM grid
+        (NaN: the default 0.18). It sets the shortwave roofs reflect and,
+        through the warming wave, the longwave they emit
+        (:func:`cimcity.heat.surfaces.surface_wave`). Ignored when ``dsm`` is
+        a HeatGrid (which carries its own).
     latitude, longitude : float, optional
         Site [deg]; default: the grid centre.
     altitude : float
@@ -155,7 +162,8 @@ def tmrt_raster(
     """
     h = _check_height(height)
     grid = dsm if isinstance(dsm, HeatGrid) else heat_grid(
-        dsm, dem=dem, cdsm=cdsm, landcover=landcover, crs=crs)
+        dsm, dem=dem, cdsm=cdsm, landcover=landcover, crs=crs,
+        roof_albedo=roof_albedo)
     R, C = grid.shape
     cx, cy = grid.to_xy(C / 2, R / 2)
     lat, lon = _site_of(grid.crs, cx, cy, latitude, longitude)
@@ -198,13 +206,11 @@ def tmrt_raster(
     tau = float(transmissivity)
     views = raster_views(grid, pcol, prow, pz, tau=tau, trunk_ratio=trunk_ratio,
                          directions=directions)
-    hit, hz = views.extra["hit"], views.extra["hz"]
     zmax = grid.zmax
 
     def lit(sun):
-        tb, tv = kern.raster_sun_profiles(grid.dsm, grid.dem, grid.cdsm, sun,
-                                          grid.cell, zmax)
-        return kern.hits_lit(views.kind, hit, hz, tb, tv, tau, EPS)
+        return kern.raster_sun_profiles(grid.dsm, grid.dem, grid.cdsm, sun,
+                                        grid.cell, zmax)
 
     def person_sun(sun):
         return kern.point_sun(grid.dsm, grid.dem, grid.cdsm, float(trunk_ratio), tau,
@@ -376,7 +382,7 @@ def _tmrt_mesh(scene, weather, *, points, spacing, height, when, timeseries, are
     pts = np.column_stack([xy, pz])
     views = mesh_views(mesh, pts, ground, _landcover_lookup(scene, landcover),
                        tau=transmissivity, n_tree_faces=n_tree, engine=engine,
-                       directions=directions)
+                       directions=directions, roof_albedo=_roof_albedo(scene, mesh))
     hp = views.extra["hit_points"]
     hn = views.extra["hit_normals"]
     opaque, trees = views.extra["opaque"], views.extra["trees"]
@@ -389,10 +395,17 @@ def _tmrt_mesh(scene, weather, *, points, spacing, height, when, timeseries, are
         v = rays.occluded(trees, o, d, engine=engine) if trees is not None else np.zeros(len(o), bool)
         return np.where(b, 0.0, np.where(v, transmissivity, 1.0))
 
+    # the model reads a seen point's sun fraction from heights under which it
+    # is shaded: one entry per (point, direction), at height 0
+    views.extra["hit"] = np.arange(views.kind.size, dtype=np.int32).reshape(views.kind.shape)
+    views.extra["hz"] = np.zeros(views.kind.shape, np.float32)
+
     def lit(sun):
-        out = np.zeros(views.kind.size, np.float32)
-        out[seen] = blocked(origins, sun)
-        return out.reshape(views.kind.shape)
+        frac = np.zeros(views.kind.size, np.float32)
+        frac[seen] = blocked(origins, sun)
+        top_b = np.where(frac > 0, -np.inf, np.inf).astype(np.float32)
+        top_v = np.where(frac >= 1, -np.inf, np.inf).astype(np.float32)
+        return top_b, top_v
 
     def person_sun(sun):
         return blocked(pts, sun)
@@ -406,6 +419,16 @@ def _tmrt_mesh(scene, weather, *, points, spacing, height, when, timeseries, are
     return TmrtResult(table, out, met, xyz=pts, grid=gridinfo,
                       meta={"method": "mesh", "north": site.north,
                             "directions": len(views.dirs)})
+
+
+def _roof_albedo(scene, mesh):
+    """(k,) roof albedo of each of ``mesh.building_ids`` from the buildings'
+    ``roof_albedo`` column (NaN: default), or None without the column."""
+    b = scene.buildings
+    if not len(b) or "roof_albedo" not in b.columns:
+        return None
+    alb = b["roof_albedo"].astype(float)
+    return alb.reindex(pd.Index(mesh.building_ids)).to_numpy(float)
 
 
 def _ground_at(scene, mesh, xy, engine):

@@ -33,6 +33,7 @@ from .._kernels import heat as kern
 from ..mesh import KIND_CODES
 from ..raycast import api as rays
 from ..sun.sky import sky_patches
+from .surfaces import roof_rows
 
 __all__ = ["Views", "sphere_directions", "face_weights", "raster_views", "mesh_views"]
 
@@ -181,13 +182,19 @@ def raster_views(grid, pcol, prow, pz, *, tau, trunk_ratio=0.25,
     )
     lc = grid.landcover.ravel()
     cls = np.where(hit >= 0, lc[np.maximum(hit, 0)], 0).astype(np.int8)
-    cls[kind == kern.ROOF] = 2
+    roof = kind == kern.ROOF
+    albs = ()
+    if getattr(grid, "roof_albedo", None) is not None:
+        rows, albs = roof_rows(grid.roof_albedo.ravel())
+        cls[roof] = rows[hit[roof]]
+    else:
+        cls[roof] = 2
     cls[kind == kern.WALL] = WALL_ROW
     v = Views(
         kind, through, cls, normal.astype(np.int32), RASTER_NORMALS, dirs,
         face_weights(dirs, solid), patch, None,
         horizon_weights(dirs, patch, directions),
-        extra={"hit": hit, "hz": hz, "grid": grid},
+        extra={"hit": hit, "hz": hz, "grid": grid, "roof_albedos": albs},
     )
     return _finish(v, solid, tau)
 
@@ -197,7 +204,7 @@ WALL_ROW = 8
 
 
 def mesh_views(mesh, points, ground_z, landcover, *, tau, n_tree_faces=0,
-               engine="auto", directions="tregenza", k=1) -> Views:
+               engine="auto", directions="tregenza", k=1, roof_albedo=None) -> Views:
     """Trace the views of points on a city mesh (buildings, terrain, trees).
 
     Parameters
@@ -216,6 +223,9 @@ def mesh_views(mesh, points, ground_z, landcover, *, tau, n_tree_faces=0,
         Canopy transmissivity [-].
     engine : {"auto", "numba", "embree"}
         Ray engine.
+    roof_albedo : (k,) float, optional
+        Roof albedo of each of ``mesh.building_ids`` [-] (NaN: the buildings
+        class default).
     """
     dirs, solid, patch = sphere_directions(directions, k)
     pts = np.asarray(points, float)
@@ -258,7 +268,14 @@ def mesh_views(mesh, points, ground_z, landcover, *, tau, n_tree_faces=0,
     g = kind == kern.GROUND
     if g.any():
         cls[g] = landcover(hp[g, 0], hp[g, 1])
-    cls[kind == kern.ROOF] = 2
+    roof = kind == kern.ROOF
+    albs = ()
+    if roof_albedo is not None and roof.any():
+        rows, albs = roof_rows(roof_albedo)
+        owner = np.asarray(opaque.face_building)[fk[roof]]
+        cls[roof] = np.where(owner >= 0, rows[np.maximum(owner, 0)], 2)
+    else:
+        cls[roof] = 2
     cls[kind == kern.WALL] = WALL_ROW
     normals = np.asarray(opaque.face_normals, float) if n_opaque else np.zeros((1, 3))
     nidx = np.where(is_wall, fk, -1).astype(np.int32)
@@ -273,6 +290,6 @@ def mesh_views(mesh, points, ground_z, landcover, *, tau, n_tree_faces=0,
         face_weights(dirs, solid), patch, None,
         horizon_weights(dirs, patch, directions),
         extra={"hit_points": hp, "hit_normals": hn, "opaque": opaque,
-               "trees": trees if n_tree_faces else None},
+               "trees": trees if n_tree_faces else None, "roof_albedos": albs},
     )
     return _finish(v, solid, tau)
