@@ -1023,3 +1023,40 @@ def test_solar_render_checks_the_suffix_before_drawing(tmp_path):
     out = r.render(tmp_path / "sub" / "map.png", window_size=(480, 320))
     assert out == tmp_path / "sub" / "map.png" and out.is_file()
     assert not figure_is_blank(out)
+
+
+def test_wall_reflection_reaches_upward_sensors_only():
+    """solar.irradiance(wall_albedo=): the courtyard case (issue 14 item 5). A
+    horizontal sensor at the centre of a 16 m square courtyard 25 m deep, under
+    a diffuse-only isotropic sky (DHI 100 W/m² for 2 h), receives
+    α_w·E_w·(1 - F_sky) with E_w = 0.5·100·(1 + ρ_ground) on the walls and F_sky
+    the analytic view factor of a floor element to the square opening
+    (Howell's catalogue B-12, as in tests/test_heat.py); within 1 %. A wall
+    sensor keeps its isotropic ground term (nothing added), and without
+    wall_albedo the floor gets no reflected light at all."""
+    from cimcity.sun.reflected import EPS
+
+    sc = cc.testing.courtyard(outer=40.0, inner=16.0, h=25.0)
+    b = sc.buildings.total_bounds
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    z = float(sc.buildings["ground_z"].iloc[0])
+    times = pd.date_range("2023-06-21 13:00", periods=2, freq="1h", tz="Europe/Paris")
+    w = pd.DataFrame({"ghi": 100.0, "dni": 0.0, "dhi": 100.0}, index=times)
+    pts = [[cx, cy, z], [cx - 7.9, cy, z + 5.0]]
+    nrm = [[0, 0, 1.0], [1.0, 0, 0]]
+    kw = dict(weather=w, points=pts, normals=nrm, sky="isotropic", albedo=0.2,
+              engine=ENGINE)
+    plain = solar.irradiance(sc, **kw).sensors
+    walls = solar.irradiance(sc, wall_albedo=0.3, **kw).sensors
+    c = 25.0 - EPS
+    X = 8.0 / c
+    corner = 2 * X / np.sqrt(1 + X * X) * np.arctan(X / np.sqrt(1 + X * X)) / (2 * np.pi)
+    expected_kwh = 0.3 * 0.5 * 100.0 * 1.2 * (1 - 4 * corner) * 2 / 1000.0
+    assert plain["reflected"].iloc[0] == 0.0
+    assert walls["wall_reflected"].iloc[0] == pytest.approx(expected_kwh, rel=0.01)
+    assert walls["reflected"].iloc[0] == pytest.approx(expected_kwh, rel=0.01)
+    assert walls["irradiation"].iloc[0] == pytest.approx(
+        plain["irradiation"].iloc[0] + walls["wall_reflected"].iloc[0]
+    )
+    assert walls["wall_reflected"].iloc[1] == 0.0
+    assert walls["reflected"].iloc[1] == plain["reflected"].iloc[1] > 0.0

@@ -21,7 +21,8 @@ from .._compat import keyword_only_after
 from .._kernels import flood as K
 from ..errors import CRSError, DataQualityWarning, InputError
 from ..results import Result, plain
-from .extent import FloodResult, flood_map2d
+from .extent import FloodResult
+from .mapping import flood_map2d
 from .ground import DEFAULT_RING, RingSamples, ring_samples
 from .levels import finite_float
 from .storeys import basement_levels, flooded_storeys, storey_model

@@ -88,13 +88,14 @@ from ..mesh import CityMesh
 from ..scene import Scene
 from ..scene.heights import check_vertical_frame
 from ..scene.summary import shown
+from . import reflected
 from . import sensors as _sensors
 from . import sky as _sky
 from . import visibility as vis
 from .context import check_points_frame, flag_context, in_area, margin_for, study_area
 from .occluders import scene_dsm_mesh, trees_on, with_trees
 from .position import grid_north, site, true_azimuth, when_from_start_end
-from .solar_result import SolarResult
+from .solar_result import SolarResult, study_meta
 
 __all__ = [
     "DEFAULT_ALBEDO",
@@ -483,50 +484,11 @@ def _sensor_table(sensors, parts, crs, north):
     frame["direct"] = parts["direct"] / 1000.0
     frame["diffuse"] = parts["diffuse"] / 1000.0
     frame["reflected"] = parts["reflected"] / 1000.0
+    if "wall_reflected" in parts:  # part of "reflected" (wall_albedo=)
+        frame["wall_reflected"] = parts["wall_reflected"] / 1000.0
     frame["sky_view"] = parts["dome_sr"] / np.pi
     frame.index.name = "sensor"
     return frame
-
-
-def _meta(w, comp, tr, inputs, sky_p, sun_grid, timings, settings, where):
-    """Settings, weather summary, tracing counts and timings of a study."""
-    sky, direct, albedo = settings["sky"], settings["direct"], settings["albedo"]
-    threshold, trees = settings["threshold"], settings["trees"]
-    efficiency = settings["efficiency"]
-    performance_ratio = settings["performance_ratio"]
-    engine_name = settings["engine"]
-    lat, lon, alt, north = where
-    mesh, n = inputs.mesh, len(inputs.sensors)
-    meta = {
-        "weather": w.summary(),
-        "upper_bound": w.upper_bound,
-        "sky": sky,
-        "patches": sky_p.name,
-        "n_patches": len(sky_p),
-        "direct": direct,
-        "sun_bins": sun_grid.name if direct == "binned" else None,
-        "sun_bins_used": int(len(tr.used)) if direct == "binned" else None,
-        "albedo": albedo,
-        "threshold_kwh_m2_yr": threshold,
-        "efficiency": efficiency,
-        "performance_ratio": performance_ratio,
-        "engine": engine_name,
-        "occluders": inputs.label + (" + trees" if trees else ""),
-        "trees": bool(trees),
-        "tree_faces": int(inputs.tree_faces),
-        "transmissivity": 0.0,
-        "mesh_faces": int(mesh.n_faces),
-        "sensors": n,
-        "unique_normals": len(tr.un),
-        "rays_traced": int(tr.rays),
-        "cache_hit": tr.cache_hit,
-        "location": (lat, lon, alt),
-        "grid_north": north,
-        "hours": len(comp) * comp.interval,
-        "components_kwh_m2": comp.totals(),
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
-    }
-    return meta
 
 
 def _blend_transmissivity(args):
@@ -586,6 +548,7 @@ def irradiance(
     direct: str | None = None,
     sun_bins="reinhart",
     albedo: float = DEFAULT_ALBEDO,
+    wall_albedo: float | None = None,
     threshold: float = FAVOURABLE_KWH_M2,
     efficiency: float = PV_EFFICIENCY,
     performance_ratio: float = PERFORMANCE_RATIO,
@@ -644,6 +607,12 @@ def irradiance(
         MF:2, ~6° cells).
     albedo : float
         Ground reflectance ρ in [0, 1].
+    wall_albedo : float, optional
+        Add the sunlight and skylight reflected by the walls each upward-facing
+        sensor (roofs, ground, courtyard floors) sees, with this wall
+        reflectance (:func:`cimcity.sun.reflected.wall_reflected`, shared with
+        :mod:`cimcity.heat`); tilted sensors keep the isotropic ground term only
+        (adding walls there would count the lower view twice). None: off.
     threshold : float
         Favourable irradiation [kWh m⁻² yr⁻¹]; periods shorter or longer than a
         year are compared after scaling to 8,760 h.
@@ -775,13 +744,18 @@ def irradiance(
     t0 = time.perf_counter()
     parts, series = _accumulate(inputs.sensors, comp, tr, direct, len(sun_grid),
                                 albedo, timeseries)
+    if wall_albedo is not None:
+        parts, series = reflected.add_to_upward(
+            parts, series, inputs.mesh, inputs.sensors, comp, wall_albedo=wall_albedo,
+            ground_albedo=albedo, engine=engine_name, max_values=MAX_SERIES_VALUES)
     timings["combine_s"] = time.perf_counter() - t0
 
     frame = _sensor_table(inputs.sensors, parts, getattr(inputs.mesh, "crs", None), north)
     mesh = inputs.mesh
-    meta = _meta(
+    meta = study_meta(
         w, comp, tr, inputs, sky_p, sun_grid, timings,
-        settings=dict(sky=sky, direct=direct, albedo=albedo, threshold=threshold,
+        settings=dict(sky=sky, direct=direct, albedo=albedo, wall_albedo=wall_albedo,
+                      threshold=threshold,
                       efficiency=efficiency, performance_ratio=performance_ratio,
                       engine=engine_name, trees=trees),
         where=(lat, lon, alt, north),

@@ -182,3 +182,58 @@ def add_wall_reflection(parts, series, mesh, sensors, components, *,
     if series is not None:
         series = series + e
     return parts, series
+
+
+#: sensors whose normal is within ~8° of the zenith get the wall-reflected term
+UPWARD_NZ = 0.99
+
+
+def add_to_upward(parts, series, mesh, sensors, components, *, wall_albedo=0.20,
+                  ground_albedo=0.20, engine="auto", max_values=None):
+    """:func:`add_wall_reflection` for the upward-facing sensors of a solar study.
+
+    Roofs, open ground and courtyard floors see walls only above their plane, so
+    the wall-reflected term adds to the (zero) isotropic ground term of
+    :func:`cimcity.solar.irradiance` without counting any view twice; tilted
+    sensors are left as they are (their ground term already covers the lower
+    view).
+
+    Parameters
+    ----------
+    parts, series, mesh, sensors, components, wall_albedo, ground_albedo, engine
+        As :func:`add_wall_reflection`.
+    max_values : int, optional
+        Largest steps x upward-sensors array traced at once.
+
+    Returns
+    -------
+    (dict, numpy.ndarray or None)
+        ``parts`` with ``"reflected"`` increased and ``"wall_reflected"`` [Wh/m²]
+        (0 for the other sensors); ``series`` increased where given.
+
+    Raises
+    ------
+    InputError
+        When the steps x upward sensors exceed ``max_values``.
+    """
+    up = np.flatnonzero(np.asarray(sensors.normals)[:, 2] > UPWARD_NZ)
+    parts = dict(parts)
+    parts["wall_reflected"] = np.zeros(len(parts["reflected"]))
+    if not len(up):
+        return parts, series
+    if max_values is not None and len(components) * len(up) > max_values:
+        raise InputError(
+            f"wall reflections of {len(up):,} upward sensors x {len(components):,} "
+            f"steps are too many values (> {max_values:,}); give fewer points=, a "
+            f"larger spacing or a shorter period, or wall_albedo=None"
+        )
+    e = wall_reflected(mesh, sensors.points[up], sensors.normals[up], components,
+                       albedo=wall_albedo, ground_albedo=ground_albedo, engine=engine)
+    total = e.sum(axis=0) * components.interval
+    parts["reflected"] = np.array(parts["reflected"], float)
+    parts["reflected"][up] += total
+    parts["wall_reflected"][up] = total
+    if series is not None:  # a (steps x sensors) DataFrame
+        series = series.copy()
+        series.iloc[:, up] = series.iloc[:, up].to_numpy() + e
+    return parts, series

@@ -496,3 +496,45 @@ def _sensor_quads(points, normals, areas):
     k = len(p)
     cells = np.column_stack([np.full(k, 4), np.arange(4 * k).reshape(k, 4)]).ravel()
     return pv.PolyData(corners, cells)
+
+
+def study_meta(w, comp, tr, inputs, sky_p, sun_grid, timings, settings, where):
+    """Settings, weather summary, tracing counts and timings of a study."""
+    sky, direct, albedo = settings["sky"], settings["direct"], settings["albedo"]
+    threshold, trees = settings["threshold"], settings["trees"]
+    efficiency = settings["efficiency"]
+    performance_ratio = settings["performance_ratio"]
+    engine_name = settings["engine"]
+    lat, lon, alt, north = where
+    mesh, n = inputs.mesh, len(inputs.sensors)
+    meta = {
+        "weather": w.summary(),
+        "upper_bound": w.upper_bound,
+        "sky": sky,
+        "patches": sky_p.name,
+        "n_patches": len(sky_p),
+        "direct": direct,
+        "sun_bins": sun_grid.name if direct == "binned" else None,
+        "sun_bins_used": int(len(tr.used)) if direct == "binned" else None,
+        "albedo": albedo,
+        "wall_albedo": settings.get("wall_albedo"),
+        "threshold_kwh_m2_yr": threshold,
+        "efficiency": efficiency,
+        "performance_ratio": performance_ratio,
+        "engine": engine_name,
+        "occluders": inputs.label + (" + trees" if trees else ""),
+        "trees": bool(trees),
+        "tree_faces": int(inputs.tree_faces),
+        "transmissivity": 0.0,
+        "mesh_faces": int(mesh.n_faces),
+        "sensors": n,
+        "unique_normals": len(tr.un),
+        "rays_traced": int(tr.rays),
+        "cache_hit": tr.cache_hit,
+        "location": (lat, lon, alt),
+        "grid_north": north,
+        "hours": len(comp) * comp.interval,
+        "components_kwh_m2": comp.totals(),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+    }
+    return meta
