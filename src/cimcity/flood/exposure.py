@@ -22,9 +22,9 @@ from .._kernels import flood as K
 from ..errors import CRSError, DataQualityWarning, InputError
 from ..results import Result, plain
 from .extent import FloodResult
-from .mapping import flood_map2d
 from .ground import DEFAULT_RING, RingSamples, ring_samples
 from .levels import finite_float
+from .mapping import flood_map2d
 from .storeys import basement_levels, flooded_storeys, storey_model
 from .views import column_or_axes
 
