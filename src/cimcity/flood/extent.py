@@ -401,6 +401,7 @@ class FloodResult(Result):
         camera: str = "iso",
         window_size=(1600, 1000),
         title: str | None = None,
+        lang: str | None = None,
     ):
         """Offscreen 3D view: the scene, and the water surface coloured by
         depth [m]; buildings coloured by flooded storeys when ``exposure`` is
@@ -418,6 +419,8 @@ class FloodResult(Result):
         window_size : (int, int)
             Pixels.
         title : str, optional
+        lang : {"fr", "en"}, optional
+            Language of the title and colour bars (default: the package's).
 
         Returns
         -------
@@ -431,6 +434,7 @@ class FloodResult(Result):
             camera=camera,
             window_size=window_size,
             title=title,
+            lang=lang,
         )
 
 

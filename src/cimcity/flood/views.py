@@ -13,10 +13,14 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .. import i18n
 from .. import render as R
 from .._compat import import_optional
 from ..errors import InputError
 from ..mesh import terrain_mesh
+
+i18n.add_terms({"flood_level_varies": ("level varying along the river",
+                                       "cote variable le long du fleuve")})
 
 
 def column_or_axes(column, ax, where: str):
@@ -239,6 +243,7 @@ def flood_view(
     camera: str = "iso",
     window_size=(1600, 1000),
     title: str | None = None,
+    lang: str | None = None,
 ):
     """Offscreen 3D view: the scene (or the bare terrain) and the water surface
     coloured by depth [m]; buildings coloured by flooded storeys when
@@ -260,6 +265,9 @@ def flood_view(
     window_size : (int, int)
         Pixels.
     title : str, optional
+        Default: "Zone inondée — cote de l'eau 1910 : 34,54 m NGF-IGN69".
+    lang : {"fr", "en"}, optional
+        Language of the title and colour bars (default: the package's).
 
     Returns
     -------
@@ -283,7 +291,8 @@ def flood_view(
             face_values=fv,
             cmap="OrRd",
             clim=(0, max(1.0, np.nanmax(fv))) if fv is not None else None,
-            scalar_title="flooded storeys",
+            scalar_title="flooded_storeys",
+            lang=lang,
         )
         origin = mesh.origin
     else:
@@ -299,17 +308,16 @@ def flood_view(
             cmap=water_cmap(),
             clim=(0, max(flood.max_depth, 0.1)),
             opacity=0.85,
+            # on the left: the right keeps the flooded storeys' bar
             scalar_bar_args={
-                "title": "water depth [m]",
-                "vertical": True,
-                "position_x": 0.05,
-                "position_y": 0.15,
-                "height": 0.6,
+                **R.legend.bar_arguments(
+                    R.quantity_title("water_depth", lang), 0, max(flood.max_depth, 0.1)
+                ),
+                "position_x": 0.04,
             },
         )
-    s = flood.summary()
     pl.add_text(
-        title or f"Flood {s['level']}",
+        title or _level_title(flood, lang),
         position="upper_left",
         font_size=12,
         color="black",
@@ -323,6 +331,25 @@ def flood_view(
     pl.screenshot(str(path))
     pl.close()
     return path
+
+
+def _level_title(flood, lang) -> str:
+    """ "Zone inondée — cote de l'eau 1910 : 34,54 m NGF-IGN69" (or in English)."""
+    info = flood.level_info
+    name = getattr(info, "name", None)
+    datum = getattr(info, "datum", None) or flood.vertical_datum or ""
+    if flood.level is None:
+        value = i18n.term("flood_level_varies", lang)
+    else:
+        value = f"{flood.level:.2f} m {datum}".strip()
+        if i18n.resolve(lang) == "fr":
+            value = value.replace(".", ",", 1)
+    sep = " : " if i18n.resolve(lang) == "fr" else ": "
+    level = f"{name}{sep}{value}" if name else value
+    return (
+        f"{i18n.term('flood_extent', lang)} — "
+        f"{i18n.term('water_level', lang).lower()} {level}"
+    )
 
 
 def _storey_face_values(mesh, exposure):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cimcity import render
+from cimcity import i18n, render
 
 
 def run(scene, out, echo) -> dict:
@@ -35,8 +35,10 @@ def run(scene, out, echo) -> dict:
     if scene.projects:
         pid = scene.meta.get("project_id") or next(iter(scene.projects))
         after = scene.with_project(scene.projects[pid])
-        files.append(render.compare(scene, after, out / "project_before_after.png",
-                                    titles=("Today", f"With project {scene.projects[pid].name or pid}")))
+        name = scene.projects[pid].name or pid
+        files.append(render.compare(
+            scene, after, out / "project_before_after.png", focus="project",
+            titles=(i18n.term("today"), f"{i18n.term('with_project')} : {name}")))
         echo(f"  project {pid}: replaces {after.meta['replaced_buildings'] or 'nothing (vacant parcel)'} "
              f"on parcels {after.meta['project_parcels']}")
     for f in files:
