@@ -10,13 +10,17 @@ the flood exposure at one Seine level (RIVER_WATER + 6 m), printing wall time,
 peak memory of the driver, of each worker process and of the untiled run,
 output size and the tiled/untiled time ratio.
 
-    python benchmarks/bench_city.py 0.25 1 4 [--no-peer] [--tile 500]
+    python benchmarks/bench_city.py 1 2 4 [--no-peer] [--tile 1000]
 
-Peak memory: the untiled run executes in a child process started before the
-cluster (``resource.RUSAGE_CHILDREN`` is then its peak); worker peaks come
-from the manifest (each worker process's ``ru_maxrss`` after its tiles); the
-driver's is its own ``ru_maxrss``. Numba compilation is warmed on a small
-city first so it stays out of the timed runs.
+Peak memory: ``VmHWM`` (the high-water mark of a process's own address
+space, /proc/self/status) of the untiled child process, and of each worker
+process after its tiles (from the manifest); the driver's is its own
+``ru_maxrss``. Not ``ru_maxrss`` for the children: Linux carries it over
+``fork`` and ``execve``, so a child spawned by a 660 MB driver would report
+at least 660 MB. Numba compilation is warmed first so it
+stays out of the timed runs: the tiled runs on a 1 km² city on the same
+cluster, the untiled run on a 300 m corner of its city in the same process
+(so its peak memory includes that warm-up, which is small).
 """
 
 from __future__ import annotations
@@ -35,25 +39,31 @@ WHEN = None  # the clear-sky typical year
 SPACING = 2.0
 
 PEER = r"""
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
 warnings.simplefilter("ignore")
 import geopandas as gpd, numpy as np
 import cimcity as cc
 a, folder, level = sys.argv[1], sys.argv[2], float(sys.argv[3])
-t = time.perf_counter()
-s = cc.Scene()
-dem = cc.read_dem(folder + "/dem.tif")
-s.add_terrain(dem)
-s.add_buildings(gpd.read_parquet(folder + "/buildings.parquet"))
-if a == "solar":
-    res = cc.solar.irradiance(s, None, spacing=SPACING_VALUE, surfaces=("roof", "wall"))
-    n = len(res.by_building)
-else:
+
+def go(folder, box=None):
+    s = cc.Scene()
+    dem = cc.read_dem(folder + "/dem.tif")
+    s.add_terrain(dem)
+    s.add_buildings(gpd.read_parquet(folder + "/buildings.parquet", bbox=box))
+    if a == "solar":
+        res = cc.solar.irradiance(s, None, spacing=SPACING_VALUE, surfaces=("roof", "wall"))
+        return len(res.by_building)
     river = gpd.read_file(folder + "/river.gpkg")
     res = cc.flood.exposure(s, cc.flood.extent(dem, level, sources=river))
-    n = len(res.buildings)
-print(json.dumps(dict(seconds=time.perf_counter() - t, rows=n,
-      peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+    return len(res.buildings)
+
+# warm-up, untimed: compile the numba kernels on a 300 m corner of the city
+x0, y0 = gpd.read_parquet(folder + "/buildings.parquet").total_bounds[:2]
+go(folder, (x0, y0, x0 + 300, y0 + 300))
+t = time.perf_counter()
+n = go(folder)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+print(json.dumps(dict(seconds=time.perf_counter() - t, rows=n, peak_mb=int(hwm.split()[1]) / 1024)))
 """.replace("SPACING_VALUE", repr(SPACING))
 
 
@@ -78,9 +88,14 @@ def tiled(analysis, info, client, tile, level, out):
     wall = time.perf_counter() - t
     done = [v for v in r.tiles.values() if v["status"] == "done"]
     workers = {}
+    steps = {}
     for v in done:
         workers[v["pid"]] = max(workers.get(v["pid"], 0), v["peak_rss_mb"])
+        for k, x in (v.get("timings") or {}).items():
+            steps[k] = round(steps.get(k, 0.0) + x, 2)
     return dict(seconds=wall, rows=sum(v["rows"] for v in done), tiles=len(done),
+                tile_s=round(sum(v["seconds"] for v in done), 2), steps=steps,
+                survey_s=r.manifest.get("survey_s"),
                 worker_peak_mb=sorted(workers.values()), out_mb=du(out),
                 halo=r.manifest["halo"]["halo_m"])
 
@@ -89,7 +104,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("sizes", nargs="*", type=float, default=[1.0, 2.0],
                     help="city sides [km] (the area is the square)")
-    ap.add_argument("--tile", type=float, default=500.0)
+    ap.add_argument("--tile", type=float, default=1000.0)
     ap.add_argument("--no-peer", action="store_true")
     ap.add_argument("--work", default="/tmp/cimcity_bench_city")
     ap.add_argument("--analyses", default="solar,flood")
@@ -110,7 +125,7 @@ def main():
     rows = []
     infos = {s: city.write(work / f"city_{s:g}", s, stats) for s in args.sizes}
     peers = {}
-    if not args.no_peer:  # before the cluster: RUSAGE_CHILDREN is then the peer's
+    if not args.no_peer:  # before the cluster, so the two do not compete
         for s in args.sizes:
             for a in args.analyses.split(","):
                 peers[(s, a)] = peer(a, work / f"city_{s:g}", level)

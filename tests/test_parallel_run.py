@@ -71,22 +71,67 @@ def assert_same(tiled, ref):
     )
 
 
-def test_solar_by_building_tiled_equals_untiled_on_a_local_cluster(district, tmp_path):
+@pytest.fixture(scope="module")
+def solar_run(district, tmp_path_factory):
+    """A tiled solar run of the district on a 2-worker LocalCluster (with the
+    sensor-level table)."""
     from distributed import Client, LocalCluster
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                           dashboard_address=None) as cl, Client(cl) as client:
-            r = parallel.run("solar", district / "b.parquet", district / "dem.tif",
-                             tile_size=200, out=tmp_path, client=client, when=WHEN,
-                             spacing=3.0)
+            return parallel.run("solar", district / "b.parquet", district / "dem.tif",
+                                tile_size=200, out=tmp_path_factory.mktemp("solar"),
+                                client=client, when=WHEN, spacing=3.0, sensors=True)
+
+
+def test_solar_by_building_tiled_equals_untiled_on_a_local_cluster(district, solar_run):
+    r = solar_run
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         ref = cc.solar.irradiance(untiled(district), WHEN, spacing=3.0).by_building
     done = [t for t in r.tiles.values() if t["status"] == "done"]
     assert len(done) >= 4  # really tiled
     assert len({t["pid"] for t in done}) == 1  # processes=False: one process, 2 workers
     assert_same(r.read(), ref)
     assert r.manifest["halo"]["capped"] and r.manifest["halo"]["cap_m"] == 300.0
+
+
+def test_duckdb_queries_the_parts_in_place(solar_run):
+    """The docs/scale.md DuckDB queries (plain SQL on the Parquet parts and
+    their bbox covering column) return what geopandas reads from the same
+    parts: the top buildings, a box selection (geopandas ``.cx``: bounds
+    intersecting the box) and the sensors per kind (pandas groupby)."""
+    import duckdb
+
+    out = solar_run.out
+    B = solar_run.read()
+    S = solar_run.read("sensors")
+    con = duckdb.connect()
+    top = con.sql(f"""
+        SELECT building_id, roof_mean, pv_kwh
+        FROM read_parquet('{out}/buildings/*.parquet')
+        ORDER BY pv_kwh DESC LIMIT 20""").df().set_index("building_id")
+    ref = B.sort_values("pv_kwh", ascending=False).head(20)[["roof_mean", "pv_kwh"]]
+    pd.testing.assert_frame_equal(top, ref, check_names=False)
+    x0, y0, x1, y1 = 649800.0, 6865400.0, 649950.0, 6865550.0
+    box = con.sql(f"""
+        SELECT building_id, pv_kwh
+        FROM read_parquet('{out}/buildings/*.parquet')
+        WHERE bbox.xmax >= {x0} AND bbox.xmin <= {x1}
+          AND bbox.ymax >= {y0} AND bbox.ymin <= {y1}""").df().set_index("building_id")
+    want = B.cx[x0:x1, y0:y1]
+    assert 0 < len(want) < len(B)  # the box selects some, not all
+    assert sorted(box.index) == sorted(want.index)
+    np.testing.assert_allclose(box.loc[want.index, "pv_kwh"], want["pv_kwh"], rtol=1e-12)
+    kinds = con.sql(f"""
+        SELECT kind, count(*) AS sensors, avg(irradiation) AS mean_kwh_m2
+        FROM read_parquet('{out}/sensors/*.parquet') GROUP BY kind ORDER BY kind""").df()
+    g = S.groupby("kind")["irradiation"].agg(["size", "mean"]).sort_index()
+    assert kinds["kind"].tolist() == g.index.tolist()
+    np.testing.assert_array_equal(kinds["sensors"], g["size"])
+    np.testing.assert_allclose(kinds["mean_kwh_m2"], g["mean"], rtol=1e-12)
 
 
 def test_sun_hours_tiled_equals_untiled(district, tmp_path):
@@ -145,6 +190,71 @@ def test_vegetation_shares_tiled_equal_untiled(district, tmp_path):
         s.add_vegetation(gpd.read_file(district / "v.gpkg"))
         ref = cc.vegetation.ratios(s).units
     assert_same(r.read("units"), ref)
+
+
+EPW = "weather/FRA_Paris.Orly.071490_IWEC.epw"
+
+
+def test_heat_tiled_equals_untiled(district, tmp_path, shared_data, monkeypatch):
+    """Tmrt mean/max, sun hours and UTCI max at every person point of a tiled
+    heat run (4 tiles of 200 m, trees from the vegetation layer) equal the
+    single-machine ``heat.tmrt_raster`` + ``heat.comfort.utci_frame`` on the
+    whole district's grid at the same points and site, to float tolerance;
+    the aggregate cells match a spatial join (geopandas) of the untiled
+    points into the cells' polygons. The tiles compute their points in
+    chunks of 1,000 (forced here), the untiled run in one."""
+    from cimcity.heat.comfort import utci_frame
+    from cimcity.heat.rasters import scene_grid
+    from cimcity.sun.occluders import CROWN_BASE_SHARE
+
+    epw = shared_data / EPW
+    when = ("2023-07-15 12:00", "2023-07-15 14:00")
+    monkeypatch.setattr(parallel.heat, "CHUNK_BYTES", 1.0)  # chunks of 1,000 points
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = parallel.run("heat", district / "b.parquet", district / "dem.tif", tile_size=200,
+                         out=tmp_path, scheduler="threads", vegetation=district / "v.gpkg",
+                         weather=str(epw), when=when, spacing=4.0, cell_size=100.0)
+        h = r.manifest["halo"]
+        # the halo: 37.8 m rise seen at the view set's lowest direction (6°) is
+        # 360 m, capped at 300 m, and said so
+        assert h["lowest_ray_deg"] == pytest.approx(6.0) and h["capped"]
+        assert h["halo_m"] == pytest.approx(300 + 2 * 4.0)
+        city = r.manifest["city"]
+        s = untiled(district)
+        s.add_vegetation(gpd.read_file(district / "v.gpkg"))
+        x0, y0, x1, y1 = s.terrain.bounds  # on the 4 m lattice already
+        g = scene_grid(s, cell=4.0, area=(x0, y0, x1, y1))
+        rows, cols = np.nonzero(~g.built)
+        xs, ys = g.to_xy(cols + 0.5, rows + 0.5)
+        bx0, by0, bx1, by1 = city["heat_box"]
+        keep = (xs >= bx0) & (xs < bx1) & (ys >= by0) & (ys < by1)
+        lat, lon, alt = city["site"]
+        ref = cc.heat.tmrt_raster(g, str(epw), points=np.column_stack([xs[keep], ys[keep]]),
+                                  when=when, latitude=lat, longitude=lon, altitude=alt,
+                                  trunk_ratio=CROWN_BASE_SHARE, timeseries=True)
+        u = utci_frame(ref).max().to_numpy()
+    t = r.read("points")
+    assert len(t) == keep.sum() > 1000
+    key = lambda df: df.assign(x=df.geometry.x.round(3), y=df.geometry.y.round(3)).set_index(  # noqa: E731
+        ["x", "y"]).sort_index()
+    R = ref.points.assign(utci_max=u)
+    a, b = key(t), key(R)
+    assert a.index.equals(b.index)  # every point once, on the same lattice
+    for c in ("z", "svf", "tmrt_mean", "tmrt_max", "sun_hours", "utci_max"):
+        np.testing.assert_allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=REL,
+                                   atol=1e-9, err_msg=c)
+    assert b["utci_max"].notna().all() and b["tmrt_max"].max() > b["tmrt_max"].min() + 5
+    cells = r.read("cells")
+    j = gpd.sjoin(R.reset_index(drop=True), cells[["geometry"]].reset_index(), predicate="within")
+    agg = j.groupby("cell_id").agg(points=("tmrt_mean", "size"), tmrt_max=("tmrt_max", "max"),
+                                   tmrt_mean=("tmrt_mean", "mean"), utci_max=("utci_max", "max"))
+    assert agg["points"].sum() == len(R)  # no point outside a cell, none twice
+    c = cells.loc[agg.index]
+    np.testing.assert_array_equal(c["points"], agg["points"])
+    np.testing.assert_allclose(c[["tmrt_max", "tmrt_mean", "utci_max"]].to_numpy(float),
+                               agg[["tmrt_max", "tmrt_mean", "utci_max"]].to_numpy(float),
+                               rtol=REL)
 
 
 def test_a_failed_tile_is_named_and_a_rerun_computes_only_it(district, tmp_path, monkeypatch):
@@ -238,9 +348,40 @@ def test_refusals(district, tmp_path):
     with pytest.raises(FileFormatError, match="write_covering_bbox"):
         parallel.run("solar", district / "nocover.parquet", out=tmp_path, scheduler="serial")
     with pytest.raises(InputError, match="unknown analysis"):
-        parallel.run("heat", district / "b.fgb", out=tmp_path)
+        parallel.run("wind", district / "b.fgb", out=tmp_path)
+    with pytest.raises(InputError, match="needs terrain="):
+        parallel.run("heat", district / "b.fgb", out=tmp_path, weather="x.epw")
+    with pytest.raises(InputError, match="multiple of cell_size"):
+        parallel.run("heat", district / "b.fgb", district / "dem.tif", out=tmp_path,
+                     weather="x.epw", tile_size=250, cell_size=100)
     with pytest.raises(InputError, match="unknown scheduler"):
         parallel.run("solar", district / "b.fgb", out=tmp_path, scheduler="gpu")
+
+
+def test_own_local_cluster_gives_a_one_tile_run_every_core(district, tmp_path):
+    """Without a client, the run starts one LocalCluster of worker processes;
+    a city of one tile gets one worker with a numba thread per core, so it
+    does not run on one core while the others idle; a city of many tiles
+    gets one single-threaded worker per core (no oversubscription)."""
+    import os
+
+    from cimcity.parallel.engine import _cores
+
+    dem, src, level = lowest_cell(district)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = parallel.run("flood", district / "b.fgb", district / "dem.tif", tile_size=3000,
+                         out=tmp_path, level=level, sources=src)
+    done = [t for t in r.tiles.values() if t["status"] == "done"]
+    assert len(done) == 1 and done[0]["pid"] != os.getpid()
+    assert done[0]["numba_threads"] == _cores()
+    # many tiles: one single-threaded worker per core
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = parallel.run("flood", district / "b.fgb", district / "dem.tif", tile_size=100,
+                         out=tmp_path / "many", level=level, sources=src)
+    done = [t for t in r.tiles.values() if t["status"] == "done"]
+    assert len(done) > _cores() and {t["numba_threads"] for t in done} == {1}
 
 
 def test_cli_run_flood_writes_parts_and_manifest(district, tmp_path, capsys):
@@ -260,6 +401,37 @@ def test_cli_run_flood_writes_parts_and_manifest(district, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     no_river = [a for a in args if a not in ("--river", str(tmp_path / "river.gpkg"))]
     assert main(no_river[:-4] + ["--out", str(tmp_path / "o2")]) == 2  # no --river: exit 2
+
+
+def test_cli_run_heat_writes_points_and_cells(district, tmp_path, capsys, shared_data):
+    """``cimcity run heat``: one person point per open 5 m cell of the
+    buildings' extent (counted here with rasterio on the burnt footprints),
+    the cells' point counts add up to it, and the refusals exit 2."""
+    from rasterio.features import rasterize
+
+    from cimcity.cli import main
+
+    args = ["run", "heat", "--buildings", str(district / "b.parquet"), "--dem",
+            str(district / "dem.tif"), "--tile-size", "200", "--weather",
+            str(shared_data / EPW), "--when", "2023-07-15 13:00/2023-07-15 14:00",
+            "--spacing", "5", "--cell-size", "100", "--out", str(tmp_path / "o"),
+            "--scheduler", "threads"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(args) == 0
+    assert "wrote" in capsys.readouterr().out
+    P = parallel.read(tmp_path / "o", "points")
+    C = parallel.read(tmp_path / "o", "cells")
+    B = gpd.read_parquet(district / "b.parquet")
+    x0, y0, x1, y1 = B.total_bounds
+    x0, y0, x1, y1 = np.floor(x0 / 5) * 5, np.floor(y0 / 5) * 5, np.ceil(x1 / 5) * 5, np.ceil(y1 / 5) * 5
+    shape = (round((y1 - y0) / 5), round((x1 - x0) / 5))
+    built = rasterize(B.geometry, out_shape=shape, transform=rasterio.transform.from_origin(
+        x0, y1, 5, 5), fill=0, default_value=1)
+    assert len(P) == int((built == 0).sum()) == int(C["points"].sum())
+    assert len(set(zip(P.geometry.x, P.geometry.y))) == len(P)
+    assert main(args[:8] + args[10:]) == 2  # no --weather: exit 2
+    assert main(args[:-7] + args[-5:] + ["--cell-size", "30"]) == 2  # 200 m tiles, 30 m cells
 
 
 @pytest.mark.realdata

@@ -23,7 +23,7 @@ from .solar import _when
 def register(sub) -> None:
     p = sub.add_parser(
         "run",
-        help="whole-city solar, sun-hours, flood or vegetation in tiles (Dask)",
+        help="whole-city solar, sun-hours, flood, vegetation or heat in tiles (Dask)",
         formatter_class=Formatter,
         description="Run an analysis over a whole city from files, tile by tile: "
         "each worker reads its tile (core + halo) by box, computes, and writes the "
@@ -51,12 +51,15 @@ def register(sub) -> None:
     p.add_argument("--tiles", help="comma-separated tile ids to (re)run")
     p.add_argument("--sensors", action="store_true", help="also write sensor-level tables")
     # the single-machine options
-    p.add_argument("--weather", metavar="EPW", help="EPW weather file (solar; default clear sky)")
-    p.add_argument("--when", help="a day or START/END (solar, sunhours)")
+    p.add_argument("--weather", metavar="EPW", help="EPW weather file (solar: default clear "
+                   "sky; heat: required)")
+    p.add_argument("--when", help="a day or START/END (solar, sunhours, heat)")
     p.add_argument("--start", help="period start")
     p.add_argument("--end", help="period end, exclusive")
     p.add_argument("--spacing", type=positive_float, default=2.0,
-                   help="sensor spacing in metres (default 2)")
+                   help="sensor spacing (heat: person-point grid) in metres (default 2)")
+    p.add_argument("--cell-size", type=positive_float, default=100.0,
+                   help="heat: side of the aggregate cells in metres (default 100)")
     p.add_argument("--surfaces", type=surfaces_type, default=("roof", "wall"),
                    help="roof,wall (default)")
     p.add_argument("--patches", type=patches_type, default="tregenza", help="sky patches")
@@ -85,6 +88,13 @@ def run(args) -> int:
             kw.update(weather=args.weather, patches=args.patches, sun_bins=args.sun_bins)
         else:
             kw.update(step=args.step)
+    elif a == "heat":
+        if not args.weather:
+            raise InputError("cimcity run heat needs --weather EPW")
+        if not Path(args.weather).exists():
+            raise FileNotFoundError(2, "weather file not found", args.weather)
+        kw.update(weather=args.weather, when=_when(args), spacing=args.spacing,
+                  cell_size=args.cell_size)
     elif a == "flood":
         if args.level is None or not args.river:
             raise InputError("cimcity run flood needs --level M and --river FILE")

@@ -7,7 +7,8 @@ Two ways in:
   tile with a manifest; the driver never holds the city. Seam-free: halos
   from the data and the period (:mod:`~cimcity.parallel.halo`), every
   building in exactly one core (:mod:`~cimcity.parallel.grid`), flood
-  connectivity decided over the whole DEM (:mod:`~cimcity.parallel.floodnet`).
+  connectivity decided over the whole DEM (:mod:`~cimcity.parallel.floodnet`),
+  heat on one person-point lattice for the city (:mod:`~cimcity.parallel.heat`).
   Engines in :mod:`~cimcity.parallel.engine`, outputs in
   :mod:`~cimcity.parallel.store`.
 - :func:`map_tiles` (:mod:`~cimcity.parallel.tiles`): any function over an

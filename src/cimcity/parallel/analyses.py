@@ -18,6 +18,9 @@ are kept, so every building appears once in the output:
   table ``buildings`` is ``ExposureResult.buildings``.
 - ``vegetation``: :func:`cimcity.vegetation.ratios` by parcel; table
   ``units``.
+- ``heat``: :func:`cimcity.heat.tmrt_raster` at the person points of the
+  core on the city's lattice (:mod:`cimcity.parallel.heat`); tables
+  ``points`` (Tmrt mean/max, UTCI max per point) and ``cells`` (aggregates).
 
 Sensor ``edge_context_m`` / ``context_ok`` (sensor-level output) are judged
 against the city's extent (the convex hull of all its buildings, found by the
@@ -34,6 +37,7 @@ import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numba
 import numpy as np
 import pandas as pd
 import shapely
@@ -50,12 +54,13 @@ from ..vegetation.measure import ratios
 from .floodnet import level_grid, reached_mask
 from .grid import in_core
 from .halo import tile_scene
+from .heat import run_heat_tile
 from .sources import read_dem_window
 
 #: environment variable naming tiles that fail on purpose (tests of resumption)
 FAIL_ENV = "CIMCITY_PARALLEL_FAIL_TILES"
 
-ANALYSES = ("solar", "sunhours", "flood", "vegetation")
+ANALYSES = ("solar", "sunhours", "flood", "vegetation", "heat")
 
 
 def city_site(crs, bounds, ground_median) -> tuple:
@@ -65,6 +70,16 @@ def city_site(crs, bounds, ground_median) -> tuple:
 
 
 def _peak_mb() -> float:
+    """Peak resident memory of this process [MB]: ``VmHWM`` of its address
+    space (Linux), else ``ru_maxrss``, which Linux carries over ``fork`` and
+    ``execve`` (a worker spawned by a 2 GB driver would report 2 GB)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:  # pragma: no cover - not Linux
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -75,9 +90,22 @@ def _core_ids(scene, tile):
     return B.index[in_core(B.geometry.values, tile.core)]
 
 
+def _numba_threads() -> None:
+    """Apply the worker's ``NUMBA_NUM_THREADS`` (set by
+    :func:`~cimcity.parallel.engine.local_cluster`) to this thread: numba
+    reads the variable once, at import, and a spawned worker process may have
+    imported numba before its environment was set (when the driver script
+    imports cimcity at module level), which would leave every worker with a
+    thread per core and oversubscribe the cores."""
+    n = os.environ.get("NUMBA_NUM_THREADS", "")
+    if n.isdigit() and 0 < int(n) < numba.get_num_threads():
+        numba.set_num_threads(int(n))
+
+
 def run_tile(task) -> dict:
     """Run one tile (on a worker) and write its parts; returns its manifest entry."""
     t0 = time.perf_counter()
+    _numba_threads()
     tile = task["tile"]
     if tile.id in os.environ.get(FAIL_ENV, "").split(","):
         raise RuntimeError(f"tile {tile.id} failed on purpose ({FAIL_ENV})")
@@ -101,7 +129,7 @@ def run_tile(task) -> dict:
             frame.to_parquet(tmp)
         tmp.replace(path)
         parts[name] = str(path.relative_to(out))
-        if name != "sensors":
+        if name not in ("sensors", "cells"):
             rows = len(frame)
     notes = []
     for w in caught:
@@ -119,6 +147,7 @@ def run_tile(task) -> dict:
         timings=timings,
         peak_rss_mb=round(_peak_mb(), 1),
         pid=os.getpid(),
+        numba_threads=int(numba.get_num_threads()),
         warnings=notes[:5],
     )
 
@@ -238,7 +267,8 @@ def _vegetation(task):
     return {"units": U[U.index.isin(P.index[keep])]}, rows, {}
 
 
-_RUNNERS = dict(solar=_solar, sunhours=_sunhours, flood=_flood, vegetation=_vegetation)
+_RUNNERS = dict(solar=_solar, sunhours=_sunhours, flood=_flood, vegetation=_vegetation,
+                heat=run_heat_tile)
 
 
 class TileError(CimcityError):
