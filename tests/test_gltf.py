@@ -178,3 +178,34 @@ def test_errors_name_the_value(paris, tmp_path):
         gltf.glb_bytes(paris, layers=("roofs",))
     with pytest.raises(FileFormatError, match="glTF"):
         gltf.read_glb_json(b"PK\x03\x04" + b"\0" * 40)
+
+
+def test_a_result_writes_its_scene_coloured_by_its_values(tmp_path):
+    """Result.to_file("x.glb"): one node per building named by its id, the
+    result's area-weighted sun hours in the node's extras (computed here from
+    the sensors with pandas, not by the writer); a result that keeps no scene
+    is refused, naming scene=."""
+    from cimcity import shadow
+
+    s = testing.street_canyon()
+    res = shadow.sun_hours(s, "2026-06-21", spacing=4.0, step="1h")
+    path = res.to_file(tmp_path / "deep" / "sun.glb")
+    doc = gltf.read_glb_json(path.read_bytes())
+    extras = {n["name"]: n["extras"] for n in doc["nodes"] if "extras" in n and "id" in n["extras"]}
+    assert set(extras) == {str(i) for i in s.buildings.index}
+    S = res.sensors[res.sensors["kind"].isin(["roof", "wall"])]
+    S = S[np.isfinite(S["sun_hours"])]
+    mean = (S["sun_hours"] * S["area"]).groupby(S["building_id"]).sum() / S[
+        "area"
+    ].groupby(S["building_id"]).sum()
+    for bid, v in mean.items():
+        assert extras[str(bid)]["sun_hours"] == pytest.approx(v, rel=1e-6)
+    assert doc["asset"]["extras"]["quantity"] == "sun_hours"
+
+    class NoScene:
+        scene = None
+
+    from cimcity import page
+
+    with pytest.raises(InputError, match="scene="):
+        page.write_result_glb(NoScene(), tmp_path / "x.glb")

@@ -192,8 +192,10 @@ class Result:
         Parameters
         ----------
         path : str or os.PathLike
-            ``.gpkg``, ``.parquet``/``.geoparquet``, ``.csv`` or
-            ``.tif``/``.tiff`` (raster results only). Parent folders are
+            ``.gpkg``, ``.parquet``/``.geoparquet``, ``.csv``,
+            ``.tif``/``.tiff`` (raster results only), or ``.glb``: the scene in
+            glTF, buildings coloured by the result's per-building value
+            (:func:`cimcity.page.write_result_glb`). Parent folders are
             created.
         layer : str, optional
             Name of the table to write (one of :meth:`tables`); default the main
@@ -212,6 +214,10 @@ class Result:
         """
         path = Path(path)
         suffix = path.suffix.lower()
+        if suffix == ".glb":
+            # the scene, buildings coloured by this result (found by name, as
+            # show() finds the page: results never import a view or 3D writer)
+            return importlib.import_module("cimcity.page").write_result_glb(self, path)
         if suffix not in FILE_FORMATS:
             raise InputError(
                 f"cannot write {path.name!r}: unknown file type {suffix or '(none)'!r}; "

@@ -14,10 +14,17 @@ time slider, a legend with units, French or English (``lang=``).
 from __future__ import annotations
 
 from ..scene.formats import register_writer
-from .html import PAGE_SUFFIXES, result_values, sun_steps_of_day, to_html
+from .html import (
+    PAGE_SUFFIXES,
+    result_values,
+    sun_steps_of_day,
+    to_html,
+    write_result_glb,
+)
 from .jupyter import PageView, iframe, show
 
 __all__ = [
+    "write_result_glb",
     "to_html",
     "show",
     "iframe",

@@ -26,7 +26,14 @@ import pandas as pd
 
 from .. import i18n
 from ..errors import InputError
-from ..io.gltf import PALETTE, UNKNOWN_COLOR, colour_stops, glb_bytes, read_glb_json
+from ..io.gltf import (
+    PALETTE,
+    UNKNOWN_COLOR,
+    colour_stops,
+    glb_bytes,
+    read_glb_json,
+    write_glb,
+)
 from ..sun.position import as_stamp, sun_table
 
 __all__ = ["to_html", "result_values", "sun_steps_of_day", "PAGE_SUFFIXES"]
@@ -82,6 +89,43 @@ _RESULT_COLUMNS = (
     ("flooded_storeys", "flooded_storeys"),
     ("max_water_depth", "water_depth"),
 )
+
+
+def write_result_glb(result, path, *, scene=None, **kwargs) -> Path:
+    """A result's scene as GLB, each building coloured by the result's value.
+
+    ``Result.to_file("x.glb")`` calls it: one node per building named by its id,
+    the value in the node's extras under its quantity ("sun_hours",
+    "irradiation", "flooded_storeys"), vertex colours from the value.
+
+    Parameters
+    ----------
+    result : Result
+        A sun-hours, solar or flood-exposure result (:func:`result_values`).
+    path : str or Path
+        ``.glb`` file.
+    scene : Scene, optional
+        For results that keep no scene.
+    **kwargs
+        As :func:`cimcity.io.gltf.write_glb` (``cmap``, ``clim``…).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InputError
+        A result with no scene (and none given) or no per-building value.
+    """
+    scene = scene if scene is not None else getattr(result, "scene", None)
+    if scene is None:
+        raise InputError(
+            f"{type(result).__name__} keeps no scene to draw; pass scene= "
+            "(cimcity.page.write_result_glb(result, path, scene=...))"
+        )
+    values, quantity = result_values(result)
+    return write_glb(scene, path, values=values, quantity=quantity, **kwargs)
 
 
 def result_values(result):
