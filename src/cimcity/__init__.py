@@ -37,7 +37,7 @@ _LAZY = {
 _SUBMODULES = {
     "datasets", "scene", "mesh", "terrain", "raycast", "sun", "solar", "shadow",
     "flood", "vegetation", "permit", "render", "io", "parallel", "bim", "crs",
-    "results", "testing", "page", "maps", "i18n",
+    "results", "testing", "page", "maps", "i18n", "heat",
 }
 
 __all__ = ["CimcityError", "errors", "__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]
