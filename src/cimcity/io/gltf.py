@@ -257,16 +257,20 @@ def _default_ground(scene) -> float:
     return 0.0
 
 
-def _draped(scene, polys, origin, lift, default):
-    """Triangles of polygons laid on the ground (+ ``lift``), map frame."""
-    polys = shapely.segmentize(np.asarray(polys, dtype=object), DRAPE_STEP)
-    parts = shapely.get_parts(polys)
+def _polygon_vertices(polys):
+    """(3k, 2) vertices of the triangles of the polygons' parts (None: none)."""
+    parts = shapely.get_parts(np.asarray(polys, dtype=object))
     parts = parts[shapely.get_type_id(parts) == 3]
     parts = shapely.orient_polygons(parts, exterior_cw=False)
     tris, _ = _triangulate(parts)
-    if not len(tris):
+    return tris.reshape(-1, 2) if len(tris) else None
+
+
+def _draped(scene, polys, origin, lift, default):
+    """Triangles of polygons laid on the ground (+ ``lift``), map frame."""
+    xy = _polygon_vertices(shapely.segmentize(np.asarray(polys, dtype=object), DRAPE_STEP))
+    if xy is None:
         return None
-    xy = tris.reshape(-1, 2)
     z = _ground_z(scene, xy[:, 0], xy[:, 1], default) + lift
     pts = np.column_stack([xy - origin[:2], z - origin[2]])
     return pts.reshape(-1, 3, 3)
@@ -294,15 +298,9 @@ def _flood_surface(flood, origin):
     water bodies triangulated, at the water level (scalar level), else at the
     water-surface altitude of the DEM cell under each vertex."""
     polys = np.asarray(flood.polygons.geometry.values, dtype=object)
-    if not len(polys):
+    xy = _polygon_vertices(polys) if len(polys) else None
+    if xy is None:
         return None
-    parts = shapely.get_parts(polys)
-    parts = parts[shapely.get_type_id(parts) == 3]
-    parts = shapely.orient_polygons(parts, exterior_cw=False)
-    tris, _ = _triangulate(parts)
-    if not len(tris):
-        return None
-    xy = tris.reshape(-1, 2)
     if flood.level is not None:
         z = np.full(len(xy), float(flood.level))
     else:
