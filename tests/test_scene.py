@@ -582,3 +582,15 @@ def test_layers_in_different_vertical_frames_warn_when_added():
     # a project 100 m above the DEM: warned by add_bim, never refused there
     with pytest.warns(DataQualityWarning, match=r"add_bim: project .* at 135\.00 m"):
         ok.add_bim(box_project((X0 + 10, Y0 + 10, X0 + 18, Y0 + 18), base_z=135.0))
+
+
+def test_generated_ids_are_not_reused_after_buildings_were_dropped():
+    # three generated ids, the first clipped away: counting rows would give the
+    # next building "B000002", which is still in the scene
+    geoms = [shapely.box(X0 + 20 * i, Y0, X0 + 20 * i + 10, Y0 + 10) for i in range(3)]
+    s = cc.Scene().add_buildings(gdf(geoms, height=[9.0] * 3), id_column=False)
+    s = s.clip(shapely.box(X0 + 15, Y0 - 5, X0 + 60, Y0 + 15))
+    assert list(s.buildings.index) == ["B000001", "B000002"]
+    new = gdf([shapely.box(X0 + 80, Y0, X0 + 90, Y0 + 10)], height=[6.0])
+    s.add_buildings(new, id_column=False)
+    assert list(s.buildings.index) == ["B000001", "B000002", "B000003"]

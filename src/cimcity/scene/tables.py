@@ -148,8 +148,8 @@ def _with_ids(gdf, kind, existing, id_column):
                     f"{kind}: " + "; ".join(problems), DataQualityWarning, stacklevel=5
                 )
         else:
-            n0 = len(existing) if existing is not None else 0
             pre = PREFIX.get(kind, "L")
+            n0 = _next_number(existing, pre)
             gdf.index = pd.Index(
                 [f"{pre}{i:06d}" for i in range(n0, n0 + len(gdf))],
                 name=ID.get(kind, "id"),
@@ -169,6 +169,20 @@ def _with_ids(gdf, kind, existing, id_column):
                 f"{kind}: ids {list(map(str, clash[:5]))} are already in the scene"
             )
     return gdf
+
+
+def _next_number(existing, prefix: str) -> int:
+    """First free number after the generated ids ``<prefix>000123`` of a layer.
+
+    Counting the rows would reuse an id once rows have been dropped (ten rows,
+    one dropped: the next would be numbered 9, which is still taken).
+    """
+    if existing is None or not len(existing):
+        return 0
+    ids = existing.index.astype(str)
+    nums = ids.str.extract(rf"^{prefix}(\d+)$")[0].dropna()
+    last = int(nums.astype("int64").max()) + 1 if len(nums) else 0
+    return max(last, len(existing))
 
 
 def repair(gdf, kind: str, strict: bool = False) -> gpd.GeoDataFrame:
