@@ -300,3 +300,29 @@ def test_paris_11e_buildings_map_scale_bar_matches_the_width(shared_data):
     assert ax.xaxis.get_offset_text().get_text() == ""
     # the buildings are drawn, clipped to the map
     assert len(ax.collections) >= 1
+
+
+def test_solar_map_names_the_base_layers_it_draws_under_the_data():
+    # a parcel around the box and a lawn in it: drawn pale under the roof
+    # sensors, they must be named in the legend (a resident would read them as
+    # "roofs without data"), and the ground is "not studied" only when no
+    # ground sensor was drawn
+    import geopandas as gpd
+
+    from cimcity import solar
+
+    scene = testing.lone_box()
+    x0, y0 = testing.X0, testing.Y0
+    scene.add_parcels(gpd.GeoDataFrame(
+        geometry=[shapely.box(x0 - 15, y0 - 15, x0 + 35, y0 + 25)], crs=testing.CRS))
+    scene.add_vegetation(gpd.GeoDataFrame(
+        {"height": [0.2]}, geometry=[shapely.box(x0 - 10, y0 - 10, x0 - 2, y0 - 2)],
+        crs=testing.CRS))
+    res = solar.irradiance(scene, "2026-06-21", spacing=2.0, surfaces=("roof",))
+    labels = [t.get_text() for t in res.plot(lang="en").get_legend().get_texts()]
+    assert labels == ["Vegetation", "Unbuilt ground (not studied)"]
+    # with ground sensors drawn (irradiance needs terrain faces for them) the
+    # ground is studied: no "not studied" entry
+    extent = (x0 - 20, y0 - 20, x0 + 40, y0 + 30)
+    fr = maps.base_legend(scene, extent, lang="fr", ground_studied=True)
+    assert [h.get_label() for h in fr] == ["Végétation"]

@@ -56,6 +56,7 @@ __all__ = [
     "footprints",
     "add_basemap",
     "study_area",
+    "base_legend",
     "scale_bar",
     "north_arrow",
     "km_axes",
@@ -98,6 +99,9 @@ i18n.add_terms(
         "map_per_zone": ("per zone", "par zone"),
         "map_per_custom": ("per unit", "par unité"),
         "map_impact": ("Project impact", "Impact du projet"),
+        "map_unbuilt_not_studied": (
+            "Unbuilt ground (not studied)", "Sol non bâti (non étudié)"
+        ),
         "veg_vegetation_share": (
             "Vegetation (canopy + low vegetation)", "Végétation (canopée + strate basse)"
         ),
@@ -564,6 +568,44 @@ def study_area(ax, area, extent, *, lang=None):
         Patch(facecolor="none", edgecolor="0.15", ls="--", label=i18n.term("study_area", lang)),
         Patch(facecolor="0.55", alpha=0.35, label=i18n.term("map_context", lang)),
     ]
+
+
+def base_legend(scene, extent, *, lang=None, ground_studied=False) -> list:
+    """Legend entries for the quiet base drawn by :func:`start` under the data.
+
+    Without them a resident reads the pale unbuilt parcels and the green
+    patches as part of the result (e.g. "roofs without data"). Only the layers
+    present inside ``extent`` get an entry; the unbuilt ground gets one only
+    when it was not studied (``ground_studied=False``).
+
+    Parameters
+    ----------
+    scene : Scene or None
+    extent : (xmin, ymin, xmax, ymax)
+        Map extent [m].
+    lang : {"fr", "en"}, optional
+    ground_studied : bool
+        True when the data drawn cover the ground too.
+
+    Returns
+    -------
+    list of matplotlib handles (possibly empty)
+    """
+    from matplotlib.patches import Patch
+
+    handles = []
+    if scene is None:
+        return handles
+    veg = getattr(scene, "vegetation", None)
+    if veg is not None and len(veg) and len(clip(veg, extent)):
+        st = BASE_STYLE["vegetation"]
+        handles.append(Patch(facecolor=st["facecolor"], edgecolor="0.6", lw=0.4,
+                             label=i18n.term("vegetation", lang)))
+    parcels = getattr(scene, "parcels", None)
+    if not ground_studied and parcels is not None and len(parcels) and len(clip(parcels, extent)):
+        handles.append(Patch(facecolor="#f7f6f3", edgecolor=BASE_STYLE["parcels"]["edgecolor"],
+                             lw=0.6, label=i18n.term("map_unbuilt_not_studied", lang)))
+    return handles
 
 
 def _fill(ax, geom, **kw):

@@ -361,7 +361,11 @@ class SolarResult(Result):
                 f" ({i18n.term('map_clear_sky', lang)})" if self.meta.get("upper_bound") else ""
             )
             title = head + " — " + ", ".join(p for p in (place, when) if p) + ub
-        return maps.finish(ax, title=title, lang=lang, axes=axes)
+        legend = maps.base_legend(
+            scene, extent, lang=lang,
+            ground_studied=bool(len(S)) and S["kind"].isin(["ground", "point"]).any(),
+        )
+        return maps.finish(ax, title=title, lang=lang, axes=axes, legend=legend)
 
     def render(
         self,
