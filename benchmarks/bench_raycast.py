@@ -23,8 +23,17 @@ trimesh embree         ``trimesh.ray.ray_pyembree.RayMeshIntersector.intersects_
 trimesh numpy          ``trimesh.ray.ray_triangle.RayMeshIntersector.intersects_any``
                        (trimesh's own engine; run on a subset, it is slow)
 numba / embree closest ``intersect(...)`` closest hit with distance and face
-... random             the same queries on 1 M incoherent rays (sensor origins in random
-                       order, random upward directions): what ``engine="auto"`` weighs
+numba any/closest random sensors|uniform Nk
+                       incoherent rays at growing counts N (0.1 M, 0.3 M, 1 M):
+                       random upward directions from the sensors in random order
+                       ("sensors"), or from anywhere in the district's bounds, inside
+                       buildings too ("uniform"); cimcity sorts them by octant and
+                       Morton code of the origin before tracing (bvh_sorted)
+numba before ...       the same 1 M any-hit rays by the path before sorting (input
+                       order, packets by direction cell per window: occluded_grouped)
+embreex raw any/closest ...
+                       raw embreex on the same incoherent rays (float32, one thread
+                       per core): the peer; "vs raw" of a numba row divides by it
 
 Timing: best of ``REPEATS`` runs, after a warm-up call (numba compilation and
 acceleration-structure builds happen outside the timed part; build times are
@@ -33,7 +42,7 @@ threads): a per-core figure that holds when the machine is shared. ``others`` is
 the share of the machine's CPUs used by other processes during the timed runs:
 wall-clock rays/s scale down by about that much.
 
-Run: ``python benchmarks/bench_raycast.py [--quick]``.
+Run: ``python benchmarks/bench_raycast.py [--quick] [--no-grid]``.
 """
 
 from __future__ import annotations
@@ -54,8 +63,9 @@ from cimcity.sun.sensors import sample as sample_sensors
 ROOT = Path(__file__).resolve().parents[1]
 PARIS11 = ROOT.parent / "shared" / "data" / "france" / "bdnb_paris11_batiments.shp"
 REPEATS = 3
-#: incoherent rays per scene (random origins among the sensors, random directions)
-RANDOM_RAYS = 1_000_000
+#: incoherent rays per scene (random origins among the sensors or anywhere in
+#: the district, random upward directions), at growing counts
+RANDOM_COUNTS = (100_000, 300_000, 1_000_000)
 THREADS = len(os.sched_getaffinity(0))
 
 
@@ -173,12 +183,52 @@ def raw_embree(mesh):
 
 
 HEADER = (
-    f"{'scene':<17} {'faces':>7} {'rays':>9} {'engine / query':<24} "
+    f"{'scene':<17} {'faces':>7} {'rays':>9} {'engine / query':<40} "
     f"{'time s':>7} {'Mrays/s':>8} {'vs raw':>7} {'Mr/cpu-s':>8} {'others':>6}"
 )
 
 
-def bench_scene(name, mesh, max_sensors, pool):
+def raw_runner(scene, pool, mesh, o, d, query):
+    """Raw embreex on float32 local rays, split over one thread per core (4
+    parts per thread): what a careful user of embreex writes."""
+    o32 = (o - mesh.origin).astype(np.float32)
+    d32 = (d / np.linalg.norm(d, axis=1)[:, None]).astype(np.float32)
+    cuts = np.linspace(0, len(o), THREADS * 4 + 1).astype(int)
+    parts = list(zip(cuts[:-1], cuts[1:], strict=True))
+
+    def run(part):
+        a, b = part
+        if query == "any":
+            return scene.run(o32[a:b], d32[a:b], query="OCCLUDED")
+        return scene.run(o32[a:b], d32[a:b], output=1)
+
+    return lambda: list(pool.map(run, parts))
+
+
+def before_any(mesh, o, d):
+    """The any-hit path before sorting (input order, packets by direction cell
+    window by window: ``bvh_packets.occluded_grouped``), on the same threads."""
+    from cimcity._kernels import bvh_packets
+    from cimcity.raycast import numba_engine
+    from cimcity.raycast.tasks import run_all, split, worker_count
+
+    b = numba_engine.bvh(mesh)
+    out = np.empty(len(o), bool)
+    tmax = np.array([np.inf])
+    args = (b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, d, rc.DEFAULT_TMIN)
+    args = (*args, tmax, out)
+    workers = worker_count("numba")
+    windows = -(-len(o) // bvh_packets.WINDOW)
+    parts = split(windows, 4, workers)
+
+    def run():
+        fn = bvh_packets.occluded_grouped
+        return list(run_all(lambda sl: fn(*args, sl.start, sl.stop), parts, workers))
+
+    return run
+
+
+def bench_scene(name, mesh, max_sensors, pool, random_counts):
     """Time every engine on one scene's rays; prints and returns the rows."""
     p, n, dirs, o, d = sky_rays(mesh, max_sensors)
     nr = len(o)
@@ -202,6 +252,7 @@ def bench_scene(name, mesh, max_sensors, pool):
         lambda: rc.occluded_matrix(mesh, p, dirs, normals=n, engine="numba"),
     )
     raw = None
+    scene_raw = None
     if has_embree:
         t = time.perf_counter()
         rc.prepare(mesh, "embree")
@@ -229,6 +280,7 @@ def bench_scene(name, mesh, max_sensors, pool):
 
         row(f"embreex raw {THREADS} threads", raw_threads)
         raw = rows[-1][2]
+        scene_raw = scene
         import trimesh.ray.ray_pyembree as tre
 
         tm_e = tre.RayMeshIntersector(mesh.to_trimesh())
@@ -253,27 +305,41 @@ def bench_scene(name, mesh, max_sensors, pool):
     row("numba closest", lambda: rc.intersect(mesh, o, d, engine="numba"))
     if has_embree:
         row("embree closest", lambda: rc.intersect(mesh, o, d, engine="embree"))
-    # incoherent rays: the sensors in random order, random upward directions
+    # incoherent rays: the sensors in random order, random upward directions,
+    # at growing ray counts (scaling); raw embreex on the same rays is the peer
     rng = np.random.default_rng(0)
-    k = min(nr, RANDOM_RAYS)
-    ro = p[rng.integers(0, len(p), k)]
-    rd = rng.normal(size=(k, 3))
-    rd[:, 2] = np.abs(rd[:, 2])
-    for label, fn in [
-        ("numba any-hit random", lambda: rc.occluded(mesh, ro, rd, engine="numba")),
-        ("embree any-hit random", lambda: rc.occluded(mesh, ro, rd, engine="embree")),
-        ("numba closest random", lambda: rc.intersect(mesh, ro, rd, engine="numba")),
-        ("embree closest random", lambda: rc.intersect(mesh, ro, rd, engine="embree")),
-    ]:
-        if has_embree or label.startswith("numba"):
-            row(label, fn, rays=k)
+    lo, hi = mesh.bounds
+    for k in random_counts:
+        ro = p[rng.integers(0, len(p), k)]
+        rd = rng.normal(size=(k, 3))
+        rd[:, 2] = np.abs(rd[:, 2])
+        uo = rng.uniform(lo, hi, (k, 3))  # anywhere in the district, inside too
+        for kind, ray_o in (("sensors", ro), ("uniform", uo)):
+            tag = f"random {kind} {k // 1000}k"
+            for query, fn in (("any", rc.occluded), ("closest", rc.intersect)):
+                row(
+                    f"numba {query} {tag}",
+                    lambda fn=fn, o_=ray_o, d_=rd: fn(mesh, o_, d_, engine="numba"),
+                    rays=k,
+                )
+                if query == "any" and k == random_counts[-1]:
+                    row(f"numba before {tag}", before_any(mesh, ray_o, rd), rays=k)
+                if scene_raw is not None:
+                    run = raw_runner(scene_raw, pool, mesh, ray_o, rd, query)
+                    row(f"embreex raw {query} {tag}", run, rays=k)
     print(note)
     print(HEADER)
+    peers = {r[0]: r[2] for r in rows if r[0].startswith("embreex raw")}
     for label, rays, sec, mrs, mrcpu, others in rows:
         sky_any_hit = "closest" not in label and "random" not in label
         ratio = f"{raw / sec:7.2f}" if raw and sky_any_hit else "      -"
+        if "random" in label:
+            query = "closest" if "closest" in label else "any"
+            peer = peers.get("embreex raw " + query + label[label.index(" random") :])
+            if peer and not label.startswith("embreex"):
+                ratio = f"{peer / sec:7.2f}"
         print(
-            f"{name:<17} {mesh.n_faces:>7} {rays:>9} {label:<24} {sec:>7.3f} "
+            f"{name:<17} {mesh.n_faces:>7} {rays:>9} {label:<40} {sec:>7.3f} "
             f"{mrs:>8.2f} {ratio} {mrcpu:>8.2f} {others:>6.0%}",
             flush=True,
         )
@@ -284,8 +350,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only")
     args = ap.parse_args(argv)
-    sizes = [10, 30] if args.quick else [10, 30, 60]
+    sizes = [10, 30] if args.quick else [10, 40, 60]  # 40x40: 1,600 buildings
     max_sensors = 4_000 if args.quick else 30_000
+    counts = RANDOM_COUNTS[:2] if args.quick else RANDOM_COUNTS
     numba_threads = os.environ.get("NUMBA_NUM_THREADS", "all")
     print(
         f"{THREADS} CPU(s); numba threads: {numba_threads}; engines: "
@@ -300,7 +367,7 @@ def main(argv=None):
         t = time.perf_counter()
         mesh = make()
         print(f"\n[{name}: mesh built in {time.perf_counter() - t:.1f} s]", end="")
-        bench_scene(name, mesh, max_sensors, pool)
+        bench_scene(name, mesh, max_sensors, pool, counts)
     print(
         "\nMrays/s: wall clock, best of runs. vs raw: throughput relative to raw"
         " embreex on all threads (1.00 = same, 0.80 = 20% slower). Mr/cpu-s: rays per"

@@ -34,8 +34,9 @@ Engines (``engine=``)
     * :func:`occluded` and :func:`intersect` → ``"embree"``: on coherent rays
       (sensors × directions flattened) numba's grouped packets are ahead by
       about 10 %, but on incoherent rays (random origins and directions) and
-      for closest hits Embree's single-ray traversal is 1.5-2.7 times faster
-      than numba's (Paris 11e any-hit: 6.6 vs 2.5 M rays/s).
+      for closest hits Embree's single-ray traversal is 2-3 times faster
+      than numba's, even with numba's rays sorted (Paris 11e, 1 M random
+      any-hit rays on 2 shared cores: 3.2-3.3 vs 6.0-9.0 M rays/s).
 
     The rule depends only on the query and on ``embreex`` being installed
     (no timing at run time), so results and their engine are reproducible.
@@ -71,11 +72,17 @@ are coherent, about twice as fast per core as one by one:
 :func:`occluded_matrix` packs, for each direction, 8 consecutive sensors
 lying within 16 m of each other (e.g. sensors of one facade in
 :func:`cimcity.sun.sensors.sample` order: keep sensors in spatially coherent order);
-:func:`occluded` (256 rays or more) sorts each window of 8,192 consecutive
-rays by direction cell (3.6° cube-map cells, stable, so rays of a cell keep
-their input order) and packs runs of one cell within 16 m, then scatters the
-answers back; other rays, and all of :func:`intersect`, go one by one. Both
-give exactly the single-ray answers. Numba kernels compile on first use
+:func:`occluded` and :func:`intersect` (256 rays or more) work in tasks of
+131,072 rays: a task whose directions mostly repeat (sensors × sky patches
+flattened) sorts each window of 8,192 rays by direction cell (3.6° cube-map
+cells) and packs runs of one cell within 16 m (:func:`intersect` traces such
+a task in input order); any other task (incoherent rays) sorts its rays by
+direction octant
+and Morton code of the origin, copies them in that order and traces them one
+by one (:mod:`cimcity._kernels.bvh_sorted`: consecutive rays then share the
+nodes in cache, 1.2-1.6x faster than input order on random rays), then
+scatters the answers back. All of it gives exactly the single-ray answers.
+Numba kernels compile on first use
 (about 15 s of CPU, then cached on disk by numba). Both engines split the
 work into tasks of about 32 k rays (sensor rows for the matrix) that a pool
 of threads pulls one after the other (the kernels release the GIL), so a
@@ -89,8 +96,8 @@ Layout
 (engine names and choice), :mod:`~cimcity.raycast.rays` (input checks),
 :mod:`~cimcity.raycast.tasks` (work split over threads), one module per engine
 (:mod:`~cimcity.raycast.numba_engine`, :mod:`~cimcity.raycast.embree_engine`);
-kernels in :mod:`cimcity._kernels.bvh_build`, ``bvh_traverse``, ``bvh_packets``
-and ``embree_rays``.
+kernels in :mod:`cimcity._kernels.bvh_build`, ``bvh_traverse``, ``bvh_packets``,
+``bvh_sorted`` and ``embree_rays``.
 """
 
 from __future__ import annotations
