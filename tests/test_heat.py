@@ -479,3 +479,102 @@ def test_cool_roof_reaches_the_mesh_path():
         t_a = ta + dt * (1 - a) / (1 - 0.18)
         expected = 0.95 * SIGMA * ((ta + dt) ** 4 - t_a**4) / ((a - 0.18) * e)
         assert dl / dk[a] == pytest.approx(expected, rel=1e-4)
+
+
+def _hourly_reference(monkeypatch):
+    """Route tmrt/tmrt_raster through the per-hour loop (one
+    ``hour_fluxes`` call per hour, the model as it ran before the chunked
+    kernel): the reference of the fast path."""
+    import importlib
+
+    import cimcity.heat.model as model
+
+    tm = importlib.import_module("cimcity.heat.tmrt")  # the module, not the function
+
+    def hourly(views, met, *, lit_many=None, person_sun_many=None, **kw):
+        return model.run_hourly(views, met, **kw)
+
+    monkeypatch.setattr(tm, "run", hourly)
+
+
+def _same_run(a, b, tol):
+    for name in ("tmrt_array", "flux_array", "sun_array"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert np.abs(x.astype(float) - y.astype(float)).max() <= tol, name
+    for c in ("tmrt_mean", "tmrt_max", "sun_hours", "Kdown", "Lw"):
+        assert np.abs(a.points[c] - b.points[c]).max() <= tol, c
+    assert (a.points["time_max"] == b.points["time_max"]).all()
+
+
+@pytest.mark.parametrize("chunk", [None, 1.0])
+def test_chunked_kernel_equals_the_hourly_reference_raster(monkeypatch, chunk):
+    """The chunked all-hours kernel (sun profiles and person sun for a chunk
+    of hours, then every point over all its hours) gives the numbers of the
+    per-hour loop: every grid cell, two days with nights, a block and a tree
+    (observed: equal to the last float32 bit; tolerance 1e-6 K, W/m²).
+    ``chunk=1.0``: a chunk of one hour (chunk boundaries, hour offsets)."""
+    import cimcity.heat.model as model
+
+    g = flat_grid(n=40, box=(10, 18, 8, 30, 14.0), tree=(28, 20, 3, 9.0))
+    w = weather_frame("2023-07-14 00:00", 48, temp=29.0)
+    kw = dict(timeseries=True, latitude=LAT, longitude=LON)
+    if chunk is not None:
+        monkeypatch.setattr(model, "CHUNK_BYTES", chunk)
+    fast = heat.tmrt_raster(g, w, **kw)
+    _hourly_reference(monkeypatch)
+    ref = heat.tmrt_raster(g, w, **kw)
+    assert fast.sun_array.max() == 1.0 and 0 < fast.points["sun_hours"].min()
+    _same_run(fast, ref, 1e-6)
+
+
+def test_chunked_kernel_equals_the_hourly_reference_mesh(monkeypatch):
+    """Same check on the mesh path (its sun fractions come hour by hour from
+    rays and are stacked per chunk)."""
+    scene = testing.lone_box()
+    b = scene.buildings.total_bounds
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    pts = np.array([[cx, b[3] + 3.0], [cx, b[1] - 3.0], [b[0] - 4.0, cy]])
+    w = weather_frame("2023-07-15 04:30", 20, temp=28.0, ldown=370.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        fast = heat.tmrt(scene, w, points=pts, method="mesh", timeseries=True)
+        _hourly_reference(monkeypatch)
+        ref = heat.tmrt(scene, w, points=pts, method="mesh", timeseries=True)
+    _same_run(fast, ref, 1e-6)
+
+
+def test_views_are_traced_once_per_geometry():
+    """A second call on the same rasters and points reuses the traced views
+    (same numbers); a changed DSM, land cover or transmissivity traces anew."""
+    g = flat_grid(n=30, box=(5, 12, 5, 25, 12.0))
+    w = weather_frame("2023-07-15 10:30", 3, temp=30.0)
+    kw = dict(latitude=LAT, longitude=LON)
+    a = heat.tmrt_raster(g, w, **kw)
+    b = heat.tmrt_raster(g, w, **kw)
+    assert b.meta["views_reused"] and not a.meta["views_reused"]
+    assert np.array_equal(a.points["tmrt_mean"], b.points["tmrt_mean"])
+    c = heat.tmrt_raster(flat_grid(n=30, box=(5, 12, 5, 25, 13.0)), w, **kw)
+    d = heat.tmrt_raster(flat_grid(n=30, box=(5, 12, 5, 25, 13.0), landcover=5), w, **kw)
+    e = heat.tmrt_raster(flat_grid(n=30, box=(5, 12, 5, 25, 13.0), landcover=5), w,
+                         transmissivity=0.1, **kw)
+    assert not (c.meta["views_reused"] or d.meta["views_reused"]
+                or e.meta["views_reused"])
+    assert (c.points["svf"] <= a.points["svf"] + 1e-12).all()
+
+
+def test_points_in_blocks_give_the_same_answers(monkeypatch):
+    """Many points run in blocks (views traced and run block by block, to
+    bound memory): the same Tmrt, fluxes and summaries as one block, in the
+    same order (observed equal; tolerance 1e-9)."""
+    import importlib
+
+    tm = importlib.import_module("cimcity.heat.tmrt")
+    g = flat_grid(n=30, box=(5, 12, 5, 25, 12.0), tree=(20, 15, 3, 8.0))
+    w = weather_frame("2023-07-15 05:30", 16, temp=30.0)
+    kw = dict(timeseries=True, latitude=LAT, longitude=LON)
+    one = heat.tmrt_raster(g, w, **kw)
+    monkeypatch.setattr(tm, "VIEW_BLOCK_POINTS", 97)
+    many = heat.tmrt_raster(g, w, **kw)
+    assert len(one.points) > 5 * 97 and not many.meta["views_reused"]
+    _same_run(one, many, 1e-9)
+    assert np.array_equal(one.points["svf"], many.points["svf"])

@@ -105,3 +105,42 @@ def test_times_follow_the_met_files(shared_data):
     high = oct11["Kdown"] > 200
     assert high.sum() == 6
     assert np.abs(kdn[high] / oct11.loc[high, "Kdown"] - 1).max() < 0.04
+
+
+def test_fast_path_equals_the_hourly_reference(shared_data, monkeypatch):
+    """The chunked all-hours kernel and the per-hour loop (``run_hourly``,
+    the model as it ran before) give the same Tmrt and fluxes at both
+    stations for every met step of the four days (all 55 measured hours;
+    required ≤ 0.01 K, observed equal to the last float32 bit), and on every
+    cell of the Gustav Adolfs grid over 26 Jul 2006."""
+    import importlib
+
+    import numpy as np
+
+    import cimcity.heat.model as model
+    from cimcity.heat import read_umep_met, tmrt_raster
+    from cimcity.heat.rasters import heat_grid
+
+    tm = importlib.import_module("cimcity.heat.tmrt")
+    ga = shared_data / "dem/goteborg_gustav_adolfs"
+    grid = heat_grid(ga / "DSM_GA.tif", dem=ga / "DEM_GA.tif", cdsm=ga / "CDSM_GA.tif",
+                     landcover=ga / "LC_GA.tif")
+    met = read_umep_met(ga / "MetFile_20060726.txt", 57.706, 11.967, 10.0,
+                        tz=validation.TZ)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        fast = {s: validation.simulate(s, shared_data / "dem") for s in validation.SITES}
+        fast_grid = tmrt_raster(grid, met, timeseries=True)
+
+        def hourly(views, met, *, lit_many=None, person_sun_many=None, **kw):
+            return model.run_hourly(views, met, **kw)
+
+        monkeypatch.setattr(tm, "run", hourly)
+        ref = {s: validation.simulate(s, shared_data / "dem") for s in validation.SITES}
+        ref_grid = tmrt_raster(grid, met, timeseries=True)
+    for s in validation.SITES:
+        assert len(fast[s]) == len(ref[s]) >= 24  # 24 steps a day
+        d = (fast[s][list(validation.VARIABLES)] - ref[s][list(validation.VARIABLES)]).abs()
+        assert d["Tmrt"].max() <= 1e-6 and d.to_numpy().max() <= 1e-4, (s, d.max())
+    assert np.abs(fast_grid.tmrt_array - ref_grid.tmrt_array).max() <= 1e-6
+    assert np.abs(fast_grid.flux_array - ref_grid.flux_array).max() <= 1e-4

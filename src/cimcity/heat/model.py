@@ -54,9 +54,10 @@ from .._progress import bar as progress_bar
 from ..errors import InputError
 from ..sun.sky import sky_components
 from .surfaces import SIGMA, WALL, class_table, clearness, sky_longwave, surface_wave
-from .views import EPS
+from .views import EPS, merged_views
 
-__all__ = ["POSTURES", "ABSORPTION", "FLUX_COLUMNS", "mean_radiant_temperature", "run"]
+__all__ = ["POSTURES", "ABSORPTION", "FLUX_COLUMNS", "mean_radiant_temperature", "run",
+           "run_hourly", "concat_runs"]
 
 #: angular factors (up, down, north, east, south, west) by posture
 POSTURES = {
@@ -112,10 +113,61 @@ class Run:
     sun: np.ndarray = None  # (T, n) sun fraction at the points, or None
 
 
+def concat_runs(runs) -> Run:
+    """One :class:`Run` from runs of the same steps on consecutive blocks of
+    points (the point axis concatenated)."""
+    r0 = runs[0]
+
+    def cat(name, axis):
+        parts = [getattr(r, name) for r in runs]
+        return None if parts[0] is None else np.concatenate(parts, axis=axis)
+
+    return Run(cat("tmrt", 1), cat("fluxes", 1), cat("tmrt_mean", 0), cat("tmrt_max", 0),
+               cat("argmax", 0), cat("flux_mean", 0), cat("sun_hours", 0), r0.sky_lw,
+               r0.sky_lw_how, r0.clearness, cat("sun", 1))
+
+
+#: memory allowed for the sun profiles of one chunk of hours [bytes]
+CHUNK_BYTES = 256e6
+
+
+def _setup(views, met, *, north, tau, posture, wall_albedo, wall_emissivity,
+           land_cover):
+    """What every hour of :func:`run` needs: class table, sky, surface wave."""
+    factors = posture_factors(posture)
+    if not 0.0 <= tau <= 1.0:
+        raise InputError(f"transmissivity must be within 0..1; got {tau!r}")
+    table = class_table(wall_albedo, wall_emissivity, land_cover,
+                        roof_albedos=views.extra.get("roof_albedos", ()))
+    alb = table["albedo"].to_numpy(float)
+    emi = table["emissivity"].to_numpy(float)
+    comp = sky_components(met.sky, "perez", north=north)
+    ci, known = clearness(met)
+    # unknown cloudiness: sky_longwave computes it again and warns
+    lsky, how = sky_longwave(met, ci if known else None)
+    dtemp = np.asarray(surface_wave(met, table, ci), float)
+    ta = met.air["temp_air"].to_numpy(float) + 273.15
+    x = views.extra
+    key = ("groups", len(alb), float(tau))  # time-independent: once per view set
+    if key not in x:
+        x[key] = kern.group_weights(views.kind, views.through, views.cls, x["fidx"],
+                                    x["fw"], len(alb), float(tau))
+    groups = x[key]
+    return factors, alb, emi, comp, ci, lsky, how, dtemp, ta, groups
+
+
 def run(views, met, *, lit, person_sun, north=0.0, tau=0.03, posture="standing",
         wall_albedo=0.20, wall_emissivity=0.90, land_cover=None,
-        timeseries=False, progress=None) -> Run:
+        timeseries=False, progress=None, lit_many=None, person_sun_many=None) -> Run:
     """Fluxes and Tmrt at the view points for every step of ``met``.
+
+    The hours run in chunks (as many as :data:`CHUNK_BYTES` of sun profiles
+    allow): the sun profiles and the points' sun fractions of a chunk are
+    computed together, then one kernel
+    (:func:`cimcity._kernels.heat.hours_fluxes`) sums every point's fluxes
+    and Tmrt over the chunk's hours with the point's views read once. The
+    per-hour loop :func:`run_hourly` gives the same numbers (kept as the
+    reference, ``tests/test_heat.py``).
 
     Parameters
     ----------
@@ -140,23 +192,94 @@ def run(views, met, *, lit, person_sun, north=0.0, tau=0.03, posture="standing",
     timeseries : bool
         Keep every step's Tmrt and fluxes (else means and maxima only).
     progress : None or bool
+    lit_many, person_sun_many : callable, optional
+        ``lit`` and ``person_sun`` for ``(k, 3)`` suns at once:
+        ``(M, k)`` profiles and ``(k, n)`` sun fractions (one kernel call per
+        chunk instead of one per hour).
 
     Returns
     -------
     Run
     """
-    factors = posture_factors(posture)
-    if not 0.0 <= tau <= 1.0:
-        raise InputError(f"transmissivity must be within 0..1; got {tau!r}")
-    table = class_table(wall_albedo, wall_emissivity, land_cover,
-                        roof_albedos=views.extra.get("roof_albedos", ()))
-    alb = table["albedo"].to_numpy(float)
-    emi = table["emissivity"].to_numpy(float)
-    comp = sky_components(met.sky, "perez", north=north)
-    ci, _ = clearness(met)
-    lsky, how = sky_longwave(met, None)
-    dtemp = surface_wave(met, table, ci)
-    ta = met.air["temp_air"].to_numpy(float) + 273.15
+    factors, alb, emi, comp, ci, lsky, how, dtemp, ta, groups = _setup(
+        views, met, north=north, tau=tau, posture=posture, wall_albedo=wall_albedo,
+        wall_emissivity=wall_emissivity, land_cover=land_cover)
+    T, n = len(met.times), views.n
+    keep_t = np.zeros((T, n), np.float32) if timeseries else np.zeros((1, 1), np.float32)
+    keep_f = (np.zeros((T, n, 12), np.float32) if timeseries
+              else np.zeros((1, 1, 12), np.float32))
+    keep_s = np.zeros((T, n), np.float32) if timeseries else None
+    tsum = np.zeros(n)
+    tmax = np.full(n, -np.inf)
+    arg = np.zeros(n, np.int64)
+    fsum = np.zeros((n, 12))
+    sun_h = np.zeros(n)
+    x = views.extra
+    normals = np.ascontiguousarray(views.normals, float)
+    suns = np.ascontiguousarray(comp.sun, float).reshape(T, 3)
+    beam_all = np.asarray(comp.beam, float)
+    up = np.asarray(comp.sun_up, bool) & (beam_all > 0)
+    beam = np.where(up, beam_all, 0.0)
+    dome = np.asarray(comp.dome, float)
+    horizon = np.asarray(comp.horizon, float)
+    e0 = emi[None, :] * SIGMA * ta[:, None] ** 4
+    e1 = emi[None, :] * SIGMA * (ta[:, None] + dtemp.reshape(T, -1)) ** 4
+    merged = merged_views(views)
+    m = int(merged[5].max()) + 1 if len(merged[5]) else 1  # profile entries read
+    step = int(max(1, min(T, CHUNK_BYTES // (8 * m + 8 * n)))) if T else 1
+    dark = np.full((1, 1), np.inf, np.float32)
+    ak, al = ABSORPTION
+    bar = progress_bar(T, desc="Tmrt", unit="h", progress=progress, work=T * n, threshold=2e6)
+    for a in range(0, T, step):
+        b = min(T, a + step)
+        k = b - a
+        day = np.flatnonzero(up[a:b])
+        lit_row = np.full(k, -1, np.int64)
+        lit_row[day] = np.arange(len(day))
+        pl = np.zeros((k, n))
+        if len(day):
+            s_day = np.ascontiguousarray(suns[a:b][day])
+            if lit_many is not None:
+                tb, tv = lit_many(s_day)
+            else:
+                prof = [lit(s) for s in s_day]
+                tb = np.stack([np.ravel(p[0]) for p in prof], axis=1)
+                tv = np.stack([np.ravel(p[1]) for p in prof], axis=1)
+            if person_sun_many is not None:
+                pl[day] = person_sun_many(s_day)
+            else:
+                for r, s in zip(day, s_day):
+                    pl[r] = np.asarray(person_sun(s), float)
+        else:
+            tb = tv = dark
+        kern.hours_fluxes(
+            *merged, groups, tb, tv, lit_row, EPS, normals, x["sky_sum"],
+            x["leaf_sum"], x["hor_sum"], dome[a:b], horizon[a:b], suns[a:b],
+            beam[a:b], dome[a:b] * np.pi, np.asarray(lsky[a:b], float), ta[a:b],
+            alb, emi, np.ascontiguousarray(e0[a:b]), np.ascontiguousarray(e1[a:b]),
+            views.svf, pl, float(tau), WALL, SIGMA, factors, float(ak), float(al),
+            bool(timeseries), keep_t, keep_f, tsum, tmax, arg, fsum, a,
+        )
+        if timeseries:
+            keep_s[a:b] = pl
+        sun_h += pl.sum(axis=0) * met.interval
+        bar.update(k)
+    bar.close()
+    if not timeseries:
+        keep_t = keep_f = None
+    return Run(keep_t, keep_f, tsum / max(T, 1), tmax, arg, fsum / max(T, 1),
+               sun_h, lsky, how, ci, keep_s)
+
+
+def run_hourly(views, met, *, lit, person_sun, north=0.0, tau=0.03,
+               posture="standing", wall_albedo=0.20, wall_emissivity=0.90,
+               land_cover=None, timeseries=False, progress=None) -> Run:
+    """:func:`run` hour by hour with :func:`cimcity._kernels.heat.hour_fluxes`
+    (one kernel call per hour): the reference the chunked :func:`run` is
+    checked against. Same parameters and result."""
+    factors, alb, emi, comp, ci, lsky, how, dtemp, ta, groups = _setup(
+        views, met, north=north, tau=tau, posture=posture, wall_albedo=wall_albedo,
+        wall_emissivity=wall_emissivity, land_cover=land_cover)
     T, n = len(met.times), views.n
     keep_t = np.zeros((T, n), np.float32) if timeseries else None
     keep_f = np.zeros((T, n, 12), np.float32) if timeseries else None
@@ -168,11 +291,8 @@ def run(views, met, *, lit, person_sun, north=0.0, tau=0.03, posture="standing",
     sun_h = np.zeros(n)
     x = views.extra
     normals = np.ascontiguousarray(views.normals, float)
-    groups = kern.group_weights(views.kind, views.through, views.cls, x["fidx"],
-                                x["fw"], len(alb), float(tau))
     hit, hz = x["hit"], x["hz"]
     dark = np.full(1, np.inf, np.float32)
-    bar = progress_bar(T, desc="Tmrt", unit="h", progress=progress, work=T * n, threshold=2e6)
     for t in range(T):
         s = np.ascontiguousarray(comp.sun[t], float)
         up = bool(comp.sun_up[t]) and comp.beam[t] > 0
@@ -182,8 +302,8 @@ def run(views, met, *, lit, person_sun, north=0.0, tau=0.03, posture="standing",
         e1 = emi * SIGMA * (ta[t] + dtemp[t]) ** 4
         f = kern.hour_fluxes(
             views.kind, views.through, views.cls, views.normal_index, groups,
-            hit, hz, tb, tv, EPS, normals, x["fidx"], x["fw"], x["sky_sum"],
-            x["leaf_sum"], x["hor_sum"],
+            hit, hz, np.ravel(tb), np.ravel(tv), EPS, normals, x["fidx"], x["fw"],
+            x["sky_sum"], x["leaf_sum"], x["hor_sum"],
             float(comp.dome[t]), float(comp.horizon[t]), s,
             float(comp.beam[t] if up else 0.0), float(comp.dome[t] * np.pi),
             float(lsky[t]), float(ta[t]), alb, emi, e0, e1, views.svf, pl,
@@ -200,7 +320,5 @@ def run(views, met, *, lit, person_sun, north=0.0, tau=0.03, posture="standing",
         arg[better] = t
         fsum += f
         sun_h += pl * met.interval
-        bar.update(1)
-    bar.close()
     return Run(keep_t, keep_f, tsum / max(T, 1), tmax, arg, fsum / max(T, 1),
                sun_h, lsky, how, ci, keep_s)

@@ -13,6 +13,7 @@ finds what it sees and whether that is sunlit this hour.
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import geopandas as gpd
@@ -26,11 +27,11 @@ from ..raycast import api as rays
 from ..sun.occluders import CROWN_BASE_SHARE, with_trees
 from ..sun.position import grid_north, scene_site
 from .met import read_met
-from .model import FLUX_COLUMNS, run
+from .model import FLUX_COLUMNS, concat_runs, run
 from .rasters import HeatGrid, _read, apply, heat_grid, scene_grid
 from .result import TmrtResult
 from .surfaces import LAND_COVER, PAVED
-from .views import EPS, mesh_views, raster_views
+from .views import EPS, cached_raster_views, merged_views, mesh_views, raster_views
 
 __all__ = ["tmrt", "tmrt_raster", "METHODS"]
 
@@ -38,9 +39,14 @@ __all__ = ["tmrt", "tmrt_raster", "METHODS"]
 METHODS = ("auto", "mesh", "raster")
 #: tallest accepted person centre height [m]
 MAX_HEIGHT = 3.0
-#: most person points of one call (a view set of 290 directions each is kept
-#: in memory, about 15 bytes per direction and point: 2 GB at this bound)
+#: most person points of one call (the raster path keeps their hourly
+#: results; their views are traced in blocks of VIEW_BLOCK_POINTS)
 MAX_POINTS = 500_000
+#: person points whose views are traced and run together: a view set of 290
+#: directions takes 15 bytes per direction and point, with its merged entries
+#: (70 bytes each for 31-48 % of the directions on the Gothenburg sites) about
+#: 50: 1 GB for a block
+VIEW_BLOCK_POINTS = 70_000
 #: most points of the mesh path (290 rays per point, plus rays to the sun
 #: every hour): beyond, the raster path is the one that scales
 MAX_MESH_POINTS = 50_000
@@ -204,9 +210,54 @@ def tmrt_raster(
     z0 = grid.dem[rows, cols]
     pz = z0 + h
     tau = float(transmissivity)
-    views = raster_views(grid, pcol, prow, pz, tau=tau, trunk_ratio=trunk_ratio,
-                         directions=directions)
+    run_kw = dict(north=north, tau=tau, posture=posture, wall_albedo=wall_albedo,
+                  wall_emissivity=wall_emissivity, land_cover=land_cover,
+                  timeseries=timeseries, progress=progress)
+    n = len(pz)
+    if n <= VIEW_BLOCK_POINTS:
+        out, svf, n_dirs, t_views, reused, t_hours = _raster_block(
+            grid, met, pcol, prow, pz, tau, trunk_ratio, directions, run_kw, cache=True)
+    else:
+        parts = [
+            _raster_block(grid, met, pcol[s:s + VIEW_BLOCK_POINTS],
+                          prow[s:s + VIEW_BLOCK_POINTS], pz[s:s + VIEW_BLOCK_POINTS],
+                          tau, trunk_ratio, directions, run_kw, cache=False)
+            for s in range(0, n, VIEW_BLOCK_POINTS)
+        ]
+        out = concat_runs([p[0] for p in parts])
+        svf = np.concatenate([p[1] for p in parts])
+        n_dirs, reused = parts[0][2], False
+        t_views = sum(p[3] for p in parts)
+        t_hours = sum(p[5] for p in parts)
+    table = _points_table(xy, z0, out, met, grid.crs)
+    table.insert(1, "svf", svf)
+    xyz = np.column_stack([xy, pz])
+    return TmrtResult(table, out, met, xyz=xyz, grid=gridinfo,
+                      meta={"method": "raster", "cell": grid.cell, "north": north,
+                            "directions": n_dirs, "views_s": t_views,
+                            "views_reused": reused, "hours_s": t_hours})
+
+
+def _raster_block(grid, met, pcol, prow, pz, tau, trunk_ratio, directions, run_kw,
+                  cache):
+    """Views and hourly model of one block of points of :func:`tmrt_raster`:
+    ``(Run, svf, directions, views seconds, views reused, hours seconds)``."""
+    t_views = time.perf_counter()
+    if cache:
+        views, reused = cached_raster_views(grid, pcol, prow, pz, tau=tau,
+                                            trunk_ratio=trunk_ratio,
+                                            directions=directions)
+    else:
+        views, reused = raster_views(grid, pcol, prow, pz, tau=tau,
+                                     trunk_ratio=trunk_ratio,
+                                     directions=directions), False
+        merged_views(views)
+    t_views = time.perf_counter() - t_views
+    t_hours = time.perf_counter()
     zmax = grid.zmax
+    pc = np.ascontiguousarray(pcol, float)
+    pr = np.ascontiguousarray(prow, float)
+    pz = np.ascontiguousarray(pz, float)
 
     def lit(sun):
         return kern.raster_sun_profiles(grid.dsm, grid.dem, grid.cdsm, sun,
@@ -214,20 +265,20 @@ def tmrt_raster(
 
     def person_sun(sun):
         return kern.point_sun(grid.dsm, grid.dem, grid.cdsm, float(trunk_ratio), tau,
-                              np.ascontiguousarray(pcol, float),
-                              np.ascontiguousarray(prow, float), pz, sun,
-                              grid.cell, zmax)
+                              pc, pr, pz, sun, grid.cell, zmax)
 
-    out = run(views, met, lit=lit, person_sun=person_sun, north=north, tau=tau,
-              posture=posture, wall_albedo=wall_albedo,
-              wall_emissivity=wall_emissivity, land_cover=land_cover,
-              timeseries=timeseries, progress=progress)
-    table = _points_table(xy, z0, out, met, grid.crs)
-    table.insert(1, "svf", views.svf)
-    xyz = np.column_stack([xy, pz])
-    return TmrtResult(table, out, met, xyz=xyz, grid=gridinfo,
-                      meta={"method": "raster", "cell": grid.cell, "north": north,
-                            "directions": len(views.dirs)})
+    def lit_many(suns):
+        return kern.raster_sun_profiles_many(grid.dsm, grid.dem, grid.cdsm, suns,
+                                             grid.cell, zmax)
+
+    def person_sun_many(suns):
+        return kern.point_sun_many(grid.dsm, grid.dem, grid.cdsm, float(trunk_ratio),
+                                   tau, pc, pr, pz, suns, grid.cell, zmax)
+
+    out = run(views, met, lit=lit, person_sun=person_sun, lit_many=lit_many,
+              person_sun_many=person_sun_many, **run_kw)
+    t_hours = time.perf_counter() - t_hours
+    return out, views.svf.copy(), len(views.dirs), t_views, reused, t_hours
 
 
 def tmrt(

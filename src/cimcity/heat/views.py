@@ -25,6 +25,7 @@ casts rays on a :class:`~cimcity.mesh.CityMesh` with :mod:`cimcity.raycast`
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,7 +36,8 @@ from ..raycast import api as rays
 from ..sun.sky import sky_patches
 from .surfaces import roof_rows
 
-__all__ = ["Views", "sphere_directions", "face_weights", "raster_views", "mesh_views"]
+__all__ = ["Views", "sphere_directions", "face_weights", "raster_views", "mesh_views",
+           "cached_raster_views", "merged_views"]
 
 #: face normals of the standing person, in the order of the flux columns
 FACES = np.array(
@@ -201,6 +203,70 @@ def raster_views(grid, pcol, prow, pz, *, tau, trunk_ratio=0.25,
 
 #: class row of walls (cimcity.heat.surfaces.WALL)
 WALL_ROW = 8
+
+
+def merged_views(views):
+    """The things each point sees, its directions meeting the same surface
+    point merged (:func:`cimcity._kernels.heat.merge_views`; needs
+    ``views.extra["hit"]`` and ``["hz"]``), computed once per view set and
+    kept in ``views.extra["merged"]``."""
+    x = views.extra
+    if "merged" not in x:
+        x["merged"] = kern.merge_views(views.kind, views.through, views.cls,
+                                       views.normal_index, x["hit"], x["hz"],
+                                       x["fidx"], x["fw"])
+    return x["merged"]
+
+#: largest view set kept between calls by :func:`cached_raster_views` [bytes]
+CACHE_BYTES = 160e6
+_CACHE: dict = {}
+
+
+def _views_key(grid, pcol, prow, pz, tau, trunk_ratio, directions) -> str:
+    """Digest of everything :func:`raster_views` reads."""
+    h = hashlib.blake2b(digest_size=20)
+    arrays = [grid.dsm, grid.dem, grid.cdsm, grid.landcover, pcol, prow, pz]
+    if getattr(grid, "roof_albedo", None) is not None:
+        arrays.append(grid.roof_albedo)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.data)
+    h.update(repr((float(grid.cell), float(tau), float(trunk_ratio),
+                   str(directions))).encode())
+    return h.hexdigest()
+
+
+def cached_raster_views(grid, pcol, prow, pz, *, tau, trunk_ratio=0.25,
+                        directions="tregenza"):
+    """:func:`raster_views`, reusing the last view set traced on the same
+    rasters and points.
+
+    One view set (the last one under :data:`CACHE_BYTES`) is kept, keyed by a
+    digest of the DSM, DEM, CDSM, land cover, roof albedo, points, heights,
+    ``tau``, ``trunk_ratio`` and ``directions``: calls on one geometry with
+    other weather (days of a period, a heat-wave scenario) trace it once.
+    The view set is not modified by the model.
+
+    Returns
+    -------
+    views : Views
+    reused : bool
+        True when the view set came from the cache.
+    """
+    key = _views_key(grid, pcol, prow, pz, tau, trunk_ratio, directions)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit, True
+    v = raster_views(grid, pcol, prow, pz, tau=tau, trunk_ratio=trunk_ratio,
+                     directions=directions)
+    merged = merged_views(v)
+    size = sum(a.nbytes for a in (v.kind, v.through, v.cls, v.normal_index,
+                                  v.extra["hit"], v.extra["hz"], *merged))
+    _CACHE.clear()
+    if size <= CACHE_BYTES:
+        _CACHE[key] = v
+    return v, False
 
 
 def mesh_views(mesh, points, ground_z, landcover, *, tau, n_tree_faces=0,
