@@ -578,3 +578,26 @@ def test_points_in_blocks_give_the_same_answers(monkeypatch):
     assert len(one.points) > 5 * 97 and not many.meta["views_reused"]
     _same_run(one, many, 1e-9)
     assert np.array_equal(one.points["svf"], many.points["svf"])
+
+
+def test_roof_albedo_raster_is_read_from_a_tuple_or_a_file(tmp_path):
+    """A roof-albedo raster given as an (array, transform, crs) tuple or as a
+    GeoTIFF path is read, not dropped (a path has ``np.ndim`` 0 like a number,
+    and a tuple made ``np.ndim`` fail): the grid holds the same albedo as the
+    single value 0.7 on the roof cells (exact: nearest resampling of a
+    constant, same grid)."""
+    import rasterio
+
+    n = 40
+    t = Affine(1.0, 0, X0, 0, -1.0, Y0 + n)
+    one = _terrace_grid(0.7).roof_albedo
+    arr = np.full((n, n), 0.7)
+    tif = tmp_path / "albedo.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=n, height=n, count=1,
+                       dtype="float64", crs=CRS, transform=t) as f:
+        f.write(arr, 1)
+    for src in ((arr, t, CRS), tif, str(tif)):
+        got = _terrace_grid(src).roof_albedo
+        roof = np.isfinite(one) & (one > 0)
+        assert roof.any()
+        np.testing.assert_array_equal(got[roof], one[roof])

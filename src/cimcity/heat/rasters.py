@@ -161,7 +161,9 @@ def heat_grid(dsm, *, dem=None, cdsm=None, landcover=None, crs=None,
         raise InputError("the DSM holds only nodata")
     grids = {}
     ralb = roof_albedo
-    if ralb is not None and np.ndim(ralb) == 0 and not isinstance(ralb, str):
+    if isinstance(ralb, (int, float, np.number)):
+        # one albedo for every roof: no raster to read (a path, a dataset or
+        # an (array, transform[, crs]) tuple is read below)
         ralb = None
     for name, src in (("DEM", dem), ("CDSM", cdsm), ("land cover", landcover),
                       ("roof albedo", ralb)):

@@ -156,9 +156,10 @@ def points_table(grid, xy, weather, site, kwargs, *, crs):
                    when=opts.pop("when", None))
     n_t = max(len(met), 1)
     n_dirs = 2 * len(sphere_directions(opts.get("directions", "tregenza"), 1)[2])
-    # hourly float32 arrays (Tmrt, sun, 12 fluxes) and the view set (about
-    # 15 bytes per direction and point, cimcity.heat.tmrt.MAX_POINTS)
-    chunk = max(1000, int(CHUNK_BYTES / (n_t * 14 * 4 + n_dirs * 15)))
+    # hourly float32 arrays (Tmrt, sun, 12 fluxes) and the view set with its
+    # merged entries (about 50 bytes per direction and point,
+    # cimcity.heat.tmrt.VIEW_BLOCK_POINTS)
+    chunk = max(1000, int(CHUNK_BYTES / (n_t * 14 * 4 + n_dirs * 50)))
     parts = []
     for i in range(0, len(xy), chunk):
         res = tmrt_raster(grid, met, points=xy[i:i + chunk], latitude=lat, longitude=lon,
