@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import i18n
+from .. import i18n, maps
 from ..errors import DataQualityWarning, InputError
 from ..results import Result, plain
 from .comfort import utci_frame
@@ -274,53 +274,71 @@ class HeatImpactResult(Result):
             "delta_utci_max_k": plain(u.mean()) if u.notna().any() else None,
         }
 
-    def plot(self, column=None, *, ax=None, lang=None, **kwargs):
-        """Map of the change per point: ``"delta_tmrt_mean"`` (default) or any
-        column of :attr:`points` [K], blue cooler, red warmer, centred on 0,
-        over the points' extent, with the ``after`` footprints (the added
-        buildings hatched), a scale bar and a north arrow."""
-        import matplotlib.pyplot as plt
-        from matplotlib.colors import TwoSlopeNorm
-        from matplotlib_scalebar.scalebar import ScaleBar
+    def plot(self, column=None, *, ax=None, lang=None, vmax=None, axes="hidden",
+             **kwargs):
+        """Map of the change per point (:mod:`cimcity.maps` base: scale bar, north
+        arrow): ``"delta_tmrt_mean"`` (default) or any column of :attr:`points`
+        [K], blue cooler, red warmer, centred on 0, each point a square one grid
+        cell wide, over the points' extent, with the ``after`` footprints (the
+        added buildings hatched).
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 6))
+        Parameters
+        ----------
+        column : str, optional
+        ax : matplotlib Axes, optional
+        lang : {"fr", "en"}, optional
+        vmax : float, optional
+            Half-range of the colour scale [K] (default: the largest change,
+            at least 0.5 K); give the same value to compare two impacts.
+        axes : {"hidden", "km"}
+        **kwargs
+            Passed to ``matplotlib.axes.Axes.scatter`` (``cmap``, ``s``…).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        from matplotlib.colors import TwoSlopeNorm
+        from matplotlib.patches import Patch
+
         column = "delta_tmrt_mean" if column is None else column
         p = self.points
         if column not in p.columns or column == "geometry":
             raise InputError(f"column={column!r}: expected one of "
                              f"{[c for c in p.columns if c != 'geometry']}")
         v = p[column].to_numpy(float)
-        lim = float(np.nanmax(np.abs(v))) if np.isfinite(v).any() else 1.0
-        lim = max(lim, 0.5)
-        sc = ax.scatter(p.geometry.x, p.geometry.y, c=v, s=kwargs.pop("s", 8), marker="s",
-                        linewidths=0, cmap=kwargs.pop("cmap", "RdBu_r"),
-                        norm=TwoSlopeNorm(0.0, -lim, lim), **kwargs)
-        fp = self.footprints
-        if fp is not None and len(fp):
-            fp[~fp["added"]].plot(ax=ax, color="#d9d9d9", edgecolor="#737373",
-                                  linewidth=0.5, zorder=0)
-            if fp["added"].any():
-                fp[fp["added"]].plot(ax=ax, facecolor="none", edgecolor="black",
-                                     linewidth=1.5, hatch="///", zorder=3)
+        if vmax is None:
+            lim = float(np.nanmax(np.abs(v))) if np.isfinite(v).any() else 1.0
+            lim = max(lim, 0.5)
+        else:
+            lim = float(vmax)
+            if not lim > 0:
+                raise InputError(f"vmax={vmax!r}: a positive half-range in K")
         if len(p):
             x0, y0, x1, y1 = p.total_bounds
-            pad = 2 * self.spacing
-            ax.set_xlim(x0 - pad, x1 + pad)
-            ax.set_ylim(y0 - pad, y1 + pad)
+        else:
+            x0, y0, x1, y1 = self.footprints.total_bounds
+        pad = 2 * self.spacing
+        ax = maps.start(ax, (x0 - pad, y0 - pad, x1 + pad, y1 + pad),
+                        crs=p.crs, figsize=(7, 6), lang=lang)
+        sc = ax.scatter(p.geometry.x, p.geometry.y, c=v,
+                        s=kwargs.pop("s", maps.marker_size(ax, self.spacing)),
+                        marker="s", linewidths=0, cmap=kwargs.pop("cmap", "RdBu_r"),
+                        norm=TwoSlopeNorm(0.0, -lim, lim), zorder=maps.Z_DATA,
+                        **kwargs)
+        fp = self.footprints
+        legend = []
+        if fp is not None and len(fp):
+            fp[~fp["added"]].plot(ax=ax, color="#d9d9d9", edgecolor="#737373",
+                                  linewidth=0.5, zorder=maps.Z_BASE)
+            if fp["added"].any():
+                fp[fp["added"]].plot(ax=ax, facecolor="none", edgecolor="black",
+                                     linewidth=1.5, hatch="///", zorder=maps.Z_OUTLINE)
+                legend.append(Patch(facecolor="none", edgecolor="black", hatch="///",
+                                    label=i18n.term("map_project", lang)))
         label = (i18n.label(column, lang)
                  if column in ("delta_tmrt_mean", "delta_utci_max") else column)
-        ax.figure.colorbar(sc, ax=ax, shrink=0.8, label=label)
-        ax.set_title(i18n.term("delta_tmrt_mean", lang) if column == "delta_tmrt_mean"
-                     else label)
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_xlabel("")
-        ax.set_ylabel("")
-        ax.add_artist(ScaleBar(1.0, "m", location="lower right", box_alpha=0.7,
-                               length_fraction=0.25))
-        ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.85), xycoords="axes fraction",
-                    ha="center", fontsize=10, fontweight="bold",
-                    arrowprops={"arrowstyle": "-|>", "color": "black"})
-        return ax
+        maps.colorbar(ax, sc, column, lang=lang, label=label)
+        title = (i18n.term("delta_tmrt_mean", lang) if column == "delta_tmrt_mean"
+                 else label)
+        return maps.finish(ax, title=title, lang=lang, axes=axes, legend=legend or None)
