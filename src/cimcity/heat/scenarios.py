@@ -632,12 +632,12 @@ def _units(scene, by) -> dict:
         if name == "street":
             roads = scene.layers.get("roads") if hasattr(scene, "layers") else None
             if roads is None or not len(roads):
-                warnings.warn("cool refuges: the scene has no 'roads' layer; no "
+                warnings.warn("heat summary per street: the scene has no 'roads' layer; no "
                               "summary per street", DataQualityWarning, stacklevel=3)
                 continue
             width = roads["largeur"] if "largeur" in roads.columns else None
             if width is None or width.isna().any():
-                warnings.warn("cool refuges: roads without a width ('largeur'); "
+                warnings.warn("heat summary per street: roads without a width ('largeur'); "
                               "taken as 10 m", DataQualityWarning, stacklevel=3)
                 width = (width if width is not None else pd.Series(np.nan, roads.index)
                          ).fillna(10.0)
