@@ -3,12 +3,14 @@
 All functions work on plain arrays: ``z`` is the (rows, cols) float64 elevation
 with NaN for nodata; states are uint8 grids. No pandas or shapely inside.
 
-Why hand-written: scipy.ndimage.label labels *every* component of a mask and
-needs a second pass (``np.isin``) to keep those touching the sources. Here the
-cells below the level are read once, row by row, into runs (start, end); the
-flood fill then walks the much smaller graph of runs (runs of adjacent rows
-touch when their column ranges overlap) and only the wet runs are painted. The priority-flood (Barnes et al.,
-2014) computes, in one pass, the level at which every cell becomes connected
+The flood extent itself (union-find on runs of wet cells) is in
+:mod:`cimcity._kernels.flood_label`. Kept here: the previous extent kernel
+(:func:`open_runs`, :func:`connect_runs`, :func:`paint_depth`: the cells below
+the level are read once, row by row, into runs; a flood fill walks the graph
+of runs), a second reference for tests and the benchmark's "before" column;
+the edge cells of the data (default sources), the level profile, the ring
+samples of flood exposure and the priority-flood. The priority-flood (Barnes
+et al., 2014) computes, in one pass, the level at which every cell becomes connected
 to the sources, which no common library exposes for a level sweep.
 
 References
@@ -267,274 +269,6 @@ def paint_depth_grid(z, levels, row_ptr, starts, ends, keep, out):
     return n, total
 
 
-# -- union-find on runs (the extent kernel) ---------------------------------------
-# Layout shared by the functions below, for a (rows, cols) grid and
-# H = (cols + 2) // 2 (the most runs a row can hold): the runs of row r are
-# numbered r * H + i (i = 0 .. nruns[r] - 1); their column edges sit in
-# ``edges[2 * r * H:]`` as start, end, start, end... (end = one past the last
-# cell). ``parent`` (rows * H) is the union-find forest over run ids, every
-# link pointing to a smaller id, so a root is the first run of its component
-# in row-major order. Only the slots of existing runs are ever written, so the
-# caller allocates these arrays with ``np.empty`` / ``np.zeros`` and untouched
-# pages cost no memory.
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _find(parent, x):
-    """Root of ``x`` with path halving."""
-    while True:
-        p = parent[x]
-        if p == x:
-            return x
-        g = parent[p]
-        parent[x] = g
-        x = g
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _union_rows(edges, pa, na, ida, pb, nb, idb, d, parent):
-    """Join the runs of two adjacent rows that touch: a linear merge of the two
-    sorted run lists (``pa``, ``pb``: offsets in ``edges``; ``na``, ``nb``:
-    run counts; ``ida``, ``idb``: id of their first run; ``d`` = 1 for
-    8-connectivity, 0 for 4)."""
-    i = 0
-    j = 0
-    while i < na and j < nb:
-        s1 = edges[pa + 2 * i]
-        e1 = edges[pa + 2 * i + 1]
-        s2 = edges[pb + 2 * j]
-        e2 = edges[pb + 2 * j + 1]
-        if s1 < e2 + d and s2 < e1 + d:
-            a = _find(parent, ida + i)
-            b = _find(parent, idb + j)
-            if a < b:
-                parent[b] = a
-            elif b < a:
-                parent[a] = b
-        if e1 <= e2:
-            i += 1
-        else:
-            j += 1
-
-
-@njit(nogil=True, cache=True)
-def label_runs(z, level, levels, grid, diagonal, r0, r1, edges, nruns, parent):
-    """Runs of cells below the level on rows ``r0:r1`` and their components
-    within those rows (union-find, one pass).
-
-    Each row is scanned without a branch per cell (the column of every cell is
-    written and the write position advances on each wet/dry change), so the
-    scan costs the same on a fragmented (noisy) row as on a smooth one; the
-    runs of consecutive rows are joined by a linear merge. Blocks of rows are
-    independent: threads may run disjoint blocks at once, then
-    :func:`join_blocks` joins them.
-
-    Parameters
-    ----------
-    z : (rows, cols) float64 elevation [m], NaN = nodata (never below a level)
-    level : float, water level [m] (when ``grid`` is False)
-    levels : (rows, cols) float64 per-cell levels [m] (when ``grid`` is True;
-        NaN never floods), any 2D array otherwise
-    grid : bool
-    diagonal : bool, 8-connectivity when True
-    r0, r1 : int, rows of the block
-    edges : (rows * 2H,) int32, written (layout above)
-    nruns : (rows,) int64, written: runs of each row
-    parent : (rows * H,) int32 or int64, written: the forest
-    """
-    cols = z.shape[1]
-    h = (cols + 2) // 2
-    d = 1 if diagonal else 0
-    for r in range(r0, r1):
-        base = 2 * r * h
-        k = 0
-        prev = False
-        zr = z[r]
-        if grid:
-            lr = levels[r]
-            for c in range(cols):
-                w = zr[c] < lr[c]
-                edges[base + k] = c
-                k += w != prev
-                prev = w
-        else:
-            for c in range(cols):
-                w = zr[c] < level
-                edges[base + k] = c
-                k += w != prev
-                prev = w
-        if prev:
-            edges[base + k] = cols
-            k += 1
-        n = k // 2
-        nruns[r] = n
-        idr = r * h
-        for i in range(n):
-            parent[idr + i] = idr + i
-        if r > r0:
-            _union_rows(
-                edges, base - 2 * h, nruns[r - 1], idr - h, base, n, idr, d, parent
-            )
-
-
-@njit(nogil=True, cache=True)
-def join_blocks(block_starts, cols, diagonal, edges, nruns, parent):
-    """Join blocks labelled separately by :func:`label_runs` across their seams
-    (``block_starts``: first row of every block but the first)."""
-    h = (cols + 2) // 2
-    d = 1 if diagonal else 0
-    for b in range(block_starts.shape[0]):
-        r = block_starts[b]
-        if r <= 0:
-            continue
-        base = 2 * r * h
-        _union_rows(
-            edges,
-            base - 2 * h,
-            nruns[r - 1],
-            (r - 1) * h,
-            base,
-            nruns[r],
-            r * h,
-            d,
-            parent,
-        )
-
-
-@njit(nogil=True, cache=True)
-def flag_sources(seed_r, seed_c, cols, edges, nruns, parent, flag):
-    """Set ``flag[root] = 1`` for the component of every source cell that is in
-    a run (cells off the grid or dry are ignored)."""
-    h = (cols + 2) // 2
-    rows = nruns.shape[0]
-    for s in range(seed_r.shape[0]):
-        r = seed_r[s]
-        c = seed_c[s]
-        if r < 0 or r >= rows or c < 0 or c >= cols:
-            continue
-        base = 2 * r * h
-        lo = 0
-        hi = nruns[r]
-        while lo < hi:  # first run whose end is beyond c
-            mid = (lo + hi) >> 1
-            if edges[base + 2 * mid + 1] <= c:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < nruns[r] and edges[base + 2 * lo] <= c:
-            flag[_find(parent, r * h + lo)] = 1
-
-
-@njit(nogil=True, cache=True)
-def paint_runs(
-    z, level, levels, grid, r0, r1, lo_id, keep_all, edges, nruns, parent, flag, out
-):
-    """Water depth on rows ``r0:r1``: ``level - z`` on the runs whose component
-    holds a source (all runs when ``keep_all``), NaN elsewhere; every cell of
-    ``out`` is written once. Flattens the forest on the way (``parent[x]``
-    becomes the root), so :func:`paint_flags` can read it afterwards.
-
-    ``lo_id`` is the first run id of the block (``r0 * H``); links below it
-    point into blocks other threads may be flattening at the same time: they
-    are followed read-only, and every value read is an ancestor of the same
-    root, so the answer never depends on the timing.
-
-    Returns
-    -------
-    n_cells : int, cells painted
-    depth_sum : float, sum of their depths [m]
-    """
-    cols = z.shape[1]
-    h = (cols + 2) // 2
-    n_cells = 0
-    total = 0.0
-    nan = np.nan
-    for r in range(r0, r1):
-        base = 2 * r * h
-        idr = r * h
-        nr = nruns[r]
-        nkeep = 0
-        wet = 0
-        for i in range(nr):
-            x = idr + i
-            p = parent[x]
-            if p != x:
-                if p >= lo_id:
-                    root = parent[p]
-                else:
-                    root = p
-                    while parent[root] != root:
-                        root = parent[root]
-                parent[x] = root
-            else:
-                root = x
-            nkeep += flag[root] != 0
-            wet += edges[base + 2 * i + 1] - edges[base + 2 * i]
-        zr = z[r]
-        orow = out[r]
-        if nr == 0 or (nkeep == 0 and not keep_all):
-            for c in range(cols):
-                orow[c] = nan
-            continue
-        if keep_all or nkeep == nr:
-            # every wet cell of the row is kept: one pass without branches
-            acc = 0.0
-            if grid:
-                lr = levels[r]
-                for c in range(cols):
-                    v = lr[c] - zr[c]
-                    w = zr[c] < lr[c]
-                    orow[c] = v if w else nan
-                    acc += v if w else 0.0
-            else:
-                for c in range(cols):
-                    v = level - zr[c]
-                    w = zr[c] < level
-                    orow[c] = v if w else nan
-                    acc += v if w else 0.0
-            n_cells += wet
-            total += acc
-            continue
-        c = 0
-        for i in range(nr):
-            if flag[parent[idr + i]] == 0:
-                continue
-            s = edges[base + 2 * i]
-            e = edges[base + 2 * i + 1]
-            for x in range(c, s):
-                orow[x] = nan
-            if grid:
-                lr = levels[r]
-                for x in range(s, e):
-                    v = lr[x] - zr[x]
-                    orow[x] = v
-                    total += v
-            else:
-                for x in range(s, e):
-                    v = level - zr[x]
-                    orow[x] = v
-                    total += v
-            n_cells += e - s
-            c = e
-        for x in range(c, cols):
-            orow[x] = nan
-    return n_cells, total
-
-
-@njit(nogil=True, cache=True)
-def paint_flags(rows, cols, edges, nruns, parent, flag, out):
-    """Boolean grid of the runs whose component holds a source, from a forest
-    flattened by :func:`paint_runs` (``out`` (rows, cols) bool, written)."""
-    h = (cols + 2) // 2
-    out[:, :] = False
-    for r in range(rows):
-        base = 2 * r * h
-        idr = r * h
-        for i in range(nruns[r]):
-            if flag[parent[idr + i]] != 0:
-                out[r, edges[base + 2 * i] : edges[base + 2 * i + 1]] = True
-
-
 @njit(nogil=True, cache=True, inline="always")
 def _on_edge(z, r, c):
     nr, nc = z.shape
@@ -555,29 +289,50 @@ def edge_cells(z, lowest):
     """Valid cells on the edge of the data (grid border, or a 4-neighbour is
     nodata); with ``lowest``, only those at the lowest edge elevation.
 
-    Rows are first read for nodata (a branch-free pass); the interior cells of
-    a row are only checked when it or a neighbouring row holds nodata, so a DEM
-    without holes costs one quick read.
+    Rows are first read for nodata (a branch-free pass), then
+    :func:`edge_cells_rows` looks for the edge cells.
 
     Returns
     -------
     rows, cols : (k,) int64, in row-major order
     """
     nr, nc = z.shape
-    nanrow = np.zeros(nr + 2, np.bool_)  # nanrow[r + 1]: row r holds nodata
+    nanrow = np.zeros(nr, np.bool_)  # row r holds nodata
     for r in range(nr):
         zr = z[r]
         f = False
         for c in range(nc):
             f |= zr[c] != zr[c]
-        nanrow[r + 1] = f
+        nanrow[r] = f
+    return edge_cells_rows(z, lowest, nanrow)
+
+
+@njit(nogil=True, cache=True)
+def edge_cells_rows(z, lowest, nanrow):
+    """:func:`edge_cells` when the rows holding nodata are known already
+    (``nanrow`` (rows,) bool, e.g. from
+    :func:`cimcity._kernels.flood_label.label_fill`): the interior cells of a
+    row are only checked when it or a neighbouring row holds nodata, so a DEM
+    without holes costs a read of its border only.
+
+    Returns
+    -------
+    rows, cols : (k,) int64, in row-major order
+    """
+    nr, nc = z.shape
     cap = 1024
     rows = np.empty(cap, np.int64)
     cols = np.empty(cap, np.int64)
     k = 0
     zmin = np.inf
     for r in range(nr):
-        full = r == 0 or r == nr - 1 or nanrow[r] or nanrow[r + 1] or nanrow[r + 2]
+        full = (
+            r == 0
+            or r == nr - 1
+            or nanrow[r]
+            or (r > 0 and nanrow[r - 1])
+            or (r + 1 < nr and nanrow[r + 1])
+        )
         c = 0
         while c < nc:
             if not _on_edge(z, r, c):

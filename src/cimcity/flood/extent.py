@@ -5,15 +5,12 @@ along a river or a per-cell grid) and returns a :class:`FloodResult`: depth
 grid, area, volume and the water bodies as polygons. :func:`spill_levels` gives,
 for every cell at once, the lowest level at which it floods.
 
-Why hand-written (in :mod:`cimcity._kernels.flood`): labelling every component
-below the level with ``scipy.ndimage.label`` and keeping those that touch a
-source writes a label per cell, then reads the labels again to pick the
-sources' components and a third time for the depths. Here each row is read
-once into runs of wet cells (a scan without a branch per cell, so a noisy,
-fragmented DEM costs about what a smooth one does), the runs of consecutive
-rows are joined by union-find, and the depths are painted from the runs; row
-blocks are labelled on several threads and joined across their seams. The
-answer is the same cell for cell, whatever the number of threads.
+Why hand-written (in :mod:`cimcity._kernels.flood_label`, where the reasons
+are given in full): ``scipy.ndimage.label`` plus ``np.isin`` and ``np.where``
+read and write the grid several times, and the checks around them (level
+range, nodata, default sources) once more each; here one threaded pass per
+row block reads the DEM once for all of it (runs of wet cells joined by
+union-find, depths, nodata rows), the same answer cell for cell.
 """
 
 from __future__ import annotations
@@ -32,6 +29,7 @@ import shapely
 
 from .._compat import keyword_only_after
 from .._kernels import flood as K
+from .._kernels import flood_label as KL
 from ..errors import DataQualityWarning, InputError
 from ..results import Result, plain
 from ..terrain import Terrain
@@ -45,7 +43,8 @@ from .views import (
 
 #: a water level more than this above the DEM's highest cell is refused [m]
 MAX_LEVEL_ABOVE_DEM = 100.0
-#: cells per block of rows labelled by one thread task (below: one thread)
+#: cells per block of rows labelled by one thread task; grids below a quarter
+#: of it run on one thread, larger ones in at least two blocks per thread
 BLOCK_CELLS = 1 << 20
 
 
@@ -111,9 +110,9 @@ class FloodResult(Result):
         :attr:`wet` in connected mode)."""
         if self.mode == "connected":
             return self.wet
-        edges, nruns, parent, flag = self._runs
+        row_ptr, edges, parent, flag = self._runs
         out = np.empty(self.depth.shape, np.bool_)
-        K.paint_flags(out.shape[0], out.shape[1], edges, nruns, parent, flag, out)
+        KL.paint_flags(out.shape[0], out.shape[1], row_ptr, edges, parent, flag, out)
         return out
 
     @property
@@ -529,12 +528,17 @@ def flood_at(
         )
     scalar, grid, info = resolve_level(level, terrain)
     z = np.ascontiguousarray(terrain.elevation)
-    sr, sc = seed_cells(terrain, sources)
-    _check_level_range(scalar, grid, z, warn=warn_above)
-    depth, n, total, runs = connected_depth(
-        z, scalar, grid, sr, sc, connectivity == 8, keep_all=mode == "bathtub"
-    )
-    holes = _nodata_next_to_water(z, depth, connectivity) if n else 0
+    # the default sources (edge cells) are found after the labelling pass,
+    # which tells the rows holding nodata (see connected_depth)
+    named = isinstance(sources, str) and sources in ("lowest", "border")
+    seeds = None if sources is None or named else seed_cells(terrain, sources)
+    flood = connected_depth(
+        z, scalar, grid, seeds, connectivity == 8, keep_all=mode == "bathtub",
+        lowest=not (named and sources == "border"),
+    )  # fmt: skip
+    depth, n, total, runs, n_sources, nanrow = flood
+    _check_level_range(scalar, grid, z, runs, warn=warn_above)
+    holes = _nodata_next_to_water(z, depth, connectivity, nanrow) if n else 0
     if holes:
         warnings.warn(
             f"flood extent: the water borders {holes} nodata cells of holes inside "
@@ -552,7 +556,7 @@ def flood_at(
         connectivity=connectivity,
         vertical_datum=terrain.vertical_datum,
         level_info=info,
-        n_sources=len(sr),
+        n_sources=n_sources,
         n_cells=int(n),
         depth_sum=float(total),
         nodata_next_to_water=holes,
@@ -560,7 +564,7 @@ def flood_at(
     )
 
 
-def connected_depth(z, level, levels, seed_r, seed_c, diagonal, *, keep_all=False):
+def connected_depth(z, level, levels, seeds, diagonal, *, keep_all=False, lowest=True):
     """Depth grid of the cells below the level connected to the source cells.
 
     Parameters
@@ -571,13 +575,17 @@ def connected_depth(z, level, levels, seed_r, seed_c, diagonal, *, keep_all=Fals
         Water level [m] (None when ``levels`` is given).
     levels : (rows, cols) float64 or None
         Per-cell water levels [m] (NaN: no water).
-    seed_r, seed_c : (k,) int64
-        Source cells (row, column); dry ones flood nothing.
+    seeds : ((k,) int64, (k,) int64) or None
+        Source cells (row, column); dry ones flood nothing. None: the edge
+        cells of the data (the lowest ones when ``lowest``), found from the
+        nodata rows the labelling pass reports.
     diagonal : bool
         8-connectivity when True, 4 otherwise.
     keep_all : bool
         Paint every cell below the level (bathtub), still labelling which
         components hold a source.
+    lowest : bool
+        With ``seeds=None``: only the lowest edge cells (else all of them).
 
     Returns
     -------
@@ -587,57 +595,77 @@ def connected_depth(z, level, levels, seed_r, seed_c, diagonal, *, keep_all=Fals
     depth_sum : float
         Sum of the painted depths [m].
     runs : tuple
-        ``(edges, nruns, parent, flag)`` for
-        :func:`cimcity._kernels.flood.paint_flags` (the cells connected to
-        the sources).
+        ``(row_ptr, edges, parent, flag)`` for
+        :func:`cimcity._kernels.flood_label.paint_flags` (the cells connected
+        to the sources).
+    n_sources : int
+        Source cells.
+    nanrow : (rows,) bool
+        Rows holding nodata.
+
+    Raises
+    ------
+    InputError
+        ``seeds=None`` on a DEM without a valid cell.
     """
     rows, cols = z.shape
-    h = (cols + 2) // 2
-    ids = np.int32 if rows * h < np.iinfo(np.int32).max else np.int64
-    # np.empty / np.zeros of large arrays map pages lazily: only the slots of
-    # actual runs (see the layout in _kernels.flood) ever take memory
-    edges = np.empty(rows * 2 * h, np.int32)
-    nruns = np.empty(rows, np.int64)
-    parent = np.empty(rows * h, ids)
-    flag = np.zeros(rows * h, np.uint8)
+    ids = np.int32 if z.size < np.iinfo(np.int32).max else np.int64  # run ids
     depth = np.empty((rows, cols), np.float64)
+    rowsum = np.empty(rows, np.float64)
+    nanrow = np.empty(rows, np.bool_)
     grid = levels is not None
     lv = 0.0 if grid else float(level)
     grid_arr = levels if grid else np.empty((1, 1), np.float64)
     bounds = _row_blocks(rows, cols)
 
     def label(b):
-        return K.label_runs(
-            z, lv, grid_arr, grid, diagonal, b[0], b[1], edges, nruns, parent
-        )
-
-    def paint(b):
-        return K.paint_runs(
-            z, lv, grid_arr, grid, b[0], b[1], b[0] * h, keep_all,
-            edges, nruns, parent, flag, depth,
+        return KL.label_fill(
+            z, lv, grid_arr, grid, diagonal, b[0], b[1], np.empty(0, ids), depth,
+            rowsum, nanrow,
         )  # fmt: skip
 
-    list(_map(label, bounds))
-    K.join_blocks(
-        np.array([b[0] for b in bounds[1:]], np.int64), cols, diagonal, edges, nruns,
-        parent,
-    )  # fmt: skip
-    K.flag_sources(seed_r, seed_c, cols, edges, nruns, parent, flag)
+    def keep(b):
+        return KL.keep_runs(
+            b[0], b[1], keep_all, row_ptr, edges, parent, flag, rowsum, depth
+        )
+
+    blocks = list(_map(label, bounds))
+    if len(blocks) == 1:
+        row_ptr, edges, parent = blocks[0]
+    else:  # the blocks' runs end to end, then joined across the seams
+        offsets = np.cumsum([0] + [len(p) for _, _, p in blocks])
+        row_ptr = np.empty(rows + 1, np.int64)
+        row_ptr[rows] = offsets[-1]
+        edges = np.empty(2 * offsets[-1], np.int32)
+        parent = np.empty(offsets[-1], ids)
+        for (r0, _), off, (bp, be, bpar) in zip(bounds, offsets, blocks, strict=False):
+            KL.gather_blocks(r0, off, bp, be, bpar, row_ptr, edges, parent)
+        del blocks
+        starts = np.array([b[0] for b in bounds[1:]], np.int64)
+        KL.join_blocks(starts, diagonal, row_ptr, edges, parent)
+    if seeds is None:
+        seeds = K.edge_cells_rows(z, lowest, nanrow)
+        if not len(seeds[0]):
+            raise InputError("the DEM holds no valid cell (all nodata)")
+    flag = np.zeros(len(parent), np.uint8)
+    KL.flag_sources(seeds[0], seeds[1], cols, row_ptr, edges, parent, flag)
     n, total = 0, 0.0
-    for bn, bt in _map(paint, bounds):
+    for bn, bt in _map(keep, bounds):
         n += bn
         total += bt
-    return depth, int(n), float(total), (edges, nruns, parent, flag)
+    runs = (row_ptr, edges, parent, flag)
+    return depth, int(n), float(total), runs, len(seeds[0]), nanrow
 
 
 def _row_blocks(rows: int, cols: int) -> list[tuple[int, int]]:
-    """Blocks of rows of about :data:`BLOCK_CELLS` cells (at least one per
-    worker thread when the grid is large enough to share)."""
+    """Blocks of rows of about :data:`BLOCK_CELLS` cells (at least two per
+    worker thread, so a core slowed by other work takes fewer, when the grid
+    is large enough to share)."""
     cells = rows * cols
     workers = _workers()
-    if workers == 1 or cells < 2 * BLOCK_CELLS:
+    if workers == 1 or cells < BLOCK_CELLS // 4:
         return [(0, rows)]
-    n = min(rows, max(workers, -(-cells // BLOCK_CELLS)))
+    n = min(rows, max(2 * workers, -(-cells // BLOCK_CELLS)))
     cuts = np.linspace(0, rows, n + 1).round().astype(np.int64)
     return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
 
@@ -667,14 +695,23 @@ def _map(fn, blocks):
     return pool.map(fn, blocks)
 
 
-def _check_level_range(scalar, grid, z, *, warn: bool = True) -> None:
+def _check_level_range(scalar, grid, z, runs, *, warn: bool = True) -> None:
     """Refuse a level more than :data:`MAX_LEVEL_ABOVE_DEM` above the DEM's
     highest cell (a unit or datum mistake: 35 000 for 35 m); warn when it is
     above the highest cell (every valid cell is under water: the extent is
-    bounded by the DEM, not by the water)."""
-    top_level = scalar if grid is None else _nanmax(grid)
-    if top_level is None:
-        return
+    bounded by the DEM, not by the water).
+
+    The DEM's range is only computed when no cell stands above the level: a
+    search of the dry cells (``runs`` of :func:`connected_depth`) that usually
+    stops after a few cells."""
+    if grid is None:
+        top_level = scalar
+        if KL.dry_above(z, top_level, runs[0], runs[1]):
+            return
+    else:
+        found, top_level = KL.finite_max(grid)
+        if not found or KL.any_above(z, top_level):
+            return
     hi = float(np.fmax.reduce(z, axis=None))  # NaN-skipping, vectorised
     if not np.isfinite(hi) or top_level < hi:  # no valid cell, or one above
         return
@@ -696,29 +733,34 @@ def _check_level_range(scalar, grid, z, *, warn: bool = True) -> None:
         )
 
 
-def _nanmax(a) -> float | None:
-    finite = a[np.isfinite(a)]
-    return float(finite.max()) if finite.size else None
-
-
-def _nodata_next_to_water(z, depth, connectivity: int) -> int:
+def _nodata_next_to_water(z, depth, connectivity: int, nanrow) -> int:
     """Cells of nodata holes (nodata regions not touching the grid edge)
-    next to a flooded cell (by ``connectivity``)."""
-    nodata = np.isnan(z)
-    if not nodata.any():
+    next to a flooded cell (by ``connectivity``); ``nanrow`` (rows,) bool
+    tells the rows holding nodata, so only the band of rows between the
+    first and the last of them is read."""
+    with_nodata = np.flatnonzero(nanrow)
+    if not len(with_nodata):
         return 0
     from scipy import ndimage
 
+    rows = z.shape[0]
+    r0, r1 = int(with_nodata[0]), int(with_nodata[-1]) + 1
+    # no nodata outside rows r0:r1, so the nodata regions lie within them and
+    # touch the grid edge through its side columns, or its first / last row
+    nodata = np.isnan(z[r0:r1])
     structure = np.ones((3, 3), bool) if connectivity == 8 else None
     labels, n = ndimage.label(nodata, structure=structure)
-    edge = np.unique(
-        np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    )
-    hole = nodata & ~np.isin(labels, edge)
+    edge = [labels[:, 0], labels[:, -1]]
+    if r0 == 0:
+        edge.append(labels[0])
+    if r1 == rows:
+        edge.append(labels[-1])
+    hole = nodata & ~np.isin(labels, np.unique(np.concatenate(edge)))
     if not hole.any():
         return 0
-    near_water = ndimage.binary_dilation(np.isfinite(depth), structure=structure)
-    return int((hole & near_water).sum())
+    a, b = max(r0 - 1, 0), min(r1 + 1, rows)  # the water one row around
+    near_water = ndimage.binary_dilation(np.isfinite(depth[a:b]), structure=structure)
+    return int((hole & near_water[r0 - a : r0 - a + r1 - r0]).sum())
 
 
 def spill_levels(terrain, sources=None, connectivity: int = 8) -> np.ndarray:
