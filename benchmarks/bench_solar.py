@@ -1,41 +1,37 @@
-"""Annual solar irradiation studies: cimcity (numba, Embree) vs a trimesh peer.
+"""Annual solar irradiation: cimcity fast path (coarse-first), cimcity exact, raw embreex.
 
-Cases (each in a fresh subprocess, so peak memory is per case):
+Cases (each in a fresh subprocess, so peak memory is per case): the bundled
+sample district (113 buildings + 1 m DEM) and the real Paris 11e buildings
+(BDNB, 5,227 footprints, ``../shared/data/france``), roofs and facades at 2 m
+and 1 m (Paris 11e at 1 m with ``--full``).
 
-* the bundled sample district (400 m x 400 m, 113 buildings + 1 m DEM) at 2 m
-  and 1 m sensor spacing;
-* the real Paris 11e buildings (BDNB, 5,227 footprints with ``hauteur``,
-  ``../shared/data/france``) at 2 m (and 1 m with ``--full``), roofs and facades.
-
-Every case is a full annual study on the Paris-Orly EPW (IWEC): sensors, sky
-visibility (145 Tregenza patches), direct sun, Perez sky, ground reflection,
-per-building totals. ``sun bins`` is the direct-sun grid: ``tregenza`` shares
-the 145 sky rays (one visibility matrix), ``reinhart`` traces up to 577 more
-cells (~190 used in Paris) for a finer sun (see ``cimcity.sun.irradiance``).
+Every case runs, in one process on the same sensors, a full annual study on
+the Paris-Orly EPW (145 Tregenza patches, Tregenza sun bins: one visibility
+matrix) twice: the fast path (each plane's sensor grid traced coarse first,
+``cimcity.sun.reuse``, the default) and ``exact=True`` (every pair traced by
+the numba BVH); then the peer, **raw embreex**
+(``EmbreeScene.run(query="OCCLUDED")`` on float32 arrays, one Python thread
+per core) tracing the same sensor x patch pairs in front of each sensor.
+``--top 2`` (or 4, 8) sets the coarsest step ``cimcity.sun.reuse.TOP_STEP``.
 
 Columns
 -------
-sensors       roof + facade sensors
-pairs         sensor-direction pairs traced (= rays)
-trace s       wall time of ray tracing; ``total s`` of the whole call
-Mpairs/s      pairs / trace s (wall clock)
-Mp/cpu-s      pairs / CPU seconds of the process during the call (per-core figure
-              that holds on a shared machine)
-rerun s       a second call with other weather (clear sky) on the same scene: the
-              visibility matrix comes from the cache
-peak MB       peak resident memory of the case's process
-load          1-minute load average at the end (2 cores: > 2 means other
-              processes shared the machine)
+pairs        sensor x direction pairs in front of the sensors
+fast s       wall time of the visibility (trace) part, coarse first
+exact s      the same, every pair traced (numba BVH packets)
+embreex s    raw embreex on the same pairs (rays only: a lower bound of a
+             peer study)
+x exact, x embreex   exact s / fast s, embreex s / fast s (same run, same load)
+traced %     pairs the fast path traced (the rest inferred from coarser sensors)
+pairs diff % pairs whose blocked bit differs from exact
+sensor rel   fast vs exact, relative error of each sensor's annual
+             irradiation: p99 and max
+bld rel      relative error of per-building roof and facade totals: p99, max
+load         1-minute load average at the end (2 cores: > 2 means other
+             processes shared the machine)
 
-Peer: ``trimesh`` with its embreex ray backend
-(``mesh.ray.intersects_any``), the visibility a Python user would otherwise
-code by hand: the same sensors x 145 patch rays as flat arrays. Only the ray
-part is timed (no sky model), so it is a lower bound of the peer's cost.
-pvlib alone has no 3D shading; Radiance/Ladybug and UMEP SEBE are not Python
-libraries we can run here.
-
-JIT: each subprocess first runs a tiny study (numba kernels load from the cache
-or compile) outside the timed part.
+JIT: each subprocess first runs tiny studies (both paths) outside the timed
+part.
 
 Run: ``python benchmarks/bench_solar.py [--quick] [--full]``.
 """
@@ -43,6 +39,7 @@ Run: ``python benchmarks/bench_solar.py [--quick] [--full]``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -53,7 +50,7 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("CIMCITY_SHARED_DATA", ROOT.parent / "shared" / "data"))
 EPW = DATA / "weather" / "FRA_Paris.Orly.071490_IWEC.epw"
 PARIS11 = DATA / "france" / "bdnb_paris11_batiments.shp"
 
@@ -70,7 +67,8 @@ def _scene(name):
     return s
 
 
-def _warm(engine):
+def _warm():
+    """Compile (or load) every kernel of both paths outside the timed part."""
     import geopandas as gpd
     import shapely
 
@@ -79,128 +77,143 @@ def _warm(engine):
     s = cc.Scene()
     s.add_buildings(
         gpd.GeoDataFrame(
-            {"height": [10.0]},
-            geometry=[shapely.box(6.5e5, 6.86e6, 6.5e5 + 10, 6.86e6 + 10)],
+            {"height": [10.0, 20.0]},
+            geometry=[
+                shapely.box(6.5e5, 6.86e6, 6.5e5 + 10, 6.86e6 + 10),
+                shapely.box(6.5e5 + 20, 6.86e6, 6.5e5 + 30, 6.86e6 + 10),
+            ],
             crs="EPSG:2154",
         )
     )
-    for d in ("binned", "exact"):
+    for exact in (False, True):
         cc.solar.irradiance(
             s,
             ("2023-06-21", "2023-06-22"),
-            spacing=5.0,
-            engine=engine,
-            direct=d,
+            spacing=2.0,
+            engine="numba",
             progress=False,
+            exact=exact,
         )
 
 
-def _cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+def _pairs_differing(mesh):
+    """Pairs whose blocked bit differs between the exact and fast stores."""
+    import numpy as np
+
+    from cimcity.sun import visibility as vis
+
+    stores = mesh.cache.get(vis.VIS_KEY, mesh.token, dict)
+    ex = [v for k, v in stores.items() if not k.endswith(":reuse")]
+    fa = [v for k, v in stores.items() if k.endswith(":reuse")]
+    if not ex or not fa:
+        return float("nan")
+    a = next(iter(ex[-1].sky.values()))
+    b = next(iter(fa[-1].sky.values()))
+    return int(np.unpackbits(np.bitwise_xor(a, b)).sum())
 
 
-def run_case(scene_name, spacing, engine, sun_bins, peer):
+def run_case(scene_name, spacing, peer=True, top=None):
     warnings.simplefilter("ignore")
     import numpy as np
 
     import cimcity as cc
+    from cimcity.sun import reuse
 
-    if not peer:
-        _warm(engine)
+    if top:
+        reuse.TOP_STEP = int(top)
+    _warm()
     scene = _scene(scene_name)
-    out = {
-        "scene": scene_name,
-        "spacing": spacing,
-        "engine": engine,
-        "sun_bins": sun_bins,
-    }
-    if peer:
-        return _peer_case(scene, spacing, out)
-    c0, t0 = _cpu(), time.perf_counter()
-    res = cc.solar.irradiance(
-        scene,
-        weather=EPW,
-        spacing=spacing,
-        engine=engine,
-        patches="tregenza",
-        sun_bins=sun_bins,
-        progress=False,
-    )
-    wall = time.perf_counter() - t0
-    cpu = _cpu() - c0
-    m = res.meta
-    tr = m["timings_s"]["trace_sky_s"] + m["timings_s"]["trace_sun_s"]
-    t1 = time.perf_counter()
-    res2 = cc.solar.irradiance(
-        scene,
-        weather=None,
-        spacing=spacing,
-        engine=engine,
-        patches="tregenza",
-        sun_bins=sun_bins,
-        progress=False,
-    )
-    rerun = time.perf_counter() - t1
-    s = res.summary()
-    out.update(
-        sensors=m["sensors"],
-        pairs=m["rays_traced"],
-        trace_s=tr,
-        total_s=wall,
-        cpu_s=cpu,
-        rerun_s=rerun,
-        rerun_rays=res2.meta["rays_traced"],
-        sensors_s=m["timings_s"]["sensors_s"],
-        faces=m["mesh_faces"],
-        sun_bins_used=m["sun_bins_used"],
-        roof_mean=s.get("roof_mean_kwh_m2"),
-        wall_mean=s.get("wall_mean_kwh_m2"),
-        favourable_m2=s.get("favourable_roof_area_m2"),
-        peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        load=os.getloadavg()[0],
-        checksum=float(np.sum(res.sensors["irradiation"] * res.sensors["area"])),
-    )
+    out = {"scene": scene_name, "spacing": spacing}
+    res = {}  # only the arrays compared: one result in memory at a time
+    cols = ["roof_irradiation", "wall_irradiation"]
+    mesh = None
+    for exact in (False, True):
+        t0 = time.perf_counter()
+        r = cc.solar.irradiance(
+            scene,
+            weather=EPW,
+            spacing=spacing,
+            engine="numba",
+            patches="tregenza",
+            sun_bins="tregenza",
+            progress=False,
+            exact=exact,
+        )
+        m = r.meta
+        key = "exact" if exact else "fast"
+        out[f"{key}_s"] = m["timings_s"]["trace_sky_s"] + m["timings_s"]["trace_sun_s"]
+        out[f"{key}_total_s"] = time.perf_counter() - t0
+        res[key] = (
+            r.sensors["irradiation"].to_numpy(),
+            r.by_building[cols].to_numpy(float),
+        )
+        v = m["visibility"]
+        if not exact:
+            out["traced_share"] = v["rays"] / max(v["pairs"], 1)
+            out["roof_mean"] = r.summary().get("roof_mean_kwh_m2")
+        out["sensors"] = m["sensors"]
+        out["pairs"] = v["pairs"]
+        mesh = r.mesh
+        del r
+        gc.collect()
+    out["top"] = reuse.TOP_STEP
+    out["pairs_diff"] = _pairs_differing(mesh) / max(out["pairs"], 1)
+    (f, fb), (a, eb) = res["fast"], res["exact"]
+    d = np.abs(f - a) / np.maximum(a, 1e-9)
+    out["err_p99"] = float(np.percentile(d, 99)) if len(d) else 0.0
+    out["err_max"] = float(d.max()) if len(d) else 0.0
+    out["err_over_1pc"] = float((d > 0.01).mean()) if len(d) else 0.0
+    ok = np.isfinite(eb) & (eb > 0)
+    rel = np.abs(fb[ok] - eb[ok]) / eb[ok]
+    out["bld_p99"] = float(np.percentile(rel, 99)) if rel.size else 0.0
+    out["bld_max"] = float(rel.max()) if rel.size else 0.0
+    del res, mesh
+    gc.collect()
+    out.update(_peer(scene, spacing) if peer else {"embreex_s": float("nan")})
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["load"] = os.getloadavg()[0]
     return out
 
 
-def _peer_case(scene, spacing, out):
-    """trimesh + embreex: sensors x 145 patch rays as flat arrays."""
-    import numpy as np
-    import trimesh  # noqa: F401
+def _peer(scene, spacing):
+    """Raw embreex, one thread per core: the same sensors x patches in front."""
+    from concurrent.futures import ThreadPoolExecutor
 
+    import numpy as np
+
+    try:
+        from embreex import rtcore_scene
+        from embreex.mesh_construction import TriangleMesh
+    except ImportError:
+        return {"embreex_s": float("nan")}
     from cimcity.sun import sky
     from cimcity.sun.sensors import sample_scene
 
     mesh = scene.mesh()
     S = sample_scene(scene, spacing)
-    tm = mesh.to_trimesh()  # local coordinates (float32-safe for Embree)
+    es = rtcore_scene.EmbreeScene()
+    TriangleMesh(es, mesh.vertices.astype(np.float32), mesh.faces.astype(np.int32))
     dirs = sky.tregenza().directions
     pts = S.points - mesh.origin
-    c0, t0 = _cpu(), time.perf_counter()
-    hits = 0
-    pairs = 0
-    for i in range(0, len(pts), 20_000):  # chunks keep the ray arrays small
-        p, n = pts[i : i + 20_000], S.normals[i : i + 20_000]
+    es.run(pts[:1].astype(np.float32), dirs[:1].astype(np.float32), query="OCCLUDED")
+    step = 20_000
+
+    def run(i):
+        p, n = pts[i : i + step], S.normals[i : i + step]
         ii, jj = np.nonzero(n @ dirs.T > 0)
-        hits += int(tm.ray.intersects_any(p[ii], dirs[jj]).sum())
-        pairs += len(ii)
-    wall = time.perf_counter() - t0
-    out.update(
-        engine=f"trimesh ({type(tm.ray).__module__.split('.')[-1]})",
-        sun_bins="-",
-        sensors=len(S),
-        pairs=pairs,
-        trace_s=wall,
-        total_s=wall,
-        cpu_s=_cpu() - c0,
-        rerun_s=float("nan"),
-        faces=mesh.n_faces,
-        blocked_share=hits / max(pairs, 1),
-        peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        load=os.getloadavg()[0],
-    )
-    return out
+        o = (p[ii] + 1e-3 * dirs[jj]).astype(np.float32)  # tmin 1 mm, as cimcity
+        return int(es.run(o, dirs[jj].astype(np.float32), query="OCCLUDED").sum()), len(
+            ii
+        )
+
+    threads = len(os.sched_getaffinity(0))
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        got = list(pool.map(run, range(0, len(pts), step)))
+    return {
+        "embreex_s": time.perf_counter() - t0,
+        "embreex_pairs": sum(g[1] for g in got),
+    }
 
 
 # -- driver -------------------------------------------------------------------------------------
@@ -215,15 +228,26 @@ def _spawn(args):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+HEAD = (
+    f"{'scene':<8} {'sp m':>4} {'top':>3} {'sensors':>10} {'pairs':>12} {'fast s':>7} "
+    f"{'exact s':>7} {'embreex s':>9} {'x exact':>7} {'x embreex':>9} {'traced %':>8} "
+    f"{'pairs diff %':>12} {'sensor rel p99/max':>18} {'bld rel p99/max':>16} "
+    f"{'peak MB':>8} {'load':>5}"
+)
+
+
 def _row(r):
     if "error" in r:
-        return f"{r['scene']:<8} {r['spacing']:>4} {r['engine']:<22} ERROR {r['error']}"
-    mp = r["pairs"] / r["trace_s"] / 1e6 if r["trace_s"] > 0 else float("nan")
-    mpc = r["pairs"] / r["cpu_s"] / 1e6 if r["cpu_s"] > 0 else float("nan")
+        return f"{r['scene_name']:<8} {r['spacing']:>4} ERROR {r['error']}"
     return (
-        f"{r['scene']:<8} {r['spacing']:>4g} {r['engine']:<22} {r['sun_bins']:<9} "
-        f"{r['sensors']:>10,} {r['pairs']:>13,} {r['trace_s']:>8.1f} {r['total_s']:>8.1f} "
-        f"{mp:>8.2f} {mpc:>8.2f} {r['rerun_s']:>7.1f} {r['peak_mb']:>8.0f} {r['load']:>5.1f}"
+        f"{r['scene']:<8} {r['spacing']:>4g} {r['top']:>3} {r['sensors']:>10,} "
+        f"{r['pairs']:>12,} {r['fast_s']:>7.1f} {r['exact_s']:>7.1f} "
+        f"{r['embreex_s']:>9.1f} {r['exact_s'] / r['fast_s']:>7.2f} "
+        f"{r['embreex_s'] / r['fast_s']:>9.2f} {100 * r['traced_share']:>8.1f} "
+        f"{100 * r['pairs_diff']:>12.3f} "
+        f"{100 * r['err_p99']:>8.2f}%/{100 * r['err_max']:>7.1f}% "
+        f"{100 * r['bld_p99']:>7.2f}%/{100 * r['bld_max']:>6.1f}% "
+        f"{r['peak_mb']:>8.0f} {r['load']:>5.1f}"
     )
 
 
@@ -231,111 +255,50 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="sample district only")
     ap.add_argument("--full", action="store_true", help="also Paris 11e at 1 m")
+    ap.add_argument("--only", choices=("sample", "paris11"), help="one scene")
+    ap.add_argument("--spacing", type=float, nargs="*", help="spacings [m]")
+    ap.add_argument("--top", type=int, default=None, help="coarsest step (TOP_STEP)")
+    ap.add_argument("--no-peer", action="store_true", help="skip raw embreex")
     ap.add_argument("--case", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.case:
-        kw = json.loads(a.case)
-        print(json.dumps(run_case(**kw)))
+        print(json.dumps(run_case(**json.loads(a.case))))
         return 0
     if not EPW.exists():
         print(f"needs {EPW}")
         return 1
-    engines = ["numba"]
-    try:
-        import embreex  # noqa: F401
-
-        engines.append("embree")
-    except ImportError:
-        pass
-    cases = []
-    for sp in (2.0, 1.0):
-        for eng in engines:
-            for sb in ("tregenza", "reinhart"):
-                cases.append(
-                    dict(
-                        scene_name="sample",
-                        spacing=sp,
-                        engine=eng,
-                        sun_bins=sb,
-                        peer=False,
-                    )
-                )
-        cases.append(
-            dict(scene_name="sample", spacing=sp, engine="-", sun_bins="-", peer=True)
-        )
+    opt = dict(peer=not a.no_peer, top=a.top)
+    cases = [dict(scene_name="sample", spacing=sp, **opt) for sp in (2.0, 1.0)]
     if not a.quick and PARIS11.exists():
-        for sp in (2.0, 1.0) if a.full else (2.0,):
-            for eng in engines:
-                cases.append(
-                    dict(
-                        scene_name="paris11",
-                        spacing=sp,
-                        engine=eng,
-                        sun_bins="tregenza",
-                        peer=False,
-                    )
-                )
-            if sp == 2.0:
-                cases.append(
-                    dict(
-                        scene_name="paris11",
-                        spacing=sp,
-                        engine=eng,
-                        sun_bins="reinhart",
-                        peer=False,
-                    )
-                )
-                cases.append(
-                    dict(
-                        scene_name="paris11",
-                        spacing=sp,
-                        engine="-",
-                        sun_bins="-",
-                        peer=True,
-                    )
-                )
+        cases += [
+            dict(scene_name="paris11", spacing=sp, **opt)
+            for sp in ((2.0, 1.0) if a.full else (2.0,))
+        ]
+    if a.only:
+        cases = [c for c in cases if c["scene_name"] == a.only] or [
+            dict(scene_name=a.only, spacing=sp, **opt) for sp in (2.0, 1.0)
+        ]
+    if a.spacing:
+        cases = [dict(c, spacing=sp) for c in cases[:1] for sp in a.spacing]
     print(
-        f"cimcity solar benchmark, {os.cpu_count()} CPUs, EPW {EPW.name}, 145 "
-        f"Tregenza sky patches, Perez sky, annual (8,760 h)"
+        f"cimcity solar visibility, {os.cpu_count()} CPUs, EPW {EPW.name}, 145 Tregenza "
+        f"patches (sky and sun bins), annual; fast = coarse first, exact = every pair"
     )
-    head = (
-        f"{'scene':<8} {'sp m':>4} {'engine':<22} {'sun bins':<9} {'sensors':>10} "
-        f"{'pairs':>13} {'trace s':>8} {'total s':>8} {'Mpairs/s':>8} {'Mp/cpu-s':>8} "
-        f"{'rerun s':>7} {'peak MB':>8} {'load':>5}"
-    )
-    print(head)
-    print("-" * len(head))
+    print(HEAD)
+    print("-" * len(HEAD))
     results = []
     for c in cases:
         r = _spawn(c)
         results.append(r)
         print(_row(r), flush=True)
-    ok = [
-        r for r in results if "error" not in r and not r["engine"].startswith("trimesh")
-    ]
-    for r in ok:
-        peer = [
-            p
-            for p in results
-            if "error" not in p
-            and p["engine"].startswith("trimesh")
-            and p["scene"] == r["scene"]
-            and p["spacing"] == r["spacing"]
-        ]
-        if peer and r["sun_bins"] == "tregenza":
-            pr = peer[0]
-            ratio = (pr["trace_s"] / pr["pairs"]) / (r["trace_s"] / r["pairs"])
+    ok = [r for r in results if "error" not in r]
+    for a_, b_ in zip(ok, ok[1:], strict=False):
+        if a_["scene"] == b_["scene"]:
             print(
-                f"{r['scene']} {r['spacing']:g} m {r['engine']}: {ratio:.2f}x the "
-                f"trimesh peer's pairs/s (sky rays only for the peer)"
-            )
-    for r in ok:
-        if r["scene"] == "paris11":
-            print(
-                f"Paris 11e {r['spacing']:g} m {r['engine']} ({r['sun_bins']} sun bins): "
-                f"annual study {r['total_s']:.0f} s ({r['total_s'] / 60:.1f} min), "
-                f"{r['sensors']:,} sensors, roofs {r['roof_mean']} / facades "
-                f"{r['wall_mean']} kWh/m2/yr, favourable roofs {r['favourable_m2']:,.0f} m2"
+                f"{a_['scene']} {a_['spacing']:g} m -> {b_['spacing']:g} m: pairs x"
+                f"{b_['pairs'] / a_['pairs']:.1f}, fast x{b_['fast_s'] / a_['fast_s']:.1f}, "
+                f"exact x{b_['exact_s'] / a_['exact_s']:.1f}, embreex "
+                f"x{b_['embreex_s'] / a_['embreex_s']:.1f}"
             )
     return 0
 

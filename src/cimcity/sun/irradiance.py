@@ -88,7 +88,7 @@ from ..mesh import CityMesh
 from ..scene import Scene
 from ..scene.heights import check_vertical_frame
 from ..scene.summary import shown
-from . import reflected
+from . import reflected, reuse
 from . import sensors as _sensors
 from . import sky as _sky
 from . import visibility as vis
@@ -308,6 +308,7 @@ class _Traced:
     used: np.ndarray | None  # sun bins used ("binned")
     rays: int
     cache_hit: dict
+    stats: dict = None  # pairs in front, rays traced (this call)
 
 
 def _stage(bar, rays):
@@ -322,9 +323,16 @@ def _stage(bar, rays):
     return cb
 
 
-def _trace(inputs, comp, sky_p, sun_grid, direct, engine, progress, timings):
-    """Sky and sun visibility of the sensors, from the cache or traced."""
+def _trace(inputs, comp, sky_p, sun_grid, direct, engine, progress, timings, exact):
+    """Sky and sun visibility of the sensors, from the cache or traced (coarse
+    first on each plane's sensor grid unless ``exact``, :mod:`.reuse`)."""
     mesh, sensors = inputs.mesh, inputs.sensors
+    stats = {"pairs": 0, "rays": 0}
+    lat = None if exact or not reuse.has_lattice(sensors.lattice) else sensors.lattice
+
+    def trace_groups(*a, lift=True):  # vis.trace_groups, or coarse first
+        return reuse.trace(a[0], a[1], lat, *a[2:], lift=lift, stats=stats)
+
     n = len(sensors)
     pts = np.ascontiguousarray(sensors.points)
     nrm = np.ascontiguousarray(sensors.normals)
@@ -340,7 +348,7 @@ def _trace(inputs, comp, sky_p, sun_grid, direct, engine, progress, timings):
     # sun steps that carry beam energy
     energy = comp.beam * comp.interval  # Wh/m2 normal
     live = np.flatnonzero(comp.sun_up & (energy > 0))
-    store = vis.store(mesh, vis.sensor_key(pts, nrm))
+    store = vis.store(mesh, vis.sensor_key(pts, nrm) + ("" if lat is None else ":reuse"))
     cache_hit = {"sky": sky_p.key in store.sky}
 
     # what is left to trace (the rest is in the cache)
@@ -372,7 +380,7 @@ def _trace(inputs, comp, sky_p, sun_grid, direct, engine, progress, timings):
     rays = 0
     t0 = time.perf_counter()
     if todo_sky:
-        bits, r = vis.trace_groups(
+        bits, r = trace_groups(
             mesh, pts, un, su, sky_p.directions, front_sky, engine,
             _stage(bar, sky_rays),
         )
@@ -393,7 +401,7 @@ def _trace(inputs, comp, sky_p, sun_grid, direct, engine, progress, timings):
             fr = ks.front_mask(
                 un, np.ascontiguousarray(gd[sel]), remap[gcell[sel]], len(new_bins)
             )
-            sub_bits, r = vis.trace_groups(
+            sub_bits, r = trace_groups(
                 mesh, pts, un, su, sun_grid.directions[new_bins], fr, engine,
                 _stage(bar, sun_rays),
             )
@@ -408,7 +416,7 @@ def _trace(inputs, comp, sky_p, sun_grid, direct, engine, progress, timings):
             if len(store.exact) >= 2:
                 store.exact.pop(next(iter(store.exact)))
             fr = (un @ sun_vec.T) > 0
-            bits_e, r = vis.trace_groups(
+            bits_e, r = trace_groups(
                 mesh, pts, un, su, sun_vec, fr, engine, _stage(bar, sun_rays),
                 lift=False,
             )
@@ -420,7 +428,7 @@ def _trace(inputs, comp, sky_p, sun_grid, direct, engine, progress, timings):
     bar.close()
     timings["trace_sun_s"] = time.perf_counter() - t0
     return _Traced(un, su, K, H, bits_sky, bits_direct, col, sun_vec, live, used,
-                   rays, cache_hit)
+                   rays, cache_hit, stats)
 
 
 # -- step 4: accumulate ------------------------------------------------------------------------
@@ -560,6 +568,7 @@ def irradiance(
     start=None,
     end=None,
     area=None,
+    exact: bool = True,
 ) -> SolarResult:
     """Solar irradiation [kWh/m²] on roofs, facades, open ground or given points.
 
@@ -647,6 +656,13 @@ def irradiance(
         every occluder of the scene still counts. Sensors get
         ``edge_context_m`` [m] and ``context_ok`` (see
         :mod:`cimcity.sun.context`).
+    exact : bool
+        Trace every sensor x direction pair (default, the reference).
+        ``False``: sensors on a plane's grid are traced coarse first and the
+        pairs their coarser neighbours agree on are inferred, not traced
+        (:mod:`cimcity.sun.reuse`: about a fifth of the rays on Paris 11e at
+        1 m, 1.0-1.7x faster, per-building error p99 0.8 %; figures there).
+        ``meta["visibility"]`` gives the pairs and the rays traced.
 
     Returns
     -------
@@ -740,7 +756,8 @@ def irradiance(
             f"(> {MAX_SERIES_VALUES:,} values); give a few points= or a shorter period"
         )
 
-    tr = _trace(inputs, comp, sky_p, sun_grid, direct, engine_name, progress, timings)
+    tr = _trace(inputs, comp, sky_p, sun_grid, direct, engine_name, progress, timings,
+                exact)
     t0 = time.perf_counter()
     parts, series = _accumulate(inputs.sensors, comp, tr, direct, len(sun_grid),
                                 albedo, timeseries)
@@ -761,6 +778,7 @@ def irradiance(
         where=(lat, lon, alt, north),
     )
     meta["timings_s"]["total_s"] = round(time.perf_counter() - t_start, 3)
+    meta["visibility"] = dict(exact=bool(exact), **tr.stats)
     if isinstance(scene, Scene):
         meta["context"] = dict(margin_for(scene), study_area=region)
         flag_context(frame, scene, meta["context"], "irradiance")

@@ -39,6 +39,11 @@ class Sensors:
         (row, col) of ground-grid sensors in :attr:`grid`; -1 off the grid.
     grid : dict or None
         The ground raster: ``shape`` (rows, cols) and ``transform`` (affine).
+    lattice : (n, 3) int64
+        (patch, column, row) of sensors laid on a planar patch's grid by
+        :func:`cimcity.sun.sensors.sample` (neighbours on one plane, used by
+        :mod:`cimcity.sun.reuse` to trace a plane coarse first); -1 off any
+        lattice (user points, ground rasters).
     crs : pyproj.CRS or None
         CRS of ``points`` when known (set by :func:`cimcity.sun.sensors.resolve`
         on a Scene).
@@ -53,10 +58,13 @@ class Sensors:
     cell: np.ndarray | None = None
     grid: dict | None = None
     crs: object = field(default=None, compare=False)
+    lattice: np.ndarray | None = None
 
     def __post_init__(self):
         if self.cell is None:
             self.cell = np.full((len(self.points), 2), -1, np.int64)
+        if self.lattice is None:
+            self.lattice = np.full((len(self.points), 3), -1, np.int64)
 
     def __repr__(self) -> str:
         counts = Counter(str(k) for k in self.kind)
@@ -93,6 +101,7 @@ class Sensors:
             self.cell[mask],
             self.grid,
             self.crs,
+            self.lattice[mask],
         )
 
     @staticmethod
@@ -103,6 +112,13 @@ class Sensors:
             return Sensors.empty()
         grid = next((p.grid for p in parts if p.grid is not None), None)
         crs = next((p.crs for p in parts if p.crs is not None), None)
+        lattice, base = [], 0
+        for p in parts:  # patch numbers stay distinct across parts
+            lat = np.asarray(p.lattice, np.int64).reshape(-1, 3).copy()
+            on = lat[:, 0] >= 0
+            lat[on, 0] += base
+            base = int(lat[on, 0].max()) + 1 if on.any() else base
+            lattice.append(lat)
         return Sensors(
             np.concatenate([p.points for p in parts]).reshape(-1, 3),
             np.concatenate([p.normals for p in parts]).reshape(-1, 3),
@@ -113,6 +129,7 @@ class Sensors:
             np.concatenate([p.cell for p in parts]).reshape(-1, 2),
             grid,
             crs,
+            np.concatenate(lattice).reshape(-1, 3),
         )
 
     def to_frame(self, crs=None):

@@ -226,7 +226,7 @@ def sample(
     mask = mesh.kind_mask(kinds) & (mesh.face_areas > 1e-9)
     fidx = np.flatnonzero(mask)
     if len(fidx):
-        p, f, a = _grid_sensors(
+        p, f, a, lat = _grid_sensors(
             mesh.triangles[fidx],
             mesh.faces[fidx],
             mesh.face_normals[fidx],
@@ -241,14 +241,15 @@ def sample(
         p = np.zeros((0, 3))
         f = np.zeros(0, np.int64)
         a = np.zeros(0)
+        lat = np.zeros((0, 3), np.int64)
     p += mesh.origin
     if drop_buried and footprints is not None and len(p):
         keep = ~buried(p, mesh.face_building[f], footprints, tops, mesh.face_kind[f])
-        p, f, a = p[keep], f[keep], a[keep]
+        p, f, a, lat = p[keep], f[keep], a[keep], lat[keep]
     n = mesh.face_normals[f]
     kind = np.asarray(KINDS, dtype=object)[mesh.face_kind[f]]
     bid = mesh.face_building_id[f]
-    return Sensors(p, n, a, f, bid, kind)
+    return Sensors(p, n, a, f, bid, kind, lattice=lat)
 
 
 def sample_scene(
@@ -276,8 +277,9 @@ def _grid_sensors(tri, faces, normals, areas, building, kind, spacing, offset=0.
     """Sensor points, faces and areas from per-patch grids (see :func:`sample`).
 
     Returns local points (q, 3) ``offset`` [m] off the faces along their
-    normals, face rows (q,) into ``tri`` and areas (q,) [m²] that sum exactly
-    to ``areas.sum()`` per patch.
+    normals, face rows (q,) into ``tri``, areas (q,) [m²] that sum exactly
+    to ``areas.sum()`` per patch, and the lattice (q, 3) int64: patch, column
+    (along u) and row (along v) of each sensor's cell.
     """
     d = np.einsum("ij,ij->i", normals, tri[:, 0])
     cen = tri.mean(axis=1)
@@ -380,7 +382,14 @@ def _grid_sensors(tri, faces, normals, areas, building, kind, spacing, offset=0.
         tri[:, 0].copy(),
         offset,
     )
-    return pts, order[t[cell]], area[cell]
+    # cell -> (patch, column, row); columns run boustrophedon (_kernels.sample)
+    cp = np.searchsorted(offs, cell, side="right") - 1
+    k = cell - offs[cp]
+    ci = k // nv[cp]
+    r = k % nv[cp]
+    cj = np.where(ci % 2 == 0, r, nv[cp] - 1 - r)
+    lattice = np.column_stack([cp, ci, cj]).astype(np.int64)
+    return pts, order[t[cell]], area[cell], lattice
 
 
 def buried(points, face_building, footprints, tops, face_kind=None) -> np.ndarray:

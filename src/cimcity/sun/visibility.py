@@ -41,6 +41,7 @@ __all__ = [
     "sensor_key",
     "store",
     "normal_groups",
+    "group_frame",
     "trace_groups",
 ]
 
@@ -121,6 +122,19 @@ def normal_groups(unormals, step_deg=GROUP_DEG):
     return group.reshape(-1).astype(np.int64)
 
 
+def group_frame(unormals, front):
+    """Normal groups of :func:`trace_groups`: group of each unique normal,
+    directions in front of each group (ng, d) and the group's mean normal."""
+    group = normal_groups(unormals)
+    ng = int(group.max()) + 1 if len(group) else 0
+    gfront = np.zeros((ng, front.shape[1]), bool)
+    np.logical_or.at(gfront, group, front)
+    rep = np.zeros((ng, 3))
+    np.add.at(rep, group, unormals)
+    rep /= np.linalg.norm(rep, axis=1)[:, None]
+    return group, gfront, rep
+
+
 def trace_groups(mesh, points, unormals, sensor_u, dirs, front, engine, cb, lift=True):
     """Blocked bits (n, ceil(d/8)) of sensors x directions.
 
@@ -141,17 +155,12 @@ def trace_groups(mesh, points, unormals, sensor_u, dirs, front, engine, cb, lift
     bits = np.zeros((n, (nd + 7) // 8), np.uint8)
     if n == 0 or nd == 0:
         return bits, 0
-    group = normal_groups(unormals)
-    ng = int(group.max()) + 1
+    group, gfront, rep = group_frame(unormals, front)
+    ng = len(rep)
     sensor_g = group[sensor_u]
     order = np.argsort(sensor_g, kind="stable")
     counts = np.bincount(sensor_g, minlength=ng)
     starts = np.concatenate([[0], np.cumsum(counts)])
-    gfront = np.zeros((ng, nd), bool)
-    np.logical_or.at(gfront, group, front)
-    rep = np.zeros((ng, 3))
-    np.add.at(rep, group, unormals)
-    rep /= np.linalg.norm(rep, axis=1)[:, None]
     per_group = counts * gfront.sum(axis=1)
     total = int(per_group.sum())
     done = 0
