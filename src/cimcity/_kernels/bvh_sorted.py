@@ -186,6 +186,32 @@ def repeated_directions(directions, i0, i1):
 
 
 @njit(**_JIT)
+def _sorted_rays(origins, directions, shift, grid, tmax, i0, i1):
+    """Rays ``i0 .. i1 - 1`` in the local frame, sorted by (octant, origin
+    Morton code) and copied in that order: ``(rays (m, 7), order, key, bad)``,
+    ``order[q]`` the input row of sorted ray ``q``, ``key`` sorted, invalid
+    rays (octant 8) last and counted in ``bad``."""
+    m = i1 - i0
+    cell_bits = 3 * MORTON_BITS
+    buf = np.empty((m, 7))
+    ok = _local_rays(origins, directions, shift, tmax, i0, i1, buf)
+    key = np.empty(m, np.int64)
+    bad = 0
+    for q in range(m):
+        o = _octant(buf[q, 3], buf[q, 4], buf[q, 5]) if ok[q] else 8
+        bad += not ok[q]
+        key[q] = (o << cell_bits) | morton(buf[q, 0], buf[q, 1], buf[q, 2], grid)
+    order = np.empty(m, np.int64)
+    count = np.empty((1 << _DIGIT) + 1, np.int64)
+    radix_sort(
+        key, cell_bits + 4, order, np.empty(m, np.int64), np.empty(m, np.int64), count
+    )
+    rays = np.empty((m, 7))
+    _gather(buf, order, m, rays)
+    return rays, order, key, bad
+
+
+@njit(**_JIT)
 def occluded_sorted(
     nodes, refs, tri, depth, shift, grid, origins, directions, tmin, tmax, out, i0, i1
 ):
@@ -206,22 +232,7 @@ def occluded_sorted(
             i0 // WINDOW, -(-i1 // WINDOW),
         )  # fmt: skip
     m = i1 - i0
-    cell_bits = 3 * MORTON_BITS
-    buf = np.empty((m, 7))
-    ok = _local_rays(origins, directions, shift, tmax, i0, i1, buf)
-    key = np.empty(m, np.int64)
-    bad = 0
-    for q in range(m):
-        o = _octant(buf[q, 3], buf[q, 4], buf[q, 5]) if ok[q] else 8
-        bad += not ok[q]
-        key[q] = (o << cell_bits) | morton(buf[q, 0], buf[q, 1], buf[q, 2], grid)
-    order = np.empty(m, np.int64)
-    count = np.empty((1 << _DIGIT) + 1, np.int64)
-    radix_sort(
-        key, cell_bits + 4, order, np.empty(m, np.int64), np.empty(m, np.int64), count
-    )
-    rays = np.empty((m, 7))
-    _gather(buf, order, m, rays)
+    rays, order, key, bad = _sorted_rays(origins, directions, shift, grid, tmax, i0, i1)
     stack = np.empty(depth + 2, np.int64)
     n_ok = m - bad  # invalid rays (octant 8) sort last
     _any_hits(nodes, refs, tri, stack, rays[:n_ok], order, tmin, out[i0:i1])
@@ -275,22 +286,8 @@ def intersect_sorted(
             nodes, refs, tri, tri_face, depth, shift, origins, directions, tmin,
             tmax, dist, face, i0, i1,
         )  # fmt: skip
-    m = i1 - i0
+    rays, order, key, bad = _sorted_rays(origins, directions, shift, grid, tmax, i0, i1)
     cell_bits = 3 * MORTON_BITS
-    buf = np.empty((m, 7))
-    ok = _local_rays(origins, directions, shift, tmax, i0, i1, buf)
-    key = np.empty(m, np.int64)
-    bad = 0
-    for q in range(m):
-        o = _octant(buf[q, 3], buf[q, 4], buf[q, 5]) if ok[q] else 8
-        bad += not ok[q]
-        key[q] = (o << cell_bits) | morton(buf[q, 0], buf[q, 1], buf[q, 2], grid)
-    order = np.empty(m, np.int64)
-    count = np.empty((1 << _DIGIT) + 1, np.int64)
-    tmp = np.empty(m, np.int64)
-    radix_sort(key, cell_bits + 4, order, tmp, np.empty(m, np.int64), count)
-    rays = np.empty((m, 7))
-    _gather(buf, order, m, rays)
     _closest_hits(nodes, refs, tri, tri_face, depth, rays, order, key, cell_bits, tmin,
                   dist[i0:i1], face[i0:i1])  # fmt: skip
     return bad
