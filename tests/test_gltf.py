@@ -146,6 +146,28 @@ def test_vertex_colours_follow_the_colour_map_and_unknown_is_grey(paris, tmp_pat
         )
 
 
+def test_project_without_a_value_keeps_its_colour_not_the_unknown_grey(after, tmp_path):
+    # values of an analysis of the scene before the project: the project has
+    # none; it is drawn in its own white (named in the page legend; the
+    # project orange is inside the colour maps), an existing building without
+    # a value in the unknown grey
+    project = after.meta["project_id"]
+    values = after.buildings["height"].astype(float).drop(project)
+    unknown = values.index[3]
+    values[unknown] = np.nan
+    path = gltf.write_glb(after, tmp_path / "a.glb", values=values, quantity="sun_hours")
+    tree, _ = _chunks(path.read_bytes())
+    scene = trimesh.load(path, force="scene")
+
+    def rgb(bid):
+        return scene.geometry[scene.graph[bid][1]].visual.vertex_colors[:, :3].astype(int)
+
+    assert {tuple(c) for c in rgb(project)} == {tuple(gltf.PALETTE["project_unanalysed"][:3])}
+    assert np.abs(rgb(unknown) - np.array(gltf.UNKNOWN_COLOR[:3])).max() <= COLOR_TOL
+    node = next(n for n in tree["nodes"] if n["name"] == project)
+    assert node["extras"]["sun_hours"] is None  # its info panel: unknown
+
+
 def test_changes_get_a_diverging_map_centred_on_zero():
     colors, clim, cmap = gltf.value_colors([-2.0, 0.0, 1.0])
     assert cmap == "RdBu" and clim == (-2.0, 2.0)

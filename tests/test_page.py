@@ -282,6 +282,22 @@ def test_page_colours_by_a_result_with_units(paris):
     ] == pytest.approx(np.nanmax(values))
     assert scale["unknown_label"] == "Unknown"
     assert any(layer["key"] == "analysis" for layer in cfg["layers"])
+    # with the project: values of the scene before it do not cover it, so the
+    # legend names its white (io.gltf draws it so), not the orange of the maps
+    pid = next(iter(paris.projects))
+    cfg = page.html.build_config(
+        paris, values=values, quantity="height", project=pid, lang="en", day=DAY
+    )
+    sw = {s["key"]: s for s in cfg["legend"]["swatches"]}
+    assert sw["project"]["label"] == "Project (not in the analysis)"
+    assert sw["project"]["color"] == "#fafafa"
+    covered = values.copy()
+    covered[pid] = 30.0
+    cfg = page.html.build_config(
+        paris, values=covered, quantity="height", project=pid, lang="en", day=DAY
+    )
+    sw = {s["key"]: s for s in cfg["legend"]["swatches"]}
+    assert sw["project"]["label"] == "Project"
 
 
 def test_sun_steps_of_the_day_follow_the_sun(paris):

@@ -83,6 +83,9 @@ PALETTE = {
     "base": (200, 196, 188, 255),
     "project": (240, 140, 30, 255),  # the project stands out in orange
     "project_roof": (214, 112, 18, 255),
+    # a project the coloured analysis did not cover (run on the scene before
+    # it): white, apart from every colour map and from the unknown grey
+    "project_unanalysed": (250, 250, 250, 255),
     "terrain": (206, 212, 196, 255),
     "ground": (206, 212, 196, 255),
     "water": (110, 160, 210, 255),
@@ -502,10 +505,20 @@ def scene_to_trimesh(
         if not len(faces):
             continue
         role = "project" if bid in project_ids else "building"
+        # a project without a value of the analysis (run on the scene before
+        # it) is drawn in its own white, named in the page legend, not in the
+        # grey of an unknown building nor the project orange (which colour
+        # maps hold too); its info panel still says "unknown"
+        no_value = (
+            role == "project" and per_building is not None
+            and not np.isfinite(per_building.iloc[i])
+        )
         if colors is not None:
             rgba = colors[faces]
         elif per_building is not None:
-            rgba = np.tile(bc[i], (len(faces), 1))
+            rgba = np.tile(
+                PALETTE["project_unanalysed"] if no_value else bc[i], (len(faces), 1)
+            ).astype(np.uint8)
         else:
             pal = {
                 KIND_CODES["roof"]: PALETTE[

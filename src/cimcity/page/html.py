@@ -77,6 +77,9 @@ i18n.add_terms(
             "Soleil à {elevation}° au-dessus de l'horizon, azimut {azimuth}°",
         ),
         "page_no_project": ("No project in this page", "Pas de projet dans cette page"),
+        "page_project_unanalysed": (
+            "Project (not in the analysis)", "Projet (hors de l'analyse)"
+        ),
         "page_default_title": ("3D view of the scene", "Vue 3D de la scène"),
     },
     units={"page_ground_altitude": "m NGF", "page_roof_altitude": "m NGF"},
@@ -252,6 +255,18 @@ def _hex(rgba) -> str:
     return "#" + "".join(f"{int(c):02x}" for c in rgba[:3])
 
 
+def _project_unanalysed(after, values) -> bool:
+    """True when per-building ``values`` give no value to a project of
+    ``after`` (an analysis run on the scene before it)."""
+    if after is None or not isinstance(values, pd.Series):
+        return False
+    for pid in after.projects:
+        v = values.get(pid, np.nan)
+        if not np.isfinite(pd.to_numeric(v, errors="coerce")):
+            return True
+    return False
+
+
 def _after_scene(scene, project):
     """The "after" scene of ``project``: a Scene as is, a BimModel swapped in."""
     if project is None:
@@ -342,11 +357,15 @@ def build_config(
             },
         ]
     if has_project:
+        # coloured by values that do not cover the project: white (io.gltf)
+        unanalysed = scale is not None and _project_unanalysed(after, values)
         swatches.append(
             {
                 "key": "project",
-                "color": _hex(PALETTE["project"]),
-                "label": i18n.term("project", code),
+                "color": _hex(PALETTE["project_unanalysed" if unanalysed else "project"]),
+                "label": i18n.term(
+                    "page_project_unanalysed" if unanalysed else "project", code
+                ),
             }
         )
     kinds = (
