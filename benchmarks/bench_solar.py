@@ -7,9 +7,11 @@ and 1 m (Paris 11e at 1 m with ``--full``).
 
 Every case runs, in one process on the same sensors, a full annual study on
 the Paris-Orly EPW (145 Tregenza patches, Tregenza sun bins: one visibility
-matrix) twice: the fast path (each plane's sensor grid traced coarse first,
-``cimcity.sun.reuse``, the default) and ``exact=True`` (every pair traced by
-the numba BVH); then the peer, **raw embreex**
+matrix) twice with ``engine="auto"`` (what a user gets): the fast path
+(``exact=False``: each plane's sensor grid traced coarse first on the numba BVH
+packets, the scattered pairs left on Embree when installed,
+``cimcity.sun.reuse``) and ``exact=True`` (every pair traced by the numba BVH
+packets, the default); then the peer, **raw embreex**
 (``EmbreeScene.run(query="OCCLUDED")`` on float32 arrays, one Python thread
 per core) tracing the same sensor x patch pairs in front of each sensor.
 ``--top 2`` (or 4, 8) sets the coarsest step ``cimcity.sun.reuse.TOP_STEP``.
@@ -90,7 +92,7 @@ def _warm():
             s,
             ("2023-06-21", "2023-06-22"),
             spacing=2.0,
-            engine="numba",
+            engine="auto",
             progress=False,
             exact=exact,
         )
@@ -133,7 +135,7 @@ def run_case(scene_name, spacing, peer=True, top=None):
             scene,
             weather=EPW,
             spacing=spacing,
-            engine="numba",
+            engine="auto",
             patches="tregenza",
             sun_bins="tregenza",
             progress=False,

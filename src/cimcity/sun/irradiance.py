@@ -323,15 +323,18 @@ def _stage(bar, rays):
     return cb
 
 
-def _trace(inputs, comp, sky_p, sun_grid, direct, engine, progress, timings, exact):
+def _trace(inputs, comp, sky_p, sun_grid, direct, engine, progress, timings, exact,
+           pair_engine=None):
     """Sky and sun visibility of the sensors, from the cache or traced (coarse
-    first on each plane's sensor grid unless ``exact``, :mod:`.reuse`)."""
+    first on each plane's sensor grid unless ``exact``, :mod:`.reuse`; its
+    scattered pairs on ``pair_engine``)."""
     mesh, sensors = inputs.mesh, inputs.sensors
     stats = {"pairs": 0, "rays": 0}
     lat = None if exact or not reuse.has_lattice(sensors.lattice) else sensors.lattice
 
     def trace_groups(*a, lift=True):  # vis.trace_groups, or coarse first
-        return reuse.trace(a[0], a[1], lat, *a[2:], lift=lift, stats=stats)
+        return reuse.trace(a[0], a[1], lat, *a[2:], lift=lift, stats=stats,
+                           pair_engine=pair_engine)
 
     n = len(sensors)
     pts = np.ascontiguousarray(sensors.points)
@@ -757,7 +760,7 @@ def irradiance(
         )
 
     tr = _trace(inputs, comp, sky_p, sun_grid, direct, engine_name, progress, timings,
-                exact)
+                exact, raycast.resolve_engine(engine, "occluded"))
     t0 = time.perf_counter()
     parts, series = _accumulate(inputs.sensors, comp, tr, direct, len(sun_grid),
                                 albedo, timeseries)

@@ -96,6 +96,7 @@ def trace(
     lift=True,
     stats=None,
     top=None,
+    pair_engine=None,
 ):
     """Blocked bits of sensors x directions, traced coarse first per plane.
 
@@ -117,7 +118,7 @@ def trace(
     front : (U, d) bool
         Directions in front of each unique normal (others are not traced).
     engine : str
-        Resolved ray engine name.
+        Resolved ray engine name (the coarse sensors' coherent rows).
     cb : callable or None
         ``cb(done, total)`` over the sensor x direction pairs.
     lift : bool
@@ -127,6 +128,10 @@ def trace(
     top : int, optional
         Coarsest step (power of two; 1 traces every pair); default
         :data:`TOP_STEP`.
+    pair_engine : str, optional
+        Resolved engine of the scattered pairs left to trace (incoherent
+        rays: ``raycast.resolve_engine(engine, "occluded")``, Embree under
+        ``"auto"`` when installed); default ``engine``.
 
     Returns
     -------
@@ -194,7 +199,7 @@ def trace(
                 ps = np.empty(m, np.int64)
                 pd_ = np.empty(m, np.int64)
                 kr.pair_rays(sel, need, sg, pts, ldirs, o, d, ps, pd_)
-                blocked = raycast.occluded(mesh, o, d, engine=engine)
+                blocked = raycast.occluded(mesh, o, d, engine=pair_engine or engine)
                 kr.scatter_pairs(bits, ps, pd_, blocked)
                 rays += m
             done += int(per_sensor[sel].sum())
@@ -204,4 +209,5 @@ def trace(
     if stats is not None:
         stats["pairs"] = stats.get("pairs", 0) + total
         stats["rays"] = stats.get("rays", 0) + rays
+        stats["pair_engine"] = pair_engine or engine
     return bits, rays
