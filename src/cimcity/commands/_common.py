@@ -160,6 +160,29 @@ def patches_type(text: str) -> str:
     )
 
 
+def placement_type(text):
+    """``--placement x,y,z[,rotation_deg]`` as a tuple of 3 or 4 floats (metres
+    in the scene CRS, degrees counter-clockwise from east); None stays None.
+
+    Raises
+    ------
+    InputError
+        Not 3 or 4 numbers.
+    """
+    if text is None:
+        return None
+    try:
+        vals = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+    except ValueError:
+        vals = []
+    if len(vals) not in (3, 4):
+        raise InputError(
+            f"--placement must be x,y,z or x,y,z,rotation_deg (numbers, metres and "
+            f"degrees); got {text!r}"
+        )
+    return tuple(vals)
+
+
 def positive_float(text: str) -> float:
     """A finite number > 0 (spacings [m])."""
     try:

@@ -27,6 +27,8 @@ import cimcity as cc
 from cimcity import permit
 from cimcity.errors import CimcityWarning, InputError
 
+from ._common import placement_type
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -115,22 +117,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _placement(text):
-
-    if text is None:
-        return None
-    try:
-        vals = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
-    except ValueError:
-        vals = []
-    if len(vals) not in (3, 4):
-        raise InputError(
-            f"--placement must be x,y,z or x,y,z,rotation_deg (numbers, metres and "
-            f"degrees); got {text!r}"
-        )
-    return tuple(vals)
-
-
 def _exists(path, flag):
 
     if path is not None and not Path(path).exists():
@@ -157,7 +143,7 @@ def run(args) -> int:
             getattr(args, flag),
             "--" + flag.replace("_", "-") if flag != "ifc" else "IFC",
         )
-    placement = _placement(args.placement)
+    placement = placement_type(args.placement)
     out = Path(args.out)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CimcityWarning)

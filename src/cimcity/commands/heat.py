@@ -33,9 +33,9 @@ from ._common import (
     add_scene_arguments,
     check_scene_arguments,
     load_scene,
+    placement_type,
     positive_float,
 )
-from .check import _placement
 
 #: weather scenarios of ``--scenario``
 SCENARIOS = ("hottest-week", "paris50")
@@ -235,7 +235,7 @@ def place_project(scene, ifc, placement=None, parcels=None):
     -------
     (BimModel, Scene)
     """
-    bim = permit.read_project(ifc, scene, placement=_placement(placement))
+    bim = permit.read_project(ifc, scene, placement=placement_type(placement))
     if not (bim.is_georeferenced or bim.crs is not None):
         raise GeoreferenceError(
             f"IFC {Path(ifc).name!r} has no georeference (no map conversion, no "
