@@ -299,6 +299,25 @@ def test_refusals():
                        landcover=(np.full(g.dsm.shape, 9), t, CRS))
 
 
+def test_nodata_holes_in_dsm_and_land_cover_are_named():
+    """Holes are not measured values: a DSM with 6 nodata cells and a land
+    cover with 4 are still read (the holes as ground and as paved), but each
+    layer's DataQualityWarning gives its exact count of holes (counted here
+    from the arrays built by hand)."""
+    g = flat_grid(n=20)
+    t = g.transform
+    dsm = g.dsm.copy()
+    dsm[3, 4:10] = np.nan
+    lc = np.ones(dsm.shape)
+    lc[10:12, 10:12] = np.nan
+    with pytest.warns(DataQualityWarning) as rec:
+        out = heat.heat_grid((dsm, t, CRS), dem=(g.dem, t, CRS), landcover=(lc, t, CRS))
+    msgs = [str(w.message) for w in rec]
+    assert any("DSM has 6 nodata cells" in m for m in msgs), msgs
+    assert any("land cover has 4 nodata cells" in m for m in msgs), msgs
+    assert np.isfinite(out.dsm).all() and (out.landcover[10:12, 10:12] == 1).all()
+
+
 def test_courtyard_floor_receives_wall_reflected_shortwave():
     """cimcity.sun.reflected (the courtyard case of solar): a horizontal
     sensor at the centre of a 16 m square courtyard 25 m deep, under a

@@ -123,7 +123,8 @@ def heat_grid(dsm, *, dem=None, cdsm=None, landcover=None, crs=None,
     Parameters
     ----------
     dsm : path, Terrain or (array, transform, crs)
-        Ground and buildings [m] (no trees).
+        Ground and buildings [m] (no trees). Nodata cells are taken as ground
+        at the DSM's lowest value, with a DataQualityWarning giving their count.
     dem : same, optional
         Ground [m]. None: the DSM's lowest value everywhere (flat ground; a
         DataQualityWarning says so).
@@ -132,7 +133,9 @@ def heat_grid(dsm, *, dem=None, cdsm=None, landcover=None, crs=None,
         None: no trees.
     landcover : same or int, optional
         UMEP codes (0..7); an int for everywhere; None: paved (code 1)
-        everywhere except buildings, with a DataQualityWarning.
+        everywhere except buildings, with a DataQualityWarning. Nodata cells
+        (NaN, the file's nodata value) are paved too, with a
+        DataQualityWarning giving their count.
     crs : optional
         CRS when the inputs carry none.
     roof_albedo : float or same as ``dsm``, optional
@@ -183,7 +186,17 @@ def heat_grid(dsm, *, dem=None, cdsm=None, landcover=None, crs=None,
             )
         grids[name] = b
     fill = float(np.nanmin(a))
-    a = np.where(np.isfinite(a), a, fill)
+    holes = ~np.isfinite(a)
+    if holes.any():
+        warnings.warn(
+            f"the DSM has {int(holes.sum())} nodata cells "
+            f"({100 * holes.mean():.1f} % of the grid): they are taken as ground at "
+            f"its lowest value ({fill:.2f} m), so a building or wall missing there "
+            f"casts no shade; fill the holes (gdal_fillnodata) for a faithful map",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    a = np.where(holes, fill, a)
     if "DEM" in grids:
         g = grids["DEM"]
         g = np.where(np.isfinite(g), g, a)
@@ -224,7 +237,16 @@ def heat_grid(dsm, *, dem=None, cdsm=None, landcover=None, crs=None,
         lc = np.full(a.shape, int(landcover), np.int8)
     else:
         raw = grids["land cover"]
-        raw = np.where(np.isfinite(raw), raw, PAVED)
+        holes = ~np.isfinite(raw)
+        if holes.any():
+            warnings.warn(
+                f"the land cover has {int(holes.sum())} nodata cells "
+                f"({100 * holes.mean():.1f} % of the grid): they are taken as paved "
+                f"(UMEP code 1: albedo 0.18, emissivity 0.95)",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+        raw = np.where(holes, PAVED, raw)
         lc = raw.astype(np.int64)
     bad = ~np.isin(lc, LAND_COVER.index.to_numpy())
     if bad.any():
