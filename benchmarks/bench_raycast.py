@@ -27,10 +27,11 @@ numba any/closest random sensors|uniform Nk
                        incoherent rays at growing counts N (0.1 M, 0.3 M, 1 M):
                        random upward directions from the sensors in random order
                        ("sensors"), or from anywhere in the district's bounds, inside
-                       buildings too ("uniform"); cimcity sorts them by octant and
-                       Morton code of the origin before tracing (bvh_sorted)
-numba before ...       the same 1 M any-hit rays by the path before sorting (input
-                       order, packets by direction cell per window: occluded_grouped)
+                       buildings too ("uniform"); cimcity traces them one by one
+                       on the 8-wide BVH (bvh_wide: SIMD node tests, children
+                       prefetched)
+numba before ...       the same rays by the path before the 8-wide BVH (binary BVH,
+                       rays sorted by octant and origin Morton code: bvh_sorted)
 embreex raw any/closest ...
                        raw embreex on the same incoherent rays (float32, one thread
                        per core): the peer; "vs raw" of a numba row divides by it
@@ -205,24 +206,33 @@ def raw_runner(scene, pool, mesh, o, d, query):
     return lambda: list(pool.map(run, parts))
 
 
-def before_any(mesh, o, d):
-    """The any-hit path before sorting (input order, packets by direction cell
-    window by window: ``bvh_packets.occluded_grouped``), on the same threads."""
-    from cimcity._kernels import bvh_packets
+def before(mesh, o, d, query):
+    """The path before the wide BVH (binary BVH, rays sorted by octant and
+    origin Morton code task by task: ``bvh_sorted.occluded_sorted`` /
+    ``intersect_sorted``), on the same threads and tasks."""
+    from cimcity._kernels import bvh_packets, bvh_sorted
     from cimcity.raycast import numba_engine
     from cimcity.raycast.tasks import run_all, split, worker_count
 
     b = numba_engine.bvh(mesh)
-    out = np.empty(len(o), bool)
+    n = len(o)
     tmax = np.array([np.inf])
-    args = (b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, d, rc.DEFAULT_TMIN)
-    args = (*args, tmax, out)
+    grid = bvh_sorted.morton_grid(b.nodes)
     workers = worker_count("numba")
-    windows = -(-len(o) // bvh_packets.WINDOW)
-    parts = split(windows, 4, workers)
+    parts = split(n, 1 << 17, workers, align=bvh_packets.WINDOW)
+    out = np.empty(n, bool)
+    dist = np.empty(n)
+    face = np.empty(n, np.int64)
+    if query == "any":
+        args = (b.nodes, b.refs, b.tri, b.depth, mesh.origin, grid, o, d)
+        args = (*args, rc.DEFAULT_TMIN, tmax, out)
+        fn = bvh_sorted.occluded_sorted
+    else:
+        args = (b.nodes, b.refs, b.tri, b.tri_face, b.depth, mesh.origin, grid, o, d)
+        args = (*args, rc.DEFAULT_TMIN, tmax, dist, face)
+        fn = bvh_sorted.intersect_sorted
 
     def run():
-        fn = bvh_packets.occluded_grouped
         return list(run_all(lambda sl: fn(*args, sl.start, sl.stop), parts, workers))
 
     return run
@@ -247,6 +257,7 @@ def bench_scene(name, mesh, max_sensors, pool, random_counts):
         rows.append([label, rays, sec, rays / sec / 1e6, rays / cpu / 1e6, others])
 
     row("numba any-hit", lambda: rc.occluded(mesh, o, d, engine="numba"))
+    row("numba before any-hit", before(mesh, o, d, "any"))
     row(
         "numba matrix",
         lambda: rc.occluded_matrix(mesh, p, dirs, normals=n, engine="numba"),
@@ -303,6 +314,7 @@ def bench_scene(name, mesh, max_sensors, pool, random_counts):
         repeats=1,
     )
     row("numba closest", lambda: rc.intersect(mesh, o, d, engine="numba"))
+    row("numba before closest", before(mesh, o, d, "closest"))
     if has_embree:
         row("embree closest", lambda: rc.intersect(mesh, o, d, engine="embree"))
     # incoherent rays: the sensors in random order, random upward directions,
@@ -322,12 +334,15 @@ def bench_scene(name, mesh, max_sensors, pool, random_counts):
                     lambda fn=fn, o_=ray_o, d_=rd: fn(mesh, o_, d_, engine="numba"),
                     rays=k,
                 )
-                if query == "any" and k == random_counts[-1]:
-                    row(f"numba before {tag}", before_any(mesh, ray_o, rd), rays=k)
+                row(
+                    f"numba before {query} {tag}",
+                    before(mesh, ray_o, rd, query),
+                    rays=k,
+                )
                 if scene_raw is not None:
                     run = raw_runner(scene_raw, pool, mesh, ray_o, rd, query)
                     row(f"embreex raw {query} {tag}", run, rays=k)
-    print(note)
+    print(note + f"; load average {os.getloadavg()[0]:.2f}")
     print(HEADER)
     peers = {r[0]: r[2] for r in rows if r[0].startswith("embreex raw")}
     for label, rays, sec, mrs, mrcpu, others in rows:

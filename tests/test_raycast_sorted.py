@@ -173,39 +173,3 @@ def test_invalid_ray_among_many_still_raises(city):
     o[4321, 2] = np.nan
     with pytest.raises(InputError):
         rc.intersect(city, o, d, engine="numba")
-
-
-@pytest.mark.slow
-@pytest.mark.realdata
-def test_paris11_sorted_path_matches_single_rays_and_embree(shared_data):
-    # real buildings: BDNB Paris 11e footprints in a 600 m square, extruded by
-    # their height; 30,000 random rays traced sorted (numba), one by one, and
-    # by Embree (float32: may differ on rays grazing an edge, observed 2 in
-    # 1 M on the whole district, hence at most 2 here)
-    import geopandas as gpd
-
-    path = shared_data / "france" / "bdnb_paris11_batiments.shp"
-    g = gpd.read_file(path).to_crs(2154)
-    cx, cy = g.geometry.union_all().centroid.coords[0]
-    g = g.cx[cx - 300 : cx + 300, cy - 300 : cy + 300]
-    g = g[g.geometry.notna() & ~g.geometry.is_empty]
-    ground = g["altitude_s"].fillna(35.0).to_numpy(float)
-    height = np.maximum(g["hauteur"].fillna(10.0).to_numpy(float), 0.5)
-    mesh = extrude_buildings(
-        shapely.make_valid(g.geometry.values), ground, ground + height
-    )
-    assert mesh.n_faces > 20_000
-    rng = np.random.default_rng(6)
-    lo, hi = mesh.bounds
-    o = rng.uniform(lo, hi, (30_000, 3))
-    d = _unit(rng.normal(size=(len(o), 3)))
-    tmax = np.array([np.inf])
-    occ, dist, face = _reference(mesh, o, d, rc.DEFAULT_TMIN, tmax)
-    got = rc.occluded(mesh, o, d, engine="numba")
-    np.testing.assert_array_equal(got, occ)
-    t, f = rc.intersect(mesh, o, d, engine="numba")
-    np.testing.assert_array_equal(t, dist)
-    np.testing.assert_array_equal(f, face)
-    assert 0.3 < got.mean() < 0.95
-    emb = rc.occluded(mesh, o, d, engine="embree")
-    assert (emb != got).sum() <= 2

@@ -18,6 +18,11 @@ served by packets of neighbouring origins per direction
 their input order for closest hits: both kernels check a sample of the
 directions and pick.
 
+Since the 8-wide BVH (:mod:`cimcity._kernels.bvh_wide`), the ray engine
+traces incoherent rays in input order on it (sorting cost about as much as it
+saved there); these kernels stay as the binary reference path
+(``benchmarks/bench_raycast.py``: "numba before", and the tests).
+
 Sorting is a least-significant-digit radix sort on integer keys (11-bit
 digits, keys carried along): numba has no radix sort and its ``np.argsort``
 is a comparison sort (measured 16 against 117 ns a key on 2**17 keys).

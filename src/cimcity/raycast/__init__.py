@@ -32,11 +32,12 @@ Engines (``engine=``)
       (1,200-face grid) or faster (10-25 % on the larger grids and on the
       5,227 buildings of Paris 11e: 10.0 vs 9.1 M rays/s on 2 cores);
     * :func:`occluded` and :func:`intersect` → ``"embree"``: on coherent rays
-      (sensors × directions flattened) numba's grouped packets are ahead by
-      about 10 %, but on incoherent rays (random origins and directions) and
-      for closest hits Embree's single-ray traversal is 2-3 times faster
-      than numba's, even with numba's rays sorted (Paris 11e, 1 M random
-      any-hit rays on 2 shared cores: 3.2-3.3 vs 6.0-9.0 M rays/s).
+      (sensors × directions flattened) numba's grouped packets trace any-hit
+      rays as fast as raw embreex and its 8-wide BVH closest hits faster
+      than cimcity's Embree path on the grids, but on incoherent rays (random
+      origins and directions) raw embreex still traces 1.3-1.8 times more
+      rays per CPU-second than numba's 8-wide BVH (Paris 11e, 1 M random
+      any-hit rays: 2.9-4.0 vs 4.8-6.6 M rays per CPU-second).
 
     The rule depends only on the query and on ``embreex`` being installed
     (no timing at run time), so results and their engine are reproducible.
@@ -47,7 +48,7 @@ rounding in Embree ≈ 1e-7 × the mesh extent, i.e. < 1 mm within 5 km of the
 mesh origin); ``tests/test_raycast.py`` checks this ray by ray.
 
 Acceleration structures are built on first use and kept in ``mesh.cache``
-(``"raycast.bvh"``, ``"raycast.embree"``); :meth:`CityMesh.clear_cache` drops
+(``"raycast.bvh"``, ``"raycast.bvh8"``, ``"raycast.embree"``); :meth:`CityMesh.clear_cache` drops
 them. Build them ahead of time (e.g. before timing) with :func:`prepare`.
 
 Precision and self-intersection
@@ -72,17 +73,20 @@ are coherent, about twice as fast per core as one by one:
 :func:`occluded_matrix` packs, for each direction, 8 consecutive sensors
 lying within 16 m of each other (e.g. sensors of one facade in
 :func:`cimcity.sun.sensors.sample` order: keep sensors in spatially coherent order);
-:func:`occluded` and :func:`intersect` (256 rays or more) work in tasks of
-131,072 rays: a task whose directions mostly repeat (sensors × sky patches
-flattened) sorts each window of 8,192 rays by direction cell (3.6° cube-map
-cells) and packs runs of one cell within 16 m (:func:`intersect` traces such
-a task in input order); any other task (incoherent rays) sorts its rays by
-direction octant
-and Morton code of the origin, copies them in that order and traces them one
-by one (:mod:`cimcity._kernels.bvh_sorted`: consecutive rays then share the
-nodes in cache, 1.2-1.6x faster than input order on random rays), then
-scatters the answers back. All of it gives exactly the single-ray answers.
-Numba kernels compile on first use
+:func:`occluded` (256 rays or more) works in tasks of 65,536 rays: a task
+whose directions mostly repeat (sensors × sky patches flattened) sorts each
+window of 8,192 rays by direction cell (3.6° cube-map cells) and packs runs of
+one cell within 16 m. Any other ray (incoherent rays, every
+:func:`intersect` ray) is traced one by one, in input order, on an 8-wide
+BVH (:mod:`cimcity._kernels.bvh_wide`): the binary BVH collapsed into nodes
+of 8 children whose 8 boxes one ray tests in a single SIMD instruction
+stream (:mod:`cimcity._kernels.simd`, LLVM vector IR), nearest child first,
+the other entered children prefetched from memory. Box tests use the binary
+nodes' own float32 boxes with the same float64 arithmetic, so any-hit
+answers and closest-hit distances are exactly the single-ray ones (a ray
+hitting two triangles at the same distance, e.g. through their shared edge
+or on two coincident party walls, may report either face). Numba kernels
+compile on first use
 (about 15 s of CPU, then cached on disk by numba). Both engines split the
 work into tasks of about 32 k rays (sensor rows for the matrix) that a pool
 of threads pulls one after the other (the kernels release the GIL), so a
@@ -97,7 +101,7 @@ Layout
 :mod:`~cimcity.raycast.tasks` (work split over threads), one module per engine
 (:mod:`~cimcity.raycast.numba_engine`, :mod:`~cimcity.raycast.embree_engine`);
 kernels in :mod:`cimcity._kernels.bvh_build`, ``bvh_traverse``, ``bvh_packets``,
-``bvh_sorted`` and ``embree_rays``.
+``bvh_wide`` (with ``simd``), ``bvh_sorted`` and ``embree_rays``.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """The ``"numba"`` ray engine: cimcity's own BVH, built and traced by numba kernels.
 
-The BVH (:mod:`cimcity._kernels.bvh_build`) is built on first use and kept in
-``mesh.cache`` under ``"raycast.bvh"``, keyed on ``mesh.token``. Queries hand
-ranges of rays to the kernels of :mod:`cimcity._kernels.bvh_traverse` (single
-rays), :mod:`cimcity._kernels.bvh_packets` (packets of 8 coherent rays) and
-:mod:`cimcity._kernels.bvh_sorted` (flat rays sorted by direction and origin
-before tracing) on a pool of threads (:mod:`cimcity.raycast.tasks`). The inputs come validated by
-:mod:`cimcity.raycast.api`.
+The binary BVH (:mod:`cimcity._kernels.bvh_build`) and its 8-wide collapse
+(:mod:`cimcity._kernels.bvh_wide`) are built on first use and kept in
+``mesh.cache`` under ``"raycast.bvh"`` and ``"raycast.bvh8"``, keyed on
+``mesh.token``. Queries hand ranges of rays to the kernels of
+:mod:`cimcity._kernels.bvh_wide` (flat rays one by one, 8 child boxes per
+SIMD test) and :mod:`cimcity._kernels.bvh_packets` (packets of 8 coherent
+rays: the visibility matrix, and flat rays that mostly repeat a few
+directions) on a pool of threads (:mod:`cimcity.raycast.tasks`). The inputs
+come validated by :mod:`cimcity.raycast.api`.
 """
 
 from __future__ import annotations
@@ -15,21 +17,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._kernels import bvh_build, bvh_packets, bvh_sorted, bvh_traverse
+from .._kernels import bvh_build, bvh_packets, bvh_traverse, bvh_wide
 from ..errors import GeometryError, InputError
 from .engines import Engine
 from .rays import local_rays
 from .tasks import report_rows, run_all, split, worker_count
 
-#: :func:`occluded` and :func:`intersect` sort at least this many rays (packets
-#: of one direction, the rest by octant and origin); fewer are traced one by
-#: one in input order
+#: :func:`occluded` checks for repeated directions (packets) from this many
+#: rays; fewer go one by one on the wide BVH
 _SORT_MIN_RAYS = 256
-#: rays sorted and traced together by one task of :func:`occluded` and
-#: :func:`intersect` (a multiple of ``bvh_packets.WINDOW``): sorted random rays
-#: trace 1.4x faster than in input order at 2**17 on Paris 11e; larger tasks
-#: gained nothing end to end (fewer tasks to balance the threads)
-_SORTED_TASK = 1 << 17
+#: rays per task of :func:`occluded` and :func:`intersect` (a multiple of
+#: ``bvh_packets.WINDOW``): one kernel call on one pool thread
+_TASK = 1 << 16
 #: sensor × direction pairs per task of :func:`occluded_matrix`: one kernel
 #: call on one pool thread (a few ms: dispatch costs ~0.1 %, threads balanced)
 _NUMBA_TASK = 1 << 15
@@ -40,6 +39,8 @@ _MATRIX_BLOCK = 64
 _MAX_FACES = 2**27
 
 CACHE_KEY = "raycast.bvh"
+#: ``mesh.cache`` key of the 8-wide BVH (:func:`wide_bvh`)
+WIDE_CACHE_KEY = "raycast.bvh8"
 
 
 class Bvh(NamedTuple):
@@ -57,6 +58,26 @@ class Bvh(NamedTuple):
 def bvh(mesh) -> Bvh:
     """The mesh's BVH, built on first use and cached on ``mesh.cache``."""
     return mesh.cache.get(CACHE_KEY, mesh.token, lambda: _build(mesh))
+
+
+class WideBvh(NamedTuple):
+    """A mesh's 8-wide BVH (:mod:`cimcity._kernels.bvh_wide`), sharing the
+    binary BVH's triangles."""
+
+    wide: np.ndarray  # (rows, 64) float32
+    wrefs: np.ndarray  # int32 view of wide
+    depth: int
+
+
+def wide_bvh(mesh) -> WideBvh:
+    """The mesh's 8-wide BVH (collapsed from :func:`bvh`), built on first use
+    and cached on ``mesh.cache``."""
+
+    def build():
+        wide, depth = bvh_wide.collapse(bvh(mesh).nodes)
+        return WideBvh(wide, wide.view(np.int32), depth)
+
+    return mesh.cache.get(WIDE_CACHE_KEY, mesh.token, build)
 
 
 def _build(mesh) -> Bvh:
@@ -84,24 +105,25 @@ def _build(mesh) -> Bvh:
 def occluded(mesh, o, d, n, tmin, tmax) -> np.ndarray:
     """Any-hit of ``n`` rays (``o``/``d`` world (n or 1, 3), ``tmax`` (n or 1,)).
 
-    256 rays or more are sorted task by task, rays of one direction cell and
-    neighbouring origins traced as packets, the others one by one in octant
-    and Morton order (:func:`~cimcity._kernels.bvh_sorted.occluded_sorted`);
-    fewer go one by one in input order. Answers are the same either way."""
+    Task by task, rays that mostly repeat a few directions (sensors × sky
+    patches) go as packets of neighbouring origins per direction on the
+    binary BVH, the others one by one on the 8-wide BVH
+    (:func:`~cimcity._kernels.bvh_wide.occluded_wide`); fewer than 256 rays
+    go one by one on the wide BVH. Answers are the same either way."""
     b = bvh(mesh)
+    w = wide_bvh(mesh)
     out = np.empty(n, np.bool_)
     if n < _SORT_MIN_RAYS:
-        args = (b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, d, tmin, tmax, out)
-        bad = bvh_traverse.occluded_rays(*args, 0, n)
+        args = (w.wide, w.wrefs, b.tri, w.depth, mesh.origin, o, d, tmin, tmax, out)
+        bad = bvh_wide.occluded_wide_rays(*args, 0, n)
     else:
-        grid = bvh_sorted.morton_grid(b.nodes)
-        args = (b.nodes, b.refs, b.tri, b.depth, mesh.origin, grid, o, d, tmin)
-        args = (*args, tmax, out)
+        args = (w.wide, w.wrefs, b.nodes, b.refs, b.tri, b.depth, w.depth)
+        args = (*args, mesh.origin, o, d, tmin, tmax, out)
         workers = worker_count("numba")
         bad = sum(
             run_all(
-                lambda sl: bvh_sorted.occluded_sorted(*args, sl.start, sl.stop),
-                split(n, _SORTED_TASK, workers, align=bvh_packets.WINDOW),
+                lambda sl: bvh_wide.occluded_wide(*args, sl.start, sl.stop),
+                split(n, _TASK, workers, align=bvh_packets.WINDOW),
                 workers,
             )
         )
@@ -111,29 +133,26 @@ def occluded(mesh, o, d, n, tmin, tmax) -> np.ndarray:
 
 
 def intersect(mesh, o, d, n, tmin, tmax) -> tuple[np.ndarray, np.ndarray]:
-    """Closest hit of ``n`` rays: distances [m] and face indices.
-
-    256 rays or more are traced task by task in octant and Morton order
-    (:func:`~cimcity._kernels.bvh_sorted.intersect_sorted`), fewer in input
-    order; answers are the same either way."""
+    """Closest hit of ``n`` rays: distances [m] and face indices, traced one
+    by one on the 8-wide BVH
+    (:func:`~cimcity._kernels.bvh_wide.intersect_wide_rays`) in input order.
+    Distances are those of the binary traversal; where two triangles are hit
+    at exactly the same distance (a ray through their shared edge, or two
+    coincident faces) either face may be reported."""
     b = bvh(mesh)
+    w = wide_bvh(mesh)
     dist = np.empty(n)
     face = np.empty(n, np.int64)
     workers = worker_count("numba")
-    if n < _SORT_MIN_RAYS:
-        args = (b.nodes, b.refs, b.tri, b.tri_face, b.depth, mesh.origin, o, d)
-        bad = bvh_traverse.intersect_rays(*args, tmin, tmax, dist, face, 0, n)
-    else:
-        grid = bvh_sorted.morton_grid(b.nodes)
-        args = (b.nodes, b.refs, b.tri, b.tri_face, b.depth, mesh.origin, grid, o, d)
-        args = (*args, tmin, tmax, dist, face)
-        bad = sum(
-            run_all(
-                lambda sl: bvh_sorted.intersect_sorted(*args, sl.start, sl.stop),
-                split(n, _SORTED_TASK, workers),
-                workers,
-            )
+    args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, mesh.origin, o, d)
+    args = (*args, tmin, tmax, dist, face)
+    bad = sum(
+        run_all(
+            lambda sl: bvh_wide.intersect_wide_rays(*args, sl.start, sl.stop),
+            split(n, _TASK, workers),
+            workers,
         )
+    )
     if bad:
         local_rays(mesh, o, d)
     return dist, face
@@ -159,5 +178,12 @@ def occluded_matrix(mesh, o, dirs, nrm, tmin, tmax, bits, rows, progress) -> Non
     report_rows(run_all(run, parts, workers), n, rows, progress)
 
 
+def prepare(mesh) -> None:
+    """Build and cache both BVHs (binary: packets and the matrix; 8-wide:
+    flat rays)."""
+    bvh(mesh)
+    wide_bvh(mesh)
+
+
 #: the numba engine's entry points
-ENGINE = Engine("numba", bvh, occluded, intersect, occluded_matrix)
+ENGINE = Engine("numba", prepare, occluded, intersect, occluded_matrix)
