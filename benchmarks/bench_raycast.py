@@ -28,9 +28,12 @@ numba any/closest random sensors|uniform Nk
                        random upward directions from the sensors in random order
                        ("sensors"), or from anywhere in the district's bounds, inside
                        buildings too ("uniform"); cimcity traces them one by one
-                       on the 8-wide BVH (bvh_wide: SIMD node tests, children
-                       prefetched)
-numba before ...       the same rays by the path before the 8-wide BVH (binary BVH,
+                       on the 8-wide BVH with float32 node tests on enlarged boxes
+                       (bvh_wide32: one FMA per plane, children prefetched)
+numba wide f64 ...     the same rays on the same 8-wide BVH with the exact float64
+                       node test (bvh_wide: the path before bvh_wide32), same
+                       threads and tasks
+numba before ...       (sky rays) the path before the 8-wide BVH (binary BVH,
                        rays sorted by octant and origin Morton code: bvh_sorted)
 embreex raw any/closest ...
                        raw embreex on the same incoherent rays (float32, one thread
@@ -238,6 +241,37 @@ def before(mesh, o, d, query):
     return run
 
 
+def wide64(mesh, o, d, query):
+    """The 8-wide BVH with the float64 node test (``bvh_wide``, the path
+    before ``bvh_wide32``) on the same threads and tasks as the public queries."""
+    from cimcity._kernels import bvh_wide
+    from cimcity.raycast import numba_engine
+    from cimcity.raycast.tasks import run_all, split, worker_count
+
+    b = numba_engine.bvh(mesh)
+    w = numba_engine.wide_bvh(mesh)
+    n = len(o)
+    tmax = np.array([np.inf])
+    workers = worker_count("numba")
+    parts = split(n, 1 << 16, workers)
+    out = np.empty(n, bool)
+    dist = np.empty(n)
+    face = np.empty(n, np.int64)
+    if query == "any":
+        args = (w.wide, w.wrefs, b.tri, w.depth, mesh.origin, o, d)
+        args = (*args, rc.DEFAULT_TMIN, tmax, out)
+        fn = bvh_wide.occluded_wide_rays
+    else:
+        args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, mesh.origin, o, d)
+        args = (*args, rc.DEFAULT_TMIN, tmax, dist, face)
+        fn = bvh_wide.intersect_wide_rays
+
+    def run():
+        return list(run_all(lambda sl: fn(*args, sl.start, sl.stop), parts, workers))
+
+    return run
+
+
 def bench_scene(name, mesh, max_sensors, pool, random_counts):
     """Time every engine on one scene's rays; prints and returns the rows."""
     p, n, dirs, o, d = sky_rays(mesh, max_sensors)
@@ -335,8 +369,8 @@ def bench_scene(name, mesh, max_sensors, pool, random_counts):
                     rays=k,
                 )
                 row(
-                    f"numba before {query} {tag}",
-                    before(mesh, ray_o, rd, query),
+                    f"numba wide f64 {query} {tag}",
+                    wide64(mesh, ray_o, rd, query),
                     rays=k,
                 )
                 if scene_raw is not None:

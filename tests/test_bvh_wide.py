@@ -5,7 +5,12 @@ single-ray traversal ray for ray, closest-hit distances too (faces too, except
 exact ties, checked to be hit at that distance by an independent numpy
 Möller–Trumbore test); both agree with a numpy brute force away from edges,
 on rays from inside buildings, axis-aligned rays and rays aimed exactly at
-vertices and shared edges."""
+vertices and shared edges. The float32 node test (``_kernels.bvh_wide32``,
+on boxes enlarged by ``delta``) never culls a box the float64 test enters
+and enters only boxes within ``2 delta`` of the ray (adversarial rays; the
+unenlarged control does cull), and its traversal gives the float64 wide
+traversal's answers ray for ray (the public queries use it: the tests of
+the public queries above, on the grid and on Paris 11e, check it too)."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import shapely
 from numba import njit
 
 from cimcity import raycast as rc
-from cimcity._kernels import bvh_traverse, bvh_wide, simd
+from cimcity._kernels import bvh_traverse, bvh_wide, bvh_wide32, simd
 from cimcity.mesh import CityMesh, extrude_buildings
 from cimcity.raycast import numba_engine
 from cimcity.testing import X0, Y0
@@ -298,9 +303,10 @@ def test_single_triangle_and_tiny_meshes():
 def test_paris11_wide_and_sorted_paths_match_single_rays_and_embree(shared_data):
     # real buildings: BDNB Paris 11e footprints in a 600 m square, extruded by
     # their height; 30,000 random rays traced by the public queries (wide
-    # BVH), by the sorted binary kernels (bvh_sorted, bit for bit), one by one
-    # (reference), and by Embree (float32: may differ on rays grazing an edge,
-    # observed 2 in 1 M on the whole district, hence at most 2 here)
+    # BVH, float32 node tests), by the float64 wide kernels, by the sorted
+    # binary kernels (bvh_sorted, bit for bit), one by one (reference), and
+    # by Embree (float32: may differ on rays grazing an edge, observed 2 in
+    # 1 M on the whole district, hence at most 2 here)
     import geopandas as gpd
 
     from cimcity._kernels import bvh_sorted
@@ -328,6 +334,18 @@ def test_paris11_wide_and_sorted_paths_match_single_rays_and_embree(shared_data)
     t, f = rc.intersect(mesh, o, d, engine="numba")
     _assert_same_closest(mesh, o, d, t, f, dist, face)
     assert 0.3 < got.mean() < 0.95
+    # the float64 wide kernels (the path before bvh_wide32)
+    w = numba_engine.wide_bvh(mesh)
+    b = numba_engine.bvh(mesh)
+    occ_w = np.empty(len(o), bool)
+    args = (w.wide, w.wrefs, b.tri, w.depth, mesh.origin, o, d, tmin, tmax)
+    bvh_wide.occluded_wide_rays(*args, occ_w, 0, len(o))
+    np.testing.assert_array_equal(occ_w, got)
+    t_w = np.empty(len(o))
+    f_w = np.empty(len(o), np.int64)
+    args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, mesh.origin, o, d, tmin)
+    bvh_wide.intersect_wide_rays(*args, tmax, t_w, f_w, 0, len(o))
+    _assert_same_closest(mesh, o, d, t, f, t_w, f_w)
     # the sorted binary kernels (the path before the wide BVH): bit for bit
     b = numba_engine.bvh(mesh)
     grid = bvh_sorted.morton_grid(b.nodes)
@@ -344,3 +362,166 @@ def test_paris11_wide_and_sorted_paths_match_single_rays_and_embree(shared_data)
     np.testing.assert_array_equal(f_s, face)
     emb = rc.occluded(mesh, o, d, engine="embree")
     assert (emb != got).sum() <= 2
+
+
+# -- float32 node test (_kernels.bvh_wide32) ---------------------------------------------
+@njit
+def _masks64_32(wide, wide32, row, ray, ray32, planes, tn, tn32):
+    return (
+        simd.box8(wide, row, planes, ray, tn),
+        simd.box8f(wide32, row, planes, ray32, tn32),
+    )
+
+
+def _box_rows(rng, n_rows, extent):
+    """Wide rows of random boxes within ``extent`` m of the local origin
+    (row 0 spans the whole extent, as a root does); some flat, some tiny."""
+    raw = np.empty(n_rows * 64 + 16, np.float32)
+    off = (-raw.ctypes.data % 64) // 4
+    wide = raw[off : off + n_rows * 64].reshape(n_rows, 64)
+    wide[:] = 0.0
+    c = rng.uniform(-extent, extent, (n_rows, 3, 8))
+    size = rng.choice([0.0, 1e-3, 0.5, 20.0, 300.0], (n_rows, 3, 8))
+    lo = np.clip(c - size, -extent, extent).astype(np.float32)
+    hi = np.clip(c + size, -extent, extent).astype(np.float32)
+    lo[0, :, 0] = -extent
+    hi[0, :, 0] = extent
+    wide[:, :24] = lo.reshape(n_rows, 24)
+    wide[:, 24:48] = hi.reshape(n_rows, 24)
+    wide[1, 0:24:8] = np.inf  # an empty lane (unused child)
+    wide[1, 24:48:8] = -np.inf
+    return wide
+
+
+def _adversarial_rays(rng, wide, bound, n):
+    """Rays against the boxes of ``wide``: origins on a box face, rays through
+    a box edge or corner (grazing), origins at the float32 bound (far side
+    of the scene), zero and tiny direction components; the box row each ray
+    is tested against."""
+    rows = rng.integers(0, len(wide), n)
+    lanes = rng.integers(0, 8, n)
+    lo = wide[rows[:, None], lanes[:, None] + np.array([0, 8, 16])].astype(np.float64)
+    hi = wide[rows[:, None], lanes[:, None] + np.array([24, 32, 40])].astype(np.float64)
+    lo = np.where(np.isfinite(lo), lo, 0.0)
+    hi = np.where(np.isfinite(hi), hi, 0.0)
+    d = rng.normal(size=(n, 3))
+    kind = rng.integers(0, 5, n)
+    # a target on the box: a face point, an edge point or a corner
+    t = rng.uniform(0, 1, (n, 3))
+    snap = rng.random((n, 3)) < np.where(kind[:, None] == 1, 0.67, 0.34)
+    t = np.where(snap, np.round(t), t)
+    target = lo + t * (hi - lo)
+    dist = rng.choice([0.0, 1e-3, 3.0, 200.0, 2000.0], n)
+    o = target - dist[:, None] * d / np.linalg.norm(d, axis=1)[:, None]
+    far = kind == 2  # origin at the bound, aimed at the target
+    o[far] = np.sign(rng.normal(size=(far.sum(), 3))) * bound * 0.999
+    d[far] = target[far] - o[far]
+    zero = kind == 3
+    d[zero, rng.integers(0, 3, zero.sum())] = 0.0
+    tiny = kind == 4
+    d[tiny, rng.integers(0, 3, tiny.sum())] = rng.choice([1e-20, -1e-12], tiny.sum())
+    return o, d, rows
+
+
+def test_float32_node_test_never_culls_a_box_the_float64_test_enters():
+    # the claim proven in bvh_wide32's docstring, checked lane by lane on
+    # 60,000 adversarial rays (origins on faces, rays through edges and
+    # corners, origins at the bound, zero and tiny direction components,
+    # tmax at a box's float64 entry distance, tmin at its exit); control:
+    # without the enlargement (SAFETY = 0) the float32 test does cull boxes
+    # the float64 test enters, so this test can fail
+    rng = np.random.default_rng(11)
+    wide = _box_rows(rng, 64, 2400.0)
+    wide32, bound, delta = bvh_wide32.enlarge(wide)
+    assert bound == 2 * 2400.0 + 1.0 and 2e-3 < delta < 4e-3
+    n = 60_000
+    o, d, rows = _adversarial_rays(rng, wide, bound, n)
+    planes = np.empty(6, np.int64)
+    tn = np.empty(8)
+    tn32 = np.empty(8, np.float32)
+    ray32 = np.empty(8, np.float32)
+
+    # upper check: the float32 test enters only boxes the float64 test
+    # enters once enlarged by 2 delta (tmax by 2**-21 relative): a few mm
+    big = wide.copy()
+    big[:, :24] = np.nextafter(wide[:, :24] - np.float32(2 * delta), -np.inf)
+    big[:, 24:48] = np.nextafter(wide[:, 24:48] + np.float32(2 * delta), np.inf)
+    tn_big = np.empty(8)
+
+    def run(w32):
+        missed = accepted = extra = beyond = 0
+        for i in range(n):
+            dd = d[i] / np.sqrt(d[i] @ d[i])
+            ix, iy, iz, *_ = bvh_traverse.ray_setup(*dd)
+            assert bvh_wide32.fits(*o[i], ix, iy, iz, bound)
+            bvh_wide.ray_planes(ix, iy, iz, planes)
+            tmin = rc.DEFAULT_TMIN if i % 4 else 0.0
+            ray = np.array([*o[i], ix, iy, iz, tmin, np.inf])
+            bvh_wide32.ray32_setup(*o[i], ix, iy, iz, tmin, np.inf, ray32)
+            m64, _ = _masks64_32(wide, w32, rows[i], ray, ray32, planes, tn, tn32)
+            if i % 3 == 0 and m64:  # tmax exactly at a box's float64 entry
+                ray[7] = max(tn[(m64 & -m64).bit_length() - 1], tmin + 1e-9)
+            elif i % 3 == 1:
+                ray[7] = rng.choice([1.0, 50.0, 1e4])
+            bvh_wide32.ray32_setup(*o[i], ix, iy, iz, ray[6], ray[7], ray32)
+            m64, m32 = _masks64_32(wide, w32, rows[i], ray, ray32, planes, tn, tn32)
+            missed += bin(m64 & ~m32).count("1")
+            accepted += bin(m64).count("1")
+            extra += bin(m32 & ~m64).count("1")
+            ray[7] *= 1 + 2.0**-21
+            m_big, _ = _masks64_32(big, w32, rows[i], ray, ray32, planes, tn_big, tn32)
+            beyond += bin(m32 & ~m_big).count("1")
+        return missed, accepted, extra, beyond
+
+    missed, accepted, extra, beyond = run(wide32)
+    assert missed == 0
+    assert accepted > 20_000  # of 480,000 lanes: both outcomes well represented
+    assert extra > 0 and beyond == 0  # a few more boxes, all within 2 delta
+    old = bvh_wide32.SAFETY
+    try:
+        bvh_wide32.SAFETY = 0.0
+        bare, _, _ = bvh_wide32.enlarge(wide)
+    finally:
+        bvh_wide32.SAFETY = old
+    assert run(bare)[0] > 0  # the control: unenlarged float32 boxes cull
+
+
+def test_float32_traversal_equals_float64_wide_ray_for_ray(city):
+    # the float32 kernels against the float64 wide kernels (the reference):
+    # 12,000 hard rays plus rays from 20 km away (outside the float32 bound:
+    # the float64 fallback) and per-ray tmax at hit distances; any-hit
+    # identical, closest distances identical, faces up to exact ties
+    o, d = _hard_rays(city, 12_000, 3)
+    o[::17] += [20_000.0, -20_000.0, 500.0]
+    rng = np.random.default_rng(23)
+    w = numba_engine.wide_bvh(city)
+    b = numba_engine.bvh(city)
+    n = len(o)
+    tmin = rc.DEFAULT_TMIN
+    tmax = np.array([np.inf])
+    dist = np.empty(n)
+    face = np.empty(n, np.int64)
+    args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, city.origin, o, d, tmin)
+    assert bvh_wide.intersect_wide_rays(*args, tmax, dist, face, 0, n) == 0
+    # tmax exactly at the hit (inclusive), just below it, or random
+    tmax = np.where(np.isfinite(dist), dist, 100.0)
+    tmax[1::3] = np.nextafter(tmax[1::3], 0.0)
+    tmax[2::3] = rng.uniform(1.0, 300.0, len(tmax[2::3]))
+    tmax[::5] = np.inf
+    for tmax_ in (np.array([np.inf]), tmax):
+        occ = np.empty(n, bool)
+        args = (w.wide, w.wrefs, b.tri, w.depth, city.origin, o, d, tmin, tmax_)
+        bvh_wide.occluded_wide_rays(*args, occ, 0, n)
+        args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, city.origin, o, d, tmin)
+        bvh_wide.intersect_wide_rays(*args, tmax_, dist, face, 0, n)
+        got = np.empty(n, bool)
+        args = (w.wide32, w.wide, w.wrefs, b.tri, w.depth, w.bound, city.origin)
+        assert bvh_wide32.occluded_wide32_rays(*args, o, d, tmin, tmax_, got, 0, n) == 0
+        np.testing.assert_array_equal(got, occ)
+        t = np.empty(n)
+        f = np.empty(n, np.int64)
+        args = (w.wide32, w.wide, w.wrefs, b.tri, b.tri_face, w.depth, w.bound)
+        args = (*args, city.origin, o, d, tmin, tmax_, t, f, 0, n)
+        assert bvh_wide32.intersect_wide32_rays(*args) == 0
+        _assert_same_closest(city, o, d, t, f, dist, face)
+        assert 0.2 < occ.mean() < 0.9

@@ -174,7 +174,7 @@ def collapse(nodes):
 
 
 @njit(**_JIT)
-def _fetch(wide, node):
+def fetch_row(wide, node):
     """Prefetch the four cache lines of wide row ``node``."""
     base = node * ROW
     prefetch(wide, base)
@@ -267,7 +267,7 @@ def any_hit8(wide, wrefs, tri, stack, planes, ray, tn, kx, ky, kz, sx, sy, sz):
             j = ctz(inner)
             inner &= inner - 1
             r = wrefs[node, REF + j]
-            _fetch(wide, r)
+            fetch_row(wide, r)
             if tn[j] < nt:
                 stack[sp] = nxt
                 nxt = r
@@ -384,9 +384,9 @@ def closest_hit8(wide, wrefs, tri, stack, stack_t, planes, ray, tn, kx, ky, kz, 
                 nxt = r
                 nt = t
                 continue
-            _fetch(wide, r)
+            fetch_row(wide, r)
             if t < nt:
-                _fetch(wide, nxt)
+                fetch_row(wide, nxt)
                 stack[sp] = nxt
                 stack_t[sp] = nt
                 nxt = r

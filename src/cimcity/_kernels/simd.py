@@ -14,6 +14,11 @@ intrinsics callable from numba kernels, hence hand-written.
 
 Each lane's arithmetic is the scalar test's, so a box is culled here exactly
 when the scalar traversal culls it.
+
+:func:`box8f` is the float32 variant (one ``<8 x float>`` register, no
+widening, each plane one fused multiply-add ``plane * inv - o * inv``): on
+its own it may cull a box the float64 test enters, so it is only used on
+boxes enlarged as :mod:`cimcity._kernels.bvh_wide32` proves sufficient.
 """
 
 from __future__ import annotations
@@ -99,6 +104,66 @@ def box8(typingctx, nodes, row, planes, ray, tnear):
     sig = types.int64(nodes, types.int64, planes, ray, tnear)
 
     return sig, _box8_codegen
+
+
+def _splat32(builder, value):
+    vec = builder.insert_element(
+        ir.Constant(_F4x8, ir.Undefined), value, ir.Constant(ir.IntType(32), 0)
+    )
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8)
+    return builder.shuffle_vector(vec, ir.Constant(_F4x8, ir.Undefined), zeros)
+
+
+def _box8f_codegen(context, builder, signature, args):
+    """LLVM IR of :func:`box8f`."""
+    node_arr = context.make_array(signature.args[0])(context, builder, args[0])
+    plane_arr = context.make_array(signature.args[2])(context, builder, args[2])
+    ray_arr = context.make_array(signature.args[3])(context, builder, args[3])
+    out_arr = context.make_array(signature.args[4])(context, builder, args[4])
+    i64 = ir.IntType(64)
+    base = builder.mul(args[1], ir.Constant(i64, ROW))
+    fnty = ir.FunctionType(_F4x8, [_F4x8, _F4x8, _F4x8])
+    fma = cgutils.get_or_insert_function(builder.module, fnty, "llvm.fma.v8f32")
+
+    def scalar(arr, k):
+        return builder.load(builder.gep(arr.data, [ir.Constant(i64, k)]))
+
+    def plane(k):
+        off = builder.add(base, scalar(plane_arr, k))
+        ptr = builder.bitcast(builder.gep(node_arr.data, [off]), _F4x8.as_pointer())
+        return builder.load(ptr, align=32)
+
+    # ray: (-o*inv x, y, z, inv x, y, z, tmin, tmax), float32
+    noi = [_splat32(builder, scalar(ray_arr, k)) for k in range(3)]
+    inv = [_splat32(builder, scalar(ray_arr, 3 + k)) for k in range(3)]
+    tmin = _splat32(builder, scalar(ray_arr, 6))
+    tmax = _splat32(builder, scalar(ray_arr, 7))
+    near = [builder.call(fma, [plane(k), inv[k], noi[k]]) for k in range(3)]
+    far = [builder.call(fma, [plane(3 + k), inv[k], noi[k]]) for k in range(3)]
+    tn = _vmax(builder, _vmax(builder, near[0], near[1]), _vmax(builder, near[2], tmin))
+    tf = _vmin(builder, _vmin(builder, far[0], far[1]), _vmin(builder, far[2], tmax))
+    hit = builder.fcmp_ordered("<=", tn, tf)
+    out_ptr = builder.bitcast(out_arr.data, _F4x8.as_pointer())
+    builder.store(tn, out_ptr, align=4)
+    bits = builder.bitcast(hit, ir.IntType(8))
+    return builder.zext(bits, i64)
+
+
+@intrinsic
+def box8f(typingctx, nodes, row, planes, ray, tnear):
+    """Float32 slab test of the 8 child boxes of wide node ``row``, one
+    fused multiply-add per plane: ``fma(plane, inv, -o*inv)``.
+
+    ``nodes`` (rows, 64) float32 as :func:`box8`; ``planes`` as :func:`box8`;
+    ``ray`` (8,) float32 ``(-ox*ix, -oy*iy, -oz*iz, ix, iy, iz, tmin, tmax)``;
+    ``tnear`` (8,) float32 receives each lane's entry distance. Returns the
+    bit mask (int64) of the lanes with ``max(near, tmin) <= min(far, tmax)``
+    (no padding: the boxes are enlarged instead, see
+    :mod:`cimcity._kernels.bvh_wide32`).
+    """
+    sig = types.int64(nodes, types.int64, planes, ray, tnear)
+
+    return sig, _box8f_codegen
 
 
 @intrinsic

@@ -34,10 +34,11 @@ Engines (``engine=``)
     * :func:`occluded` and :func:`intersect` → ``"embree"``: on coherent rays
       (sensors × directions flattened) numba's grouped packets trace any-hit
       rays as fast as raw embreex and its 8-wide BVH closest hits faster
-      than cimcity's Embree path on the grids, but on incoherent rays (random
-      origins and directions) raw embreex still traces 1.3-1.8 times more
-      rays per CPU-second than numba's 8-wide BVH (Paris 11e, 1 M random
-      any-hit rays: 2.9-4.0 vs 4.8-6.6 M rays per CPU-second).
+      than cimcity's Embree path, but on incoherent rays (random origins and
+      directions) raw embreex still traces 1.1-1.7 times more rays per
+      CPU-second than numba's 8-wide BVH with float32 node tests (1 M random
+      any-hit rays: 6.5-6.9 vs 8.1-8.2 M on the 40 × 40 grid, 3.7-4.2 vs
+      4.8-6.7 M on Paris 11e).
 
     The rule depends only on the query and on ``embreex`` being installed
     (no timing at run time), so results and their engine are reproducible.
@@ -81,11 +82,14 @@ one cell within 16 m. Any other ray (incoherent rays, every
 BVH (:mod:`cimcity._kernels.bvh_wide`): the binary BVH collapsed into nodes
 of 8 children whose 8 boxes one ray tests in a single SIMD instruction
 stream (:mod:`cimcity._kernels.simd`, LLVM vector IR), nearest child first,
-the other entered children prefetched from memory. Box tests use the binary
-nodes' own float32 boxes with the same float64 arithmetic, so any-hit
-answers and closest-hit distances are exactly the single-ray ones (a ray
-hitting two triangles at the same distance, e.g. through their shared edge
-or on two coincident party walls, may report either face). Numba kernels
+the other entered children prefetched from memory. The node test runs in
+float32 (one fused multiply-add per plane, :mod:`cimcity._kernels.bvh_wide32`)
+on boxes enlarged by a few millimetres, proven enough for it to enter every
+box the exact float64 test enters; the triangle test is the float64
+watertight one, so any-hit answers and closest-hit distances are exactly
+the single-ray ones (a ray hitting two triangles at the same distance, e.g.
+through their shared edge or on two coincident party walls, may report
+either face). Numba kernels
 compile on first use
 (about 15 s of CPU, then cached on disk by numba). Both engines split the
 work into tasks of about 32 k rays (sensor rows for the matrix) that a pool
@@ -101,7 +105,7 @@ Layout
 :mod:`~cimcity.raycast.tasks` (work split over threads), one module per engine
 (:mod:`~cimcity.raycast.numba_engine`, :mod:`~cimcity.raycast.embree_engine`);
 kernels in :mod:`cimcity._kernels.bvh_build`, ``bvh_traverse``, ``bvh_packets``,
-``bvh_wide`` (with ``simd``), ``bvh_sorted`` and ``embree_rays``.
+``bvh_wide`` and ``bvh_wide32`` (with ``simd``), ``bvh_sorted`` and ``embree_rays``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """The ``"numba"`` ray engine: cimcity's own BVH, built and traced by numba kernels.
 
 The binary BVH (:mod:`cimcity._kernels.bvh_build`) and its 8-wide collapse
-(:mod:`cimcity._kernels.bvh_wide`) are built on first use and kept in
+(:mod:`cimcity._kernels.bvh_wide`, with a copy whose boxes are enlarged for
+conservative float32 node tests: :mod:`cimcity._kernels.bvh_wide32`) are
+built on first use and kept in
 ``mesh.cache`` under ``"raycast.bvh"`` and ``"raycast.bvh8"``, keyed on
 ``mesh.token``. Queries hand ranges of rays to the kernels of
-:mod:`cimcity._kernels.bvh_wide` (flat rays one by one, 8 child boxes per
+:mod:`cimcity._kernels.bvh_wide32` (flat rays one by one, 8 child boxes per
 SIMD test) and :mod:`cimcity._kernels.bvh_packets` (packets of 8 coherent
 rays: the visibility matrix, and flat rays that mostly repeat a few
 directions) on a pool of threads (:mod:`cimcity.raycast.tasks`). The inputs
@@ -17,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._kernels import bvh_build, bvh_packets, bvh_traverse, bvh_wide
+from .._kernels import bvh_build, bvh_packets, bvh_traverse, bvh_wide, bvh_wide32
 from ..errors import GeometryError, InputError
 from .engines import Engine
 from .rays import local_rays
@@ -67,15 +69,19 @@ class WideBvh(NamedTuple):
     wide: np.ndarray  # (rows, 64) float32
     wrefs: np.ndarray  # int32 view of wide
     depth: int
+    wide32: np.ndarray  # wide with enlarged boxes (_kernels.bvh_wide32)
+    bound: float  # origin bound of the float32 test [m]
 
 
 def wide_bvh(mesh) -> WideBvh:
-    """The mesh's 8-wide BVH (collapsed from :func:`bvh`), built on first use
-    and cached on ``mesh.cache``."""
+    """The mesh's 8-wide BVH (collapsed from :func:`bvh`) and its copy with
+    boxes enlarged for the float32 node test, built on first use and cached
+    on ``mesh.cache``."""
 
     def build():
         wide, depth = bvh_wide.collapse(bvh(mesh).nodes)
-        return WideBvh(wide, wide.view(np.int32), depth)
+        wide32, bound, _ = bvh_wide32.enlarge(wide)
+        return WideBvh(wide, wide.view(np.int32), depth, wide32, bound)
 
     return mesh.cache.get(WIDE_CACHE_KEY, mesh.token, build)
 
@@ -107,22 +113,23 @@ def occluded(mesh, o, d, n, tmin, tmax) -> np.ndarray:
 
     Task by task, rays that mostly repeat a few directions (sensors × sky
     patches) go as packets of neighbouring origins per direction on the
-    binary BVH, the others one by one on the 8-wide BVH
-    (:func:`~cimcity._kernels.bvh_wide.occluded_wide`); fewer than 256 rays
-    go one by one on the wide BVH. Answers are the same either way."""
+    binary BVH, the others one by one on the 8-wide BVH with float32 node
+    tests (:func:`~cimcity._kernels.bvh_wide32.occluded_wide32`); fewer than
+    256 rays go one by one on the wide BVH. Answers are the same either way."""
     b = bvh(mesh)
     w = wide_bvh(mesh)
     out = np.empty(n, np.bool_)
     if n < _SORT_MIN_RAYS:
-        args = (w.wide, w.wrefs, b.tri, w.depth, mesh.origin, o, d, tmin, tmax, out)
-        bad = bvh_wide.occluded_wide_rays(*args, 0, n)
+        args = (w.wide32, w.wide, w.wrefs, b.tri, w.depth, w.bound, mesh.origin)
+        args = (*args, o, d, tmin, tmax, out)
+        bad = bvh_wide32.occluded_wide32_rays(*args, 0, n)
     else:
-        args = (w.wide, w.wrefs, b.nodes, b.refs, b.tri, b.depth, w.depth)
-        args = (*args, mesh.origin, o, d, tmin, tmax, out)
+        args = (w.wide32, w.wide, w.wrefs, b.nodes, b.refs, b.tri, b.depth, w.depth)
+        args = (*args, w.bound, mesh.origin, o, d, tmin, tmax, out)
         workers = worker_count("numba")
         bad = sum(
             run_all(
-                lambda sl: bvh_wide.occluded_wide(*args, sl.start, sl.stop),
+                lambda sl: bvh_wide32.occluded_wide32(*args, sl.start, sl.stop),
                 split(n, _TASK, workers, align=bvh_packets.WINDOW),
                 workers,
             )
@@ -134,8 +141,8 @@ def occluded(mesh, o, d, n, tmin, tmax) -> np.ndarray:
 
 def intersect(mesh, o, d, n, tmin, tmax) -> tuple[np.ndarray, np.ndarray]:
     """Closest hit of ``n`` rays: distances [m] and face indices, traced one
-    by one on the 8-wide BVH
-    (:func:`~cimcity._kernels.bvh_wide.intersect_wide_rays`) in input order.
+    by one on the 8-wide BVH with float32 node tests
+    (:func:`~cimcity._kernels.bvh_wide32.intersect_wide32_rays`) in input order.
     Distances are those of the binary traversal; where two triangles are hit
     at exactly the same distance (a ray through their shared edge, or two
     coincident faces) either face may be reported."""
@@ -144,11 +151,11 @@ def intersect(mesh, o, d, n, tmin, tmax) -> tuple[np.ndarray, np.ndarray]:
     dist = np.empty(n)
     face = np.empty(n, np.int64)
     workers = worker_count("numba")
-    args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, mesh.origin, o, d)
-    args = (*args, tmin, tmax, dist, face)
+    args = (w.wide32, w.wide, w.wrefs, b.tri, b.tri_face, w.depth, w.bound)
+    args = (*args, mesh.origin, o, d, tmin, tmax, dist, face)
     bad = sum(
         run_all(
-            lambda sl: bvh_wide.intersect_wide_rays(*args, sl.start, sl.stop),
+            lambda sl: bvh_wide32.intersect_wide32_rays(*args, sl.start, sl.stop),
             split(n, _TASK, workers),
             workers,
         )

@@ -1,0 +1,491 @@
+"""8-wide BVH with a conservative float32 node test: flat rays one by one.
+
+The wide nodes of :mod:`cimcity._kernels.bvh_wide` are copied with every
+child box enlarged by ``delta`` (:func:`enlarge`) and tested in float32
+(:func:`cimcity._kernels.simd.box8f`: one ``<8 x float>`` register, each
+slab plane one fused multiply-add ``plane * inv - o * inv``), where the
+float64 test widens eight float32 bounds to two halves of float64 and
+subtracts, then multiplies. The triangles, leaves and the watertight float64
+triangle test (Woop et al. 2013) are unchanged. Hand-written: no library
+offers a BVH traversal callable from numba kernels on cimcity's layout.
+
+Why answers are unchanged
+-------------------------
+The float32 test accepts every box the float64 test of
+:func:`cimcity._kernels.simd.box8` accepts (it may accept a few more: extra
+box visits cost time, never answers). Then the float32 traversal reaches
+every leaf the float64 one reaches, and the triangle test being the same, it
+finds every hit the float64 traversal finds (any-hit) and the same nearest
+distance (closest hit; pruning by entry distance only skips children whose
+float32 entry, never above the float64 one, lies beyond the current hit).
+The float32 test can find no hit the float64 one misses either: both report
+hits of the same triangle test, and the float64 boxes already never cull a
+triangle the test hits (the binary traversal's robustness, Ize 2013).
+
+Proof of the box claim. Notation: ``u = 2**-24`` (float32 unit roundoff),
+``P`` = :data:`~cimcity._kernels.bvh_traverse.BOX_PAD` (``1e-9``), ``C``
+(:func:`enlarge`) a bound on ``|coordinate|`` of every box plane and of the
+origin of every ray traced here (rays with an origin farther than ``C`` from
+the local frame's origin in some axis, or a direction component below
+``1e-30`` in magnitude but not zero, take the float64 path: see
+:func:`fits`). The ray is ``o`` (float64, local frame), unit ``d``, ``i =
+fl64(1/d_k)`` per axis (``1e30`` for ``d_k = 0``), so ``1 - 1e-15 <= |i| <=
+1e30``. The float32 ray is ``o' = fl32(o)``, ``i' = fl32(i)`` (finite,
+same sign), ``m = fl32(o' * i')`` (exact product rounded once),
+``tmin' = fl32(tmin (1 - 2**-22)) <= tmin`` and ``tmax' = fl32(tmax (1 +
+2P) (1 + 2**-22)) >= tmax (1 + 2P)``. Each box ``[lo, hi]`` is stored as
+``lo' <= lo - delta``, ``hi' >= hi + delta`` (float32, rounded outward) with
+``delta = 10 u C``.
+
+Take an axis with ``i > 0`` (near plane ``lo``; ``i < 0`` mirrors it) and
+``N = (lo - o) i`` in exact arithmetic. The float32 near distance is
+``near' = fl32(lo' i' - m) = i' ((lo' - o') - e_m o') (1 + e_r)`` with
+``|e_m|, |e_r| <= u`` and ``i' = i (1 + e_i)``, ``|e_i| <= u``. Write
+``A = (lo' - o') - e_m o'``: ``A <= (lo - o) - delta + 2.01 u C`` (``|o' -
+o| <= u C``, ``|e_m o'| <= u C (1 + u)``) and ``|A| <= 2.01 C``. Hence
+``near' <= i A + i |A| (2u + u^2) <= N - i (delta - 6.1 u C)``. The float64
+value is ``near64 = N (1 + t)``, ``|t| <= 2.3e-16``, ``|N| <= 2 C i``, so
+``near' <= near64 - s`` with ``s = (delta - 6.1 u C - 1e-15 C)(1 - 1e-15)
+>= 3.8 u C > 0`` (using ``|i| >= 1 - 1e-15``). Likewise ``far' >= far64 +
+s`` for the far plane. (Without the fused multiply-add, ``fl32(fl32(lo' -
+o') i')``, the same steps give ``7.1 u C``, also below ``delta``.)
+
+Then ``tn' = max(near'_x, near'_y, near'_z, tmin') <= tn64 = max(near64_x,
+.., tmin)``. For the far side, the float64 test compares with ``tf64 =
+fl64(M (1 + P))``, ``M = min(far64_x, far64_y, far64_z, tmax)``. If ``M <=
+0`` the float64 test accepts only at ``tn64 = tf64 = 0``, and then ``tn' <=
+0 < min(far', tmax') = tf'``. If ``M > 0``: ``M <= far64`` of the axis with
+``|d_k| >= 1/sqrt 3`` is at most ``3.5 C``, so ``tf64 <= M (1 + P)(1 + 2.3e-16)
+<= M + 3.5 C (P + 2.3e-16)``, and ``tf' = min(far'_k, tmax') >=
+min(M + s, tmax (1 + 2P)) >= tf64`` because ``s >= 3.8 u C > 3.5 C (P +
+2.3e-16)`` (``u = 5.96e-8``). So ``tn64 <= tf64`` implies ``tn' <= tn64 <=
+tf64 <= tf'``: the float32 test accepts. No overflow (``2.1 C 1e30 < 3.4e38``
+for ``C <= 1e7``: :func:`enlarge` refuses larger scenes), no NaN (``0 *
+inf`` never arises: ``i'`` is finite and empty lanes give ``inf * i'``), and
+results below the normal range have absolute errors under ``1e-44`` m,
+covered by ``delta`` as ``C >= 1`` m. ``tests/test_bvh_wide.py`` checks the
+claim on adversarial rays (origins on box faces, grazing rays, far origins,
+zero direction components, ``tmax`` at a box's entry).
+
+``delta`` is ``10 u C``: 1.4 mm on the 40 x 40 grid of
+``benchmarks/bench_raycast.py`` (``C = 2.4 km``), 3.1 mm on Paris 11e
+(``C = 5.2 km``).
+
+Measured
+--------
+One thread, 300,000 random rays, ns per ray (float64 wide -> float32 wide;
+raw embreex): grid 40 x 40 any-hit 173-180 -> 139-147 (119), closest hit
+210 -> 177-195 (140); Paris 11e any-hit 247-320 -> 218-265 (151-202),
+closest hit 338-464 -> 324-393 (211-257). The float32 test removes the
+widening and the subtraction from the node step's dependent chain (about 4
+ns per node). Rays outside :func:`fits` are traced after the others: a
+fallback branch inside the main loop cost 5 % (register pressure). Tried
+and dropped: children in stack order instead of nearest first for any-hit
+(9 % slower on the grid, both with the fallback branch), ray set-up for blocks of 64 rays ahead of their traversal
+(no gain), prefetching the leaves' triangles (no gain on Paris 11e).
+
+Layout: ``wide32`` is ``wide`` (:mod:`cimcity._kernels.bvh_wide`) with the
+bounds enlarged; references and leaf masks are the same words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .bvh_packets import WINDOW, occluded_grouped
+from .bvh_sorted import COHERENT, repeated_directions
+from .bvh_traverse import BOX_PAD, ray_setup, unit_ray
+from .bvh_wide import LEAVES, REF, WIDTH, any_hit8, closest_hit8, fetch_row, ray_planes
+from .simd import box8f, ctz
+
+_JIT = dict(nogil=True, cache=True, error_model="numpy")
+
+#: float32 unit roundoff
+U32 = 2.0**-24
+#: ``delta = SAFETY * U32 * C`` (the proof needs 6.1 with the fused
+#: multiply-add, 7.1 without, plus 3.5 P / u = 0.06)
+SAFETY = 10.0
+#: largest origin bound ``C`` [m] the float32 test is proven for (overflow)
+MAX_BOUND = 1e7
+#: inverse direction components above this take the float64 path
+MAX_INV = 1e30
+_DOWN = 1.0 - 2.0**-22
+_UP = (1.0 + 2.0 * BOX_PAD) * (1.0 + 2.0**-22)
+
+
+def enlarge(wide):
+    """Float32 wide nodes for :func:`cimcity._kernels.simd.box8f`.
+
+    Parameters
+    ----------
+    wide : (rows, 64) float32
+        Wide nodes from :func:`cimcity._kernels.bvh_wide.collapse`.
+
+    Returns
+    -------
+    wide32 : (rows, 64) float32, 64-byte aligned
+        ``wide`` with every non-empty child box enlarged by ``delta`` on each
+        side, rounded outward to float32 (references unchanged).
+    bound : float
+        ``C`` [m]: twice the largest ``|coordinate|`` of the root's children
+        plus 1 m. Box planes lie within it; rays whose origin does (every
+        axis) are traced in float32 (:func:`fits`).
+    delta : float
+        Enlargement [m], ``SAFETY * 2**-24 * C``.
+    """
+    box = wide[:, : 6 * WIDTH].astype(np.float64)
+    root = wide[0, : 6 * WIDTH]
+    finite = np.isfinite(root)
+    extent = float(np.abs(root[finite]).max()) if finite.any() else 0.0
+    bound = 2.0 * extent + 1.0
+    if not bound <= MAX_BOUND:
+        raise OverflowError(f"scene extends {extent} m from its local origin (> 5e6)")
+    delta = SAFETY * U32 * bound
+    lo = box[:, : 3 * WIDTH] - delta
+    hi = box[:, 3 * WIDTH :] + delta
+    lo32 = lo.astype(np.float32)
+    hi32 = hi.astype(np.float32)
+    lo32 = np.where(lo32 > lo, np.nextafter(lo32, np.float32(-np.inf)), lo32)
+    hi32 = np.where(hi32 < hi, np.nextafter(hi32, np.float32(np.inf)), hi32)
+    out = np.empty(wide.size + 16, np.float32)
+    offset = (-out.ctypes.data % 64) // 4
+    wide32 = out[offset : offset + wide.size].reshape(wide.shape)
+    wide32[:] = wide
+    wide32[:, : 3 * WIDTH] = lo32  # empty lanes: inf - delta stays inf
+    wide32[:, 3 * WIDTH : 6 * WIDTH] = hi32
+    return wide32, bound, delta
+
+
+@njit(**_JIT)
+def fits(ox, oy, oz, ix, iy, iz, bound):
+    """True when the ray (local origin, inverse direction) is in the domain
+    of the float32 proof: ``|o_k| <= bound`` and ``|i_k| <= 1e30``."""
+    return (
+        abs(ox) <= bound
+        and abs(oy) <= bound
+        and abs(oz) <= bound
+        and abs(ix) <= MAX_INV
+        and abs(iy) <= MAX_INV
+        and abs(iz) <= MAX_INV
+    )
+
+
+@njit(**_JIT)
+def ray32_setup(ox, oy, oz, ix, iy, iz, tmin, tmax, ray32):
+    """Fill ``ray32`` (8,) float32 ``(-fl32(o'x i'x), .., i'x, .., tmin',
+    tmax')`` (module docstring)."""
+    jx = np.float32(ix)
+    jy = np.float32(iy)
+    jz = np.float32(iz)
+    # float32 x float32 is exact in float64: one rounding on the store
+    ray32[0] = -(np.float64(np.float32(ox)) * np.float64(jx))
+    ray32[1] = -(np.float64(np.float32(oy)) * np.float64(jy))
+    ray32[2] = -(np.float64(np.float32(oz)) * np.float64(jz))
+    ray32[3] = jx
+    ray32[4] = jy
+    ray32[5] = jz
+    ray32[6] = tmin * _DOWN
+    ray32[7] = tmax * _UP
+
+
+@njit(**_JIT)
+def any_hit8f(wide32, wrefs, tri, stack, planes, ray32, tn, okx, oky, okz, tmin,
+              tmax, kx, ky, kz, sx, sy, sz):  # fmt: skip
+    """True when the ray hits a triangle at ``tmin < t <= tmax``: as
+    :func:`cimcity._kernels.bvh_wide.any_hit8` with the float32 boxes
+    ``wide32`` (``wrefs`` its int32 view), ``ray32`` from
+    :func:`ray32_setup`, ``tn`` (8,) float32 scratch and the origin permuted
+    by ``kx, ky, kz`` (``okx .. okz``, float64)."""
+    node = 0
+    sp = 0
+    while True:
+        leaf_lanes = wrefs[node, LEAVES]
+        hits = box8f(wide32, node, planes, ray32, tn)
+        leaves = hits & leaf_lanes
+        inner = hits ^ leaves
+        while leaves != 0:
+            leaf = -wrefs[node, REF + ctz(leaves)] - 1
+            leaves &= leaves - 1
+            start = leaf >> 4
+            for k in range(start, start + (leaf & 15)):
+                # watertight ray-triangle test (Woop et al. 2013), as bvh_traverse
+                az = tri[k, kz] - okz
+                bz = tri[k, 3 + kz] - okz
+                cz = tri[k, 6 + kz] - okz
+                ax = tri[k, kx] - okx - sx * az
+                ay = tri[k, ky] - oky - sy * az
+                bx = tri[k, 3 + kx] - okx - sx * bz
+                by = tri[k, 3 + ky] - oky - sy * bz
+                cx = tri[k, 6 + kx] - okx - sx * cz
+                cy = tri[k, 6 + ky] - oky - sy * cz
+                u = cx * by - cy * bx
+                v = ax * cy - ay * cx
+                w = bx * ay - by * ax
+                if (u < 0.0 or v < 0.0 or w < 0.0) and (u > 0.0 or v > 0.0 or w > 0.0):
+                    continue
+                det = u + v + w
+                if det == 0.0:
+                    continue
+                t_scaled = sz * (u * az + v * bz + w * cz)
+                if det < 0.0:
+                    t_scaled = -t_scaled
+                    det = -det
+                if t_scaled > tmin * det and t_scaled <= tmax * det:
+                    return True
+        if inner == 0:
+            if sp == 0:
+                return False
+            sp -= 1
+            node = stack[sp]
+            continue
+        # nearest entered child next; the others wait on the stack, fetched
+        # now so their loads from memory overlap
+        j = ctz(inner)
+        inner &= inner - 1
+        nxt = wrefs[node, REF + j]
+        nt = tn[j]
+        while inner != 0:
+            j = ctz(inner)
+            inner &= inner - 1
+            r = wrefs[node, REF + j]
+            fetch_row(wide32, r)
+            if tn[j] < nt:
+                stack[sp] = nxt
+                nxt = r
+                nt = tn[j]
+            else:
+                stack[sp] = r
+            sp += 1
+        node = nxt
+
+
+@njit(**_JIT)
+def closest_hit8f(wide32, wrefs, tri, stack, stack_t, planes, ray32, tn, okx, oky,
+                  okz, tmin, tmax, kx, ky, kz, sx, sy, sz):  # fmt: skip
+    """Distance and BVH-order triangle of the nearest hit at
+    ``tmin < t <= tmax`` (``inf, -1`` when none): as
+    :func:`cimcity._kernels.bvh_wide.closest_hit8` with the arguments of
+    :func:`any_hit8f` plus ``stack_t`` float64 scratch. ``ray32[7]`` is
+    lowered to each hit found (rounded up)."""
+    best_t = np.inf
+    best_k = -1
+    far = tmax
+    pad = 1.0 + BOX_PAD
+    node = 0
+    sp = 0
+    while True:
+        leaf_lanes = wrefs[node, LEAVES]
+        hits = box8f(wide32, node, planes, ray32, tn)
+        leaves = hits & leaf_lanes
+        inner = hits ^ leaves
+        while leaves != 0:
+            leaf = -wrefs[node, REF + ctz(leaves)] - 1
+            leaves &= leaves - 1
+            start = leaf >> 4
+            for k in range(start, start + (leaf & 15)):
+                az = tri[k, kz] - okz
+                bz = tri[k, 3 + kz] - okz
+                cz = tri[k, 6 + kz] - okz
+                ax = tri[k, kx] - okx - sx * az
+                ay = tri[k, ky] - oky - sy * az
+                bx = tri[k, 3 + kx] - okx - sx * bz
+                by = tri[k, 3 + ky] - oky - sy * bz
+                cx = tri[k, 6 + kx] - okx - sx * cz
+                cy = tri[k, 6 + ky] - oky - sy * cz
+                u = cx * by - cy * bx
+                v = ax * cy - ay * cx
+                w = bx * ay - by * ax
+                if (u < 0.0 or v < 0.0 or w < 0.0) and (u > 0.0 or v > 0.0 or w > 0.0):
+                    continue
+                det = u + v + w
+                if det == 0.0:
+                    continue
+                t_scaled = sz * (u * az + v * bz + w * cz)
+                if det < 0.0:
+                    t_scaled = -t_scaled
+                    det = -det
+                if t_scaled > tmin * det and t_scaled <= far * det:
+                    t = t_scaled / det
+                    if t < best_t:
+                        best_t = t
+                        best_k = k
+                        far = t
+                        ray32[7] = t * _UP
+        nxt = -1
+        nt = np.inf
+        while inner != 0:
+            j = ctz(inner)
+            inner &= inner - 1
+            t = np.float64(tn[j])
+            if t > far * pad:  # a hit in a leaf of this node is nearer
+                continue
+            r = wrefs[node, REF + j]
+            if nxt < 0:
+                nxt = r
+                nt = t
+                continue
+            fetch_row(wide32, r)
+            if t < nt:
+                fetch_row(wide32, nxt)
+                stack[sp] = nxt
+                stack_t[sp] = nt
+                nxt = r
+                nt = t
+            else:
+                stack[sp] = r
+                stack_t[sp] = t
+            sp += 1
+        while nxt < 0:
+            if sp == 0:
+                return best_t, best_k
+            sp -= 1
+            if stack_t[sp] <= far * pad:
+                nxt = stack[sp]
+        node = nxt
+
+
+@njit(**_JIT)
+def _permuted(ox, oy, oz, kx, ky, kz):
+    okx = ox if kx == 0 else (oy if kx == 1 else oz)
+    oky = ox if ky == 0 else (oy if ky == 1 else oz)
+    okz = ox if kz == 0 else (oy if kz == 1 else oz)
+    return okx, oky, okz
+
+
+@njit(**_JIT)
+def occluded_wide32_rays(wide32, wide, wrefs, tri, depth, bound, shift, origins,
+                         directions, tmin, tmax, out, i0, i1):  # fmt: skip
+    """Any-hit for rays ``i0 .. i1 - 1`` in input order on the float32 wide
+    nodes ``wide32`` (``bound`` from :func:`enlarge`); rays outside the
+    proof's domain (:func:`fits`) on the float64 ones ``wide``, after the
+    others (kept out of the main loop, which runs faster without them).
+    Arguments and result otherwise as
+    :func:`~cimcity._kernels.bvh_wide.occluded_wide_rays` (same answers)."""
+    one_tmax = tmax.shape[0] == 1
+    bad = 0
+    stack = np.empty((WIDTH - 1) * (depth + 1) + 2, np.int64)
+    planes = np.empty(6, np.int64)
+    ray32 = np.empty(8, np.float32)
+    tn32 = np.empty(WIDTH, np.float32)
+    slow = np.empty(i1 - i0, np.int64)
+    n_slow = 0
+    for i in range(i0, i1):
+        ox, oy, oz, dx, dy, dz, ok = unit_ray(origins, directions, shift, i)
+        if not ok:
+            out[i] = False
+            bad += 1
+            continue
+        ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+        if not fits(ox, oy, oz, ix, iy, iz, bound):
+            slow[n_slow] = i
+            n_slow += 1
+            continue
+        ray_planes(ix, iy, iz, planes)
+        t1 = tmax[0] if one_tmax else tmax[i]
+        ray32_setup(ox, oy, oz, ix, iy, iz, tmin, t1, ray32)
+        okx, oky, okz = _permuted(ox, oy, oz, kx, ky, kz)
+        out[i] = any_hit8f(wide32, wrefs, tri, stack, planes, ray32, tn32, okx, oky,
+                           okz, tmin, t1, kx, ky, kz, sx, sy, sz)  # fmt: skip
+    if n_slow:
+        ray = np.empty(8)
+        tn = np.empty(WIDTH)
+        ray[6] = tmin
+        for s in range(n_slow):
+            i = slow[s]
+            ox, oy, oz, dx, dy, dz, ok = unit_ray(origins, directions, shift, i)
+            ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+            ray_planes(ix, iy, iz, planes)
+            ray[0] = ox
+            ray[1] = oy
+            ray[2] = oz
+            ray[3] = ix
+            ray[4] = iy
+            ray[5] = iz
+            ray[7] = tmax[0] if one_tmax else tmax[i]
+            out[i] = any_hit8(
+                wide, wrefs, tri, stack, planes, ray, tn, kx, ky, kz, sx, sy, sz
+            )
+    return bad
+
+
+@njit(**_JIT)
+def intersect_wide32_rays(wide32, wide, wrefs, tri, tri_face, depth, bound, shift,
+                          origins, directions, tmin, tmax, dist, face, i0,
+                          i1):  # fmt: skip
+    """Closest hit for rays ``i0 .. i1 - 1`` in input order on the float32
+    wide nodes (rays outside :func:`fits` on the float64 ones, after the
+    others): arguments and results as
+    :func:`~cimcity._kernels.bvh_wide.intersect_wide_rays` plus ``wide32``
+    and ``bound`` (same distances; faces up to exact ties)."""
+    one_tmax = tmax.shape[0] == 1
+    bad = 0
+    size = (WIDTH - 1) * (depth + 1) + 2
+    stack = np.empty(size, np.int64)
+    stack_t = np.empty(size)
+    planes = np.empty(6, np.int64)
+    ray32 = np.empty(8, np.float32)
+    tn32 = np.empty(WIDTH, np.float32)
+    slow = np.empty(i1 - i0, np.int64)
+    n_slow = 0
+    for i in range(i0, i1):
+        ox, oy, oz, dx, dy, dz, ok = unit_ray(origins, directions, shift, i)
+        if not ok:
+            dist[i] = np.inf
+            face[i] = -1
+            bad += 1
+            continue
+        ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+        if not fits(ox, oy, oz, ix, iy, iz, bound):
+            slow[n_slow] = i
+            n_slow += 1
+            continue
+        ray_planes(ix, iy, iz, planes)
+        t1 = tmax[0] if one_tmax else tmax[i]
+        ray32_setup(ox, oy, oz, ix, iy, iz, tmin, t1, ray32)
+        okx, oky, okz = _permuted(ox, oy, oz, kx, ky, kz)
+        t, k = closest_hit8f(wide32, wrefs, tri, stack, stack_t, planes, ray32, tn32,
+                             okx, oky, okz, tmin, t1, kx, ky, kz, sx, sy,
+                             sz)  # fmt: skip
+        dist[i] = t
+        face[i] = tri_face[k] if k >= 0 else -1
+    if n_slow:
+        ray = np.empty(8)
+        tn = np.empty(WIDTH)
+        ray[6] = tmin
+        for s in range(n_slow):
+            i = slow[s]
+            ox, oy, oz, dx, dy, dz, ok = unit_ray(origins, directions, shift, i)
+            ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+            ray_planes(ix, iy, iz, planes)
+            ray[0] = ox
+            ray[1] = oy
+            ray[2] = oz
+            ray[3] = ix
+            ray[4] = iy
+            ray[5] = iz
+            ray[7] = tmax[0] if one_tmax else tmax[i]
+            t, k = closest_hit8(wide, wrefs, tri, stack, stack_t, planes, ray, tn,
+                                kx, ky, kz, sx, sy, sz)  # fmt: skip
+            dist[i] = t
+            face[i] = tri_face[k] if k >= 0 else -1
+    return bad
+
+
+@njit(**_JIT)
+def occluded_wide32(wide32, wide, wrefs, nodes, refs, tri, depth, wide_depth, bound,
+                    shift, origins, directions, tmin, tmax, out, i0,
+                    i1):  # fmt: skip
+    """Any-hit for rays ``i0 .. i1 - 1`` (``i0`` a multiple of
+    :data:`~cimcity._kernels.bvh_packets.WINDOW`): rays that mostly repeat a
+    few directions go as packets on the binary BVH (as
+    :func:`~cimcity._kernels.bvh_wide.occluded_wide`), the others one by one
+    by :func:`occluded_wide32_rays`."""
+    if repeated_directions(directions, i0, i1) >= COHERENT:
+        return occluded_grouped(
+            nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out,
+            i0 // WINDOW, -(-i1 // WINDOW),
+        )  # fmt: skip
+    return occluded_wide32_rays(wide32, wide, wrefs, tri, wide_depth, bound, shift,
+                                origins, directions, tmin, tmax, out, i0,
+                                i1)  # fmt: skip
