@@ -398,8 +398,10 @@ def bench_scene(name, mesh, max_sensors, pool, random_counts):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only")
+    ap.add_argument("--no-grid", action="store_true", help="Paris 11e only")
     args = ap.parse_args(argv)
     sizes = [10, 30] if args.quick else [10, 40, 60]  # 40x40: 1,600 buildings
+    sizes = [] if args.no_grid else sizes
     max_sensors = 4_000 if args.quick else 30_000
     counts = RANDOM_COUNTS[:2] if args.quick else RANDOM_COUNTS
     numba_threads = os.environ.get("NUMBA_NUM_THREADS", "all")
