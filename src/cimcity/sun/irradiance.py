@@ -661,11 +661,11 @@ def irradiance(
         :mod:`cimcity.sun.context`).
     exact : bool
         Trace every sensor x direction pair (default, the reference).
-        ``False``: sensors on a plane's grid are traced coarse first and the
-        pairs their coarser neighbours agree on are inferred, not traced
-        (:mod:`cimcity.sun.reuse`: about a fifth of the rays on Paris 11e at
-        1 m, 1.0-1.7x faster, per-building error p99 0.8 %; figures there).
-        ``meta["visibility"]`` gives the pairs and the rays traced.
+        ``False``: sensors on a plane's grid are traced coarse first; a pair
+        is inferred blocked only on a real hit of a neighbour's triangle
+        (:mod:`cimcity.sun.reuse`: Paris 11e at 1 m, 23 % of the rays, 1.5x
+        faster, per-building error p99 0.04 %, worst 0.7 %; figures there).
+        ``meta["visibility"]`` gives the pairs, the rays traced and the step.
 
     Returns
     -------
