@@ -14,7 +14,10 @@ packets, the scattered pairs left on Embree when installed,
 packets, the default); then the peer, **raw embreex**
 (``EmbreeScene.run(query="OCCLUDED")`` on float32 arrays, one Python thread
 per core) tracing the same sensor x patch pairs in front of each sensor.
-``--top 2`` (or 4, 8) sets the coarsest step ``cimcity.sun.reuse.TOP_STEP``.
+``--top 2`` (or 4, 8) sets the coarsest step ``cimcity.sun.reuse.TOP_STEP``
+(the ``"proven"`` rule then narrows it to cells of at most
+``reuse.MAX_CELL_M``: 4 at 1 m, 2 at 2 m); ``--rules proven corners`` times
+both inference rules (``"corners"``: the first rule, the "before").
 
 Columns
 -------
@@ -25,7 +28,8 @@ embreex s    raw embreex on the same pairs (rays only: a lower bound of a
              peer study)
 x exact, x embreex   exact s / fast s, embreex s / fast s (same run, same load)
 traced %     pairs the fast path traced (the rest inferred from coarser sensors)
-pairs diff % pairs whose blocked bit differs from exact
+rule         inference rule and coarsest step used (``proven 4``)
+pairs diff % sky pairs whose blocked bit differs from exact
 sensor rel   fast vs exact, relative error of each sensor's annual
              irradiation: p99 and max
 bld rel      relative error of per-building roof and facade totals: p99, max
@@ -98,23 +102,25 @@ def _warm():
         )
 
 
-def _pairs_differing(mesh):
-    """Pairs whose blocked bit differs between the exact and fast stores."""
-    import numpy as np
-
+def _sky_bits(mesh, fast):
+    """Sky visibility bits of the fast (``":reuse"`` store) or exact trace."""
     from cimcity.sun import visibility as vis
 
     stores = mesh.cache.get(vis.VIS_KEY, mesh.token, dict)
-    ex = [v for k, v in stores.items() if not k.endswith(":reuse")]
-    fa = [v for k, v in stores.items() if k.endswith(":reuse")]
-    if not ex or not fa:
-        return float("nan")
-    a = next(iter(ex[-1].sky.values()))
-    b = next(iter(fa[-1].sky.values()))
-    return int(np.unpackbits(np.bitwise_xor(a, b)).sum())
+    got = [v for k, v in stores.items() if k.endswith(":reuse") == fast]
+    return next(iter(got[-1].sky.values())).copy() if got else None
 
 
-def run_case(scene_name, spacing, peer=True, top=None):
+def _drop_fast_stores(mesh):
+    """Forget the fast path's visibility (the next rule traces afresh)."""
+    from cimcity.sun import visibility as vis
+
+    stores = mesh.cache.get(vis.VIS_KEY, mesh.token, dict)
+    for k in [k for k in stores if k.endswith(":reuse")]:
+        stores.pop(k)
+
+
+def run_case(scene_name, spacing, peer=True, top=None, rules=("proven",)):
     warnings.simplefilter("ignore")
     import numpy as np
 
@@ -128,8 +134,19 @@ def run_case(scene_name, spacing, peer=True, top=None):
     out = {"scene": scene_name, "spacing": spacing}
     res = {}  # only the arrays compared: one result in memory at a time
     cols = ["roof_irradiation", "wall_irradiation"]
+    from cimcity import raycast
+
+    for name in ("numba", "embree"):  # BVH builds out of the timed traces
+        try:
+            raycast.prepare(scene.mesh(), name)
+        except Exception:  # embreex missing: auto falls back to numba
+            pass
     mesh = None
-    for exact in (False, True):
+    bits = {}
+    runs = [(False, r) for r in rules] + [(True, None)]
+    for exact, rule in runs:
+        if rule:
+            reuse.RULE = rule
         t0 = time.perf_counter()
         r = cc.solar.irradiance(
             scene,
@@ -142,7 +159,7 @@ def run_case(scene_name, spacing, peer=True, top=None):
             exact=exact,
         )
         m = r.meta
-        key = "exact" if exact else "fast"
+        key = "exact" if exact else rule
         out[f"{key}_s"] = m["timings_s"]["trace_sky_s"] + m["timings_s"]["trace_sun_s"]
         out[f"{key}_total_s"] = time.perf_counter() - t0
         res[key] = (
@@ -151,25 +168,32 @@ def run_case(scene_name, spacing, peer=True, top=None):
         )
         v = m["visibility"]
         if not exact:
-            out["traced_share"] = v["rays"] / max(v["pairs"], 1)
-            out["roof_mean"] = r.summary().get("roof_mean_kwh_m2")
+            out[f"{key}_traced_share"] = v["rays"] / max(v["pairs"], 1)
+            out[f"{key}_top"] = v.get("top", reuse.TOP_STEP)
+            bits[rule] = _sky_bits(r.mesh, fast=True)
         out["sensors"] = m["sensors"]
         out["pairs"] = v["pairs"]
         mesh = r.mesh
+        if not exact:  # the next rule traces afresh (the stores are keyed on sensors)
+            _drop_fast_stores(mesh)
         del r
         gc.collect()
     out["top"] = reuse.TOP_STEP
-    out["pairs_diff"] = _pairs_differing(mesh) / max(out["pairs"], 1)
-    (f, fb), (a, eb) = res["fast"], res["exact"]
-    d = np.abs(f - a) / np.maximum(a, 1e-9)
-    out["err_p99"] = float(np.percentile(d, 99)) if len(d) else 0.0
-    out["err_max"] = float(d.max()) if len(d) else 0.0
-    out["err_over_1pc"] = float((d > 0.01).mean()) if len(d) else 0.0
+    out["rules"] = list(rules)
+    a, eb = res["exact"]
+    ex_bits = _sky_bits(mesh, fast=False)
     ok = np.isfinite(eb) & (eb > 0)
-    rel = np.abs(fb[ok] - eb[ok]) / eb[ok]
-    out["bld_p99"] = float(np.percentile(rel, 99)) if rel.size else 0.0
-    out["bld_max"] = float(rel.max()) if rel.size else 0.0
-    del res, mesh
+    for rule in rules:
+        f, fb = res[rule]
+        diff = np.unpackbits(np.bitwise_xor(ex_bits, bits[rule])).sum()
+        out[f"{rule}_pairs_diff"] = int(diff) / max(out["pairs"], 1)
+        d = np.abs(f - a) / np.maximum(a, 1e-9)
+        out[f"{rule}_err_p99"] = float(np.percentile(d, 99)) if len(d) else 0.0
+        out[f"{rule}_err_max"] = float(d.max()) if len(d) else 0.0
+        rel = np.abs(fb[ok] - eb[ok]) / eb[ok]
+        out[f"{rule}_bld_p99"] = float(np.percentile(rel, 99)) if rel.size else 0.0
+        out[f"{rule}_bld_max"] = float(rel.max()) if rel.size else 0.0
+    del res, mesh, bits, ex_bits
     gc.collect()
     out.update(_peer(scene, spacing) if peer else {"embreex_s": float("nan")})
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -231,26 +255,31 @@ def _spawn(args):
 
 
 HEAD = (
-    f"{'scene':<8} {'sp m':>4} {'top':>3} {'sensors':>10} {'pairs':>12} {'fast s':>7} "
+    f"{'scene':<8} {'sp m':>4} {'rule':<9} {'sensors':>10} {'pairs':>12} {'fast s':>7} "
     f"{'exact s':>7} {'embreex s':>9} {'x exact':>7} {'x embreex':>9} {'traced %':>8} "
     f"{'pairs diff %':>12} {'sensor rel p99/max':>18} {'bld rel p99/max':>16} "
     f"{'peak MB':>8} {'load':>5}"
 )
 
 
-def _row(r):
+def _rows(r):
     if "error" in r:
-        return f"{r['scene_name']:<8} {r['spacing']:>4} ERROR {r['error']}"
-    return (
-        f"{r['scene']:<8} {r['spacing']:>4g} {r['top']:>3} {r['sensors']:>10,} "
-        f"{r['pairs']:>12,} {r['fast_s']:>7.1f} {r['exact_s']:>7.1f} "
-        f"{r['embreex_s']:>9.1f} {r['exact_s'] / r['fast_s']:>7.2f} "
-        f"{r['embreex_s'] / r['fast_s']:>9.2f} {100 * r['traced_share']:>8.1f} "
-        f"{100 * r['pairs_diff']:>12.3f} "
-        f"{100 * r['err_p99']:>8.2f}%/{100 * r['err_max']:>7.1f}% "
-        f"{100 * r['bld_p99']:>7.2f}%/{100 * r['bld_max']:>6.1f}% "
-        f"{r['peak_mb']:>8.0f} {r['load']:>5.1f}"
-    )
+        return [f"{r['scene_name']:<8} {r['spacing']:>4} ERROR {r['error']}"]
+    out = []
+    for rule in r["rules"]:
+        fast = r[f"{rule}_s"]
+        out.append(
+            f"{r['scene']:<8} {r['spacing']:>4g} "
+            f"{rule + ' ' + str(r.get(f'{rule}_top', r['top'])):<9} {r['sensors']:>10,} "
+            f"{r['pairs']:>12,} {fast:>7.1f} {r['exact_s']:>7.1f} "
+            f"{r['embreex_s']:>9.1f} {r['exact_s'] / fast:>7.2f} "
+            f"{r['embreex_s'] / fast:>9.2f} {100 * r[f'{rule}_traced_share']:>8.1f} "
+            f"{100 * r[f'{rule}_pairs_diff']:>12.4f} "
+            f"{100 * r[f'{rule}_err_p99']:>8.2f}%/{100 * r[f'{rule}_err_max']:>7.1f}% "
+            f"{100 * r[f'{rule}_bld_p99']:>7.2f}%/{100 * r[f'{rule}_bld_max']:>6.1f}% "
+            f"{r['peak_mb']:>8.0f} {r['load']:>5.1f}"
+        )
+    return out
 
 
 def main(argv=None):
@@ -261,6 +290,13 @@ def main(argv=None):
     ap.add_argument("--spacing", type=float, nargs="*", help="spacings [m]")
     ap.add_argument("--top", type=int, default=None, help="coarsest step (TOP_STEP)")
     ap.add_argument("--no-peer", action="store_true", help="skip raw embreex")
+    ap.add_argument(
+        "--rules",
+        nargs="*",
+        default=["proven"],
+        choices=("proven", "corners"),
+        help="inference rules of the fast path to time (corners: the first rule)",
+    )
     ap.add_argument("--case", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.case:
@@ -269,7 +305,7 @@ def main(argv=None):
     if not EPW.exists():
         print(f"needs {EPW}")
         return 1
-    opt = dict(peer=not a.no_peer, top=a.top)
+    opt = dict(peer=not a.no_peer, top=a.top, rules=a.rules)
     cases = [dict(scene_name="sample", spacing=sp, **opt) for sp in (2.0, 1.0)]
     if not a.quick and PARIS11.exists():
         cases += [
@@ -292,13 +328,14 @@ def main(argv=None):
     for c in cases:
         r = _spawn(c)
         results.append(r)
-        print(_row(r), flush=True)
+        print("\n".join(_rows(r)), flush=True)
     ok = [r for r in results if "error" not in r]
     for a_, b_ in zip(ok, ok[1:], strict=False):
         if a_["scene"] == b_["scene"]:
             print(
                 f"{a_['scene']} {a_['spacing']:g} m -> {b_['spacing']:g} m: pairs x"
-                f"{b_['pairs'] / a_['pairs']:.1f}, fast x{b_['fast_s'] / a_['fast_s']:.1f}, "
+                f"{b_['pairs'] / a_['pairs']:.1f}, fast x"
+                f"{b_[a.rules[0] + '_s'] / a_[a.rules[0] + '_s']:.1f}, "
                 f"exact x{b_['exact_s'] / a_['exact_s']:.1f}, embreex "
                 f"x{b_['embreex_s'] / a_['embreex_s']:.1f}"
             )
