@@ -53,7 +53,7 @@ brackets):
   (21.9 %), 0.0011 % of the sky pairs differ (0.03 %); per sensor p99 of
   the relative error < 0.01 % (2.3 %), worst sensor 47 % (61 %); per
   building p99 0.04 % (0.82 %), worst building 0.7 % (14 %);
-* Paris 11e at 2 m: 40 % traced (33 %), 0.0026 % of the sky pairs differ
+* Paris 11e at 2 m: 37.7 % traced (33 %), 0.0028 % of the sky pairs differ
   (0.07 %); per sensor p99 < 0.01 % (3.9 %); per building p99 0.10 %
   (1.7 %), worst 1.3 % (23 %);
 * sample district at 2 m (``tests/test_solar_reuse.py``, Reinhart MF:2 sun
@@ -70,9 +70,10 @@ took 25.4 s. A second run gave 32.1 s against 48.3 s. A first version that
 refused to infer "visible" for any sensor off its lattice node (the partial
 cells at patch edges) traced 24.8 % of the pairs and took 59.2 s against
 80.8 s under load 3.6, for the same worst building; sensors are now refused
-only outside their corners' cell. At 2 m the exact trace is the faster one
-(41.1 s against 24.6 s under load 3.2): the coarse sensors are a larger share
-of small facades. Where the time goes (1 m, quiet, wall time of the 32 s):
+only outside their corners' cell. At 2 m the gain is smaller (quiet: 13.1 s
+against 17.5 s, 1.33x; under load 3.2 the exact trace was the faster one,
+41.1 s against 24.6 s): the coarse sensors are a larger share of small
+facades. Where the time goes (1 m, quiet, wall time of the 32 s):
 10.3 s in the triangle-recording packets of the coarse and step-2 sensors
 (106 M rays, 10 M rays/s), 9.9 s in the inference kernel (a bit read per
 neighbour and direction, a watertight triangle test where a neighbour is
