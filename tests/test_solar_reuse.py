@@ -16,6 +16,7 @@ import pytest
 import shapely
 
 import cimcity as cc
+from cimcity.errors import InputError
 from cimcity.sun import reuse, sky
 from cimcity.sun import visibility as vis
 from cimcity.sun.sensors import sample_scene
@@ -268,7 +269,7 @@ def test_narrow_gap_between_buildings_is_traced(gap_on_roof):
 def test_unknown_rule_is_refused(slab_on_roof):
     s, _, sen = slab_on_roof
     dirs = sky.sky_patches("tregenza").directions[:4]
-    with pytest.raises(ValueError, match="unknown rule 'exact'"):
+    with pytest.raises(InputError, match="unknown rule 'exact'"):
         _trace(s.mesh(), sen, dirs, sen.lattice, rule="exact")
 
 

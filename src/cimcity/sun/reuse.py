@@ -95,6 +95,7 @@ from .. import raycast
 from .._kernels import solar as ks
 from .._kernels import solar_hits as kh
 from .._kernels import solar_reuse as kr
+from ..errors import InputError
 from ..raycast import numba_engine
 from ..raycast.rays import DEFAULT_TMIN, unit
 from ..raycast.tasks import run_all, split, worker_count
@@ -247,7 +248,7 @@ def trace(
         return bits, rays
     rule = RULE if rule is None else rule
     if rule not in RULES:
-        raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
+        raise InputError(f"unknown rule {rule!r}; expected one of {RULES}")
     if rule == "proven" and len(mesh.faces):
         return _trace_proven(
             mesh,
