@@ -63,10 +63,11 @@ brackets):
 The worst sensors are single sensors with little sun (a relative error on a
 small value, the same with either rule).
 
-Speed, same run, quiet machine (load average 2.2 with the benchmark's own
-two threads): Paris 11e at 1 m 31.7 s against 48.6 s for the exact trace
-(1.5x) and 90.3 s for raw embreex on the same pairs (2.8x); the first rule
-took 25.4 s. A second run gave 32.1 s against 48.3 s. A first version that
+Speed, same run, quiet machine (load average 2.3 with the benchmark's own
+two threads): Paris 11e at 1 m 27.3 s against 37.8 s for the exact trace
+(1.4x) and 69.2 s for raw embreex on the same pairs (2.5x); the first rule
+took 20.0 s. Other quiet runs: 28.1 s against 41.0 s, and, with the machine
+slower, 31.7-32.1 s against 48.3-48.6 s. A first version that
 refused to infer "visible" for any sensor off its lattice node (the partial
 cells at patch edges) traced 24.8 % of the pairs and took 59.2 s against
 80.8 s under load 3.6, for the same worst building; sensors are now refused
