@@ -14,6 +14,8 @@ the public queries above, on the grid and on Paris 11e, check it too)."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import shapely
@@ -525,3 +527,39 @@ def test_float32_traversal_equals_float64_wide_ray_for_ray(city):
         assert bvh_wide32.intersect_wide32_rays(*args) == 0
         _assert_same_closest(city, o, d, t, f, dist, face)
         assert 0.2 < occ.mean() < 0.9
+
+
+def _woop_setup(d):
+    """Reference per-ray constants written from the definition in Woop, Benthin
+    & Wald 2013 (JCGT 2(1), section 3): ``kz`` the axis of the largest
+    ``|d|`` (the first on ties), ``kx = kz + 1``, ``ky = kx + 1`` (mod 3),
+    swapped when ``d[kz] < 0``; shear ``s = d[kx, ky] / d[kz]`` taken as
+    ``d * (1 / d[kz])``, and ``1 / d`` (``1e30`` for a zero component)."""
+    inv = [1e30 if c == 0.0 else 1.0 / c for c in d]
+    kz = int(np.argmax(np.abs(d)))  # argmax returns the first maximum
+    kx, ky = (kz + 1) % 3, (kz + 2) % 3
+    if d[kz] < 0.0:
+        kx, ky = ky, kx
+    return (*inv, kx, ky, kz, d[kx] * inv[kz], d[ky] * inv[kz], inv[kz])
+
+
+def test_branch_free_ray_setup_equals_the_papers_definition():
+    # ray_setup and the wide kernels' origin permutation pick axes without
+    # branches (arithmetic selections); exact ties, zeros of both signs and
+    # tiny components are where a selection could go wrong
+    vals = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1e-300, -1e-300]
+    grid = [p for p in itertools.product(vals, repeat=3) if any(v != 0 for v in p)]
+    rng = np.random.default_rng(3)
+    rows = np.concatenate(
+        [np.array(grid), rng.normal(size=(3000, 3)), np.round(rng.normal(size=(3000, 3)))]
+    )
+    rows = rows[np.abs(rows).sum(axis=1) > 0]
+    origin = (12.5, -3.0, 7.25)
+    for d in rows:
+        got = bvh_traverse.ray_setup(*d)
+        want = _woop_setup(d)
+        assert got[3:6] == want[3:6], d
+        # values equal (a selected zero may only lose its sign: compare with ==)
+        assert all(g == w for g, w in zip(got, want, strict=True)), (d, got, want)
+        perm = bvh_wide32._permuted.py_func(*origin, *got[3:6])
+        assert perm == tuple(origin[k] for k in got[3:6])
