@@ -100,14 +100,18 @@ def _moller_trumbore(mesh, o, d, faces):
     return t, u, v
 
 
-def _assert_same_closest(mesh, o, d, t, f, dist, face):
+def _assert_same_closest(mesh, o, d, t, f, dist, face, aimed=0):
     """Distances identical; a different face only where the reported face is
     hit at that same distance (a tie: a shared edge, or coincident faces such
     as two adjacent buildings' party walls in real data), checked by
-    :func:`_moller_trumbore` within 1e-9 relative / 1e-7 barycentric."""
+    :func:`_moller_trumbore` within 1e-9 relative / 1e-7 barycentric. The
+    first ``aimed`` rays aim exactly at vertices or edge midpoints
+    (:func:`_hard_rays`): ties by construction, so which of the tied faces
+    is reported depends on the order triangles are tested in; among the
+    other rays at most 1 % may differ."""
     np.testing.assert_array_equal(t, dist)
     other = np.flatnonzero(f != face)
-    assert len(other) <= max(2, len(t) // 100)  # ties: rays through edges
+    assert (other >= aimed).sum() <= max(2, len(t) // 100)  # ties: rays through edges
     if len(other):
         assert (f[other] >= 0).all()
         tt, u, v = _moller_trumbore(mesh, o[other], _unit(d[other]), f[other])
@@ -241,7 +245,7 @@ def test_wide_equals_binary_ray_for_ray(city, seed):
         rc.occluded(city, o, d, engine="numba", tmax=tmax), occ
     )
     t2, f2 = rc.intersect(city, o, d, engine="numba", tmax=tmax)
-    _assert_same_closest(city, o, d, t2, f2, dist, face)
+    _assert_same_closest(city, o, d, t2, f2, dist, face, aimed=len(o) // 2)
     assert 0.2 < occ.mean() < 0.9
 
 
@@ -517,15 +521,16 @@ def test_float32_traversal_equals_float64_wide_ray_for_ray(city):
         args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, city.origin, o, d, tmin)
         bvh_wide.intersect_wide_rays(*args, tmax_, dist, face, 0, n)
         got = np.empty(n, bool)
-        args = (w.wide32, w.wide, w.wrefs, b.tri, w.depth, w.bound, city.origin)
+        args = (*w.f32(), *w.f64(b.tri), w.bound, city.origin)
         assert bvh_wide32.occluded_wide32_rays(*args, o, d, tmin, tmax_, got, 0, n) == 0
         np.testing.assert_array_equal(got, occ)
         t = np.empty(n)
         f = np.empty(n, np.int64)
-        args = (w.wide32, w.wide, w.wrefs, b.tri, b.tri_face, w.depth, w.bound)
-        args = (*args, city.origin, o, d, tmin, tmax_, t, f, 0, n)
+        args = (w.wide32, w.refs32, w.blocks, w.block_tri, w.depth32, w.wide, w.wrefs)
+        args = (*args, b.tri, b.tri_face, w.depth, w.bound, city.origin)
+        args = (*args, o, d, tmin, tmax_, t, f, 0, n)
         assert bvh_wide32.intersect_wide32_rays(*args) == 0
-        _assert_same_closest(city, o, d, t, f, dist, face)
+        _assert_same_closest(city, o, d, t, f, dist, face, aimed=len(o) // 2)
         assert 0.2 < occ.mean() < 0.9
 
 
@@ -563,3 +568,120 @@ def test_branch_free_ray_setup_equals_the_papers_definition():
         assert all(g == w for g, w in zip(got, want, strict=True)), (d, got, want)
         perm = bvh_wide32._permuted.py_func(*origin, *got[3:6])
         assert perm == tuple(origin[k] for k in got[3:6])
+
+
+# -- triangles four at a time (simd.tri4, bvh_wide32.leaf_blocks) -----------------------
+def _watertight(tri, o, d, tmin, tmax):
+    """Scalar watertight test (Woop, Benthin & Wald 2013, section 3), in
+    Python float64 (no fused multiply-add), written from the paper: True
+    when ``tmin < t <= tmax``; also ``(t_scaled, det)`` after the sign flip."""
+    kx, ky, kz, sx, sy, sz = (*_woop_setup(d)[3:6], *_woop_setup(d)[6:9])
+    okx, oky, okz = o[kx], o[ky], o[kz]
+    a, b, c = tri[0:3], tri[3:6], tri[6:9]
+    az, bz, cz = a[kz] - okz, b[kz] - okz, c[kz] - okz
+    ax, ay = a[kx] - okx - sx * az, a[ky] - oky - sy * az
+    bx, by = b[kx] - okx - sx * bz, b[ky] - oky - sy * bz
+    cx, cy = c[kx] - okx - sx * cz, c[ky] - oky - sy * cz
+    u, v, w = cx * by - cy * bx, ax * cy - ay * cx, bx * ay - by * ax
+    if (u < 0 or v < 0 or w < 0) and (u > 0 or v > 0 or w > 0):
+        return False, None
+    _watertight.on_edge = 0.0 in (u, v, w)
+    det = u + v + w
+    if det == 0:
+        return False, None
+    ts = sz * (u * az + v * bz + w * cz)
+    if det < 0:
+        ts, det = -ts, -det
+    return (ts > tmin * det and ts <= tmax * det), (ts, det)
+
+
+@njit
+def _tri4_lanes(blocks, block, axes, ray, ts, det):
+    return simd.tri4(blocks, block, axes, ray), simd.tri4_dist(
+        blocks, block, axes, ray, ts, det
+    )
+
+
+def test_tri4_lanes_equal_the_scalar_watertight_test():
+    # four triangles a block must each be accepted exactly when the scalar
+    # test accepts them: rays through shared edges and vertices (where the
+    # watertight test's zero edge functions decide), triangles seen edge-on,
+    # degenerate triangles, hits exactly at tmax, NaN padding lanes
+    rng = np.random.default_rng(11)
+    tris = []
+    for _ in range(600):
+        p = rng.integers(-3, 4, (3, 3)).astype(float)  # grid corners: exact ties
+        tris.append(p.ravel())
+    tris.append(np.array([0.0, 0, 0, 1, 0, 0, 2, 0, 0]))  # degenerate (a line)
+    tris.append(np.array([0.0, 0, 0, 0, 0, 0, 0, 0, 0]))  # a point
+    tris = np.array(tris)
+    n_blocks = -(-len(tris) // 4)
+    blocks = np.full((n_blocks, simd.TRI_BLOCK), np.nan)
+    for k, t in enumerate(tris):
+        for c in range(9):
+            blocks[k // 4, c * 4 + k % 4] = t[c]
+    checked = hits = edge_hits = 0
+    for trial in range(400):
+        o = rng.integers(-4, 5, 3).astype(float) + (0.5 if trial % 3 else 0.0)
+        d = rng.integers(-2, 3, 3).astype(float) if trial % 2 else rng.normal(size=3)
+        if not np.abs(d).sum():
+            continue
+        d = d / np.linalg.norm(d)
+        setup = bvh_traverse.ray_setup(*d)
+        kx, ky, kz, sx, sy, sz = setup[3:9]
+        tmax = [np.inf, 2.0, 5.0][trial % 3]
+        axes = np.array([kx, ky, kz], np.int64)
+        ray = np.array([o[kx], o[ky], o[kz], sx, sy, sz, 1e-6, tmax])
+        ts = np.empty(4)
+        det = np.empty(4)
+        for blk in range(n_blocks):
+            mask, mask2 = _tri4_lanes(blocks, blk, axes, ray, ts, det)
+            assert mask == mask2
+            for j in range(4):
+                k = 4 * blk + j
+                got = bool((mask >> j) & 1)
+                if k >= len(tris):
+                    assert not got  # padding never hit
+                    continue
+                want, sd = _watertight(tris[k], o, d, 1e-6, tmax)
+                assert got == want, (k, o, d)
+                if want:
+                    assert (ts[j], det[j]) == sd
+                    edge_hits += _watertight.on_edge
+                checked += 1
+                hits += want
+    # 4,643 hits, 919 of them through an edge or vertex (seed 11)
+    assert checked > 200_000 and hits > 4_000 and edge_hits > 500
+
+
+def test_merged_leaves_hold_every_triangle_once_in_blocks(city):
+    # the float32 tree's leaves (binary subtrees of up to MAX_LEAF triangles)
+    # are block ranges holding every triangle exactly once, with its own
+    # corners, inside the leaf's float32 box (enlarged); lanes past a leaf's
+    # last triangle are NaN
+    b = numba_engine.bvh(city)
+    w = numba_engine.wide_bvh(city)
+    seen = np.zeros(len(b.tri), int)
+    for row in range(len(w.wide32)):
+        lanes = int(w.refs32[row, bvh_wide.LEAVES])
+        for j in range(8):
+            if not (lanes >> j) & 1:
+                continue
+            leaf = -int(w.refs32[row, bvh_wide.REF + j]) - 1
+            first, count = leaf >> 4, leaf & 15
+            lo = w.wide32[row, j : 24 : 8].astype(float)
+            hi = w.wide32[row, 24 + j : 48 : 8].astype(float)
+            in_leaf = 0
+            for blk in range(first, first + count):
+                for lane in range(4):
+                    corners = w.blocks[blk, lane::4].reshape(3, 3)
+                    if np.isnan(corners).all():
+                        continue
+                    k = w.block_tri[blk] + lane
+                    np.testing.assert_array_equal(corners.ravel(), b.tri[k])
+                    assert (corners >= lo).all() and (corners <= hi).all()
+                    seen[k] += 1
+                    in_leaf += 1
+            assert 1 <= in_leaf <= bvh_wide32.MAX_LEAF
+    assert (seen == 1).all()
+    assert len(w.wide32) < len(w.wide)  # merging leaves made the tree smaller

@@ -75,9 +75,38 @@ def _area(nodes, row, c):
 
 
 @njit(**_JIT)
-def _collapse(nodes, refs, wide, wrefs):
+def _subtrees(refs):
+    """First triangle and triangle count of each binary row's subtree (its
+    triangles are contiguous in BVH order: the build partitions ranges).
+    Children rows come after their parent's (:func:`pack_nodes` keeps the
+    build's order), so one backward pass suffices."""
+    n = refs.shape[0]
+    first = np.zeros(n, np.int64)
+    count = np.zeros(n, np.int64)
+    for r in range(n - 1, -1, -1):
+        low = np.int64(2**62)
+        total = 0
+        for c in range(2):
+            x = refs[r, 12 + c]
+            if x >= 0:
+                a = first[x]
+                k = count[x]
+            else:
+                a = (-x - 1) >> 4
+                k = (-x - 1) & 15
+            if k > 0:
+                low = min(low, a)
+                total += k
+        first[r] = low if total > 0 else 0
+        count[r] = total
+    return first, count
+
+
+@njit(**_JIT)
+def _collapse(nodes, refs, wide, wrefs, max_leaf):
     """Fill ``wide`` from the binary rows ``nodes`` (see :func:`collapse`);
     returns the number of wide rows and the wide tree's depth."""
+    sub_first, sub_count = _subtrees(refs)
     n_bin = nodes.shape[0]
     # each lane: (binary row holding the child, child 0 or 1)
     lane_row = np.empty(WIDTH, np.int64)
@@ -103,7 +132,8 @@ def _collapse(nodes, refs, wide, wrefs):
             best = -1
             best_area = -1.0
             for j in range(n):
-                if refs[lane_row[j], 12 + lane_c[j]] >= 0:
+                r = refs[lane_row[j], 12 + lane_c[j]]
+                if r >= 0 and sub_count[r] > max_leaf:
                     a = _area(nodes, lane_row[j], lane_c[j])
                     if a > best_area:
                         best_area = a
@@ -127,6 +157,9 @@ def _collapse(nodes, refs, wide, wrefs):
             for a in range(6):
                 wide[w, a * WIDTH + j] = nodes[lane_row[j], src + a]
             r = refs[lane_row[j], 12 + lane_c[j]]
+            if r >= 0 and sub_count[r] <= max_leaf:
+                # a small subtree: one leaf of its contiguous triangles
+                r = -((sub_first[r] << 4) | sub_count[r]) - 1
             if r >= 0:
                 work[sp, 0] = r
                 work[sp, 1] = n_wide
@@ -146,13 +179,18 @@ def _collapse(nodes, refs, wide, wrefs):
     return n_wide, depth
 
 
-def collapse(nodes):
+def collapse(nodes, max_leaf=0):
     """Wide BVH of a binary one.
 
     Parameters
     ----------
     nodes : (inner, 16) float32
         Binary nodes from :func:`~cimcity._kernels.bvh_build.pack_nodes`.
+    max_leaf : int
+        A binary subtree of at most this many triangles (< 16) becomes one
+        leaf of the wide tree (0: the binary leaves are kept). Fewer, larger
+        leaves suit a traversal testing several triangles at once
+        (:mod:`cimcity._kernels.bvh_wide32`).
 
     Returns
     -------
@@ -165,7 +203,10 @@ def collapse(nodes):
     raw = np.empty(n_bin * ROW + 16, np.float32)
     offset = (-raw.ctypes.data % 64) // 4  # rows on cache lines (vector loads)
     wide = raw[offset : offset + n_bin * ROW].reshape(-1, ROW)
-    n_wide, depth = _collapse(nodes, nodes.view(np.int32), wide, wide.view(np.int32))
+    if not 0 <= max_leaf < 16:
+        raise ValueError(f"max_leaf must be in 0 .. 15, got {max_leaf}")
+    refs = nodes.view(np.int32)
+    n_wide, depth = _collapse(nodes, refs, wide, wide.view(np.int32), max_leaf)
     out = np.empty(n_wide * ROW + 16, np.float32)
     offset = (-out.ctypes.data % 64) // 4
     packed = out[offset : offset + n_wide * ROW].reshape(-1, ROW)

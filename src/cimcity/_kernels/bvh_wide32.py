@@ -97,7 +97,7 @@ from .bvh_packets import WINDOW, occluded_grouped
 from .bvh_sorted import COHERENT, repeated_directions
 from .bvh_traverse import BOX_PAD, ray_setup, unit_ray
 from .bvh_wide import LEAVES, REF, WIDTH, any_hit8, closest_hit8, fetch_row, ray_planes
-from .simd import box8f, ctz
+from .simd import TRI_BLOCK, TRI_LANES, box8f, ctz, tri4, tri4_dist
 
 _JIT = dict(nogil=True, cache=True, error_model="numpy")
 #: the per-ray traversals are inlined into their ray loops (numba IR inlining):
@@ -114,6 +114,9 @@ SAFETY = 10.0
 MAX_BOUND = 1e7
 #: inverse direction components above this take the float64 path
 MAX_INV = 1e30
+#: a binary subtree of at most this many triangles is one leaf of the float32
+#: tree (two blocks of :func:`~cimcity._kernels.simd.tri4`)
+MAX_LEAF = 8
 _DOWN = 1.0 - 2.0**-22
 _UP = (1.0 + 2.0 * BOX_PAD) * (1.0 + 2.0**-22)
 
@@ -176,6 +179,60 @@ def fits(ox, oy, oz, ix, iy, iz, bound):
 
 
 @njit(**_JIT)
+def _leaf_blocks(refs32, tri, blocks, block_tri):
+    """Fill ``blocks`` (module docstring) leaf by leaf and recode the leaf
+    references of ``refs32`` in place; returns the number of blocks used."""
+    nb = 0
+    for r in range(refs32.shape[0]):
+        lanes = refs32[r, LEAVES]
+        for j in range(WIDTH):
+            if not (lanes >> j) & 1:
+                continue
+            leaf = -refs32[r, REF + j] - 1
+            start = leaf >> 4
+            count = leaf & 15
+            n = (count + TRI_LANES - 1) // TRI_LANES
+            for q in range(n):
+                block_tri[nb + q] = start + q * TRI_LANES
+                for lane in range(min(TRI_LANES, count - q * TRI_LANES)):
+                    k = start + q * TRI_LANES + lane
+                    for c in range(9):
+                        blocks[nb + q, c * TRI_LANES + lane] = tri[k, c]
+            refs32[r, REF + j] = -((nb << 4) | n) - 1
+            nb += n
+    return nb
+
+
+def leaf_blocks(wide32, tri):
+    """Triangle blocks of the leaves of ``wide32``, four triangles a block.
+
+    Parameters
+    ----------
+    wide32 : (rows, 64) float32
+        Wide nodes (:func:`enlarge`) whose leaf references (triangle ranges
+        of :func:`~cimcity._kernels.bvh_wide.collapse`) are recoded in place
+        as block ranges: ``-((first block << 4) | blocks) - 1``.
+    tri : (m, 9) float64
+        Triangle corners, BVH order (local frame) [m].
+
+    Returns
+    -------
+    blocks : (n, 36) float64
+        Corner ``a``, axis ``k`` of lane ``j`` at column ``(3 a + k) * 4 +
+        j``; lanes past a leaf's last triangle are NaN (never hit).
+    block_tri : (n,) int64
+        BVH-order index of each block's lane-0 triangle.
+    """
+    refs32 = wide32.view(np.int32)
+    n_leaves = sum(bin(int(m)).count("1") for m in refs32[:, LEAVES])
+    cap = tri.shape[0] // TRI_LANES + n_leaves + 1  # sum of ceil(count / 4)
+    blocks = np.full((cap, TRI_BLOCK), np.nan)
+    block_tri = np.empty(cap, np.int64)
+    nb = _leaf_blocks(refs32, tri, blocks, block_tri)
+    return np.ascontiguousarray(blocks[:nb]), block_tri[:nb].copy()
+
+
+@njit(**_JIT)
 def ray32_setup(ox, oy, oz, ix, iy, iz, tmin, tmax, ray32):
     """Fill ``ray32`` (8,) float32 ``(-fl32(o'x i'x), .., i'x, .., tmin',
     tmax')`` (module docstring)."""
@@ -194,48 +251,26 @@ def ray32_setup(ox, oy, oz, ix, iy, iz, tmin, tmax, ray32):
 
 
 @njit(**_INLINE)
-def any_hit8f(wide32, wrefs, tri, stack, planes, ray32, tn, okx, oky, okz, tmin,
-              tmax, kx, ky, kz, sx, sy, sz):  # fmt: skip
+def any_hit8f(wide32, refs32, blocks, stack, planes, ray32, tn, axes, rayk):
     """True when the ray hits a triangle at ``tmin < t <= tmax``: as
     :func:`cimcity._kernels.bvh_wide.any_hit8` with the float32 boxes
-    ``wide32`` (``wrefs`` its int32 view), ``ray32`` from
-    :func:`ray32_setup`, ``tn`` (8,) float32 scratch and the origin permuted
-    by ``kx, ky, kz`` (``okx .. okz``, float64)."""
+    ``wide32`` (``refs32`` its int32 view, leaves as block ranges of
+    :func:`leaf_blocks`), ``ray32`` from :func:`ray32_setup`, ``tn`` (8,)
+    float32 scratch, and the triangle test four triangles at a time
+    (:func:`~cimcity._kernels.simd.tri4` with ``axes`` and ``rayk``)."""
     node = 0
     sp = 0
     while True:
-        leaf_lanes = wrefs[node, LEAVES]
+        leaf_lanes = refs32[node, LEAVES]
         hits = box8f(wide32, node, planes, ray32, tn)
         leaves = hits & leaf_lanes
         inner = hits ^ leaves
         while leaves != 0:
-            leaf = -wrefs[node, REF + ctz(leaves)] - 1
+            leaf = -refs32[node, REF + ctz(leaves)] - 1
             leaves &= leaves - 1
             start = leaf >> 4
-            for k in range(start, start + (leaf & 15)):
-                # watertight ray-triangle test (Woop et al. 2013), as bvh_traverse
-                az = tri[k, kz] - okz
-                bz = tri[k, 3 + kz] - okz
-                cz = tri[k, 6 + kz] - okz
-                ax = tri[k, kx] - okx - sx * az
-                ay = tri[k, ky] - oky - sy * az
-                bx = tri[k, 3 + kx] - okx - sx * bz
-                by = tri[k, 3 + ky] - oky - sy * bz
-                cx = tri[k, 6 + kx] - okx - sx * cz
-                cy = tri[k, 6 + ky] - oky - sy * cz
-                u = cx * by - cy * bx
-                v = ax * cy - ay * cx
-                w = bx * ay - by * ax
-                if (u < 0.0 or v < 0.0 or w < 0.0) and (u > 0.0 or v > 0.0 or w > 0.0):
-                    continue
-                det = u + v + w
-                if det == 0.0:
-                    continue
-                t_scaled = sz * (u * az + v * bz + w * cz)
-                if det < 0.0:
-                    t_scaled = -t_scaled
-                    det = -det
-                if t_scaled > tmin * det and t_scaled <= tmax * det:
+            for blk in range(start, start + (leaf & 15)):
+                if tri4(blocks, blk, axes, rayk) != 0:
                     return True
         if inner == 0:
             if sp == 0:
@@ -247,12 +282,12 @@ def any_hit8f(wide32, wrefs, tri, stack, planes, ray32, tn, okx, oky, okz, tmin,
         # now so their loads from memory overlap
         j = ctz(inner)
         inner &= inner - 1
-        nxt = wrefs[node, REF + j]
+        nxt = refs32[node, REF + j]
         nt = tn[j]
         while inner != 0:
             j = ctz(inner)
             inner &= inner - 1
-            r = wrefs[node, REF + j]
+            r = refs32[node, REF + j]
             fetch_row(wide32, r)
             if tn[j] < nt:
                 stack[sp] = nxt
@@ -265,57 +300,48 @@ def any_hit8f(wide32, wrefs, tri, stack, planes, ray32, tn, okx, oky, okz, tmin,
 
 
 @njit(**_INLINE)
-def closest_hit8f(wide32, wrefs, tri, stack, stack_t, planes, ray32, tn, okx, oky,
-                  okz, tmin, tmax, kx, ky, kz, sx, sy, sz):  # fmt: skip
+def closest_hit8f(wide32, refs32, blocks, block_tri, stack, stack_t, planes, ray32,
+                  tn, axes, rayk, t_scaled, det):  # fmt: skip
     """Distance and BVH-order triangle of the nearest hit at
     ``tmin < t <= tmax`` (``inf, -1`` when none): as
     :func:`cimcity._kernels.bvh_wide.closest_hit8` with the arguments of
-    :func:`any_hit8f` plus ``stack_t`` float64 scratch. ``ray32[7]`` is
-    lowered to each hit found (rounded up)."""
+    :func:`any_hit8f` plus ``block_tri``, ``stack_t`` float64 scratch and
+    ``t_scaled``, ``det`` (4,) float64 scratch. ``ray32[7]`` and ``rayk[7]``
+    are lowered to each hit found. The lanes a block test accepts are
+    rechecked in triangle order against the nearest hit so far, with the
+    scalar test's own comparison (``t_scaled <= far * det``), so the hit kept
+    is the one the scalar traversal keeps."""
+    tmin = rayk[6]
     best_t = np.inf
     best_k = -1
-    far = tmax
+    far = rayk[7]
     pad = 1.0 + BOX_PAD
     node = 0
     sp = 0
     while True:
-        leaf_lanes = wrefs[node, LEAVES]
+        leaf_lanes = refs32[node, LEAVES]
         hits = box8f(wide32, node, planes, ray32, tn)
         leaves = hits & leaf_lanes
         inner = hits ^ leaves
         while leaves != 0:
-            leaf = -wrefs[node, REF + ctz(leaves)] - 1
+            leaf = -refs32[node, REF + ctz(leaves)] - 1
             leaves &= leaves - 1
             start = leaf >> 4
-            for k in range(start, start + (leaf & 15)):
-                az = tri[k, kz] - okz
-                bz = tri[k, 3 + kz] - okz
-                cz = tri[k, 6 + kz] - okz
-                ax = tri[k, kx] - okx - sx * az
-                ay = tri[k, ky] - oky - sy * az
-                bx = tri[k, 3 + kx] - okx - sx * bz
-                by = tri[k, 3 + ky] - oky - sy * bz
-                cx = tri[k, 6 + kx] - okx - sx * cz
-                cy = tri[k, 6 + ky] - oky - sy * cz
-                u = cx * by - cy * bx
-                v = ax * cy - ay * cx
-                w = bx * ay - by * ax
-                if (u < 0.0 or v < 0.0 or w < 0.0) and (u > 0.0 or v > 0.0 or w > 0.0):
-                    continue
-                det = u + v + w
-                if det == 0.0:
-                    continue
-                t_scaled = sz * (u * az + v * bz + w * cz)
-                if det < 0.0:
-                    t_scaled = -t_scaled
-                    det = -det
-                if t_scaled > tmin * det and t_scaled <= far * det:
-                    t = t_scaled / det
-                    if t < best_t:
-                        best_t = t
-                        best_k = k
-                        far = t
-                        ray32[7] = t * _UP
+            for blk in range(start, start + (leaf & 15)):
+                lanes = tri4_dist(blocks, blk, axes, rayk, t_scaled, det)
+                while lanes != 0:
+                    j = ctz(lanes)
+                    lanes &= lanes - 1
+                    ts = t_scaled[j]
+                    dt = det[j]
+                    if ts > tmin * dt and ts <= far * dt:
+                        t = ts / dt
+                        if t < best_t:
+                            best_t = t
+                            best_k = block_tri[blk] + j
+                            far = t
+                            rayk[7] = t
+                            ray32[7] = t * _UP
         nxt = -1
         nt = np.inf
         while inner != 0:
@@ -324,7 +350,7 @@ def closest_hit8f(wide32, wrefs, tri, stack, stack_t, planes, ray32, tn, okx, ok
             t = np.float64(tn[j])
             if t > far * pad:  # a hit in a leaf of this node is nearer
                 continue
-            r = wrefs[node, REF + j]
+            r = refs32[node, REF + j]
             if nxt < 0:
                 nxt = r
                 nt = t
@@ -361,20 +387,43 @@ def _permuted(ox, oy, oz, kx, ky, kz):
 
 
 @njit(**_JIT)
-def occluded_wide32_rays(wide32, wide, wrefs, tri, depth, bound, shift, origins,
-                         directions, tmin, tmax, out, i0, i1):  # fmt: skip
+def _triangle_ray(ox, oy, oz, kx, ky, kz, sx, sy, sz, tmin, tmax, axes, rayk):
+    """Fill ``axes`` (3,) int64 and ``rayk`` (8,) float64 for
+    :func:`~cimcity._kernels.simd.tri4`."""
+    okx, oky, okz = _permuted(ox, oy, oz, kx, ky, kz)
+    axes[0] = kx
+    axes[1] = ky
+    axes[2] = kz
+    rayk[0] = okx
+    rayk[1] = oky
+    rayk[2] = okz
+    rayk[3] = sx
+    rayk[4] = sy
+    rayk[5] = sz
+    rayk[6] = tmin
+    rayk[7] = tmax
+
+
+@njit(**_JIT)
+def occluded_wide32_rays(wide32, refs32, blocks, depth32, wide, wrefs, tri, depth,
+                         bound, shift, origins, directions, tmin, tmax, out, i0,
+                         i1):  # fmt: skip
     """Any-hit for rays ``i0 .. i1 - 1`` in input order on the float32 wide
-    nodes ``wide32`` (``bound`` from :func:`enlarge`); rays outside the
-    proof's domain (:func:`fits`) on the float64 ones ``wide``, after the
-    others (kept out of the main loop, which runs faster without them).
-    Arguments and result otherwise as
+    nodes ``wide32`` (``refs32`` their int32 view, ``blocks`` from
+    :func:`leaf_blocks`, ``depth32`` their depth; ``bound`` from
+    :func:`enlarge`); rays outside the proof's domain (:func:`fits`) on the
+    float64 ones ``wide`` (``wrefs``, ``tri``, ``depth``), after the others
+    (kept out of the main loop, which runs faster without them). Arguments
+    and result otherwise as
     :func:`~cimcity._kernels.bvh_wide.occluded_wide_rays` (same answers)."""
     one_tmax = tmax.shape[0] == 1
     bad = 0
-    stack = np.empty((WIDTH - 1) * (depth + 1) + 2, np.int64)
+    stack = np.empty((WIDTH - 1) * (max(depth, depth32) + 1) + 2, np.int64)
     planes = np.empty(6, np.int64)
     ray32 = np.empty(8, np.float32)
     tn32 = np.empty(WIDTH, np.float32)
+    axes = np.empty(3, np.int64)
+    rayk = np.empty(8)
     slow = np.empty(i1 - i0, np.int64)
     n_slow = 0
     for i in range(i0, i1):
@@ -391,9 +440,9 @@ def occluded_wide32_rays(wide32, wide, wrefs, tri, depth, bound, shift, origins,
         ray_planes(ix, iy, iz, planes)
         t1 = tmax[0] if one_tmax else tmax[i]
         ray32_setup(ox, oy, oz, ix, iy, iz, tmin, t1, ray32)
-        okx, oky, okz = _permuted(ox, oy, oz, kx, ky, kz)
-        out[i] = any_hit8f(wide32, wrefs, tri, stack, planes, ray32, tn32, okx, oky,
-                           okz, tmin, t1, kx, ky, kz, sx, sy, sz)  # fmt: skip
+        _triangle_ray(ox, oy, oz, kx, ky, kz, sx, sy, sz, tmin, t1, axes, rayk)
+        out[i] = any_hit8f(wide32, refs32, blocks, stack, planes, ray32, tn32, axes,
+                           rayk)  # fmt: skip
     if n_slow:
         ray = np.empty(8)
         tn = np.empty(WIDTH)
@@ -417,22 +466,27 @@ def occluded_wide32_rays(wide32, wide, wrefs, tri, depth, bound, shift, origins,
 
 
 @njit(**_JIT)
-def intersect_wide32_rays(wide32, wide, wrefs, tri, tri_face, depth, bound, shift,
-                          origins, directions, tmin, tmax, dist, face, i0,
-                          i1):  # fmt: skip
+def intersect_wide32_rays(wide32, refs32, blocks, block_tri, depth32, wide, wrefs,
+                          tri, tri_face, depth, bound, shift, origins, directions,
+                          tmin, tmax, dist, face, i0, i1):  # fmt: skip
     """Closest hit for rays ``i0 .. i1 - 1`` in input order on the float32
     wide nodes (rays outside :func:`fits` on the float64 ones, after the
-    others): arguments and results as
-    :func:`~cimcity._kernels.bvh_wide.intersect_wide_rays` plus ``wide32``
-    and ``bound`` (same distances; faces up to exact ties)."""
+    others): arguments as :func:`occluded_wide32_rays` plus ``block_tri``
+    (:func:`leaf_blocks`) and ``tri_face``, results as
+    :func:`~cimcity._kernels.bvh_wide.intersect_wide_rays` (same distances;
+    faces up to exact ties)."""
     one_tmax = tmax.shape[0] == 1
     bad = 0
-    size = (WIDTH - 1) * (depth + 1) + 2
+    size = (WIDTH - 1) * (max(depth, depth32) + 1) + 2
     stack = np.empty(size, np.int64)
     stack_t = np.empty(size)
     planes = np.empty(6, np.int64)
     ray32 = np.empty(8, np.float32)
     tn32 = np.empty(WIDTH, np.float32)
+    axes = np.empty(3, np.int64)
+    rayk = np.empty(8)
+    t_scaled = np.empty(TRI_LANES)
+    det = np.empty(TRI_LANES)
     slow = np.empty(i1 - i0, np.int64)
     n_slow = 0
     for i in range(i0, i1):
@@ -450,10 +504,9 @@ def intersect_wide32_rays(wide32, wide, wrefs, tri, tri_face, depth, bound, shif
         ray_planes(ix, iy, iz, planes)
         t1 = tmax[0] if one_tmax else tmax[i]
         ray32_setup(ox, oy, oz, ix, iy, iz, tmin, t1, ray32)
-        okx, oky, okz = _permuted(ox, oy, oz, kx, ky, kz)
-        t, k = closest_hit8f(wide32, wrefs, tri, stack, stack_t, planes, ray32, tn32,
-                             okx, oky, okz, tmin, t1, kx, ky, kz, sx, sy,
-                             sz)  # fmt: skip
+        _triangle_ray(ox, oy, oz, kx, ky, kz, sx, sy, sz, tmin, t1, axes, rayk)
+        t, k = closest_hit8f(wide32, refs32, blocks, block_tri, stack, stack_t, planes,
+                             ray32, tn32, axes, rayk, t_scaled, det)  # fmt: skip
         dist[i] = t
         face[i] = tri_face[k] if k >= 0 else -1
     if n_slow:
@@ -480,19 +533,19 @@ def intersect_wide32_rays(wide32, wide, wrefs, tri, tri_face, depth, bound, shif
 
 
 @njit(**_JIT)
-def occluded_wide32(wide32, wide, wrefs, nodes, refs, tri, depth, wide_depth, bound,
-                    shift, origins, directions, tmin, tmax, out, i0,
-                    i1):  # fmt: skip
+def occluded_wide32(wide32, refs32, blocks, depth32, wide, wrefs, tri, depth, nodes,
+                    refs, bin_depth, bound, shift, origins, directions, tmin, tmax,
+                    out, i0, i1):  # fmt: skip
     """Any-hit for rays ``i0 .. i1 - 1`` (``i0`` a multiple of
     :data:`~cimcity._kernels.bvh_packets.WINDOW`): rays that mostly repeat a
-    few directions go as packets on the binary BVH (as
-    :func:`~cimcity._kernels.bvh_wide.occluded_wide`), the others one by one
-    by :func:`occluded_wide32_rays`."""
+    few directions go as packets on the binary BVH (``nodes``, ``refs``,
+    ``bin_depth``; as :func:`~cimcity._kernels.bvh_wide.occluded_wide`), the
+    others one by one by :func:`occluded_wide32_rays`."""
     if repeated_directions(directions, i0, i1) >= COHERENT:
         return occluded_grouped(
-            nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out,
+            nodes, refs, tri, bin_depth, shift, origins, directions, tmin, tmax, out,
             i0 // WINDOW, -(-i1 // WINDOW),
         )  # fmt: skip
-    return occluded_wide32_rays(wide32, wide, wrefs, tri, wide_depth, bound, shift,
-                                origins, directions, tmin, tmax, out, i0,
-                                i1)  # fmt: skip
+    return occluded_wide32_rays(wide32, refs32, blocks, depth32, wide, wrefs, tri,
+                                depth, bound, shift, origins, directions, tmin, tmax,
+                                out, i0, i1)  # fmt: skip

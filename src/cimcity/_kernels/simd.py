@@ -15,6 +15,12 @@ intrinsics callable from numba kernels, hence hand-written.
 Each lane's arithmetic is the scalar test's, so a box is culled here exactly
 when the scalar traversal culls it.
 
+:func:`tri4` and :func:`tri4_dist` test a ray against 4 triangles at once
+(``<4 x double>``, one ymm register with AVX2): the watertight float64 test of
+:mod:`cimcity._kernels.bvh_traverse` lane by lane, same operations in the
+same order, no fused multiply-add, so each lane accepts a triangle exactly
+when the scalar test does.
+
 :func:`box8f` is the float32 variant (one ``<8 x float>`` register, no
 widening, each plane one fused multiply-add ``plane * inv - o * inv``): on
 its own it may cull a box the float64 test enters, so it is only used on
@@ -198,3 +204,105 @@ def prefetch(typingctx, arr, index):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+# -- four triangles at once --------------------------------------------------------------
+_F8x4 = ir.VectorType(ir.DoubleType(), 4)
+#: triangles per block (lanes of :func:`tri4`)
+TRI_LANES = 4
+#: float64 words per block: corner ``a`` (0-2), axis ``k`` (0-2) at
+#: ``(3 a + k) * TRI_LANES``, one word per lane
+TRI_BLOCK = 9 * TRI_LANES
+
+
+def _splat4(builder, value):
+    vec = builder.insert_element(
+        ir.Constant(_F8x4, ir.Undefined), value, ir.Constant(ir.IntType(32), 0)
+    )
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), 4), [0] * 4)
+    return builder.shuffle_vector(vec, ir.Constant(_F8x4, ir.Undefined), zeros)
+
+
+def _tri4_codegen(context, builder, signature, args, dist):
+    """LLVM IR of :func:`tri4` (``dist``: also store ``t_scaled`` and ``det``)."""
+    blk_arr = context.make_array(signature.args[0])(context, builder, args[0])
+    k_arr = context.make_array(signature.args[2])(context, builder, args[2])
+    ray_arr = context.make_array(signature.args[3])(context, builder, args[3])
+    i64 = ir.IntType(64)
+    base = builder.mul(args[1], ir.Constant(i64, TRI_BLOCK))
+
+    def scalar(arr, k):
+        return builder.load(builder.gep(arr.data, [ir.Constant(i64, k)]))
+
+    axes = [scalar(k_arr, j) for j in range(3)]  # kx, ky, kz
+
+    def corner(a, j):
+        col = builder.add(ir.Constant(i64, 3 * a), axes[j])
+        off = builder.add(base, builder.mul(col, ir.Constant(i64, TRI_LANES)))
+        ptr = builder.bitcast(builder.gep(blk_arr.data, [off]), _F8x4.as_pointer())
+        return builder.load(ptr, align=8)
+
+    okx, oky, okz, sx, sy, sz, tmin, tmax = (
+        _splat4(builder, scalar(ray_arr, j)) for j in range(8)
+    )
+    sub, mul, add = builder.fsub, builder.fmul, builder.fadd
+    # the scalar test's expressions, evaluated left to right as there
+    az = sub(corner(0, 2), okz)
+    bz = sub(corner(1, 2), okz)
+    cz = sub(corner(2, 2), okz)
+    ax = sub(sub(corner(0, 0), okx), mul(sx, az))
+    ay = sub(sub(corner(0, 1), oky), mul(sy, az))
+    bx = sub(sub(corner(1, 0), okx), mul(sx, bz))
+    by = sub(sub(corner(1, 1), oky), mul(sy, bz))
+    cx = sub(sub(corner(2, 0), okx), mul(sx, cz))
+    cy = sub(sub(corner(2, 1), oky), mul(sy, cz))
+    u = sub(mul(cx, by), mul(cy, bx))
+    v = sub(mul(ax, cy), mul(ay, cx))
+    w = sub(mul(bx, ay), mul(by, ax))
+    zero = ir.Constant(_F8x4, [0.0] * 4)
+
+    def cmp(op, a, b):
+        return builder.fcmp_ordered(op, a, b)
+
+    neg = builder.or_(builder.or_(cmp("<", u, zero), cmp("<", v, zero)), cmp("<", w, zero))
+    pos = builder.or_(builder.or_(cmp(">", u, zero), cmp(">", v, zero)), cmp(">", w, zero))
+    det = add(add(u, v), w)
+    t_scaled = mul(sz, add(add(mul(u, az), mul(v, bz)), mul(w, cz)))
+    flip = cmp("<", det, zero)
+    t_scaled = builder.select(flip, builder.fneg(t_scaled), t_scaled)
+    det = builder.select(flip, builder.fneg(det), det)
+    # a padding lane (NaN corners) fails every ordered comparison below
+    ok = builder.and_(builder.not_(builder.and_(neg, pos)), cmp("!=", det, zero))
+    near = cmp(">", t_scaled, mul(tmin, det))
+    far = cmp("<=", t_scaled, mul(tmax, det))
+    hit = builder.and_(ok, builder.and_(near, far))
+    if dist:
+        for arr_i, vec in ((4, t_scaled), (5, det)):
+            out = context.make_array(signature.args[arr_i])(context, builder, args[arr_i])
+            builder.store(vec, builder.bitcast(out.data, _F8x4.as_pointer()), align=8)
+    return builder.zext(builder.bitcast(hit, ir.IntType(4)), i64)
+
+
+@intrinsic
+def tri4(typingctx, blocks, block, axes, ray):
+    """Watertight test of the 4 triangles of ``block``: bit mask (int64) of
+    the lanes hit at ``tmin < t <= tmax``.
+
+    ``blocks`` (n, :data:`TRI_BLOCK`) float64 C-contiguous (unused lanes
+    NaN, never hit); ``axes`` (3,) int64 ``(kx, ky, kz)`` and ``ray`` (8,)
+    float64 ``(o[kx], o[ky], o[kz], sx, sy, sz, tmin, tmax)`` from
+    :func:`~cimcity._kernels.bvh_traverse.ray_setup` (origin in the local
+    frame). Lane ``j`` is hit exactly when the scalar test of
+    :func:`~cimcity._kernels.bvh_traverse.any_hit` accepts that triangle.
+    """
+    sig = types.int64(blocks, types.int64, axes, ray)
+    return sig, lambda c, b, s, a: _tri4_codegen(c, b, s, a, False)
+
+
+@intrinsic
+def tri4_dist(typingctx, blocks, block, axes, ray, t_scaled, det):
+    """:func:`tri4`, also storing each lane's ``t_scaled`` and ``det`` (4,)
+    float64 (``det > 0`` after the sign flip; distance ``t_scaled / det``),
+    for a closest-hit traversal to recheck lanes against a nearer hit."""
+    sig = types.int64(blocks, types.int64, axes, ray, t_scaled, det)
+    return sig, lambda c, b, s, a: _tri4_codegen(c, b, s, a, True)

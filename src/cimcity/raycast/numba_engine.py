@@ -66,22 +66,41 @@ class WideBvh(NamedTuple):
     """A mesh's 8-wide BVH (:mod:`cimcity._kernels.bvh_wide`), sharing the
     binary BVH's triangles."""
 
-    wide: np.ndarray  # (rows, 64) float32
+    wide: np.ndarray  # (rows, 64) float32, binary leaves (exact float64 path)
     wrefs: np.ndarray  # int32 view of wide
     depth: int
-    wide32: np.ndarray  # wide with enlarged boxes (_kernels.bvh_wide32)
+    wide32: np.ndarray  # leaves up to MAX_LEAF triangles, enlarged boxes (bvh_wide32)
     bound: float  # origin bound of the float32 test [m]
+    refs32: np.ndarray  # int32 view of wide32 (leaves as block ranges)
+    blocks: np.ndarray  # (n, 36) float64 triangles 4 a block (bvh_wide32.leaf_blocks)
+    block_tri: np.ndarray  # (n,) BVH-order triangle of each block's lane 0
+    depth32: int
+
+    def f32(self):
+        """The float32 path's arguments of the ``bvh_wide32`` ray kernels."""
+        return (self.wide32, self.refs32, self.blocks, self.depth32)
+
+    def f64(self, tri):
+        """The exact float64 fallback's arguments (``tri`` from :func:`bvh`)."""
+        return (self.wide, self.wrefs, tri, self.depth)
 
 
 def wide_bvh(mesh) -> WideBvh:
-    """The mesh's 8-wide BVH (collapsed from :func:`bvh`) and its copy with
-    boxes enlarged for the float32 node test, built on first use and cached
-    on ``mesh.cache``."""
+    """The mesh's 8-wide BVH (collapsed from :func:`bvh`) and the float32
+    path's copy (leaves of up to :data:`~cimcity._kernels.bvh_wide32.MAX_LEAF`
+    triangles in blocks of four, boxes enlarged for the float32 node test),
+    built on first use and cached on ``mesh.cache``."""
 
     def build():
-        wide, depth = bvh_wide.collapse(bvh(mesh).nodes)
-        wide32, bound, _ = bvh_wide32.enlarge(wide)
-        return WideBvh(wide, wide.view(np.int32), depth, wide32, bound)
+        b = bvh(mesh)
+        wide, depth = bvh_wide.collapse(b.nodes)
+        merged, depth32 = bvh_wide.collapse(b.nodes, bvh_wide32.MAX_LEAF)
+        wide32, bound, _ = bvh_wide32.enlarge(merged)
+        blocks, block_tri = bvh_wide32.leaf_blocks(wide32, b.tri)
+        return WideBvh(
+            wide, wide.view(np.int32), depth, wide32, bound, wide32.view(np.int32),
+            blocks, block_tri, depth32,
+        )  # fmt: skip
 
     return mesh.cache.get(WIDE_CACHE_KEY, mesh.token, build)
 
@@ -108,6 +127,13 @@ def _build(mesh) -> Bvh:
     )
 
 
+def _task(n: int, workers: int) -> int:
+    """Rays per task: :data:`_TASK`, or fewer so that each worker gets at
+    least 4 tasks (300,000 rays in 5 tasks on 2 threads left one idle for a
+    fifth of the run)."""
+    return max(bvh_packets.WINDOW, min(_TASK, -(-n // (4 * workers))))
+
+
 def occluded(mesh, o, d, n, tmin, tmax) -> np.ndarray:
     """Any-hit of ``n`` rays (``o``/``d`` world (n or 1, 3), ``tmax`` (n or 1,)).
 
@@ -120,17 +146,16 @@ def occluded(mesh, o, d, n, tmin, tmax) -> np.ndarray:
     w = wide_bvh(mesh)
     out = np.empty(n, np.bool_)
     if n < _SORT_MIN_RAYS:
-        args = (w.wide32, w.wide, w.wrefs, b.tri, w.depth, w.bound, mesh.origin)
-        args = (*args, o, d, tmin, tmax, out)
+        args = (*w.f32(), *w.f64(b.tri), w.bound, mesh.origin, o, d, tmin, tmax, out)
         bad = bvh_wide32.occluded_wide32_rays(*args, 0, n)
     else:
-        args = (w.wide32, w.wide, w.wrefs, b.nodes, b.refs, b.tri, b.depth, w.depth)
-        args = (*args, w.bound, mesh.origin, o, d, tmin, tmax, out)
+        args = (*w.f32(), *w.f64(b.tri), b.nodes, b.refs, b.depth, w.bound)
+        args = (*args, mesh.origin, o, d, tmin, tmax, out)
         workers = worker_count("numba")
         bad = sum(
             run_all(
                 lambda sl: bvh_wide32.occluded_wide32(*args, sl.start, sl.stop),
-                split(n, _TASK, workers, align=bvh_packets.WINDOW),
+                split(n, _task(n, workers), workers, align=bvh_packets.WINDOW),
                 workers,
             )
         )
@@ -151,12 +176,12 @@ def intersect(mesh, o, d, n, tmin, tmax) -> tuple[np.ndarray, np.ndarray]:
     dist = np.empty(n)
     face = np.empty(n, np.int64)
     workers = worker_count("numba")
-    args = (w.wide32, w.wide, w.wrefs, b.tri, b.tri_face, w.depth, w.bound)
-    args = (*args, mesh.origin, o, d, tmin, tmax, dist, face)
+    args = (*w.f32()[:3], w.block_tri, w.depth32, *w.f64(b.tri)[:3], b.tri_face)
+    args = (*args, w.depth, w.bound, mesh.origin, o, d, tmin, tmax, dist, face)
     bad = sum(
         run_all(
             lambda sl: bvh_wide32.intersect_wide32_rays(*args, sl.start, sl.stop),
-            split(n, _TASK, workers),
+            split(n, _task(n, workers), workers),
             workers,
         )
     )
