@@ -15,9 +15,11 @@ code (:mod:`cimcity._kernels.bvh_sorted`), 0.6-0.75x raw embreex. A node
 visit costs about 13 ns when the path is cached and predicted (about 50
 cycles: the float32 to float64 widening, subtraction, multiplication, min/max
 tree, compare and mask are one dependent chain) and about 22 ns on random
-rays (branch mispredictions, cache misses). Tried and dropped, no gain:
-the leaves' triangles 4 at a time in SIMD (the rays test 0.7-0.9 triangles
-each), tracing 8 or 16 rays interleaved with prefetching (slower on
+rays (branch mispredictions, cache misses). The float32 path
+(:mod:`cimcity._kernels.bvh_wide32`) collapses with ``max_leaf`` (larger
+leaves) and tests their triangles 4 at a time; on this tree's small leaves
+that alone gained nothing (the rays test 0.7-0.9 triangles each). Tried and
+dropped, no gain: tracing 8 or 16 rays interleaved with prefetching (slower on
 cache-resident meshes, 10 % faster on Paris 11e), sorting the rays (a
 10-bit Morton sort saves 20-65 ns of tracing a ray and costs about 90),
 picking the nearest child with a SIMD horizontal minimum (slower).

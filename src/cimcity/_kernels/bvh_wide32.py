@@ -1,26 +1,40 @@
 """8-wide BVH with a conservative float32 node test: flat rays one by one.
 
-The wide nodes of :mod:`cimcity._kernels.bvh_wide` are copied with every
-child box enlarged by ``delta`` (:func:`enlarge`) and tested in float32
+The binary BVH is collapsed into 8-wide nodes as in
+:mod:`cimcity._kernels.bvh_wide`, except that a binary subtree of at most
+:data:`MAX_LEAF` triangles becomes one leaf (``collapse(nodes, MAX_LEAF)``:
+fewer, larger leaves, 12,981 rows instead of 33,294 on Paris 11e). Every
+child box is enlarged by ``delta`` (:func:`enlarge`) and tested in float32
 (:func:`cimcity._kernels.simd.box8f`: one ``<8 x float>`` register, each
 slab plane one fused multiply-add ``plane * inv - o * inv``), where the
 float64 test widens eight float32 bounds to two halves of float64 and
-subtracts, then multiplies. The triangles, leaves and the watertight float64
-triangle test (Woop et al. 2013) are unchanged. Hand-written: no library
-offers a BVH traversal callable from numba kernels on cimcity's layout.
+subtracts, then multiplies. A leaf's triangles are stored four to a block
+(:func:`leaf_blocks`) and tested four at a time by
+:func:`cimcity._kernels.simd.tri4`: the watertight float64 triangle test
+(Woop et al. 2013) lane by lane, the same operations in the same order as
+the scalar test, so each lane accepts a triangle exactly when the scalar
+test does. The per-ray traversals are inlined into their ray loops, and the
+ray set-up picks its axes without branches
+(:func:`~cimcity._kernels.bvh_traverse.ray_setup`). Hand-written: no
+library offers a BVH traversal callable from numba kernels on cimcity's
+layout.
 
 Why answers are unchanged
 -------------------------
 The float32 test accepts every box the float64 test of
 :func:`cimcity._kernels.simd.box8` accepts (it may accept a few more: extra
-box visits cost time, never answers). Then the float32 traversal reaches
-every leaf the float64 one reaches, and the triangle test being the same, it
-finds every hit the float64 traversal finds (any-hit) and the same nearest
-distance (closest hit; pruning by entry distance only skips children whose
-float32 entry, never above the float64 one, lies beyond the current hit).
-The float32 test can find no hit the float64 one misses either: both report
-hits of the same triangle test, and the float64 boxes already never cull a
-triangle the test hits (the binary traversal's robustness, Ize 2013).
+box visits cost time, never answers). Every box of the float32 tree, a
+merged leaf's included, is the box of a binary node. A triangle hit at
+``tmin < t <= tmax`` lies in every box above it, and the float64 test never
+culls a box holding such a hit (the binary traversal's robustness, Ize
+2013), so the float32 traversal enters every box above it and reaches its
+leaf. The triangle test being the same, lane by lane, the float32
+traversal finds every hit the float64 traversal finds (any-hit) and the
+same nearest distance (closest hit; pruning by entry distance only skips
+children whose float32 entry, never above the float64 one, lies beyond the
+current hit; lanes a block accepts are rechecked in triangle order against
+the nearest hit so far with the scalar comparison). It can find no hit the
+float64 one misses either: both report hits of the same triangle test.
 
 Proof of the box claim. Notation: ``u = 2**-24`` (float32 unit roundoff),
 ``P`` = :data:`~cimcity._kernels.bvh_traverse.BOX_PAD` (``1e-9``), ``C``
@@ -73,19 +87,30 @@ zero direction components, ``tmax`` at a box's entry).
 
 Measured
 --------
-One thread, 300,000 random rays, ns per ray (float64 wide -> float32 wide;
-raw embreex): grid 40 x 40 any-hit 173-180 -> 139-147 (119), closest hit
-210 -> 177-195 (140); Paris 11e any-hit 247-320 -> 218-265 (151-202),
-closest hit 338-464 -> 324-393 (211-257). The float32 test removes the
-widening and the subtraction from the node step's dependent chain (about 4
-ns per node). Rays outside :func:`fits` are traced after the others: a
-fallback branch inside the main loop cost 5 % (register pressure). Tried
-and dropped: children in stack order instead of nearest first for any-hit
-(9 % slower on the grid, both with the fallback branch), ray set-up for blocks of 64 rays ahead of their traversal
-(no gain), prefetching the leaves' triangles (no gain on Paris 11e).
+One thread, 200,000 random rays, ns per ray (before this module's blocks ->
+now; raw embreex in the same run): grid 40 x 40 any-hit 115-121 -> 101-105
+(101-104), Paris 11e any-hit 170-196 -> 120-128 (111-123) for uniform
+origins and 218 -> 157 (173) from sensors. Each step on its own: the
+branch-free axis choice saves 11 ns a ray, inlining the traversal into the
+ray loop 22 ns (a call passes about 60 flattened array arguments), leaf
+blocks of four triangles 15-60 ns (fewer, larger leaves: fewer node visits;
+with a scalar triangle test larger leaves gained nothing). Leaves of 4, 6,
+8, 12 and 15 triangles were within 10 % of each other; 8 is the best
+compromise across the grid and Paris. Eight lanes (``<8 x double>``, one
+zmm register) instead of four: no faster, more padding. Rays outside
+:func:`fits` are traced after the others: a fallback branch inside the main
+loop cost 5 % (register pressure). Tried and dropped: children in stack
+order instead of nearest first for any-hit (9 % slower on the grid), ray
+set-up for blocks of 64 rays ahead of their traversal (no gain),
+prefetching the leaves' triangles (no gain on Paris 11e), skipping the
+prefetch of pushed children or a shortcut for a single entered child
+(within noise).
 
-Layout: ``wide32`` is ``wide`` (:mod:`cimcity._kernels.bvh_wide`) with the
-bounds enlarged; references and leaf masks are the same words.
+Layout: ``wide32`` is the merged-leaf tree with the bounds enlarged; inner
+references and leaf masks as in :mod:`cimcity._kernels.bvh_wide`, leaf
+references recoded as block ranges ``-((first block << 4) | blocks) - 1``
+(:func:`leaf_blocks`). The exact float64 fallback keeps the unmerged tree
+and the triangles in BVH order.
 """
 
 from __future__ import annotations
@@ -251,6 +276,17 @@ def ray32_setup(ox, oy, oz, ix, iy, iz, tmin, tmax, ray32):
 
 
 @njit(**_INLINE)
+def _fetch_children(wide32, refs32, node, inner):
+    """Prefetch the rows of the entered inner children (bit mask ``inner``)
+    before the node's leaves are tested, so that their loads from memory
+    overlap the triangle tests (Paris 11e street-level rays 5-8 % faster
+    than fetching them as they are pushed)."""
+    while inner != 0:
+        fetch_row(wide32, refs32[node, REF + ctz(inner)])
+        inner &= inner - 1
+
+
+@njit(**_INLINE)
 def any_hit8f(wide32, refs32, blocks, stack, planes, ray32, tn, axes, rayk):
     """True when the ray hits a triangle at ``tmin < t <= tmax``: as
     :func:`cimcity._kernels.bvh_wide.any_hit8` with the float32 boxes
@@ -265,6 +301,7 @@ def any_hit8f(wide32, refs32, blocks, stack, planes, ray32, tn, axes, rayk):
         hits = box8f(wide32, node, planes, ray32, tn)
         leaves = hits & leaf_lanes
         inner = hits ^ leaves
+        _fetch_children(wide32, refs32, node, inner)
         while leaves != 0:
             leaf = -refs32[node, REF + ctz(leaves)] - 1
             leaves &= leaves - 1
@@ -278,8 +315,7 @@ def any_hit8f(wide32, refs32, blocks, stack, planes, ray32, tn, axes, rayk):
             sp -= 1
             node = stack[sp]
             continue
-        # nearest entered child next; the others wait on the stack, fetched
-        # now so their loads from memory overlap
+        # nearest entered child next; the others wait on the stack
         j = ctz(inner)
         inner &= inner - 1
         nxt = refs32[node, REF + j]
@@ -288,7 +324,6 @@ def any_hit8f(wide32, refs32, blocks, stack, planes, ray32, tn, axes, rayk):
             j = ctz(inner)
             inner &= inner - 1
             r = refs32[node, REF + j]
-            fetch_row(wide32, r)
             if tn[j] < nt:
                 stack[sp] = nxt
                 nxt = r
@@ -323,6 +358,7 @@ def closest_hit8f(wide32, refs32, blocks, block_tri, stack, stack_t, planes, ray
         hits = box8f(wide32, node, planes, ray32, tn)
         leaves = hits & leaf_lanes
         inner = hits ^ leaves
+        _fetch_children(wide32, refs32, node, inner)
         while leaves != 0:
             leaf = -refs32[node, REF + ctz(leaves)] - 1
             leaves &= leaves - 1
@@ -355,9 +391,7 @@ def closest_hit8f(wide32, refs32, blocks, block_tri, stack, stack_t, planes, ray
                 nxt = r
                 nt = t
                 continue
-            fetch_row(wide32, r)
             if t < nt:
-                fetch_row(wide32, nxt)
                 stack[sp] = nxt
                 stack_t[sp] = nt
                 nxt = r
