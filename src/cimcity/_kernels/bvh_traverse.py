@@ -46,6 +46,15 @@ def ray_setup(dx, dy, dz):
     ix = _BIG if dx == 0.0 else 1.0 / dx
     iy = _BIG if dy == 0.0 else 1.0 / dy
     iz = _BIG if dz == 0.0 else 1.0 / dz
+    kx, ky, kz, sx, sy, sz = ray_axes(dx, dy, dz)
+    return ix, iy, iz, kx, ky, kz, sx, sy, sz
+
+
+@njit(**_JIT)
+def ray_axes(dx, dy, dz):
+    """The watertight test's ``(kx, ky, kz, sx, sy, sz)`` of :func:`ray_setup`
+    for the unit direction ``d`` (``sz = 1 / d[kz]``: the largest component
+    is never zero)."""
     # The axis choice is written without branches: with incoherent rays its
     # comparisons are unpredictable, and as if/elif chains they cost 16 ns a
     # ray in mispredictions (33 -> 17 ns for the whole set-up, measured one
@@ -63,14 +72,15 @@ def ray_setup(dx, dy, dz):
     z0 = np.float64(kz == 0)
     z1 = np.float64(kz == 1)
     z2 = np.float64(kz == 2)
-    sz = ix * z0 + iy * z1 + iz * z2
-    flip = np.int64(dx * z0 + dy * z1 + dz * z2 < 0.0)
+    dkz = dx * z0 + dy * z1 + dz * z2
+    sz = 1.0 / dkz
+    flip = np.int64(dkz < 0.0)
     kx = kz + 1 - 3 * np.int64(kz == 2)
     ky = kx + 1 - 3 * np.int64(kx == 2)
     kx, ky = kx + flip * (ky - kx), ky + flip * (kx - ky)
     dkx = dx * np.float64(kx == 0) + dy * np.float64(kx == 1) + dz * np.float64(kx == 2)
     dky = dx * np.float64(ky == 0) + dy * np.float64(ky == 1) + dz * np.float64(ky == 2)
-    return ix, iy, iz, kx, ky, kz, dkx * sz, dky * sz, sz
+    return kx, ky, kz, dkx * sz, dky * sz, sz
 
 
 @njit(**_JIT)

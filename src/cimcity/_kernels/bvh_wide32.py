@@ -120,7 +120,7 @@ from numba import njit
 
 from .bvh_packets import WINDOW, occluded_grouped
 from .bvh_sorted import COHERENT, repeated_directions
-from .bvh_traverse import BOX_PAD, ray_setup, unit_ray
+from .bvh_traverse import _BIG, BOX_PAD, ray_axes, ray_setup, unit_ray
 from .bvh_wide import LEAVES, REF, WIDTH, any_hit8, closest_hit8, fetch_row, ray_planes
 from .simd import TRI_BLOCK, TRI_LANES, box8f, ctz, tri4, tri4_dist
 
@@ -306,6 +306,8 @@ def any_hit8f(wide32, refs32, blocks, stack, planes, ray32, tn, axes, rayk):
             leaf = -refs32[node, REF + ctz(leaves)] - 1
             leaves &= leaves - 1
             start = leaf >> 4
+            if axes[0] < 0:
+                _triangle_ray(axes, rayk)
             for blk in range(start, start + (leaf & 15)):
                 if tri4(blocks, blk, axes, rayk) != 0:
                     return True
@@ -363,6 +365,8 @@ def closest_hit8f(wide32, refs32, blocks, block_tri, stack, stack_t, planes, ray
             leaf = -refs32[node, REF + ctz(leaves)] - 1
             leaves &= leaves - 1
             start = leaf >> 4
+            if axes[0] < 0:
+                _triangle_ray(axes, rayk)
             for blk in range(start, start + (leaf & 15)):
                 lanes = tri4_dist(blocks, blk, axes, rayk, t_scaled, det)
                 while lanes != 0:
@@ -420,11 +424,31 @@ def _permuted(ox, oy, oz, kx, ky, kz):
     return okx, oky, okz
 
 
-@njit(**_JIT)
-def _triangle_ray(ox, oy, oz, kx, ky, kz, sx, sy, sz, tmin, tmax, axes, rayk):
-    """Fill ``axes`` (3,) int64 and ``rayk`` (8,) float64 for
-    :func:`~cimcity._kernels.simd.tri4`."""
-    okx, oky, okz = _permuted(ox, oy, oz, kx, ky, kz)
+@njit(**_INLINE)
+def _inverse(dx, dy, dz):
+    """The inverse direction of :func:`~cimcity._kernels.bvh_traverse.ray_setup`
+    (the node test's part of the set-up)."""
+    ix = _BIG if dx == 0.0 else 1.0 / dx
+    iy = _BIG if dy == 0.0 else 1.0 / dy
+    iz = _BIG if dz == 0.0 else 1.0 / dz
+    return ix, iy, iz
+
+
+@njit(**_INLINE)
+def _triangle_ray(axes, rayk):
+    """Turn ``rayk`` (8,) float64 ``(ox, oy, oz, dx, dy, dz, tmin, tmax)``
+    (local origin, unit direction) into the triangle test's ray
+    ``(o[kx], o[ky], o[kz], sx, sy, sz, tmin, tmax)`` and ``axes`` (3,) int64
+    ``(kx, ky, kz)`` for :func:`~cimcity._kernels.simd.tri4`: the values of
+    :func:`~cimcity._kernels.bvh_traverse.ray_setup` (``sz = 1 / d[kz]``, the
+    inverse it selects: ``d[kz]``, the largest component, is never 0). Done
+    when a ray reaches its first leaf: a ray that reaches none (a third to a
+    half of random rays) skips it."""
+    dx = rayk[3]
+    dy = rayk[4]
+    dz = rayk[5]
+    kx, ky, kz, sx, sy, sz = ray_axes(dx, dy, dz)
+    okx, oky, okz = _permuted(rayk[0], rayk[1], rayk[2], kx, ky, kz)
     axes[0] = kx
     axes[1] = ky
     axes[2] = kz
@@ -434,6 +458,18 @@ def _triangle_ray(ox, oy, oz, kx, ky, kz, sx, sy, sz, tmin, tmax, axes, rayk):
     rayk[3] = sx
     rayk[4] = sy
     rayk[5] = sz
+
+
+@njit(**_INLINE)
+def _flat_ray(ox, oy, oz, dx, dy, dz, tmin, tmax, axes, rayk):
+    """``rayk`` before :func:`_triangle_ray` (``axes[0] = -1``: not yet)."""
+    axes[0] = -1
+    rayk[0] = ox
+    rayk[1] = oy
+    rayk[2] = oz
+    rayk[3] = dx
+    rayk[4] = dy
+    rayk[5] = dz
     rayk[6] = tmin
     rayk[7] = tmax
 
@@ -466,7 +502,7 @@ def occluded_wide32_rays(wide32, refs32, blocks, depth32, wide, wrefs, tri, dept
             out[i] = False
             bad += 1
             continue
-        ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+        ix, iy, iz = _inverse(dx, dy, dz)
         if not fits(ox, oy, oz, ix, iy, iz, bound):
             slow[n_slow] = i
             n_slow += 1
@@ -474,7 +510,7 @@ def occluded_wide32_rays(wide32, refs32, blocks, depth32, wide, wrefs, tri, dept
         ray_planes(ix, iy, iz, planes)
         t1 = tmax[0] if one_tmax else tmax[i]
         ray32_setup(ox, oy, oz, ix, iy, iz, tmin, t1, ray32)
-        _triangle_ray(ox, oy, oz, kx, ky, kz, sx, sy, sz, tmin, t1, axes, rayk)
+        _flat_ray(ox, oy, oz, dx, dy, dz, tmin, t1, axes, rayk)
         out[i] = any_hit8f(wide32, refs32, blocks, stack, planes, ray32, tn32, axes,
                            rayk)  # fmt: skip
     if n_slow:
@@ -530,7 +566,7 @@ def intersect_wide32_rays(wide32, refs32, blocks, block_tri, depth32, wide, wref
             face[i] = -1
             bad += 1
             continue
-        ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
+        ix, iy, iz = _inverse(dx, dy, dz)
         if not fits(ox, oy, oz, ix, iy, iz, bound):
             slow[n_slow] = i
             n_slow += 1
@@ -538,7 +574,7 @@ def intersect_wide32_rays(wide32, refs32, blocks, block_tri, depth32, wide, wref
         ray_planes(ix, iy, iz, planes)
         t1 = tmax[0] if one_tmax else tmax[i]
         ray32_setup(ox, oy, oz, ix, iy, iz, tmin, t1, ray32)
-        _triangle_ray(ox, oy, oz, kx, ky, kz, sx, sy, sz, tmin, t1, axes, rayk)
+        _flat_ray(ox, oy, oz, dx, dy, dz, tmin, t1, axes, rayk)
         t, k = closest_hit8f(wide32, refs32, blocks, block_tri, stack, stack_t, planes,
                              ray32, tn32, axes, rayk, t_scaled, det)  # fmt: skip
         dist[i] = t
