@@ -39,12 +39,14 @@ embreex raw any/closest ...
                        raw embreex on the same incoherent rays (float32, one thread
                        per core): the peer; "vs raw" of a numba row divides by it
 
-Timing: best of ``REPEATS`` runs, after a warm-up call (numba compilation and
-acceleration-structure builds happen outside the timed part; build times are
-printed separately). ``Mr/cpu-s`` divides by this process's CPU time (all its
-threads): a per-core figure that holds when the machine is shared. ``others`` is
-the share of the machine's CPUs used by other processes during the timed runs:
-wall-clock rays/s scale down by about that much.
+Timing: best of ``REPEATS`` runs (incoherent rays: ``RANDOM_REPEATS`` rounds
+in which the numba rows and raw embreex run in turn), after a warm-up call
+(numba compilation and acceleration-structure builds happen outside the timed
+part; build times are printed separately). ``Mr/cpu-s`` divides by this
+process's CPU time (all its threads): a per-core figure that holds when the
+machine is shared. ``others`` is the share of the machine's CPUs used by other
+processes during the timed runs: wall-clock rays/s scale down by about that
+much.
 
 Run: ``python benchmarks/bench_raycast.py [--quick] [--no-grid]``.
 """
@@ -67,6 +69,8 @@ from cimcity.sun.sensors import sample as sample_sensors
 ROOT = Path(__file__).resolve().parents[1]
 PARIS11 = ROOT.parent / "shared" / "data" / "france" / "bdnb_paris11_batiments.shp"
 REPEATS = 3
+#: rounds of the incoherent-ray rows (interleaved with their peer, best kept)
+RANDOM_REPEATS = 7
 #: incoherent rays per scene (random origins among the sensors or anywhere in
 #: the district, random upward directions), at growing counts
 RANDOM_COUNTS = (100_000, 300_000, 1_000_000)
@@ -253,7 +257,7 @@ def wide64(mesh, o, d, query):
     n = len(o)
     tmax = np.array([np.inf])
     workers = worker_count("numba")
-    parts = split(n, 1 << 16, workers)
+    parts = split(n, numba_engine._task(n, workers), workers)
     out = np.empty(n, bool)
     dist = np.empty(n)
     face = np.empty(n, np.int64)
@@ -270,6 +274,30 @@ def wide64(mesh, o, d, query):
         return list(run_all(lambda sl: fn(*args, sl.start, sl.stop), parts, workers))
 
     return run
+
+
+def timed_interleaved(fns, repeats=RANDOM_REPEATS):
+    """:func:`timed` for several functions run in turn, round after round, so
+    that a slower moment of a shared machine hits them all alike."""
+    for fn in fns:
+        fn()  # warm-up
+    best = [np.inf] * len(fns)
+    best_cpu = [np.inf] * len(fns)
+    busy0, total0 = _cpu_ticks()
+    mine = 0.0
+    for _ in range(repeats):
+        for k, fn in enumerate(fns):
+            c = time.process_time()
+            t = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t)
+            cpu = time.process_time() - c
+            best_cpu[k] = min(best_cpu[k], cpu)
+            mine += cpu
+    busy1, total1 = _cpu_ticks()
+    hz = os.sysconf("SC_CLK_TCK")
+    others = max(0.0, (busy1 - busy0) - mine * hz) / max(1, total1 - total0)
+    return [(b, c, others) for b, c in zip(best, best_cpu, strict=True)]
 
 
 def bench_scene(name, mesh, max_sensors, pool, random_counts):
@@ -363,19 +391,19 @@ def bench_scene(name, mesh, max_sensors, pool, random_counts):
         for kind, ray_o in (("sensors", ro), ("uniform", uo)):
             tag = f"random {kind} {k // 1000}k"
             for query, fn in (("any", rc.occluded), ("closest", rc.intersect)):
-                row(
-                    f"numba {query} {tag}",
-                    lambda fn=fn, o_=ray_o, d_=rd: fn(mesh, o_, d_, engine="numba"),
-                    rays=k,
-                )
-                row(
-                    f"numba wide f64 {query} {tag}",
-                    wide64(mesh, ray_o, rd, query),
-                    rays=k,
-                )
+                # the numba rows and their peer timed in turn (interleaved)
+                group = {
+                    f"numba {query} {tag}": lambda fn=fn, o_=ray_o, d_=rd: fn(
+                        mesh, o_, d_, engine="numba"
+                    ),
+                    f"numba wide f64 {query} {tag}": wide64(mesh, ray_o, rd, query),
+                }
                 if scene_raw is not None:
                     run = raw_runner(scene_raw, pool, mesh, ray_o, rd, query)
-                    row(f"embreex raw {query} {tag}", run, rays=k)
+                    group[f"embreex raw {query} {tag}"] = run
+                times = timed_interleaved(list(group.values()))
+                for label, (sec, cpu, others) in zip(group, times, strict=True):
+                    rows.append([label, k, sec, k / sec / 1e6, k / cpu / 1e6, others])
     print(note + f"; load average {os.getloadavg()[0]:.2f}")
     print(HEADER)
     peers = {r[0]: r[2] for r in rows if r[0].startswith("embreex raw")}
