@@ -23,25 +23,23 @@ Engines (``engine=``)
     ray at a time but releases the GIL, so rays are split over one Python
     thread per core.
 ``"auto"`` (default)
-    Without ``embreex``: ``"numba"``. With it, per query (:data:`AUTO_ENGINES`,
-    :func:`resolve_engine`, :mod:`cimcity.raycast.engines`), the engine ``benchmarks/bench_raycast.py`` measures
-    faster for that kind of work:
+    ``"numba"`` for every query (:data:`AUTO_ENGINES`, :func:`resolve_engine`,
+    :mod:`cimcity.raycast.engines`): exact float64 answers, and as fast as
+    Embree or faster on the work cimcity does (``benchmarks/bench_raycast.py``,
+    2 cores, 1 M rays):
 
-    * :func:`occluded_matrix` → ``"numba"``: its packets of neighbouring
-      sensors per direction trace sensor × sky-patch pairs as fast as Embree
-      (1,200-face grid) or faster (10-25 % on the larger grids and on the
-      5,227 buildings of Paris 11e: 10.0 vs 9.1 M rays/s on 2 cores);
-    * :func:`occluded` and :func:`intersect` → ``"embree"``: on coherent rays
-      (sensors × directions flattened) numba's grouped packets trace any-hit
-      rays as fast as raw embreex and its 8-wide BVH closest hits faster
-      than cimcity's Embree path, but on incoherent rays (random origins and
-      directions) raw embreex still traces 1.1-1.7 times more rays per
-      CPU-second than numba's 8-wide BVH with float32 node tests (1 M random
-      any-hit rays: 6.5-6.9 vs 8.1-8.2 M on the 40 × 40 grid, 3.7-4.2 vs
-      4.8-6.7 M on Paris 11e).
+    * :func:`occluded_matrix`: packets of neighbouring sensors per direction
+      trace sensor × sky-patch pairs 1.1-1.5 times as fast as raw embreex;
+    * :func:`occluded` and :func:`intersect` on rays from building surfaces
+      (sky and sun rays, views: coherent or not): 0.9-1.1 times raw embreex,
+      1.0-1.6 times cimcity's Embree path;
+    * on random rays from anywhere in a district (inside buildings and at
+      street level) raw embreex is still up to 20 % ahead on Paris 11e
+      (numba 0.8-1.0 times raw embreex, 0.9-1.0 times cimcity's Embree path);
+      ``engine="embree"`` remains for that.
 
-    The rule depends only on the query and on ``embreex`` being installed
-    (no timing at run time), so results and their engine are reproducible.
+    The rule does not depend on ``embreex`` being installed or on timing at
+    run time, so results and their engine are reproducible.
 
 Both engines return the same answer for every ray except rays that graze an
 edge or a vertex, or whose hit lies within rounding of ``tmin``/``tmax`` (float32
@@ -79,17 +77,17 @@ whose directions mostly repeat (sensors × sky patches flattened) sorts each
 window of 8,192 rays by direction cell (3.6° cube-map cells) and packs runs of
 one cell within 16 m. Any other ray (incoherent rays, every
 :func:`intersect` ray) is traced one by one, in input order, on an 8-wide
-BVH (:mod:`cimcity._kernels.bvh_wide`): the binary BVH collapsed into nodes
+BVH (:mod:`cimcity._kernels.bvh_wide32`): the binary BVH collapsed into nodes
 of 8 children whose 8 boxes one ray tests in a single SIMD instruction
 stream (:mod:`cimcity._kernels.simd`, LLVM vector IR), nearest child first,
-the other entered children prefetched from memory. The node test runs in
-float32 (one fused multiply-add per plane, :mod:`cimcity._kernels.bvh_wide32`)
-on boxes enlarged by a few millimetres, proven enough for it to enter every
-box the exact float64 test enters; the triangle test is the float64
-watertight one, so any-hit answers and closest-hit distances are exactly
-the single-ray ones (a ray hitting two triangles at the same distance, e.g.
-through their shared edge or on two coincident party walls, may report
-either face). Numba kernels
+the other entered children prefetched from memory; binary subtrees of up to
+8 triangles are leaves whose triangles are tested 4 at a time. The node test
+runs in float32 (one fused multiply-add per plane) on boxes enlarged by a
+few millimetres, proven enough for it to enter every box the exact float64
+test enters; the triangle test is the float64 watertight one, lane by lane,
+so any-hit answers and closest-hit distances are exactly the single-ray
+ones (a ray hitting two triangles at the same distance, e.g. through their
+shared edge or on two coincident party walls, may report either face). Numba kernels
 compile on first use
 (about 15 s of CPU, then cached on disk by numba). Both engines split the
 work into tasks of about 32 k rays (sensor rows for the matrix) that a pool

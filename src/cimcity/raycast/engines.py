@@ -28,7 +28,7 @@ ENGINES = ("auto", "numba", "embree")
 QUERIES = ("occluded", "intersect", "matrix")
 #: engine ``"auto"`` picks per query when embreex is installed (measured by
 #: ``benchmarks/bench_raycast.py``, see :mod:`cimcity.raycast`)
-AUTO_ENGINES = {"occluded": "embree", "intersect": "embree", "matrix": "numba"}
+AUTO_ENGINES = {"occluded": "numba", "intersect": "numba", "matrix": "numba"}
 
 _HAS_EMBREE: bool | None = None
 
@@ -61,8 +61,8 @@ def _embree_available() -> bool:
 
 
 def available_engines() -> tuple[str, ...]:
-    """Concrete engines usable in this environment, fastest first."""
-    return ("embree", "numba") if _embree_available() else ("numba",)
+    """Concrete engines usable in this environment, the default first."""
+    return ("numba", "embree") if _embree_available() else ("numba",)
 
 
 def resolve_engine(engine: str = "auto", query: str = "occluded") -> str:
