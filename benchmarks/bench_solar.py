@@ -9,7 +9,7 @@ Every case runs, in one process on the same sensors, a full annual study on
 the Paris-Orly EPW (145 Tregenza patches, Tregenza sun bins: one visibility
 matrix) twice with ``engine="auto"`` (what a user gets): the fast path
 (``exact=False``: each plane's sensor grid traced coarse first on the numba BVH
-packets, the scattered pairs left on Embree when installed,
+packets, the scattered pairs through ``raycast.occluded`` (numba),
 ``cimcity.sun.reuse``) and ``exact=True`` (every pair traced by the numba BVH
 packets, the default); then the peer, **raw embreex**
 (``EmbreeScene.run(query="OCCLUDED")`` on float32 arrays, one Python thread

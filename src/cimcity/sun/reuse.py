@@ -78,7 +78,8 @@ facades. Where the time goes (1 m, quiet, wall time of the 32 s):
 10.3 s in the triangle-recording packets of the coarse and step-2 sensors
 (106 M rays, 10 M rays/s), 9.9 s in the inference kernel (a bit read per
 neighbour and direction, a watertight triangle test where a neighbour is
-blocked), 4.7 s in the step-1 rays (Embree under ``engine="auto"``), the
+blocked), 4.7 s in the step-1 rays (on Embree, which ``engine="auto"`` picked
+then; numba now: 28.4 s in all), the
 rest in pair lists and scatters.
 
 Written by hand: no library traces a lattice of ray origins coarse to fine
@@ -219,8 +220,8 @@ def trace(
         ``stats["top"]``).
     pair_engine : str, optional
         Resolved engine of the scattered pairs left to trace (incoherent
-        rays: ``raycast.resolve_engine(engine, "occluded")``, Embree under
-        ``"auto"`` when installed); default ``engine``.
+        rays: ``raycast.resolve_engine(engine, "occluded")``, numba under
+        ``"auto"``); default ``engine``.
     rule : {"proven", "corners"}, optional
         Inference rule (see the module docstring); default :data:`RULE`.
     guard : bool, optional
