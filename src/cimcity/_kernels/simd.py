@@ -58,17 +58,26 @@ def _vmin(builder, a, b):
     return builder.select(builder.fcmp_ordered("<", a, b), a, b)
 
 
+def _array(context, builder, signature, args, k):
+    """Argument ``k`` (an array) of an intrinsic, as an LLVM array struct."""
+    return context.make_array(signature.args[k])(context, builder, args[k])
+
+
+def _load(builder, arr, k):
+    """Element ``k`` (a constant) of a 1-d array."""
+    return builder.load(builder.gep(arr.data, [ir.Constant(ir.IntType(64), k)]))
+
+
 def _box8_codegen(context, builder, signature, args):
     """LLVM IR of :func:`box8`."""
-    node_arr = context.make_array(signature.args[0])(context, builder, args[0])
-    plane_arr = context.make_array(signature.args[2])(context, builder, args[2])
-    ray_arr = context.make_array(signature.args[3])(context, builder, args[3])
-    out_arr = context.make_array(signature.args[4])(context, builder, args[4])
+    node_arr, plane_arr, ray_arr, out_arr = (
+        _array(context, builder, signature, args, k) for k in (0, 2, 3, 4)
+    )
     i64 = ir.IntType(64)
     base = builder.mul(args[1], ir.Constant(i64, ROW))
 
     def scalar(arr, k):
-        return builder.load(builder.gep(arr.data, [ir.Constant(i64, k)]))
+        return _load(builder, arr, k)
 
     def plane(k):
         off = builder.add(base, scalar(plane_arr, k))
@@ -122,17 +131,16 @@ def _splat32(builder, value):
 
 def _box8f_codegen(context, builder, signature, args):
     """LLVM IR of :func:`box8f`."""
-    node_arr = context.make_array(signature.args[0])(context, builder, args[0])
-    plane_arr = context.make_array(signature.args[2])(context, builder, args[2])
-    ray_arr = context.make_array(signature.args[3])(context, builder, args[3])
-    out_arr = context.make_array(signature.args[4])(context, builder, args[4])
+    node_arr, plane_arr, ray_arr, out_arr = (
+        _array(context, builder, signature, args, k) for k in (0, 2, 3, 4)
+    )
     i64 = ir.IntType(64)
     base = builder.mul(args[1], ir.Constant(i64, ROW))
     fnty = ir.FunctionType(_F4x8, [_F4x8, _F4x8, _F4x8])
     fma = cgutils.get_or_insert_function(builder.module, fnty, "llvm.fma.v8f32")
 
     def scalar(arr, k):
-        return builder.load(builder.gep(arr.data, [ir.Constant(i64, k)]))
+        return _load(builder, arr, k)
 
     def plane(k):
         off = builder.add(base, scalar(plane_arr, k))
@@ -225,14 +233,14 @@ def _splat4(builder, value):
 
 def _tri4_codegen(context, builder, signature, args, dist):
     """LLVM IR of :func:`tri4` (``dist``: also store ``t_scaled`` and ``det``)."""
-    blk_arr = context.make_array(signature.args[0])(context, builder, args[0])
-    k_arr = context.make_array(signature.args[2])(context, builder, args[2])
-    ray_arr = context.make_array(signature.args[3])(context, builder, args[3])
+    blk_arr, k_arr, ray_arr = (
+        _array(context, builder, signature, args, k) for k in (0, 2, 3)
+    )
     i64 = ir.IntType(64)
     base = builder.mul(args[1], ir.Constant(i64, TRI_BLOCK))
 
     def scalar(arr, k):
-        return builder.load(builder.gep(arr.data, [ir.Constant(i64, k)]))
+        return _load(builder, arr, k)
 
     axes = [scalar(k_arr, j) for j in range(3)]  # kx, ky, kz
 
@@ -278,7 +286,7 @@ def _tri4_codegen(context, builder, signature, args, dist):
     hit = builder.and_(ok, builder.and_(near, far))
     if dist:
         for arr_i, vec in ((4, t_scaled), (5, det)):
-            out = context.make_array(signature.args[arr_i])(context, builder, args[arr_i])
+            out = _array(context, builder, signature, args, arr_i)
             builder.store(vec, builder.bitcast(out.data, _F8x4.as_pointer()), align=8)
     return builder.zext(builder.bitcast(hit, ir.IntType(4)), i64)
 
