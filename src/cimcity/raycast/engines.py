@@ -26,8 +26,10 @@ ENGINES = ("auto", "numba", "embree")
 #: query kinds: :func:`~cimcity.raycast.occluded`, :func:`~cimcity.raycast.intersect`,
 #: :func:`~cimcity.raycast.occluded_matrix`
 QUERIES = ("occluded", "intersect", "matrix")
-#: engine ``"auto"`` picks per query when embreex is installed (measured by
-#: ``benchmarks/bench_raycast.py``, see :mod:`cimcity.raycast`)
+#: engine ``"auto"`` per query: numba for all (exact float64, and as fast as
+#: Embree or faster on sky, sun and view rays: ``benchmarks/bench_raycast.py``,
+#: see :mod:`cimcity.raycast`); kept per query so that a measured change can
+#: route one kind of work elsewhere
 AUTO_ENGINES = {"occluded": "numba", "intersect": "numba", "matrix": "numba"}
 
 _HAS_EMBREE: bool | None = None

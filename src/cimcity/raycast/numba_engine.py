@@ -63,8 +63,10 @@ def bvh(mesh) -> Bvh:
 
 
 class WideBvh(NamedTuple):
-    """A mesh's 8-wide BVH (:mod:`cimcity._kernels.bvh_wide`), sharing the
-    binary BVH's triangles."""
+    """A mesh's 8-wide BVHs: the binary leaves' tree
+    (:mod:`cimcity._kernels.bvh_wide`, sharing the binary BVH's triangles:
+    the exact float64 fallback) and the float32 path's tree with merged
+    leaves and its triangle blocks (:mod:`cimcity._kernels.bvh_wide32`)."""
 
     wide: np.ndarray  # (rows, 64) float32, binary leaves (exact float64 path)
     wrefs: np.ndarray  # int32 view of wide
