@@ -534,6 +534,51 @@ def test_float32_traversal_equals_float64_wide_ray_for_ray(city):
         assert 0.2 < occ.mean() < 0.9
 
 
+def test_float32_chunked_set_up_on_slices_invalid_rays_and_broadcast_rows(city):
+    # the float32 kernels set rays up 128 at a time (bvh_wide32.CHUNK) in a
+    # vectorised loop: against the float64 wide kernels (scalar set-up, the
+    # reference) on a slice that starts and ends inside a chunk, with invalid
+    # rays (NaN or infinite origin, zero, NaN or infinite direction: counted,
+    # never hit) and with origins or directions given as one broadcast row
+    o, d = _hard_rays(city, 1_000, 4)
+    o[5] = np.nan
+    o[200, 1] = np.inf
+    d[6] = 0.0
+    d[300, 2] = np.nan
+    d[301, 0] = np.inf
+    w = numba_engine.wide_bvh(city)
+    b = numba_engine.bvh(city)
+    tmin = rc.DEFAULT_TMIN
+    tmax = np.array([np.inf])
+    i0, i1 = 3, len(o) - 5  # 3 .. 994: a partial chunk at both ends
+    assert i0 % bvh_wide32.CHUNK and (i1 - i0) % bvh_wide32.CHUNK
+    cases = [(o, d, 5), (o[:1] * 0 + o[7], d, 3), (o, d[7:8], 2)]
+    for oo, dd, n_bad in cases:
+        n = max(len(oo), len(dd))
+        ref = np.zeros(n, bool)
+        args = (w.wide, w.wrefs, b.tri, w.depth, city.origin, oo, dd, tmin, tmax)
+        bad_ref = bvh_wide.occluded_wide_rays(*args, ref, i0, i1)
+        dist = np.zeros(n)
+        face = np.zeros(n, np.int64)
+        args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, city.origin, oo, dd)
+        bvh_wide.intersect_wide_rays(*args, tmin, tmax, dist, face, i0, i1)
+        got = np.zeros(n, bool)
+        args = (*w.f32(), *w.f64(b.tri), w.bound, city.origin, oo, dd, tmin, tmax)
+        assert bvh_wide32.occluded_wide32_rays(*args, got, i0, i1) == bad_ref == n_bad
+        np.testing.assert_array_equal(got, ref)
+        t = np.zeros(n)
+        f = np.zeros(n, np.int64)
+        args = (w.wide32, w.refs32, w.blocks, w.block_tri, w.depth32, w.wide, w.wrefs)
+        args = (*args, b.tri, b.tri_face, w.depth, w.bound, city.origin, oo, dd)
+        assert bvh_wide32.intersect_wide32_rays(*args, tmin, tmax, t, f, i0, i1) == n_bad
+        # rows outside the slice untouched, inside: the reference's answers
+        assert not got[:i0].any() and not got[i1:].any()
+        assert (t[:i0] == 0).all() and (t[i1:] == 0).all()
+        full = np.broadcast_to(oo, (n, 3)), np.broadcast_to(dd, (n, 3))
+        _assert_same_closest(city, *full, t, f, dist, face, aimed=n // 2)
+        assert 0.1 < ref[i0:i1].mean() < 0.95
+
+
 def _woop_setup(d):
     """Reference per-ray constants written from the definition in Woop, Benthin
     & Wald 2013 (JCGT 2(1), section 3): ``kz`` the axis of the largest
