@@ -526,7 +526,7 @@ def test_float32_traversal_equals_float64_wide_ray_for_ray(city):
         np.testing.assert_array_equal(got, occ)
         t = np.empty(n)
         f = np.empty(n, np.int64)
-        args = (w.wide32, w.refs32, w.blocks, w.block_tri, w.depth32, w.wide, w.wrefs)
+        args = (w.wide32, w.refs32, w.blocks, w.depth32, w.wide, w.wrefs)
         args = (*args, b.tri, b.tri_face, w.depth, w.bound, city.origin)
         args = (*args, o, d, tmin, tmax_, t, f, 0, n)
         assert bvh_wide32.intersect_wide32_rays(*args) == 0
@@ -568,7 +568,7 @@ def test_float32_chunked_set_up_on_slices_invalid_rays_and_broadcast_rows(city):
         np.testing.assert_array_equal(got, ref)
         t = np.zeros(n)
         f = np.zeros(n, np.int64)
-        args = (w.wide32, w.refs32, w.blocks, w.block_tri, w.depth32, w.wide, w.wrefs)
+        args = (w.wide32, w.refs32, w.blocks, w.depth32, w.wide, w.wrefs)
         args = (*args, b.tri, b.tri_face, w.depth, w.bound, city.origin, oo, dd)
         assert bvh_wide32.intersect_wide32_rays(*args, tmin, tmax, t, f, i0, i1) == n_bad
         # rows outside the slice untouched, inside: the reference's answers
@@ -703,9 +703,11 @@ def test_merged_leaves_hold_every_triangle_once_in_blocks(city):
     # the float32 tree's leaves (binary subtrees of up to MAX_LEAF triangles)
     # are block ranges holding every triangle exactly once, with its own
     # corners, inside the leaf's float32 box (enlarged); lanes past a leaf's
-    # last triangle are NaN
+    # last triangle are NaN; each lane's mesh face follows the corners; rows
+    # are 5 whole cache lines
     b = numba_engine.bvh(city)
     w = numba_engine.wide_bvh(city)
+    assert w.blocks.shape[1] == 40 and w.blocks.ctypes.data % 64 == 0
     seen = np.zeros(len(b.tri), int)
     for row in range(len(w.wide32)):
         lanes = int(w.refs32[row, bvh_wide.LEAVES])
@@ -719,11 +721,14 @@ def test_merged_leaves_hold_every_triangle_once_in_blocks(city):
             in_leaf = 0
             for blk in range(first, first + count):
                 for lane in range(4):
-                    corners = w.blocks[blk, lane::4].reshape(3, 3)
+                    corners = w.blocks[blk, lane : simd.TRI_BLOCK : 4].reshape(3, 3)
+                    face = w.blocks[blk, simd.TRI_BLOCK + lane]
                     if np.isnan(corners).all():
+                        assert face == -1
                         continue
                     k = w.block_tri[blk] + lane
                     np.testing.assert_array_equal(corners.ravel(), b.tri[k])
+                    assert face == b.tri_face[k]  # the closest hit's face
                     assert (corners >= lo).all() and (corners <= hi).all()
                     seen[k] += 1
                     in_leaf += 1

@@ -237,7 +237,11 @@ def _tri4_codegen(context, builder, signature, args, dist):
         _array(context, builder, signature, args, k) for k in (0, 2, 3)
     )
     i64 = ir.IntType(64)
-    base = builder.mul(args[1], ir.Constant(i64, TRI_BLOCK))
+    # the block's row: its first TRI_BLOCK words (rows may be longer)
+    row_bytes = cgutils.unpack_tuple(builder, blk_arr.strides, 2)[0]
+    data = builder.bitcast(blk_arr.data, ir.IntType(8).as_pointer())
+    row = builder.gep(data, [builder.mul(args[1], row_bytes)])
+    row = builder.bitcast(row, ir.DoubleType().as_pointer())
 
     def scalar(arr, k):
         return _load(builder, arr, k)
@@ -246,8 +250,8 @@ def _tri4_codegen(context, builder, signature, args, dist):
 
     def corner(a, j):
         col = builder.add(ir.Constant(i64, 3 * a), axes[j])
-        off = builder.add(base, builder.mul(col, ir.Constant(i64, TRI_LANES)))
-        ptr = builder.bitcast(builder.gep(blk_arr.data, [off]), _F8x4.as_pointer())
+        off = builder.mul(col, ir.Constant(i64, TRI_LANES))
+        ptr = builder.bitcast(builder.gep(row, [off]), _F8x4.as_pointer())
         return builder.load(ptr, align=8)
 
     okx, oky, okz, sx, sy, sz, tmin, tmax = (
@@ -296,8 +300,9 @@ def tri4(typingctx, blocks, block, axes, ray):
     """Watertight test of the 4 triangles of ``block``: bit mask (int64) of
     the lanes hit at ``tmin < t <= tmax``.
 
-    ``blocks`` (n, :data:`TRI_BLOCK`) float64 C-contiguous (unused lanes
-    NaN, never hit); ``axes`` (3,) int64 ``(kx, ky, kz)`` and ``ray`` (8,)
+    ``blocks`` (n, >= :data:`TRI_BLOCK`) float64 C-contiguous, the
+    corners in each row's first :data:`TRI_BLOCK` words (unused lanes NaN,
+    never hit); ``axes`` (3,) int64 ``(kx, ky, kz)`` and ``ray`` (8,)
     float64 ``(o[kx], o[ky], o[kz], sx, sy, sz, tmin, tmax)`` from
     :func:`~cimcity._kernels.bvh_traverse.ray_setup` (origin in the local
     frame). Lane ``j`` is hit exactly when the scalar test of

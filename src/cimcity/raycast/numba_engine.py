@@ -74,7 +74,7 @@ class WideBvh(NamedTuple):
     wide32: np.ndarray  # leaves up to MAX_LEAF triangles, enlarged boxes (bvh_wide32)
     bound: float  # origin bound of the float32 test [m]
     refs32: np.ndarray  # int32 view of wide32 (leaves as block ranges)
-    blocks: np.ndarray  # (n, 36) float64 triangles 4 a block (bvh_wide32.leaf_blocks)
+    blocks: np.ndarray  # (n, 40) float64 triangles 4 a block and their faces (leaf_blocks)
     block_tri: np.ndarray  # (n,) BVH-order triangle of each block's lane 0
     depth32: int
 
@@ -98,7 +98,7 @@ def wide_bvh(mesh) -> WideBvh:
         wide, depth = bvh_wide.collapse(b.nodes)
         merged, depth32 = bvh_wide.collapse(b.nodes, bvh_wide32.MAX_LEAF)
         wide32, bound, _ = bvh_wide32.enlarge(merged)
-        blocks, block_tri = bvh_wide32.leaf_blocks(wide32, b.tri)
+        blocks, block_tri = bvh_wide32.leaf_blocks(wide32, b.tri, b.tri_face)
         return WideBvh(
             wide, wide.view(np.int32), depth, wide32, bound, wide32.view(np.int32),
             blocks, block_tri, depth32,
@@ -178,7 +178,7 @@ def intersect(mesh, o, d, n, tmin, tmax) -> tuple[np.ndarray, np.ndarray]:
     dist = np.empty(n)
     face = np.empty(n, np.int64)
     workers = worker_count("numba")
-    args = (*w.f32()[:3], w.block_tri, w.depth32, *w.f64(b.tri)[:3], b.tri_face)
+    args = (*w.f32(), *w.f64(b.tri)[:3], b.tri_face)
     args = (*args, w.depth, w.bound, mesh.origin, o, d, tmin, tmax, dist, face)
     bad = sum(
         run_all(
