@@ -31,11 +31,11 @@ Engines (``engine=``)
     * :func:`occluded_matrix`: packets of neighbouring sensors per direction
       trace sensor × sky-patch pairs 1.1-1.5 times as fast as raw embreex;
     * :func:`occluded` and :func:`intersect` on rays from building surfaces
-      (sky and sun rays, views: coherent or not): 0.9-1.1 times raw embreex,
-      1.0-1.6 times cimcity's Embree path;
+      (sky and sun rays, views: coherent or not): 1.04-1.16 times raw
+      embreex on 2 threads, and faster than cimcity's Embree path;
     * on random rays from anywhere in a district (inside buildings and at
-      street level) raw embreex is still up to 20 % ahead on Paris 11e
-      (numba 0.8-1.0 times raw embreex, 0.9-1.0 times cimcity's Embree path);
+      street level): 1.0-1.1 times raw embreex on synthetic districts, level
+      with it on one thread on Paris 11e but 0.93-0.96 times on 2 threads;
       ``engine="embree"`` remains for that.
 
     The rule does not depend on ``embreex`` being installed or on timing at
