@@ -253,7 +253,8 @@ def wide64(mesh, o, d, query):
     from cimcity.raycast.tasks import run_all, split, worker_count
 
     b = numba_engine.bvh(mesh)
-    w = numba_engine.wide_bvh(mesh)
+    wide, depth = bvh_wide.collapse(b.nodes)  # unmerged leaves, float64 node test
+    wrefs = wide.view(np.int32)
     n = len(o)
     tmax = np.array([np.inf])
     workers = worker_count("numba")
@@ -262,11 +263,11 @@ def wide64(mesh, o, d, query):
     dist = np.empty(n)
     face = np.empty(n, np.int64)
     if query == "any":
-        args = (w.wide, w.wrefs, b.tri, w.depth, mesh.origin, o, d)
+        args = (wide, wrefs, b.tri, depth, mesh.origin, o, d)
         args = (*args, rc.DEFAULT_TMIN, tmax, out)
         fn = bvh_wide.occluded_wide_rays
     else:
-        args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, mesh.origin, o, d)
+        args = (wide, wrefs, b.tri, b.tri_face, depth, mesh.origin, o, d)
         args = (*args, rc.DEFAULT_TMIN, tmax, dist, face)
         fn = bvh_wide.intersect_wide_rays
 

@@ -15,6 +15,7 @@ the public queries above, on the grid and on Paris 11e, check it too)."""
 from __future__ import annotations
 
 import itertools
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -98,6 +99,19 @@ def _moller_trumbore(mesh, o, d, faces):
     v = np.sum(d * q, axis=1) / det
     t = np.sum(e2 * q, axis=1) / det
     return t, u, v
+
+
+class _Wide64(NamedTuple):
+    wide: np.ndarray
+    wrefs: np.ndarray
+    depth: int
+
+
+def _reference_wide(mesh):
+    """The unmerged float64 8-wide tree (:mod:`cimcity._kernels.bvh_wide`):
+    the reference the float32 path is checked against."""
+    wide, depth = bvh_wide.collapse(numba_engine.bvh(mesh).nodes)
+    return _Wide64(wide, wide.view(np.int32), depth)
 
 
 def _assert_same_closest(mesh, o, d, t, f, dist, face, aimed=0):
@@ -228,16 +242,16 @@ def test_wide_equals_binary_ray_for_ray(city, seed):
     tmax[::3] = np.inf
     tmin = rc.DEFAULT_TMIN
     occ, dist, face = _binary(city, o, d, tmin, tmax)
-    w = numba_engine.wide_bvh(city)
+    r = _reference_wide(city)  # the float64 wide tree (reference)
     b = numba_engine.bvh(city)
     n = len(o)
     got = np.empty(n, bool)
-    args = (w.wide, w.wrefs, b.tri, w.depth, city.origin, o, d, tmin, tmax)
+    args = (r.wide, r.wrefs, b.tri, r.depth, city.origin, o, d, tmin, tmax)
     assert bvh_wide.occluded_wide_rays(*args, got, 0, n) == 0
     np.testing.assert_array_equal(got, occ)
     t = np.empty(n)
     f = np.empty(n, np.int64)
-    args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, city.origin, o, d, tmin)
+    args = (r.wide, r.wrefs, b.tri, b.tri_face, r.depth, city.origin, o, d, tmin)
     assert bvh_wide.intersect_wide_rays(*args, tmax, t, f, 0, n) == 0
     _assert_same_closest(city, o, d, t, f, dist, face)
     # the public queries (threads, packet check) give the same answers
@@ -341,15 +355,15 @@ def test_paris11_wide_and_sorted_paths_match_single_rays_and_embree(shared_data)
     _assert_same_closest(mesh, o, d, t, f, dist, face)
     assert 0.3 < got.mean() < 0.95
     # the float64 wide kernels (the path before bvh_wide32)
-    w = numba_engine.wide_bvh(mesh)
+    r = _reference_wide(mesh)  # the float64 wide tree (reference)
     b = numba_engine.bvh(mesh)
     occ_w = np.empty(len(o), bool)
-    args = (w.wide, w.wrefs, b.tri, w.depth, mesh.origin, o, d, tmin, tmax)
+    args = (r.wide, r.wrefs, b.tri, r.depth, mesh.origin, o, d, tmin, tmax)
     bvh_wide.occluded_wide_rays(*args, occ_w, 0, len(o))
     np.testing.assert_array_equal(occ_w, got)
     t_w = np.empty(len(o))
     f_w = np.empty(len(o), np.int64)
-    args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, mesh.origin, o, d, tmin)
+    args = (r.wide, r.wrefs, b.tri, b.tri_face, r.depth, mesh.origin, o, d, tmin)
     bvh_wide.intersect_wide_rays(*args, tmax, t_w, f_w, 0, len(o))
     _assert_same_closest(mesh, o, d, t, f, t_w, f_w)
     # the sorted binary kernels (the path before the wide BVH): bit for bit
@@ -501,13 +515,14 @@ def test_float32_traversal_equals_float64_wide_ray_for_ray(city):
     o[::17] += [20_000.0, -20_000.0, 500.0]
     rng = np.random.default_rng(23)
     w = numba_engine.wide_bvh(city)
+    r = _reference_wide(city)  # the float64 wide tree (reference)
     b = numba_engine.bvh(city)
     n = len(o)
     tmin = rc.DEFAULT_TMIN
     tmax = np.array([np.inf])
     dist = np.empty(n)
     face = np.empty(n, np.int64)
-    args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, city.origin, o, d, tmin)
+    args = (r.wide, r.wrefs, b.tri, b.tri_face, r.depth, city.origin, o, d, tmin)
     assert bvh_wide.intersect_wide_rays(*args, tmax, dist, face, 0, n) == 0
     # tmax exactly at the hit (inclusive), just below it, or random
     tmax = np.where(np.isfinite(dist), dist, 100.0)
@@ -516,18 +531,18 @@ def test_float32_traversal_equals_float64_wide_ray_for_ray(city):
     tmax[::5] = np.inf
     for tmax_ in (np.array([np.inf]), tmax):
         occ = np.empty(n, bool)
-        args = (w.wide, w.wrefs, b.tri, w.depth, city.origin, o, d, tmin, tmax_)
+        args = (r.wide, r.wrefs, b.tri, r.depth, city.origin, o, d, tmin, tmax_)
         bvh_wide.occluded_wide_rays(*args, occ, 0, n)
-        args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, city.origin, o, d, tmin)
+        args = (r.wide, r.wrefs, b.tri, b.tri_face, r.depth, city.origin, o, d, tmin)
         bvh_wide.intersect_wide_rays(*args, tmax_, dist, face, 0, n)
         got = np.empty(n, bool)
-        args = (*w.f32(), *w.f64(b.tri), w.bound, city.origin)
+        args = (*w.f32(), b.nodes, b.refs, b.tri, b.depth, w.bound, city.origin)
         assert bvh_wide32.occluded_wide32_rays(*args, o, d, tmin, tmax_, got, 0, n) == 0
         np.testing.assert_array_equal(got, occ)
         t = np.empty(n)
         f = np.empty(n, np.int64)
-        args = (w.wide32, w.refs32, w.blocks, w.depth32, w.wide, w.wrefs)
-        args = (*args, b.tri, b.tri_face, w.depth, w.bound, city.origin)
+        args = (*w.f32(), b.nodes, b.refs)
+        args = (*args, b.tri, b.tri_face, b.depth, w.bound, city.origin)
         args = (*args, o, d, tmin, tmax_, t, f, 0, n)
         assert bvh_wide32.intersect_wide32_rays(*args) == 0
         _assert_same_closest(city, o, d, t, f, dist, face, aimed=len(o) // 2)
@@ -547,6 +562,7 @@ def test_float32_chunked_set_up_on_slices_invalid_rays_and_broadcast_rows(city):
     d[300, 2] = np.nan
     d[301, 0] = np.inf
     w = numba_engine.wide_bvh(city)
+    r = _reference_wide(city)  # the float64 wide tree (reference)
     b = numba_engine.bvh(city)
     tmin = rc.DEFAULT_TMIN
     tmax = np.array([np.inf])
@@ -556,20 +572,20 @@ def test_float32_chunked_set_up_on_slices_invalid_rays_and_broadcast_rows(city):
     for oo, dd, n_bad in cases:
         n = max(len(oo), len(dd))
         ref = np.zeros(n, bool)
-        args = (w.wide, w.wrefs, b.tri, w.depth, city.origin, oo, dd, tmin, tmax)
+        args = (r.wide, r.wrefs, b.tri, r.depth, city.origin, oo, dd, tmin, tmax)
         bad_ref = bvh_wide.occluded_wide_rays(*args, ref, i0, i1)
         dist = np.zeros(n)
         face = np.zeros(n, np.int64)
-        args = (w.wide, w.wrefs, b.tri, b.tri_face, w.depth, city.origin, oo, dd)
+        args = (r.wide, r.wrefs, b.tri, b.tri_face, r.depth, city.origin, oo, dd)
         bvh_wide.intersect_wide_rays(*args, tmin, tmax, dist, face, i0, i1)
         got = np.zeros(n, bool)
-        args = (*w.f32(), *w.f64(b.tri), w.bound, city.origin, oo, dd, tmin, tmax)
+        args = (*w.f32(), b.nodes, b.refs, b.tri, b.depth, w.bound, city.origin, oo, dd, tmin, tmax)
         assert bvh_wide32.occluded_wide32_rays(*args, got, i0, i1) == bad_ref == n_bad
         np.testing.assert_array_equal(got, ref)
         t = np.zeros(n)
         f = np.zeros(n, np.int64)
-        args = (w.wide32, w.refs32, w.blocks, w.depth32, w.wide, w.wrefs)
-        args = (*args, b.tri, b.tri_face, w.depth, w.bound, city.origin, oo, dd)
+        args = (*w.f32(), b.nodes, b.refs)
+        args = (*args, b.tri, b.tri_face, b.depth, w.bound, city.origin, oo, dd)
         assert bvh_wide32.intersect_wide32_rays(*args, tmin, tmax, t, f, i0, i1) == n_bad
         # rows outside the slice untouched, inside: the reference's answers
         assert not got[:i0].any() and not got[i1:].any()
@@ -707,6 +723,7 @@ def test_merged_leaves_hold_every_triangle_once_in_blocks(city):
     # are 5 whole cache lines
     b = numba_engine.bvh(city)
     w = numba_engine.wide_bvh(city)
+    r = _reference_wide(city)  # the float64 wide tree (reference)
     assert w.blocks.shape[1] == 40 and w.blocks.ctypes.data % 64 == 0
     seen = np.zeros(len(b.tri), int)
     for row in range(len(w.wide32)):
@@ -734,4 +751,4 @@ def test_merged_leaves_hold_every_triangle_once_in_blocks(city):
                     in_leaf += 1
             assert 1 <= in_leaf <= bvh_wide32.MAX_LEAF
     assert (seen == 1).all()
-    assert len(w.wide32) < len(w.wide)  # merging leaves made the tree smaller
+    assert len(w.wide32) < len(r.wide)  # merging leaves made the tree smaller

@@ -112,8 +112,12 @@ references recoded as block ranges ``-((first block << 4) | blocks) - 1``
 (:func:`leaf_blocks`); each block row holds its four triangles' corners and
 mesh faces (a closest hit reads its face there: 148 -> 136 ns a ray, Paris
 11e uniform origins, one thread, where the face table lookup missed the
-cache). The exact float64 fallback keeps the unmerged tree and the
-triangles in BVH order.
+cache). Rays outside the proof's domain (:func:`fits`) take the exact
+float64 traversal of the binary BVH
+(:func:`~cimcity._kernels.bvh_traverse.occluded_rays`), whose nodes and
+triangles the packets use anyway; the unmerged float64 wide tree of
+:mod:`cimcity._kernels.bvh_wide` is no longer built for the engine (8.5 MB
+on Paris 11e) and stays the tests' and benchmarks' reference.
 
 Per-ray set-up: rays are set up :data:`CHUNK` at a time in a loop LLVM
 vectorises (:func:`_unit_rays`, same values as the scalar set-up) before
@@ -132,8 +136,8 @@ from numba import njit
 
 from .bvh_packets import WINDOW, occluded_grouped
 from .bvh_sorted import COHERENT, repeated_directions
-from .bvh_traverse import _BIG, BOX_PAD, ray_axes, ray_setup, unit_ray
-from .bvh_wide import LEAVES, REF, WIDTH, any_hit8, closest_hit8, fetch_row, ray_planes
+from .bvh_traverse import _BIG, BOX_PAD, intersect_rays, occluded_rays, ray_axes
+from .bvh_wide import LEAVES, REF, WIDTH, fetch_row, ray_planes
 from .simd import TRI_BLOCK, TRI_LANES, box8f, ctz, tri4, tri4_dist
 
 _JIT = dict(nogil=True, cache=True, error_model="numpy")
@@ -509,8 +513,9 @@ def _unit_rays(origins, directions, shift, c0, m, buf):
     :data:`CHUNK`) float64, one ray a column: local origin, unit direction,
     inverse direction, validity. The values of
     :func:`~cimcity._kernels.bvh_traverse.unit_ray` and the inverse direction
-    of :func:`~cimcity._kernels.bvh_traverse.ray_setup` (same operations: IEEE division and square root are correctly rounded,
-    in vector registers as in scalar ones), computed for the whole chunk in a
+    of :func:`~cimcity._kernels.bvh_traverse.ray_setup` (same operations:
+    IEEE division and square root are correctly rounded, in vector
+    registers as in scalar ones), computed for the whole chunk in a
     loop without branches that LLVM vectorises: traced one by one, each ray
     waited for its own chain of a square root and two divisions, and the
     divider's throughput bounded the scalar set-up (8-16 ns a ray less, one
@@ -555,20 +560,21 @@ def _unit_rays(origins, directions, shift, c0, m, buf):
 
 
 @njit(**_JIT)
-def occluded_wide32_rays(wide32, refs32, blocks, depth32, wide, wrefs, tri, depth,
+def occluded_wide32_rays(wide32, refs32, blocks, depth32, nodes, refs, tri, depth,
                          bound, shift, origins, directions, tmin, tmax, out, i0,
                          i1):  # fmt: skip
     """Any-hit for rays ``i0 .. i1 - 1`` in input order on the float32 wide
     nodes ``wide32`` (``refs32`` their int32 view, ``blocks`` from
     :func:`leaf_blocks`, ``depth32`` their depth; ``bound`` from
     :func:`enlarge`); rays outside the proof's domain (:func:`fits`) on the
-    float64 ones ``wide`` (``wrefs``, ``tri``, ``depth``), after the others
-    (kept out of the main loop, which runs faster without them). Arguments
-    and result otherwise as
-    :func:`~cimcity._kernels.bvh_wide.occluded_wide_rays` (same answers)."""
+    binary BVH ``nodes`` (``refs``, ``tri``, ``depth``: the exact float64
+    traversal of :func:`~cimcity._kernels.bvh_traverse.occluded_rays`),
+    after the others (kept out of the main loop, which runs faster without
+    them). Arguments and result otherwise as
+    :func:`~cimcity._kernels.bvh_traverse.occluded_rays` (same answers)."""
     one_tmax = tmax.shape[0] == 1
     bad = 0
-    stack = np.empty((WIDTH - 1) * (max(depth, depth32) + 1) + 2, np.int64)
+    stack = np.empty((WIDTH - 1) * (depth32 + 1) + 2, np.int64)
     planes = np.empty(6, np.int64)
     ray32 = np.empty(8, np.float32)
     tn32 = np.empty(WIDTH, np.float32)
@@ -597,41 +603,26 @@ def occluded_wide32_rays(wide32, refs32, blocks, depth32, wide, wrefs, tri, dept
             _flat_ray(ox, oy, oz, dx, dy, dz, tmin, t1, axes, rayk)
             out[i] = any_hit8f(wide32, refs32, blocks, stack, planes, ray32, tn32,
                                axes, rayk)  # fmt: skip
-    if n_slow:
-        ray = np.empty(8)
-        tn = np.empty(WIDTH)
-        ray[6] = tmin
-        for s in range(n_slow):
-            i = slow[s]
-            ox, oy, oz, dx, dy, dz, ok = unit_ray(origins, directions, shift, i)
-            ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
-            ray_planes(ix, iy, iz, planes)
-            ray[0] = ox
-            ray[1] = oy
-            ray[2] = oz
-            ray[3] = ix
-            ray[4] = iy
-            ray[5] = iz
-            ray[7] = tmax[0] if one_tmax else tmax[i]
-            out[i] = any_hit8(
-                wide, wrefs, tri, stack, planes, ray, tn, kx, ky, kz, sx, sy, sz
-            )
+    for s in range(n_slow):  # exact float64 binary traversal
+        i = slow[s]
+        occluded_rays(nodes, refs, tri, depth, shift, origins, directions, tmin, tmax,
+                      out, i, i + 1)  # fmt: skip
     return bad
 
 
 @njit(**_JIT)
-def intersect_wide32_rays(wide32, refs32, blocks, depth32, wide, wrefs,
-                          tri, tri_face, depth, bound, shift, origins, directions,
-                          tmin, tmax, dist, face, i0, i1):  # fmt: skip
+def intersect_wide32_rays(wide32, refs32, blocks, depth32, nodes, refs, tri,
+                          tri_face, depth, bound, shift, origins, directions, tmin,
+                          tmax, dist, face, i0, i1):  # fmt: skip
     """Closest hit for rays ``i0 .. i1 - 1`` in input order on the float32
-    wide nodes (rays outside :func:`fits` on the float64 ones, after the
+    wide nodes (rays outside :func:`fits` on the binary BVH, after the
     others): arguments as :func:`occluded_wide32_rays` plus ``tri_face``
-    (the float64 path's faces), results as
-    :func:`~cimcity._kernels.bvh_wide.intersect_wide_rays` (same distances;
+    (the binary BVH's faces), results as
+    :func:`~cimcity._kernels.bvh_traverse.intersect_rays` (same distances;
     faces up to exact ties)."""
     one_tmax = tmax.shape[0] == 1
     bad = 0
-    size = (WIDTH - 1) * (max(depth, depth32) + 1) + 2
+    size = (WIDTH - 1) * (depth32 + 1) + 2
     stack = np.empty(size, np.int64)
     stack_t = np.empty(size)
     planes = np.empty(6, np.int64)
@@ -667,43 +658,26 @@ def intersect_wide32_rays(wide32, refs32, blocks, depth32, wide, wrefs,
                                  ray32, tn32, axes, rayk, t_scaled, det)  # fmt: skip
             dist[i] = t
             face[i] = k
-    if n_slow:
-        ray = np.empty(8)
-        tn = np.empty(WIDTH)
-        ray[6] = tmin
-        for s in range(n_slow):
-            i = slow[s]
-            ox, oy, oz, dx, dy, dz, ok = unit_ray(origins, directions, shift, i)
-            ix, iy, iz, kx, ky, kz, sx, sy, sz = ray_setup(dx, dy, dz)
-            ray_planes(ix, iy, iz, planes)
-            ray[0] = ox
-            ray[1] = oy
-            ray[2] = oz
-            ray[3] = ix
-            ray[4] = iy
-            ray[5] = iz
-            ray[7] = tmax[0] if one_tmax else tmax[i]
-            t, k = closest_hit8(wide, wrefs, tri, stack, stack_t, planes, ray, tn,
-                                kx, ky, kz, sx, sy, sz)  # fmt: skip
-            dist[i] = t
-            face[i] = tri_face[k] if k >= 0 else -1
+    for s in range(n_slow):  # exact float64 binary traversal
+        i = slow[s]
+        intersect_rays(nodes, refs, tri, tri_face, depth, shift, origins, directions,
+                       tmin, tmax, dist, face, i, i + 1)  # fmt: skip
     return bad
 
 
 @njit(**_JIT)
-def occluded_wide32(wide32, refs32, blocks, depth32, wide, wrefs, tri, depth, nodes,
-                    refs, bin_depth, bound, shift, origins, directions, tmin, tmax,
-                    out, i0, i1):  # fmt: skip
+def occluded_wide32(wide32, refs32, blocks, depth32, nodes, refs, tri, depth, bound,
+                    shift, origins, directions, tmin, tmax, out, i0, i1):  # fmt: skip
     """Any-hit for rays ``i0 .. i1 - 1`` (``i0`` a multiple of
     :data:`~cimcity._kernels.bvh_packets.WINDOW`): rays that mostly repeat a
     few directions go as packets on the binary BVH (``nodes``, ``refs``,
-    ``bin_depth``; as :func:`~cimcity._kernels.bvh_wide.occluded_wide`), the
+    ``depth``; as :func:`~cimcity._kernels.bvh_wide.occluded_wide`), the
     others one by one by :func:`occluded_wide32_rays`."""
     if repeated_directions(directions, i0, i1) >= COHERENT:
         return occluded_grouped(
-            nodes, refs, tri, bin_depth, shift, origins, directions, tmin, tmax, out,
+            nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out,
             i0 // WINDOW, -(-i1 // WINDOW),
         )  # fmt: skip
-    return occluded_wide32_rays(wide32, refs32, blocks, depth32, wide, wrefs, tri,
+    return occluded_wide32_rays(wide32, refs32, blocks, depth32, nodes, refs, tri,
                                 depth, bound, shift, origins, directions, tmin, tmax,
                                 out, i0, i1)  # fmt: skip

@@ -1,8 +1,8 @@
 """The ``"numba"`` ray engine: cimcity's own BVH, built and traced by numba kernels.
 
 The binary BVH (:mod:`cimcity._kernels.bvh_build`) and its 8-wide collapse
-(:mod:`cimcity._kernels.bvh_wide`, with a copy whose boxes are enlarged for
-conservative float32 node tests: :mod:`cimcity._kernels.bvh_wide32`) are
+with merged leaves (:mod:`cimcity._kernels.bvh_wide`), boxes enlarged for
+conservative float32 node tests (:mod:`cimcity._kernels.bvh_wide32`), are
 built on first use and kept in
 ``mesh.cache`` under ``"raycast.bvh"`` and ``"raycast.bvh8"``, keyed on
 ``mesh.token``. Queries hand ranges of rays to the kernels of
@@ -63,14 +63,11 @@ def bvh(mesh) -> Bvh:
 
 
 class WideBvh(NamedTuple):
-    """A mesh's 8-wide BVHs: the binary leaves' tree
-    (:mod:`cimcity._kernels.bvh_wide`, sharing the binary BVH's triangles:
-    the exact float64 fallback) and the float32 path's tree with merged
-    leaves and its triangle blocks (:mod:`cimcity._kernels.bvh_wide32`)."""
+    """A mesh's 8-wide BVH for flat rays (:mod:`cimcity._kernels.bvh_wide32`):
+    the binary BVH collapsed with merged leaves, boxes enlarged for the
+    float32 node test, and its triangles in blocks of four. Rays outside the
+    float32 test's domain take the binary BVH (:func:`bvh`)."""
 
-    wide: np.ndarray  # (rows, 64) float32, binary leaves (exact float64 path)
-    wrefs: np.ndarray  # int32 view of wide
-    depth: int
     wide32: np.ndarray  # leaves up to MAX_LEAF triangles, enlarged boxes (bvh_wide32)
     bound: float  # origin bound of the float32 test [m]
     refs32: np.ndarray  # int32 view of wide32 (leaves as block ranges)
@@ -82,27 +79,21 @@ class WideBvh(NamedTuple):
         """The float32 path's arguments of the ``bvh_wide32`` ray kernels."""
         return (self.wide32, self.refs32, self.blocks, self.depth32)
 
-    def f64(self, tri):
-        """The exact float64 fallback's arguments (``tri`` from :func:`bvh`)."""
-        return (self.wide, self.wrefs, tri, self.depth)
-
 
 def wide_bvh(mesh) -> WideBvh:
-    """The mesh's 8-wide BVH (collapsed from :func:`bvh`) and the float32
-    path's copy (leaves of up to :data:`~cimcity._kernels.bvh_wide32.MAX_LEAF`
-    triangles in blocks of four, boxes enlarged for the float32 node test),
-    built on first use and cached on ``mesh.cache``."""
+    """The mesh's 8-wide BVH (collapsed from :func:`bvh`, leaves of up to
+    :data:`~cimcity._kernels.bvh_wide32.MAX_LEAF` triangles in blocks of
+    four, boxes enlarged for the float32 node test), built on first use and
+    cached on ``mesh.cache``."""
 
     def build():
         b = bvh(mesh)
-        wide, depth = bvh_wide.collapse(b.nodes)
         merged, depth32 = bvh_wide.collapse(b.nodes, bvh_wide32.MAX_LEAF)
         wide32, bound, _ = bvh_wide32.enlarge(merged)
         blocks, block_tri = bvh_wide32.leaf_blocks(wide32, b.tri, b.tri_face)
         return WideBvh(
-            wide, wide.view(np.int32), depth, wide32, bound, wide32.view(np.int32),
-            blocks, block_tri, depth32,
-        )  # fmt: skip
+            wide32, bound, wide32.view(np.int32), blocks, block_tri, depth32
+        )
 
     return mesh.cache.get(WIDE_CACHE_KEY, mesh.token, build)
 
@@ -148,10 +139,11 @@ def occluded(mesh, o, d, n, tmin, tmax) -> np.ndarray:
     w = wide_bvh(mesh)
     out = np.empty(n, np.bool_)
     if n < _SORT_MIN_RAYS:
-        args = (*w.f32(), *w.f64(b.tri), w.bound, mesh.origin, o, d, tmin, tmax, out)
+        args = (*w.f32(), b.nodes, b.refs, b.tri, b.depth, w.bound, mesh.origin)
+        args = (*args, o, d, tmin, tmax, out)
         bad = bvh_wide32.occluded_wide32_rays(*args, 0, n)
     else:
-        args = (*w.f32(), *w.f64(b.tri), b.nodes, b.refs, b.depth, w.bound)
+        args = (*w.f32(), b.nodes, b.refs, b.tri, b.depth, w.bound)
         args = (*args, mesh.origin, o, d, tmin, tmax, out)
         workers = worker_count("numba")
         bad = sum(
@@ -178,8 +170,8 @@ def intersect(mesh, o, d, n, tmin, tmax) -> tuple[np.ndarray, np.ndarray]:
     dist = np.empty(n)
     face = np.empty(n, np.int64)
     workers = worker_count("numba")
-    args = (*w.f32(), *w.f64(b.tri)[:3], b.tri_face)
-    args = (*args, w.depth, w.bound, mesh.origin, o, d, tmin, tmax, dist, face)
+    args = (*w.f32(), b.nodes, b.refs, b.tri, b.tri_face, b.depth, w.bound)
+    args = (*args, mesh.origin, o, d, tmin, tmax, dist, face)
     bad = sum(
         run_all(
             lambda sl: bvh_wide32.intersect_wide32_rays(*args, sl.start, sl.stop),
