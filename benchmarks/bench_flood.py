@@ -16,7 +16,12 @@
      runs).
 
    Levels wet 20 %, 35 %, 50 % and 80 % of the cells (quantiles of the DEM);
-   sources are the lowest cells of the DEM's edge (the default). Results are
+   sources are the lowest cells of the DEM's edge (the default). With
+   ``--level-grids`` each case is also run with a **per-cell level grid**: a
+   water surface sloping with the DEM's trend (down the valley, or along the
+   plane), at the quantile of the detrended DEM, so that the same share of
+   cells is wet (``flood.extent(terrain, grid)``; scipy: ``z < grid``). The
+   previous kernel takes scalar levels only. Results are
    compared cell for cell (bitwise: a digest of the depth grids' bytes).
    ``before`` is the previous kernel (a flood fill on the graph of runs, kept
    in :mod:`cimcity._kernels.flood`), ``1 thread`` the new kernel with
@@ -108,6 +113,17 @@ def dem(kind: str, n: int) -> np.ndarray:
     return add_noise(z, seed=n + 2)
 
 
+def trend(kind: str, n: int) -> np.ndarray:
+    """The DEM's large-scale slope [m] (a water surface parallel to it is a
+    sloping river level): 0.05 % down the valley, or the noisy plane's own
+    0.02 % tilt."""
+    x = np.arange(n, dtype=np.float64)
+    if kind in ("smooth", "noisy"):
+        return np.broadcast_to(0.0005 * (n - x), (n, n))
+    r = np.arange(n, dtype=np.float64)[:, None]
+    return 0.0002 * (r + 0.5 * x)
+
+
 def scipy_extent(z, level, seed_rc):
     """The scipy reference: label, keep source labels, depth."""
     lab, _ = ndimage.label(z < level, structure=np.ones((3, 3), bool))
@@ -145,7 +161,7 @@ def digest(a):
     return hashlib.blake2b(memoryview(np.ascontiguousarray(a)).cast("B")).digest()
 
 
-def one_case(z, t, level, seed_rc, repeat, threads):
+def one_case(z, t, level, seed_rc, repeat, threads, with_before=True):
     def new(n_threads):
         numba.set_num_threads(n_threads)
         try:
@@ -159,10 +175,12 @@ def one_case(z, t, level, seed_rc, repeat, threads):
     h_cc = digest(d_cc)
     del d_cc
     gc.collect()
-    t_old, d_old = timed(repeat, before_extent, z, level, seed_rc)
-    same_old = digest(d_old) == h_cc
-    del d_old
-    gc.collect()
+    t_old, same_old = np.nan, True
+    if with_before:
+        t_old, d_old = timed(repeat, before_extent, z, level, seed_rc)
+        same_old = digest(d_old) == h_cc
+        del d_old
+        gc.collect()
     t_sp, d_sp = timed(repeat, scipy_extent, z, level, seed_rc)
     same = digest(d_sp) == h_cc and same_old
     del d_sp
@@ -170,7 +188,7 @@ def one_case(z, t, level, seed_rc, repeat, threads):
     return dict(t_cc=t_cc, t_1=t_1, t_old=t_old, t_sp=t_sp, same=same, wet=wet)
 
 
-def bench_extent(sizes, repeat):
+def bench_extent(sizes, repeat, level_grids=False):
     threads = numba.get_num_threads()
     # JIT compilation (or cache load) outside the timed part
     warm = Terrain.from_array(valley(256), (X0, Y0 + 256), 1.0)
@@ -188,16 +206,22 @@ def bench_extent(sizes, repeat):
             # best of more runs on small grids (milliseconds: a busy core
             # shows), one run above 20 M cells
             rep = 1 if z.size > 20_000_000 else repeat * (5 if z.size <= 2**21 else 1)
-            for q, level in zip(LEVELS, qs, strict=True):
-                r = one_case(z, t, float(level), seed_rc, rep, threads)
-                r.update(cells=z.size, dem=kind, below=q)
+            cases = [(q, float(level), "scalar") for q, level in zip(LEVELS, qs, strict=True)]
+            if level_grids:
+                slope = trend(kind, n)
+                qg = np.quantile((z - slope)[::step, ::step], LEVELS)
+                cases += [(q, slope + lv, "grid") for q, lv in zip(LEVELS, qg, strict=True)]
+            for q, level, how in cases:
+                r = one_case(z, t, level, seed_rc, rep, threads, how == "scalar")
+                r.update(cells=z.size, dem=kind, below=q, level=how)
                 rows.append(r)
                 print(
-                    f"  {z.size / 1e6:4.0f} M {kind:6} {q:4.0%}: cimcity {r['t_cc']:.3f} s"
-                    f" (1 thread {r['t_1']:.3f}), before {r['t_old']:.3f} s, scipy "
-                    f"{r['t_sp']:.3f} s, identical={r['same']}",
+                    f"  {z.size / 1e6:4.0f} M {kind:6} {q:4.0%} {how:6}: cimcity "
+                    f"{r['t_cc']:.3f} s (1 thread {r['t_1']:.3f}), before "
+                    f"{r['t_old']:.3f} s, scipy {r['t_sp']:.3f} s, identical={r['same']}",
                     flush=True,
                 )
+                del level
             del z, t
             gc.collect()
     print()
@@ -207,13 +231,14 @@ def bench_extent(sizes, repeat):
         f"{os.getloadavg()[0]:.1f}"
     )
     print(
-        f"{'cells':>5} {'DEM':>6} {'below':>5} {'wet':>5} | {'cimcity':>7} "
+        f"{'cells':>5} {'DEM':>6} {'level':>6} {'below':>5} {'wet':>5} | {'cimcity':>7} "
         f"{'1 thread':>8} {'before':>7} {'scipy':>7} | {'vs scipy':>8} "
         f"{'1 thr':>6} {'before':>6} | identical"
     )
     for r in rows:
         print(
-            f"{r['cells'] / 1e6:4.0f}M {r['dem']:>6} {r['below']:5.0%} {r['wet']:5.0%} | "
+            f"{r['cells'] / 1e6:4.0f}M {r['dem']:>6} {r['level']:>6} {r['below']:5.0%} "
+            f"{r['wet']:5.0%} | "
             f"{r['t_cc']:7.3f} {r['t_1']:8.3f} {r['t_old']:7.3f} {r['t_sp']:7.3f} | "
             f"{r['t_sp'] / r['t_cc']:7.1f}x {r['t_sp'] / r['t_1']:5.1f}x "
             f"{r['t_sp'] / r['t_old']:5.1f}x | {r['same']}"
@@ -226,16 +251,20 @@ def bench_extent(sizes, repeat):
         print("scaling with size (time ratio over the four levels, cells ratio):")
         a_n, b_n = sizes[0] ** 2, sizes[-1] ** 2
         for kind in DEMS:
-            a = [r for r in rows if r["dem"] == kind and r["cells"] == a_n]
-            b = [r for r in rows if r["dem"] == kind and r["cells"] == b_n]
-            ta = {k: sum(r[k] for r in a) for k in ("t_cc", "t_1", "t_old", "t_sp")}
-            tb = {k: sum(r[k] for r in b) for k in ("t_cc", "t_1", "t_old", "t_sp")}
-            print(
-                f"  {kind:6} {a_n / 1e6:.0f}M -> {b_n / 1e6:.0f}M cells (x{b_n / a_n:.0f}):"
-                f" cimcity x{tb['t_cc'] / ta['t_cc']:.0f}, 1 thread "
-                f"x{tb['t_1'] / ta['t_1']:.0f}, before x{tb['t_old'] / ta['t_old']:.0f},"
-                f" scipy x{tb['t_sp'] / ta['t_sp']:.0f}"
-            )
+            for how in ("scalar", "grid"):
+                a = [r for r in rows if (r["dem"], r["cells"], r["level"]) == (kind, a_n, how)]
+                b = [r for r in rows if (r["dem"], r["cells"], r["level"]) == (kind, b_n, how)]
+                if not a or not b:
+                    continue
+                keys = ("t_cc", "t_1", "t_sp") if how == "grid" else ("t_cc", "t_1", "t_old", "t_sp")
+                ta = {k: sum(r[k] for r in a) for k in keys}
+                tb = {k: sum(r[k] for r in b) for k in keys}
+                before = f", before x{tb['t_old'] / ta['t_old']:.0f}" if "t_old" in keys else ""
+                print(
+                    f"  {kind:6} {how:6} {a_n / 1e6:.0f}M -> {b_n / 1e6:.0f}M cells "
+                    f"(x{b_n / a_n:.0f}): cimcity x{tb['t_cc'] / ta['t_cc']:.0f}, 1 thread "
+                    f"x{tb['t_1'] / ta['t_1']:.0f}{before}, scipy x{tb['t_sp'] / ta['t_sp']:.0f}"
+                )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"peak resident memory of the benchmark {peak:.1f} GiB")
     return rows
@@ -249,6 +278,7 @@ def plot_extent(rows, folder):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = [r for r in rows if r["level"] == "scalar"]
     os.makedirs(folder, exist_ok=True)
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
     colours = {"smooth": "tab:green", "noisy": "tab:blue", "noise": "tab:red"}
@@ -398,9 +428,14 @@ def main():
     ap.add_argument("--buildings", type=int, default=100_000)
     ap.add_argument("--peer-buildings", type=int, default=2_000)
     ap.add_argument("--plot", metavar="FOLDER", help="write perf_flood.png there")
+    ap.add_argument(
+        "--level-grids",
+        action="store_true",
+        help="also flood at sloping per-cell level grids (module docstring)",
+    )
     a = ap.parse_args()
     print(f"cimcity {cc.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
-    rows = bench_extent(a.sizes, a.repeat)
+    rows = bench_extent(a.sizes, a.repeat, a.level_grids)
     if a.plot:
         plot_extent(rows, a.plot)
     if a.buildings:

@@ -284,6 +284,18 @@ def test_level_checks_read_the_same_range_as_before():
         warnings.simplefilter("error", DataQualityWarning)
         flood.extent(t, grid)
     assert KL.finite_max(np.full((2, 2), np.nan)) == (False, 0.0)
+    # the vectorised maximum and the cell-by-cell loop (arrays holding +inf)
+    # against numpy on the finite cells
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(40, 50))
+    a[rng.random(a.shape) < 0.3] = np.nan
+    assert KL.finite_max(a) == (True, float(np.max(a[np.isfinite(a)])))
+    a[3, 4] = -np.inf
+    assert KL.finite_max(a) == (True, float(np.max(a[np.isfinite(a)])))
+    a[7, 9] = np.inf
+    assert KL.finite_max(a) == (True, float(np.max(a[np.isfinite(a)])))
+    assert KL.finite_max(np.array([[np.nan, -np.inf], [np.inf, np.nan]])) == (False, 0.0)
+    assert KL.finite_max(np.array([[-np.inf, -np.inf]])) == (False, 0.0)
 
 
 def test_all_nodata_dem_is_refused_by_the_default_sources():
@@ -315,3 +327,15 @@ def test_smooth_and_fragmented_rows_mixed_equal_scipy(seed):
                 warnings.simplefilter("ignore", DataQualityWarning)
                 f = flood.extent(t, level, sources="border", connectivity=conn)
             check_same(f, z, level, src, conn)
+    # per-cell level grids take the same two scans: a water surface sloping
+    # along the columns, with patches of no water (NaN) on smooth and noisy rows
+    slope = np.linspace(-0.4, 0.4, cols)[None, :]
+    for q in (0.2, 0.5, 0.8):
+        levels = np.nanquantile(z - slope, q) + slope * np.ones((rows, 1))
+        levels[rng.random(levels.shape) < 0.01] = np.nan
+        levels[5:9, 100:300] = np.nan
+        for conn in (8, 4):
+            with row_blocks(9_000), warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataQualityWarning)
+                f = flood.extent(t, levels, sources="border", connectivity=conn)
+            check_same(f, z, levels, src, conn)
