@@ -37,6 +37,7 @@ from cimcity import flood
 from cimcity._kernels import flood as K
 from cimcity._kernels import flood_label as KL
 from cimcity.errors import DataQualityWarning, InputError
+from cimcity.flood.small import budget as small_budget
 from cimcity.terrain import Terrain
 
 X0, Y0 = 649_000.0, 6_864_000.0  # Lambert-93 [m]
@@ -339,3 +340,47 @@ def test_smooth_and_fragmented_rows_mixed_equal_scipy(seed):
                 warnings.simplefilter("ignore", DataQualityWarning)
                 f = flood.extent(t, levels, sources="border", connectivity=conn)
             check_same(f, z, levels, src, conn)
+
+
+@pytest.mark.parametrize("level_kind", ["scalar", "grid"])
+@pytest.mark.parametrize("conn", [8, 4])
+def test_small_floods_by_a_fill_from_the_sources_equal_scipy(level_kind, conn):
+    # a level that reaches few cells from the sources is flooded by a fill
+    # from them (flood.small) instead of the labelling pass: wet islands too
+    # small to join (noise at 20 % wet) and a low scalar level; compared with
+    # scipy cell for cell, and with the labelling pass's result (forced)
+    rng = np.random.default_rng(3)
+    rows, cols = 300, 320
+    z = 30.0 + rng.normal(0.0, 0.15, (rows, cols))
+    z[0, 5] = 29.0  # the lowest border cell: the default source
+    z.flat[[7, 900, 45_000]] = 29.5  # wet explicit sources
+    t = make_terrain(z)
+    if level_kind == "grid":
+        level = np.quantile(z, 0.2) + np.linspace(-0.01, 0.01, cols)[None, :] + 0 * z
+        level[40:60] = np.nan
+    else:
+        level = float(np.quantile(z, 0.2))
+    spy = mock.patch.object(_extent, "connected_depth", wraps=_extent.connected_depth)
+    cases = [(None, lowest_edge(z)), (np.isin(np.arange(z.size), [7, 900, 45_000]).reshape(z.shape), None)]
+    for sources, src in cases:
+        src = sources if src is None else src
+        with spy as labelled:
+            f = flood.extent(t, level, sources=sources, connectivity=conn)
+        assert not labelled.called  # the fill decided
+        assert 0 < f.n_cells <= small_budget(z.size)
+        check_same(f, z, level, src, conn)
+        with mock.patch.object(_extent, "small_flood", lambda *a: None):
+            g = flood.extent(t, level, sources=sources, connectivity=conn)
+        np.testing.assert_array_equal(g.depth, f.depth)
+        assert g.depth_sum == pytest.approx(f.depth_sum, rel=1e-12)
+    # a flood larger than the budget, and a small one on a DEM with nodata,
+    # go through the labelling pass (same answers)
+    for lv, hole in ((float(np.quantile(z, 0.8)), False), (level, True)):
+        zz = z.copy()
+        if hole:
+            zz[150:153, 150:153] = np.nan
+        with spy as labelled, warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataQualityWarning)
+            f = flood.extent(make_terrain(zz), lv, connectivity=conn)
+        assert labelled.called
+        check_same(f, zz, lv, lowest_edge(zz), conn)

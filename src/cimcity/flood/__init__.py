@@ -35,8 +35,9 @@ groundwater rise; a building "flooded" here is one the water reaches.
 
 from __future__ import annotations
 
+from .checks import MAX_LEVEL_ABOVE_DEM
 from .exposure import ExposureResult, exposure
-from .extent import MAX_LEVEL_ABOVE_DEM, FloodResult, extent, spill_levels
+from .extent import FloodResult, extent, spill_levels
 from .ground import DEFAULT_RING, RING_OFFSETS
 from .levels import (
     GAUGES,
