@@ -50,17 +50,9 @@ def reach(z, level, levels, grid, diagonal, seed_r, seed_c, budget, mark):
     qc = np.empty(budget, np.int64)
     n = 0
     for s in range(seed_r.shape[0]):
-        r = seed_r[s]
-        c = seed_c[s]
-        lv = levels[r, c] if grid else level
-        if mark[r, c] or not (z[r, c] < lv):
-            continue
-        if n == budget:
+        n = _push(z, level, levels, grid, mark, seed_r[s], seed_c[s], qr, qc, n)
+        if n < 0:
             return -1, qr, qc
-        mark[r, c] = 1
-        qr[n] = r
-        qc[n] = c
-        n += 1
     head = 0
     while head < n:
         r = qr[head]
@@ -76,13 +68,22 @@ def reach(z, level, levels, grid, diagonal, seed_r, seed_c, budget, mark):
                     continue
                 if not diagonal and dr != 0 and dc != 0:
                     continue
-                lv = levels[rr, cc] if grid else level
-                if mark[rr, cc] or not (z[rr, cc] < lv):
-                    continue
-                if n == budget:
+                n = _push(z, level, levels, grid, mark, rr, cc, qr, qc, n)
+                if n < 0:
                     return -1, qr, qc
-                mark[rr, cc] = 1
-                qr[n] = rr
-                qc[n] = cc
-                n += 1
     return n, qr, qc
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _push(z, level, levels, grid, mark, r, c, qr, qc, n):
+    """Queue cell ``(r, c)`` when it is below its level and not reached yet:
+    the new count, or -1 when the queue (the budget) is full."""
+    lv = levels[r, c] if grid else level
+    if mark[r, c] or not (z[r, c] < lv):
+        return n
+    if n == qr.shape[0]:
+        return -1
+    mark[r, c] = 1
+    qr[n] = r
+    qc[n] = c
+    return n + 1
