@@ -444,6 +444,27 @@ def test_tasks_cover_every_item_once():
         assert max(t.stop - t.start for t in tasks) <= max(unit, align) + align
 
 
+def test_tasks_end_together_on_equal_threads():
+    # list scheduling (Graham 1969): threads of equal speed pulling slices in
+    # order finish within the size of the last slices of the mean n / workers.
+    # The slices shrink toward the end (guided schedule), so the idle tail is
+    # at most unit / 8 (rounded up to align), not a whole slice of unit items
+    import heapq
+
+    for n, unit, workers, align in [
+        (1_000_000, 65536, 2, 8192),
+        (1_000_000, 65536, 2, 1),
+        (2_500_000, 32768, 3, 1),
+        (737_280, 2048, 2, 64),
+    ]:
+        tasks = split_tasks(n, unit, workers, align)
+        free = [0] * workers
+        for t in tasks:
+            heapq.heappush(free, heapq.heappop(free) + (t.stop - t.start))
+        tail = -(-(unit // 8) // align) * align
+        assert max(free) - n / workers <= tail, (n, unit, workers, align)
+
+
 def test_numba_answers_do_not_depend_on_threads(city):
     # reference: the same queries traced by one thread
     import numba

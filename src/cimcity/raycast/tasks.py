@@ -13,7 +13,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
-import numpy as np
 
 
 def _threads() -> int:
@@ -45,13 +44,31 @@ def _pool(n_workers: int) -> ThreadPoolExecutor:
 
 
 def split(n: int, unit: int, n_workers: int, align: int = 1) -> list[slice]:
-    """Split ``n`` items into slices of about ``unit`` items (at least one per
-    worker when ``n`` allows), bounds on multiples of ``align``: the pool's
-    threads pull them one after the other, so a core slowed down by other
-    processes, or given the expensive rays, simply takes fewer."""
-    n_tasks = max(1, min(-(-n // align), max(-(-n // unit), n_workers)))
-    cuts = np.round(np.linspace(0, n, n_tasks + 1) / align) * align
-    bounds = np.unique(np.clip(np.append(cuts, [0, n]), 0, n).astype(np.int64))
+    """Split ``n`` items into slices the pool's threads pull one after the
+    other, bounds on multiples of ``align``.
+
+    Slices hold ``unit`` items while much work remains, then shrink (a
+    "guided" schedule: each slice at most ``1 / (2 n_workers)`` of what is
+    left, down to ``unit / 8``), so the threads finish together: with equal
+    slices, the last one ran alone on one thread while the others idled
+    (1 M random rays in 17 slices on 2 threads: about 4 % of the run, Paris
+    11e any-hit). A core slowed down by other processes, or given the
+    expensive rays, simply takes fewer. Every worker gets a slice when ``n``
+    allows.
+    """
+    if n <= 0:
+        return []
+    unit = max(1, unit)
+    per_worker = -(-n // max(1, n_workers))
+    floor = min(max(unit // 8, 1), per_worker)
+    floor = -(-floor // align) * align
+    bounds = [0]
+    left = n
+    while left > 0:
+        size = max(min(unit, -(-left // (2 * n_workers))), floor)
+        size = min(-(-size // align) * align, left)
+        bounds.append(bounds[-1] + size)
+        left -= size
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
