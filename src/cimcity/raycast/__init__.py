@@ -92,8 +92,9 @@ compile on first use
 (about 15 s of CPU, then cached on disk by numba). Both engines split the
 work into tasks of about 32 k rays (sensor rows for the matrix) that a pool
 of threads pulls one after the other (the kernels release the GIL), so a
-core slowed down by other processes simply takes fewer; answers do not
-depend on the number of threads. Measured rays per second are in
+core slowed down by other processes simply takes fewer; the last tasks
+shrink so that the threads finish together; answers do not depend on the
+number of threads. Measured rays per second are in
 ``benchmarks/bench_raycast.py``.
 
 Layout

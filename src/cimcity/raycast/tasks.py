@@ -3,8 +3,10 @@
 Both engines' kernels release the GIL (numba ``nogil``, embreex), so rays are
 traced on Python threads: the work is cut into tasks of about 32 k rays and
 each thread takes the next task when done, so a core slowed down by other
-processes, or given the expensive rays, simply takes fewer. Answers never
-depend on the number of threads.
+processes, or given the expensive rays, simply takes fewer. The last tasks
+shrink (a guided schedule, as OpenMP's ``schedule(guided)``) so that the
+threads finish together. Answers never depend on the number of threads.
+Hand-written: ``concurrent.futures`` pulls tasks but does not size them.
 """
 
 from __future__ import annotations
