@@ -208,19 +208,22 @@ def bench_extent(sizes, repeat, level_grids=False):
             # best of more runs on small grids (milliseconds: a busy core
             # shows), two runs above 20 M cells
             rep = 2 if z.size > 20_000_000 else repeat * (5 if z.size <= 2**21 else 1)
-            if z.size > 20_000_000:
-                # untimed first runs: right after a DEM's generation the kernel
-                # is busy compacting memory, and the first level's runs (both,
-                # back to back) took 1.2-1.5 s where later ones take 0.2 s
-                flood.extent(t, float(qs[1]))
-                scipy_extent(z, float(qs[1]), seed_rc)
-                gc.collect()
-            cases = [(q, float(level), "scalar") for q, level in zip(LEVELS, qs, strict=True)]
+            cases = [(q, float(lv), "scalar") for q, lv in zip(LEVELS, qs, strict=True)]
             if level_grids:
                 slope = trend(kind, n)
                 qg = np.quantile((z - slope)[::step, ::step], LEVELS)
-                cases += [(q, slope + lv, "grid") for q, lv in zip(LEVELS, qg, strict=True)]
-            for q, level, how in cases:
+                cases += [(q, float(lv), "grid") for q, lv in zip(LEVELS, qg, strict=True)]
+            if z.size > 20_000_000:
+                # untimed first runs: for a few seconds after a 100 M DEM (and
+                # its trend) is written, the kernel is busy compacting memory,
+                # and the first level's runs took 1.0-1.5 s instead of 0.15 s
+                flood.extent(t, float(qs[1]))
+                scipy_extent(z, float(qs[1]), seed_rc)
+                gc.collect()
+            for q, offset, how in cases:
+                # a grid is made when its case runs (four at once held 3.2 GB
+                # at 100 M cells)
+                level = slope + offset if how == "grid" else offset
                 r = one_case(z, t, level, seed_rc, rep, threads, how == "scalar")
                 r.update(cells=z.size, dem=kind, below=q, level=how)
                 rows.append(r)

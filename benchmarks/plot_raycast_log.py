@@ -28,9 +28,12 @@ STYLE = {
 
 
 def read(path):
-    """{(scene, query, origin): {engine: [(rays, M rays per CPU-s)]}}."""
+    """{(scene, query, origin): {engine: [(rays, M rays per CPU-s)]}} of the
+    log's last run (a log may hold several, each after a ``# run`` line)."""
     out = defaultdict(lambda: defaultdict(list))
     for line in open(path, encoding="utf-8"):
+        if line.startswith("# run"):
+            out.clear()
         m = ROW.match(line)
         if m:
             key = (m["scene"].replace(" (BDNB)", ""), m["query"], m["origin"])

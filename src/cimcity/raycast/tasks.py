@@ -57,11 +57,29 @@ def split(n: int, unit: int, n_workers: int, align: int = 1) -> list[slice]:
     11e any-hit). A core slowed down by other processes, or given the
     expensive rays, simply takes fewer. Every worker gets a slice when ``n``
     allows.
+
+    Parameters
+    ----------
+    n : int
+        Items (rays, sensor rows, pairs) to split.
+    unit : int
+        Items per slice while much work remains.
+    n_workers : int
+        Threads pulling the slices.
+    align : int
+        Slice bounds (but the last) are multiples of it, e.g. the rays of a
+        packet window.
+
+    Returns
+    -------
+    list of slice
+        Consecutive slices covering ``range(n)`` in order (empty for ``n <= 0``).
     """
     if n <= 0:
         return []
     unit = max(1, unit)
-    per_worker = -(-n // max(1, n_workers))
+    n_workers = max(1, n_workers)
+    per_worker = -(-n // n_workers)
     floor = min(max(unit // 8, 1), per_worker)
     floor = -(-floor // align) * align
     bounds = [0]
