@@ -382,7 +382,13 @@ def closest_hit8f(wide32, refs32, blocks, stack, stack_t, planes, ray32, tn, axe
     are lowered to each hit found. The lanes a block test accepts are
     rechecked in triangle order against the nearest hit so far, with the
     scalar test's own comparison (``t_scaled <= far * det``), so the hit kept
-    is the one the scalar traversal keeps."""
+    is the one the scalar traversal keeps.
+
+    Leaves and inner children are visited together in order of entry
+    distance (a leaf is pushed on the stack like a node, as in Embree), so a
+    near hit culls the farther leaves of the same node: on Paris 11e uniform
+    rays 4-6 % faster on one thread and 0-4 % on two than testing a node's
+    leaves before its inner children (1 % slower on rays from sensors)."""
     tmin = rayk[6]
     best_t = np.inf
     best_k = -1
@@ -391,14 +397,9 @@ def closest_hit8f(wide32, refs32, blocks, stack, stack_t, planes, ray32, tn, axe
     node = 0
     sp = 0
     while True:
-        leaf_lanes = refs32[node, LEAVES]
-        hits = box8f(wide32, node, planes, ray32, tn)
-        leaves = hits & leaf_lanes
-        inner = hits ^ leaves
-        _fetch_children(wide32, refs32, node, inner)
-        while leaves != 0:
-            leaf = -refs32[node, REF + ctz(leaves)] - 1
-            leaves &= leaves - 1
+        nxt = -1  # no child to visit next (a leaf reference is <= -2)
+        if node < 0:  # a leaf: its blocks of four triangles
+            leaf = -node - 1
             start = leaf >> 4
             if axes[0] < 0:
                 _triangle_ray(axes, rayk)
@@ -417,29 +418,31 @@ def closest_hit8f(wide32, refs32, blocks, stack, stack_t, planes, ray32, tn, axe
                             far = t
                             rayk[7] = t
                             ray32[7] = t * _UP
-        nxt = -1
-        nt = np.inf
-        while inner != 0:
-            j = ctz(inner)
-            inner &= inner - 1
-            t = np.float64(tn[j])
-            if t > far * pad:  # a hit in a leaf of this node is nearer
-                continue
-            r = refs32[node, REF + j]
-            if nxt < 0:
-                nxt = r
-                nt = t
-                continue
-            if t < nt:
-                stack[sp] = nxt
-                stack_t[sp] = nt
-                nxt = r
-                nt = t
-            else:
-                stack[sp] = r
-                stack_t[sp] = t
-            sp += 1
-        while nxt < 0:
+        else:
+            hits = box8f(wide32, node, planes, ray32, tn)
+            _fetch_children(wide32, refs32, node, hits & ~refs32[node, LEAVES])
+            nt = np.inf
+            while hits != 0:
+                j = ctz(hits)
+                hits &= hits - 1
+                t = np.float64(tn[j])
+                if t > far * pad:  # a hit found in this node is nearer
+                    continue
+                r = refs32[node, REF + j]
+                if nxt == -1:
+                    nxt = r
+                    nt = t
+                    continue
+                if t < nt:
+                    stack[sp] = nxt
+                    stack_t[sp] = nt
+                    nxt = r
+                    nt = t
+                else:
+                    stack[sp] = r
+                    stack_t[sp] = t
+                sp += 1
+        while nxt == -1:
             if sp == 0:
                 return best_t, best_k
             sp -= 1
