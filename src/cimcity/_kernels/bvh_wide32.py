@@ -134,8 +134,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .bvh_packets import WINDOW, occluded_grouped
-from .bvh_sorted import COHERENT, repeated_directions
 from .bvh_traverse import _BIG, BOX_PAD, intersect_rays, occluded_rays, ray_axes
 from .bvh_wide import LEAVES, REF, WIDTH, fetch_row, ray_planes
 from .simd import TRI_BLOCK, TRI_LANES, box8f, ctz, tri4, tri4_dist
@@ -669,21 +667,3 @@ def intersect_wide32_rays(wide32, refs32, blocks, depth32, nodes, refs, tri,
         intersect_rays(nodes, refs, tri, tri_face, depth, shift, origins, directions,
                        tmin, tmax, dist, face, i, i + 1)  # fmt: skip
     return bad
-
-
-@njit(**_JIT)
-def occluded_wide32(wide32, refs32, blocks, depth32, nodes, refs, tri, depth, bound,
-                    shift, origins, directions, tmin, tmax, out, i0, i1):  # fmt: skip
-    """Any-hit for rays ``i0 .. i1 - 1`` (``i0`` a multiple of
-    :data:`~cimcity._kernels.bvh_packets.WINDOW`): rays that mostly repeat a
-    few directions go as packets on the binary BVH (``nodes``, ``refs``,
-    ``depth``; as :func:`~cimcity._kernels.bvh_wide.occluded_wide`), the
-    others one by one by :func:`occluded_wide32_rays`."""
-    if repeated_directions(directions, i0, i1) >= COHERENT:
-        return occluded_grouped(
-            nodes, refs, tri, depth, shift, origins, directions, tmin, tmax, out,
-            i0 // WINDOW, -(-i1 // WINDOW),
-        )  # fmt: skip
-    return occluded_wide32_rays(wide32, refs32, blocks, depth32, nodes, refs, tri,
-                                depth, bound, shift, origins, directions, tmin, tmax,
-                                out, i0, i1)  # fmt: skip
