@@ -35,9 +35,15 @@ numba wide f64 ...     the same rays on the same 8-wide BVH with the exact float
                        threads and tasks
 numba before ...       (sky rays) the path before the 8-wide BVH (binary BVH,
                        rays sorted by octant and origin Morton code: bvh_sorted)
+embree any/closest ... the same rays through ``engine="embree"`` (cimcity's Embree
+                       path: float64 world rays in, as for numba)
 embreex raw any/closest ...
                        raw embreex on the same incoherent rays (float32, one thread
-                       per core): the peer; "vs raw" of a numba row divides by it
+                       per core): the peer; "vs raw" of a numba row divides by it.
+                       Its rays are made local, unit and float32 before the timing
+                       (numba and the embree rows start from the float64 world
+                       rays); that untimed step takes about 30 ms a million rays
+                       with numpy on one thread
 
 Timing: best of ``REPEATS`` runs (incoherent rays: ``RANDOM_REPEATS`` rounds
 in which the numba rows and raw embreex run in turn), after a warm-up call
@@ -399,6 +405,10 @@ def bench_scene(name, mesh, max_sensors, pool, random_counts):
                     ),
                     f"numba wide f64 {query} {tag}": wide64(mesh, ray_o, rd, query),
                 }
+                if has_embree:  # the engine "auto" would otherwise route to
+                    group[f"embree {query} {tag}"] = (
+                        lambda fn=fn, o_=ray_o, d_=rd: fn(mesh, o_, d_, engine="embree")
+                    )
                 if scene_raw is not None:
                     run = raw_runner(scene_raw, pool, mesh, ray_o, rd, query)
                     group[f"embreex raw {query} {tag}"] = run
