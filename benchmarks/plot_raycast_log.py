@@ -4,7 +4,8 @@
 ``python benchmarks/plot_raycast_log.py rays.log docs/img/perf_rays.png``:
 rays per CPU-second (the bench's ``Mr/cpu-s`` column, fair on a shared
 machine) against the number of random rays, for cimcity's numba engine (the
-float32 8-wide BVH), its float64 wide reference and raw embreex, per scene,
+float32 8-wide BVH), its float64 wide reference, cimcity's Embree engine
+(logs that have it) and raw embreex, per scene,
 any-hit and closest hit. Nothing is measured here: the figure only draws the
 log's rows.
 """
@@ -17,13 +18,14 @@ from collections import defaultdict
 
 ROW = re.compile(
     r"^(?P<scene>grid \d+x\d+|Paris 11e \(BDNB\))\s+\d+\s+(?P<rays>\d+)\s+"
-    r"(?P<engine>numba wide f64|numba|embreex raw) (?P<query>any|closest) random "
+    r"(?P<engine>numba wide f64|numba|embreex raw|embree) (?P<query>any|closest) random "
     r"(?P<origin>sensors|uniform) \d+k\s+[\d.]+\s+[\d.]+\s+[\d.-]+\s+(?P<cpu>[\d.]+)"
 )
 STYLE = {
     "numba": ("cimcity numba (wide f32)", "tab:green", "o", "-"),
     "numba wide f64": ("cimcity numba (wide f64)", "tab:olive", "s", ":"),
     "embreex raw": ("raw embreex", "tab:blue", "^", "--"),
+    "embree": ('cimcity engine="embree"', "tab:purple", "D", "-."),
 }
 
 
