@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 import shapely
 
+from .._kernels.polygons import ring_distances
 from ..errors import DataQualityWarning, GeoreferenceError, InputError
 from ..scene.heights import VERTICAL_TOL, ground_at, known_ground
 from ..scene.variants import (
@@ -115,22 +116,16 @@ def edge_context(scene, xy) -> np.ndarray:
 
 def _boundary_distance(poly, xy) -> np.ndarray:
     """Distance of points to the rings of a polygon [m]: exact point-segment
-    distances, one pass per segment over flat arrays (no shapely point
-    objects, which cost more than the distances on a million sensors)."""
-    x, y = xy[:, 0], xy[:, 1]
-    best = np.full(len(xy), np.inf)
-    for ring in shapely.get_rings(shapely.get_parts(poly)):
-        c = shapely.get_coordinates(ring)
-        for (ax, ay), (bx, by) in zip(c[:-1], c[1:], strict=True):
-            ux, uy = bx - ax, by - ay
-            L2 = ux * ux + uy * uy
-            px, py = x - ax, y - ay
-            if L2 > 0:
-                t = np.clip((px * ux + py * uy) / L2, 0.0, 1.0)
-                px = px - t * ux
-                py = py - t * uy
-            np.minimum(best, px * px + py * py, out=best)
-    return np.sqrt(best)
+    distances (:func:`cimcity._kernels.polygons.ring_distances`: each point
+    tests only the segments that can be nearest to it, found on a coarse
+    grid; a pass per segment over every point took 3 s for the 7.1 M sensors
+    of Paris 11e at 1 m against its footprints' convex hull, and would take
+    about 45 minutes against a commune's boundary of 13,667 segments, where
+    the grid takes 2 s for 1.2 M points)."""
+    rings = [
+        shapely.get_coordinates(r) for r in shapely.get_rings(shapely.get_parts(poly))
+    ]
+    return ring_distances(rings, xy[:, 0], xy[:, 1])
 
 
 def in_area(area, xy) -> np.ndarray:
