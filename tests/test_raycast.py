@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import cimcity as cc
 from cimcity import raycast as rc
 from cimcity._compat import has_module
+from cimcity._kernels import bvh_traverse
 from cimcity.errors import EngineError, InputError, MissingDependencyError
 from cimcity.mesh import CityMesh, extrude_buildings
 from cimcity.raycast import numba_engine
@@ -386,12 +387,13 @@ def test_matrix_packets_match_single_rays(city):
     assert 0.1 < got.mean() < 0.9
 
 
-def test_flat_packets_match_single_rays(city):
-    # occluded() (numba) groups >= 256 rays by direction cell into packets;
-    # reference: the same rays traced one by one (calls of < 256 rays take the
-    # single-ray kernel). Mixed on purpose: sensors x shared directions
-    # (shared-direction packets), jittered copies (per-lane packets), random
-    # rays (single fallback), per-ray tmax, axis-aligned directions.
+def test_flat_rays_match_single_rays(city):
+    # occluded() (numba) traces rays one by one on the 8-wide float32 BVH in
+    # tasks on a pool of threads (calls of fewer than 256 rays in one call);
+    # reference: the exact float64 single-ray traversal of the binary BVH
+    # (bvh_traverse.occluded_rays) on one thread. Mixed on purpose: sensors x
+    # shared directions (the rays packets once took), jittered copies, random
+    # rays, per-ray tmax, axis-aligned directions.
     sensors = sample_sensors(city, spacing=1.0)
     p = sensors.points[:400]
     rng = np.random.default_rng(8)
@@ -407,15 +409,20 @@ def test_flat_packets_match_single_rays(city):
     tmax = rng.uniform(1.0, 200.0, len(o))
     tmax[::3] = np.inf
     got = rc.occluded(city, o, d, engine="numba", tmax=tmax)
-    step = numba_engine._SORT_MIN_RAYS - 1
-    ref = np.concatenate(
+    b = numba_engine.bvh(city)
+    ref = np.empty(len(o), bool)
+    args = (b.nodes, b.refs, b.tri, b.depth, city.origin, o, d, rc.DEFAULT_TMIN, tmax)
+    assert bvh_traverse.occluded_rays(*args, ref, 0, len(o)) == 0
+    np.testing.assert_array_equal(got, ref)
+    step = numba_engine._ONE_CALL_RAYS - 1  # calls on the calling thread
+    small = np.concatenate(
         [
             rc.occluded(city, o[i : i + step], d[i : i + step], engine="numba",
                         tmax=tmax[i : i + step])
             for i in range(0, len(o), step)
         ]
     )  # fmt: skip
-    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(small, ref)
     assert 0.1 < got.mean() < 0.9
     # an invalid ray among many still raises the detailed error
     d[300] = 0.0

@@ -107,8 +107,8 @@ def test_coherence_test_tells_sky_rays_from_random_rays():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sorted_path_equals_single_rays_bit_for_bit(city, seed):
-    # 20,000 incoherent rays with per-ray tmax: the public queries (sorted,
-    # >= _SORT_MIN_RAYS rays, threads) against the single-ray kernels in input
+    # 20,000 incoherent rays with per-ray tmax: the public queries (8-wide
+    # BVH, tasks on threads) against the single-ray kernels in input
     # order; distances and faces must be identical, not just close
     o, d = _mixed_rays(city, 20_000, seed)
     rng = np.random.default_rng(seed + 10)
@@ -125,8 +125,8 @@ def test_sorted_path_equals_single_rays_bit_for_bit(city, seed):
 
 
 def test_sorted_path_on_sky_rays_and_broadcast_rows(city):
-    # coherent input (sensors x sky directions) takes the packet path; one
-    # origin or one direction broadcast against many rows takes either path
+    # coherent input (sensors x sky directions, which once took packets) and
+    # one origin or one direction broadcast against many rows
     sensors = sample_sensors(city, spacing=2.0)
     p = sensors.points[:700]
     rng = np.random.default_rng(3)

@@ -69,16 +69,11 @@ rounding.
 
 Performance
 -----------
-The numba engine traces rays in packets of 8 (Wald et al. 2001) wherever rays
-are coherent, about twice as fast per core as one by one:
-:func:`occluded_matrix` packs, for each direction, 8 consecutive sensors
-lying within 16 m of each other (e.g. sensors of one facade in
-:func:`cimcity.sun.sensors.sample` order: keep sensors in spatially coherent order);
-:func:`occluded` (256 rays or more) works in tasks of 65,536 rays: a task
-whose directions mostly repeat (sensors × sky patches flattened) sorts each
-window of 8,192 rays by direction cell (3.6° cube-map cells) and packs runs of
-one cell within 16 m. Any other ray (incoherent rays, every
-:func:`intersect` ray) is traced one by one, in input order, on an 8-wide
+The numba engine's :func:`occluded_matrix` traces packets of 8 rays (Wald et
+al. 2001): for each direction, 8 consecutive sensors lying within 16 m of
+each other (e.g. sensors of one facade in :func:`cimcity.sun.sensors.sample`
+order: keep sensors in spatially coherent order). Every :func:`occluded` and
+:func:`intersect` ray is traced one by one, in input order, on an 8-wide
 BVH (:mod:`cimcity._kernels.bvh_wide32`): the binary BVH collapsed into nodes
 of 8 children whose 8 boxes one ray tests in a single SIMD instruction
 stream (:mod:`cimcity._kernels.simd`, LLVM vector IR), nearest child first,

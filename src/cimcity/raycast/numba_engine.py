@@ -7,10 +7,11 @@ built on first use and kept in
 ``mesh.cache`` under ``"raycast.bvh"`` and ``"raycast.bvh8"``, keyed on
 ``mesh.token``. Queries hand ranges of rays to the kernels of
 :mod:`cimcity._kernels.bvh_wide32` (flat rays one by one, 8 child boxes per
-SIMD test) and :mod:`cimcity._kernels.bvh_packets` (packets of 8 coherent
-rays: the visibility matrix, and flat rays that mostly repeat a few
-directions) on a pool of threads (:mod:`cimcity.raycast.tasks`). The inputs
-come validated by :mod:`cimcity.raycast.api`.
+SIMD test: :func:`occluded` and :func:`intersect`) and
+:mod:`cimcity._kernels.bvh_packets` (packets of 8 neighbouring sensors per
+direction on the binary BVH: the visibility matrix) on a pool of threads
+(:mod:`cimcity.raycast.tasks`). The inputs come validated by
+:mod:`cimcity.raycast.api`.
 """
 
 from __future__ import annotations
@@ -22,23 +23,21 @@ import numpy as np
 from .._kernels import (
     bvh_build,
     bvh_packets,
-    bvh_sorted,
     bvh_traverse,
     bvh_wide,
     bvh_wide32,
 )
-from .._kernels.bvh_sorted import COHERENT
 from ..errors import GeometryError, InputError
 from .engines import Engine
 from .rays import local_rays
 from .tasks import report_rows, run_all, split, worker_count
 
-#: :func:`occluded` checks for repeated directions (packets) from this many
-#: rays; fewer go one by one on the wide BVH
-_SORT_MIN_RAYS = 256
-#: rays per task of :func:`occluded` and :func:`intersect` (a multiple of
-#: ``bvh_packets.WINDOW``): one kernel call on one pool thread
+#: rays per task of :func:`occluded` and :func:`intersect`: one kernel call on
+#: one pool thread
 _TASK = 1 << 16
+#: :func:`occluded` traces fewer rays in one call on the calling thread (the
+#: pool's dispatch would cost more than the rays)
+_ONE_CALL_RAYS = 256
 #: sensor × direction pairs per task of :func:`occluded_matrix`: one kernel
 #: call on one pool thread (a few ms: dispatch costs ~0.1 %, threads balanced)
 _NUMBA_TASK = 1 << 15
@@ -136,41 +135,34 @@ def _task(n: int, workers: int) -> int:
 
 
 def occluded(mesh, o, d, n, tmin, tmax) -> np.ndarray:
-    """Any-hit of ``n`` rays (``o``/``d`` world (n or 1, 3), ``tmax`` (n or 1,)).
+    """Any-hit of ``n`` rays (``o``/``d`` world (n or 1, 3), ``tmax`` (n or 1,)),
+    traced one by one on the 8-wide BVH with float32 node tests
+    (:func:`~cimcity._kernels.bvh_wide32.occluded_wide32_rays`) in input order.
 
-    Task by task, rays that mostly repeat a few directions (sensors × sky
-    patches) go as packets of neighbouring origins per direction on the
-    binary BVH (:func:`~cimcity._kernels.bvh_packets.occluded_grouped`), the
-    others one by one on the 8-wide BVH with float32 node tests
-    (:func:`~cimcity._kernels.bvh_wide32.occluded_wide32_rays`); fewer than
-    256 rays go one by one on the wide BVH. Answers are the same either way.
-
-    The choice is made here, in Python, task by task, so the flat-ray kernel
-    runs as compiled on its own (the same choice inside one numba function
-    measured 0-2 % slower on Paris 11e uniform rays, 2 threads, with the
-    order of the timed calls shuffled each round)."""
+    Rays that repeat a few directions (sensors x sky patches, one sun
+    direction over many sensors) went as packets of neighbouring origins on
+    the binary BVH until the flat traversal overtook them: on Paris 11e
+    (2 threads) the flat rays ran 2.1x the packets on the sensor x direction
+    pairs of a coarse-first solar study (14.4 against 6.8 M rays/s) and
+    level or faster on sky rays sensor by sensor (18 against 16-18) and on
+    3 M sensors along one sun direction (14-16 against 14-16); on a 40 x 40
+    grid 34 against 28-32 and 23-31 against 18-29. Answers are the same
+    either way (``tests/test_raycast.py``)."""
     b = bvh(mesh)
     w = wide_bvh(mesh)
     out = np.empty(n, np.bool_)
     args = (*w.f32(), b.nodes, b.refs, b.tri, b.depth, w.bound, mesh.origin)
     args = (*args, o, d, tmin, tmax, out)
-    if n < _SORT_MIN_RAYS:
+    if n < _ONE_CALL_RAYS:
         bad = bvh_wide32.occluded_wide32_rays(*args, 0, n)
     else:
-        packets = (b.nodes, b.refs, b.tri, b.depth, mesh.origin, o, d, tmin, tmax)
-        packets = (*packets, out)
-        window = bvh_packets.WINDOW
-
-        def task(sl):
-            if bvh_sorted.repeated_directions(d, sl.start, sl.stop) >= COHERENT:
-                return bvh_packets.occluded_grouped(
-                    *packets, sl.start // window, -(-sl.stop // window)
-                )
-            return bvh_wide32.occluded_wide32_rays(*args, sl.start, sl.stop)
-
         workers = worker_count("numba")
         bad = sum(
-            run_all(task, split(n, _task(n, workers), workers, align=window), workers)
+            run_all(
+                lambda sl: bvh_wide32.occluded_wide32_rays(*args, sl.start, sl.stop),
+                split(n, _task(n, workers), workers),
+                workers,
+            )
         )
     if bad:
         local_rays(mesh, o, d)  # raises the detailed InputError
