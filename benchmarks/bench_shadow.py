@@ -10,7 +10,13 @@ Run: ``python benchmarks/bench_shadow.py [--peer-max N] [--skip-sunhours]``
    buildings. Reports time, buildings/s, ratio and the area IoU between both.
 2. Sun-hours over one day at 6-minute steps: the bundled sample district at
    1 m on ground, roofs and walls (and the ground alone), and the Paris 11e
-   buildings at 2 m; wall and CPU time, sensor × step pairs per second. On
+   buildings at 2 m; wall and CPU time, sensor × step pairs per second. The
+   peer for the rays: raw embreex (one Python thread per core, float32 rays
+   prepared untimed) tracing the sensor × step pairs that face the sun,
+   against cimcity's trace of the same sensors and steps
+   (``cimcity.sun.hours.trace_sun``, timed again on its own: "trace [s]",
+   "x embreex" = embreex time / trace time; "pairs differing": pairs whose
+   blocked answer differs, float32 against float64 rays). On
    the sample's ground, pybdshadow ``cal_sunshine`` (shadow polygons every 6
    minutes counted on a 1 m grid) in the same run, with both mean sun-hours
    as a sanity check (pybdshadow counts shadow polygon hits on grid squares,
@@ -35,6 +41,7 @@ import shapely
 
 import cimcity as cc
 from cimcity import raycast, shadow
+from cimcity.sun.hours import trace_sun
 
 ROOT = Path(__file__).resolve().parents[1]
 PARIS11 = (
@@ -203,6 +210,48 @@ def pybdshadow_sun_hours(scene, day, spacing):
     return dt, float(grids["Hour"].mean()), len(grids)
 
 
+def embreex_sun_pairs(mesh, res):
+    """Raw embreex, one Python thread per core, on the sensor x sun-step pairs
+    of a sun-hours result that face the sun (what a careful embreex user
+    would trace: float32 local rays, origins moved 1 mm along the ray as
+    cimcity's ``tmin``). The float32 conversion is not timed. Returns (wall
+    [s], pairs, share of pairs whose blocked answer equals cimcity's)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        from embreex import rtcore_scene
+        from embreex.mesh_construction import TriangleMesh
+    except ImportError:
+        return float("nan"), 0, float("nan")
+    es = rtcore_scene.EmbreeScene()
+    TriangleMesh(es, mesh.vertices.astype(np.float32), mesh.faces.astype(np.int32))
+    S = res.sensors
+    traced = res.steps["column"].to_numpy() >= 0
+    dirs = res.steps.loc[traced, ["sx", "sy", "sz"]].to_numpy()
+    pts = S[["x", "y", "z"]].to_numpy() - mesh.origin
+    nrm = S[["nx", "ny", "nz"]].to_numpy()
+    blocked = raycast.unpack_matrix(res.blocked_bits, len(dirs))
+    step = 20_000
+    tasks = []
+    for i in range(0, len(pts), step):  # untimed: float32 rays of each task
+        ii, jj = np.nonzero(nrm[i : i + step] @ dirs.T > 0)
+        o = (pts[i + ii] + 1e-3 * dirs[jj]).astype(np.float32)
+        tasks.append((o, dirs[jj].astype(np.float32), blocked[i + ii, jj]))
+    es.run(tasks[0][0][:1], tasks[0][1][:1], query="OCCLUDED")
+
+    def run(t):
+        return es.run(t[0], t[1], query="OCCLUDED")
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
+        got = list(pool.map(run, tasks))
+    dt = time.perf_counter() - t0
+    pairs = sum(len(t[0]) for t in tasks)
+    # embreex's OCCLUDED answer: 0 (the geometry) when blocked, -1 when not
+    same = sum(int(((g != -1) == t[2]).sum()) for g, t in zip(got, tasks, strict=True))
+    return dt, pairs, same / max(pairs, 1)
+
+
 def bench_sun_hours(peer=True):
     print("\n## Sun-hours, one day at 6-minute steps")
     rows = []
@@ -228,6 +277,11 @@ def bench_sun_hours(peer=True):
                 dt, cpu = time.perf_counter() - t, time.process_time() - c
                 n = len(res.sensors)
                 k = int((res.steps["column"] >= 0).sum())
+                dirs = res.steps.loc[res.steps["column"] >= 0, ["sx", "sy", "sz"]]
+                t = time.perf_counter()
+                trace_sun(mesh, res._sensors, dirs.to_numpy())
+                trace_dt = time.perf_counter() - t
+                e_dt, e_pairs, e_same = embreex_sun_pairs(mesh, res)
                 row = {
                     "case": label,
                     "surfaces": "+".join(surf),
@@ -239,6 +293,11 @@ def bench_sun_hours(peer=True):
                     "CPU [s]": cpu,
                     "sensor-steps/s [M]": n * k / dt / 1e6,
                     "engine": engine,
+                    "trace [s]": trace_dt,
+                    "embreex [s]": e_dt,
+                    "x embreex": e_dt / trace_dt,
+                    "pairs facing [M]": e_pairs / 1e6,
+                    "pairs differing": round(e_pairs * (1 - e_same)),
                 }
                 if surf == ("ground",):
                     g = res.sensors["sun_hours"]

@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 
 
-def _threads() -> int:
+def cores() -> int:
+    """CPU cores this process may run on (its affinity mask)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
@@ -30,7 +31,7 @@ def worker_count(name: str) -> int:
     Embree."""
     if name == "numba":
         return max(1, int(numba.get_num_threads()))
-    return _threads()
+    return cores()
 
 
 # the thread pools by size (created on first use, kept for the process)

@@ -44,6 +44,7 @@ import pandas as pd
 import shapely
 
 from ..errors import DataQualityWarning, EstimateWarning, GeoreferenceError, InputError
+from ..raycast.tasks import cores, run_all, split
 from ..schemas import ALTITUDE_RANGE, MAX_STOREYS, parse_length
 from .summary import shown
 
@@ -348,9 +349,23 @@ def _heights(gdf, height, storeys, ground, roof, storey_height):
 
 # -- one vertical frame ---------------------------------------------------------------
 def _nearest(geoms, z, targets) -> np.ndarray:
-    """``z`` of the nearest of ``geoms`` to each of ``targets`` (geometries)."""
+    """``z`` of the nearest of ``geoms`` to each of ``targets`` (geometries).
+
+    The queries run in chunks on a thread per core (GEOS releases the GIL;
+    each target's answer is the one a single call gives): the 1.38 M cells
+    of a 2 m ground grid over Paris 11e against its 5,227 BDNB footprints
+    took 9.6 s in one call, 5.5 s on 2 threads."""
     tree = shapely.STRtree(np.asarray(geoms, object))
-    near = tree.query_nearest(np.asarray(targets, object), all_matches=False)[1]
+    targets = np.asarray(targets, object)
+    if not len(targets):
+        return np.zeros(0)
+    workers = cores()
+
+    def part(sl):
+        return tree.query_nearest(targets[sl], all_matches=False)[1]
+
+    parts = split(len(targets), 1 << 16, workers)
+    near = np.concatenate(list(run_all(part, parts, workers)))
     return np.asarray(z, float)[near]
 
 
