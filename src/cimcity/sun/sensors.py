@@ -445,11 +445,21 @@ def buried(points, face_building, footprints, tops, face_kind=None) -> np.ndarra
     q = np.round((pts[:, :2] - pts[:, :2].min(axis=0)) * 1e4).astype(np.int64)
     span = (int(q[:, 0].max()) + 1) * (int(q[:, 1].max()) + 1)  # Python int: exact
     if span < 2**62:
-        inv, _ = pd.factorize(q[:, 0] * (int(q[:, 1].max()) + 1) + q[:, 1])
+        key = q[:, 0] * (int(q[:, 1].max()) + 1) + q[:, 1]
+        # a wall's sensors come column by column: group the runs of one key,
+        # then the runs' keys (Paris 11e at 1 m: 725,547 runs for 705,737
+        # keys among 8.1 M sensors: 1.5 -> 0.3 s in a first call, 0.17 ->
+        # 0.08 s warm; the same groups numbered in the same order, the same
+        # first member of each)
+        head = np.r_[True, key[1:] != key[:-1]]
+        run_group, _ = pd.factorize(key[head])
+        inv = run_group[np.cumsum(head) - 1]
+        _, first_run = np.unique(run_group, return_index=True)
+        first = np.flatnonzero(head)[first_run]
     else:  # extents over ~200 km at 0.1 mm: a combined key would overflow int64
         inv = group_ids(q)
+        _, first = np.unique(inv, return_index=True)
     nu = int(inv.max()) + 1
-    _, first = np.unique(inv, return_index=True)
     xy = pts[first, :2]
     ip, ib = tree.query(shapely.points(xy[:, 0], xy[:, 1]), predicate="intersects")
     if not len(ip):
