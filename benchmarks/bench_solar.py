@@ -228,9 +228,8 @@ def _peer(scene, spacing):
         p, n = pts[i : i + step], S.normals[i : i + step]
         ii, jj = np.nonzero(n @ dirs.T > 0)
         o = (p[ii] + 1e-3 * dirs[jj]).astype(np.float32)  # tmin 1 mm, as cimcity
-        return int(es.run(o, dirs[jj].astype(np.float32), query="OCCLUDED").sum()), len(
-            ii
-        )
+        hit = es.run(o, dirs[jj].astype(np.float32), query="OCCLUDED")
+        return int((hit != -1).sum()), len(ii)  # OCCLUDED: 0 blocked, -1 free
 
     threads = len(os.sched_getaffinity(0))
     t0 = time.perf_counter()
