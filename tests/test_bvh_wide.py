@@ -23,7 +23,7 @@ import shapely
 from numba import njit
 
 from cimcity import raycast as rc
-from cimcity._kernels import bvh_traverse, bvh_wide, bvh_wide32, simd
+from cimcity._kernels import bvh_collapse, bvh_traverse, bvh_wide, bvh_wide32, simd
 from cimcity.mesh import CityMesh, extrude_buildings
 from cimcity.raycast import numba_engine
 from cimcity.testing import X0, Y0
@@ -167,6 +167,139 @@ def test_collapse_keeps_every_leaf_once_with_binary_boxes(city):
     for r, box in seen.items():
         np.testing.assert_array_equal(box, bin_leaves[r])
     assert 1 <= depth < numba_engine.bvh(city).depth
+
+
+def _binary_children(nodes):
+    """(row, child) -> (reference, box as float64 (6,)) of every binary child."""
+    refs = nodes.view(np.int32)
+    return {
+        (row, c): (int(refs[row, 12 + c]), nodes[row, 6 * c : 6 * c + 6].astype(float))
+        for row in range(len(nodes))
+        for c in range(2)
+    }
+
+
+def _half_area(box):
+    e = box[3:] - box[:3]
+    return e[0] * e[1] + e[1] * e[2] + e[2] * e[0]
+
+
+def _wide_cost(wide, c_node, c_block):
+    """SAH cost of a wide tree over the root's area, from its rows alone:
+    every inner lane's box area times ``c_node``, every leaf lane's area
+    times its blocks of 4 triangles times ``c_block``, plus the root."""
+    refs = wide.view(np.int32)
+    total = 0.0
+    root_lo = np.full(3, np.inf)
+    root_hi = np.full(3, -np.inf)
+    for row in range(len(wide)):
+        for j in range(8):
+            box = wide[row, j:48:8].astype(float)
+            if np.isinf(box[0]):
+                continue
+            if row == 0:
+                root_lo = np.minimum(root_lo, box[:3])
+                root_hi = np.maximum(root_hi, box[3:])
+            if (int(refs[row, 56]) >> j) & 1:
+                count = (-int(refs[row, 48 + j]) - 1) & 15
+                total += _half_area(box) * -(-count // 4) * c_block
+            else:
+                total += _half_area(box) * c_node
+    root = _half_area(np.concatenate([root_lo, root_hi]))
+    return (total + root * c_node) / root
+
+
+def _brute_force_cost(nodes, c_node, c_block, max_leaf):
+    """Least SAH cost over every collapse of the binary tree, by exhaustive
+    enumeration: a wide node's lanes are every cut of its binary subtree
+    (sets of at most 8 descendants covering it), a lane is a leaf (a subtree
+    of at most ``max_leaf`` triangles) or a wide node; independent of the
+    dynamic programming of ``bvh_collapse``."""
+    ch = _binary_children(nodes)
+    count = {}
+
+    def triangles(ref):
+        if ref < 0:
+            return (-ref - 1) & 15
+        if ref not in count:
+            count[ref] = triangles(ch[ref, 0][0]) + triangles(ch[ref, 1][0])
+        return count[ref]
+
+    def cuts(row):  # cuts of the subtree below binary row `row` (opened)
+        out = []
+        for a in [[(row, 0)]] + (cuts(ch[row, 0][0]) if ch[row, 0][0] >= 0 else []):
+            for b in [[(row, 1)]] + (cuts(ch[row, 1][0]) if ch[row, 1][0] >= 0 else []):
+                if len(a) + len(b) <= 8:
+                    out.append(a + b)
+        return out
+
+    memo = {}
+
+    def lane(key):  # least cost of binary child `key` as one lane
+        ref, box = ch[key]
+        n = triangles(ref)
+        leaf = _half_area(box) * -(-n // 4) * c_block if n <= max_leaf or ref < 0 else np.inf
+        if ref < 0:
+            return leaf
+        if key not in memo:
+            inner = _half_area(box) * c_node + node(ref)
+            memo[key] = min(leaf, inner)
+        return memo[key]
+
+    def node(row):  # least cost of the lanes of a wide node made of `row`
+        return min(sum(lane(k) for k in cut) for cut in cuts(row))
+
+    lo = np.minimum(ch[0, 0][1][:3], ch[0, 1][1][:3])
+    hi = np.maximum(ch[0, 0][1][3:], ch[0, 1][1][3:])
+    root = _half_area(np.concatenate([lo, hi]))
+    return (root * c_node + node(0)) / root
+
+
+@pytest.mark.parametrize(
+    ("n", "c_block", "max_leaf"), [(2, 0.3, 15), (3, 0.3, 6), (3, 1.0, 15), (2, 0.05, 4)]
+)
+def test_sah_collapse_is_the_least_cost_collapse(n, c_block, max_leaf):
+    # reference: exhaustive enumeration of every collapse of the binary tree
+    # of a small city (2 x 2 and 3 x 3 boxes: 48 and 108 triangles), the
+    # cost recomputed from the emitted rows (so the tree built is the one
+    # the optimisation priced); equal within float rounding (1e-12)
+    mesh = _city(n, seed=n)
+    nodes = numba_engine.bvh(mesh).nodes
+    wide, depth, cost = bvh_collapse.collapse_sah(nodes, 1.0, c_block, max_leaf)
+    best = _brute_force_cost(nodes, 1.0, c_block, max_leaf)
+    assert cost == pytest.approx(best, rel=1e-12)
+    assert _wide_cost(wide, 1.0, c_block) == pytest.approx(best, rel=1e-12)
+
+
+def test_sah_collapse_keeps_binary_boxes_and_every_triangle_once(city):
+    # the float32 proof's premises: every lane's box is a binary node's box,
+    # every leaf a binary subtree of at most 15 triangles, each triangle in
+    # exactly one leaf; and the tree costs no more than the greedy collapse
+    # (bvh_wide.collapse, leaves of up to 8 triangles) under the same model
+    b = numba_engine.bvh(city)
+    wide, depth, cost = bvh_collapse.collapse_sah(b.nodes)
+    refs = wide.view(np.int32)
+    boxes = {tuple(box) for _, box in _binary_children(b.nodes).values()}
+    seen = np.zeros(len(b.tri), int)
+    for row in range(len(wide)):
+        for j in range(8):
+            box = wide[row, j:48:8].astype(float)
+            if np.isinf(box[0]):
+                assert refs[row, 48 + j] == 0
+                continue
+            assert tuple(box) in boxes
+            r = int(refs[row, 48 + j])
+            assert ((int(refs[row, 56]) >> j) & 1) == (r < 0)
+            if r < 0:
+                first, count = (-r - 1) >> 4, (-r - 1) & 15
+                seen[first : first + count] += 1
+            else:
+                assert 0 < r < len(wide)
+    assert (seen == 1).all()
+    assert wide.ctypes.data % 64 == 0
+    assert cost == pytest.approx(_wide_cost(wide, 1.0, bvh_collapse.C_BLOCK), rel=1e-12)
+    greedy, _ = bvh_wide.collapse(b.nodes, 8)
+    assert cost <= _wide_cost(greedy, 1.0, bvh_collapse.C_BLOCK)
 
 
 @njit
@@ -716,7 +849,7 @@ def test_tri4_lanes_equal_the_scalar_watertight_test():
 
 
 def test_merged_leaves_hold_every_triangle_once_in_blocks(city):
-    # the float32 tree's leaves (binary subtrees of up to MAX_LEAF triangles)
+    # the float32 tree's leaves (binary subtrees of up to 15 triangles)
     # are block ranges holding every triangle exactly once, with its own
     # corners, inside the leaf's float32 box (enlarged); lanes past a leaf's
     # last triangle are NaN; each lane's mesh face follows the corners; rows
@@ -749,6 +882,6 @@ def test_merged_leaves_hold_every_triangle_once_in_blocks(city):
                     assert (corners >= lo).all() and (corners <= hi).all()
                     seen[k] += 1
                     in_leaf += 1
-            assert 1 <= in_leaf <= bvh_wide32.MAX_LEAF
+            assert 1 <= in_leaf <= bvh_collapse.MAX_LEAF
     assert (seen == 1).all()
     assert len(w.wide32) < len(r.wide)  # merging leaves made the tree smaller

@@ -1,9 +1,10 @@
 """8-wide BVH with a conservative float32 node test: flat rays one by one.
 
-The binary BVH is collapsed into 8-wide nodes as in
-:mod:`cimcity._kernels.bvh_wide`, except that a binary subtree of at most
-:data:`MAX_LEAF` triangles becomes one leaf (``collapse(nodes, MAX_LEAF)``:
-fewer, larger leaves, 12,981 rows instead of 33,294 on Paris 11e). Every
+The binary BVH is collapsed into 8-wide nodes of least SAH cost by
+:mod:`cimcity._kernels.bvh_collapse`, whose leaves are binary subtrees of up
+to 15 triangles (fewer, larger leaves than :mod:`cimcity._kernels.bvh_wide`'s
+collapse: 7,924 rows instead of 33,294 on Paris 11e; the greedy collapse
+with leaves of up to 8 triangles, used until then, gave 12,981). Every
 child box is enlarged by ``delta`` (:func:`enlarge`) and tested in float32
 (:func:`cimcity._kernels.simd.box8f`: one ``<8 x float>`` register, each
 slab plane one fused multiply-add ``plane * inv - o * inv``), where the
@@ -94,9 +95,11 @@ origins and 218 -> 157 (173) from sensors. Each step on its own: the
 branch-free axis choice saves 11 ns a ray, inlining the traversal into the
 ray loop 22 ns (a call passes about 60 flattened array arguments), leaf
 blocks of four triangles 15-60 ns (fewer, larger leaves: fewer node visits;
-with a scalar triangle test larger leaves gained nothing). Leaves of 4, 6,
-8, 12 and 15 triangles were within 10 % of each other; 8 is the best
-compromise across the grid and Paris. Eight lanes (``<8 x double>``, one
+with a scalar triangle test larger leaves gained nothing). With the greedy
+collapse, leaves of 4, 6, 8, 12 and 15 triangles were within 10 % of each
+other (8 the best compromise across the grid and Paris); the SAH-optimal
+collapse chooses each leaf's size and gained 3-9 % more
+(:mod:`cimcity._kernels.bvh_collapse`). Eight lanes (``<8 x double>``, one
 zmm register) instead of four: no faster, more padding. Rays outside
 :func:`fits` are traced after the others: a fallback branch inside the main
 loop cost 5 % (register pressure). Tried and dropped: children in stack
@@ -153,9 +156,6 @@ SAFETY = 10.0
 MAX_BOUND = 1e7
 #: inverse direction components above this take the float64 path
 MAX_INV = 1e30
-#: a binary subtree of at most this many triangles is one leaf of the float32
-#: tree (two blocks of :func:`~cimcity._kernels.simd.tri4`)
-MAX_LEAF = 8
 #: float64 words of a triangle block: corners (:data:`TRI_BLOCK`), then the
 #: mesh face of each lane
 BLOCK_COLS = TRI_BLOCK + TRI_LANES

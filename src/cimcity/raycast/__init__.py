@@ -77,8 +77,10 @@ order: keep sensors in spatially coherent order). Every :func:`occluded` and
 BVH (:mod:`cimcity._kernels.bvh_wide32`): the binary BVH collapsed into nodes
 of 8 children whose 8 boxes one ray tests in a single SIMD instruction
 stream (:mod:`cimcity._kernels.simd`, LLVM vector IR), nearest child first,
-the other entered children prefetched from memory; binary subtrees of up to
-8 triangles are leaves whose triangles are tested 4 at a time. The node test
+the other entered children prefetched from memory; which binary nodes
+become wide nodes and which binary subtrees (up to 15 triangles) become
+leaves is chosen for the least SAH cost (:mod:`cimcity._kernels.bvh_collapse`),
+and a leaf's triangles are tested 4 at a time. The node test
 runs in float32 (one fused multiply-add per plane) on boxes enlarged by a
 few millimetres, proven enough for it to enter every box the exact float64
 test enters; the triangle test is the float64 watertight one, lane by lane,

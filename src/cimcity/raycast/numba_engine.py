@@ -1,7 +1,7 @@
 """The ``"numba"`` ray engine: cimcity's own BVH, built and traced by numba kernels.
 
 The binary BVH (:mod:`cimcity._kernels.bvh_build`) and its 8-wide collapse
-with merged leaves (:mod:`cimcity._kernels.bvh_wide`), boxes enlarged for
+of least SAH cost (:mod:`cimcity._kernels.bvh_collapse`), boxes enlarged for
 conservative float32 node tests (:mod:`cimcity._kernels.bvh_wide32`), are
 built on first use and kept in
 ``mesh.cache`` under ``"raycast.bvh"`` and ``"raycast.bvh8"``, keyed on
@@ -22,9 +22,9 @@ import numpy as np
 
 from .._kernels import (
     bvh_build,
+    bvh_collapse,
     bvh_packets,
     bvh_traverse,
-    bvh_wide,
     bvh_wide32,
 )
 from ..errors import GeometryError, InputError
@@ -75,7 +75,7 @@ class WideBvh(NamedTuple):
     float32 node test, and its triangles in blocks of four. Rays outside the
     float32 test's domain take the binary BVH (:func:`bvh`)."""
 
-    wide32: np.ndarray  # leaves up to MAX_LEAF triangles, enlarged boxes (bvh_wide32)
+    wide32: np.ndarray  # SAH-optimal collapse (bvh_collapse), enlarged boxes (bvh_wide32)
     bound: float  # origin bound of the float32 test [m]
     refs32: np.ndarray  # int32 view of wide32 (leaves as block ranges)
     blocks: np.ndarray  # (n, 40) float64 triangles 4 a block and their faces (leaf_blocks)
@@ -88,14 +88,14 @@ class WideBvh(NamedTuple):
 
 
 def wide_bvh(mesh) -> WideBvh:
-    """The mesh's 8-wide BVH (collapsed from :func:`bvh`, leaves of up to
-    :data:`~cimcity._kernels.bvh_wide32.MAX_LEAF` triangles in blocks of
-    four, boxes enlarged for the float32 node test), built on first use and
-    cached on ``mesh.cache``."""
+    """The mesh's 8-wide BVH (collapsed from :func:`bvh` at least SAH cost,
+    leaves of up to :data:`~cimcity._kernels.bvh_collapse.MAX_LEAF` triangles
+    in blocks of four, boxes enlarged for the float32 node test), built on
+    first use and cached on ``mesh.cache``."""
 
     def build():
         b = bvh(mesh)
-        merged, depth32 = bvh_wide.collapse(b.nodes, bvh_wide32.MAX_LEAF)
+        merged, depth32, _ = bvh_collapse.collapse_sah(b.nodes)
         wide32, bound, _ = bvh_wide32.enlarge(merged)
         blocks, block_tri = bvh_wide32.leaf_blocks(wide32, b.tri, b.tri_face)
         return WideBvh(
