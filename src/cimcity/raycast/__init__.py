@@ -31,13 +31,13 @@ Engines (``engine=``)
     * :func:`occluded_matrix`: packets of neighbouring sensors per direction
       trace sensor × sky-patch pairs 1.1-1.5 times as fast as raw embreex;
     * :func:`occluded` and :func:`intersect` on rays from building surfaces
-      (sky and sun rays, views: coherent or not): 1.07-1.20 times raw
+      (sky and sun rays, views: coherent or not): 1.07-1.22 times raw
       embreex on 2 threads, and 1.2-1.4 times cimcity's Embree path;
     * on random rays from anywhere in a district (inside buildings and at
-      street level): 1.0-1.1 times raw embreex on synthetic districts and
-      level with it on Paris 11e (a median of 0.98-0.99 over nine runs on 2
-      threads, single runs 0.85-1.04), 1.1-1.4 times cimcity's Embree path
-      everywhere. ``engine="embree"`` stays available (float32, Intel's
+      street level): 1.07-1.18 times raw embreex on synthetic districts and
+      1.01-1.05 on Paris 11e (four runs on 2 threads; single runs of that
+      row have swung by 8 % with nothing changed), 1.16-1.4 times cimcity's
+      Embree path everywhere. ``engine="embree"`` stays available (float32, Intel's
       engine) but is not faster on any ray set measured.
 
     The rule does not depend on ``embreex`` being installed or on timing at
