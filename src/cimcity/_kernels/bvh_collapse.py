@@ -39,8 +39,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .bvh_wide import LEAVES, REF, WIDTH, _subtrees
-from .simd import ROW
+from .bvh_wide import WIDTH, _subtrees, row_buffer, worklist, write_row
 
 _JIT = dict(nogil=True, cache=True, error_model="numpy")
 
@@ -167,12 +166,8 @@ def _lanes(refs, choice, b, lane_row, lane_c):
 def _emit(nodes, refs, sub_first, sub_count, choice, wide, wrefs):
     """Fill ``wide`` top-down from the choices; returns the number of wide
     rows and the depth."""
-    lane_row = np.empty(WIDTH, np.int64)
-    lane_c = np.empty(WIDTH, np.int64)
-    work = np.empty((nodes.shape[0] + 1, 3), np.int64)  # (binary, wide, depth)
-    work[0, 0] = 0
-    work[0, 1] = 0
-    work[0, 2] = 0
+    as_leaf = choice[:, 1] == 1  # a subtree made one leaf
+    work, lane_row, lane_c = worklist(nodes.shape[0])
     sp = 1
     n_wide = 1
     depth = 0
@@ -181,32 +176,8 @@ def _emit(nodes, refs, sub_first, sub_count, choice, wide, wrefs):
         b, w, dp = work[sp, 0], work[sp, 1], work[sp, 2]
         depth = max(depth, dp)
         n = _lanes(refs, choice, b, lane_row, lane_c)
-        leaves = 0
-        for j in range(WIDTH):
-            if j >= n:
-                for a in range(3):
-                    wide[w, a * WIDTH + j] = np.inf
-                    wide[w, (3 + a) * WIDTH + j] = -np.inf
-                wrefs[w, REF + j] = 0
-                continue
-            for a in range(6):
-                wide[w, a * WIDTH + j] = nodes[lane_row[j], 6 * lane_c[j] + a]
-            r = refs[lane_row[j], 12 + lane_c[j]]
-            if r >= 0 and choice[r, 1] == 1:  # a subtree made one leaf
-                r = -((sub_first[r] << 4) | sub_count[r]) - 1
-            if r >= 0:
-                work[sp, 0] = r
-                work[sp, 1] = n_wide
-                work[sp, 2] = dp + 1
-                sp += 1
-                wrefs[w, REF + j] = n_wide
-                n_wide += 1
-            else:
-                wrefs[w, REF + j] = r
-                leaves |= 1 << j
-        wrefs[w, LEAVES] = leaves
-        for j in range(LEAVES + 1, ROW):
-            wrefs[w, j] = 0
+        sp, n_wide = write_row(nodes, refs, sub_first, sub_count, as_leaf, lane_row,
+                               lane_c, n, wide, wrefs, w, work, sp, n_wide, dp)  # fmt: skip
     return n_wide, depth
 
 
@@ -237,13 +208,9 @@ def collapse_sah(nodes, c_node=C_NODE, c_block=C_BLOCK, max_leaf=MAX_LEAF):
     refs = nodes.view(np.int32)
     sub_first, sub_count = _subtrees(refs)
     choice, cost = _optimise(nodes, refs, sub_count, c_node, c_block, max_leaf)
-    raw = np.empty(nodes.shape[0] * ROW + 16, np.float32)
-    offset = (-raw.ctypes.data % 64) // 4  # rows on cache lines (vector loads)
-    wide = raw[offset : offset + nodes.shape[0] * ROW].reshape(-1, ROW)
+    wide = row_buffer(nodes.shape[0])
     n_wide, depth = _emit(nodes, refs, sub_first, sub_count, choice, wide,
                           wide.view(np.int32))  # fmt: skip
-    out = np.empty(n_wide * ROW + 16, np.float32)
-    offset = (-out.ctypes.data % 64) // 4
-    packed = out[offset : offset + n_wide * ROW].reshape(-1, ROW)
+    packed = row_buffer(n_wide)
     packed[:] = wide[:n_wide]
     return packed, int(depth), float(cost)

@@ -105,18 +105,66 @@ def _subtrees(refs):
 
 
 @njit(**_JIT)
+def write_row(nodes, refs, sub_first, sub_count, as_leaf, lane_row, lane_c, n, wide,
+              wrefs, w, work, sp, n_wide, depth):  # fmt: skip
+    """Fill wide row ``w`` from its ``n`` lanes (binary row ``lane_row[j]``,
+    child ``lane_c[j]``: that child's box and reference), turning a child
+    subtree with ``as_leaf`` set into one leaf of its contiguous triangles
+    (``sub_first``, ``sub_count`` of :func:`_subtrees`) and pushing each
+    inner child on ``work`` as ``(binary row, wide row, depth + 1)``;
+    unused lanes get empty boxes. Returns the new ``sp`` and ``n_wide``."""
+    leaves = 0
+    for j in range(WIDTH):
+        if j >= n:
+            for a in range(3):
+                wide[w, a * WIDTH + j] = np.inf
+                wide[w, (3 + a) * WIDTH + j] = -np.inf
+            wrefs[w, REF + j] = 0
+            continue
+        for a in range(6):
+            wide[w, a * WIDTH + j] = nodes[lane_row[j], 6 * lane_c[j] + a]
+        r = refs[lane_row[j], 12 + lane_c[j]]
+        if r >= 0 and as_leaf[r]:
+            r = -((sub_first[r] << 4) | sub_count[r]) - 1
+        if r >= 0:
+            work[sp, 0] = r
+            work[sp, 1] = n_wide
+            work[sp, 2] = depth + 1
+            sp += 1
+            wrefs[w, REF + j] = n_wide
+            n_wide += 1
+        else:
+            wrefs[w, REF + j] = r
+            leaves |= 1 << j
+    wrefs[w, LEAVES] = leaves
+    for j in range(LEAVES + 1, ROW):
+        wrefs[w, j] = 0
+    return sp, n_wide
+
+
+@njit(**_JIT)
+def worklist(n_bin):
+    """The collapse's scratch: the work stack of ``(binary row, wide row,
+    depth)`` holding the root, and a wide node's lanes ``(binary row holding
+    the child, child 0 or 1)``."""
+    work = np.zeros((n_bin + 1, 3), np.int64)
+    return work, np.empty(WIDTH, np.int64), np.empty(WIDTH, np.int64)
+
+
+def row_buffer(rows):
+    """(rows, 64) float32 rows, 64-byte aligned (vector loads)."""
+    raw = np.empty(rows * ROW + 16, np.float32)
+    offset = (-raw.ctypes.data % 64) // 4
+    return raw[offset : offset + rows * ROW].reshape(-1, ROW)
+
+
+@njit(**_JIT)
 def _collapse(nodes, refs, wide, wrefs, max_leaf):
     """Fill ``wide`` from the binary rows ``nodes`` (see :func:`collapse`);
     returns the number of wide rows and the wide tree's depth."""
     sub_first, sub_count = _subtrees(refs)
-    n_bin = nodes.shape[0]
-    # each lane: (binary row holding the child, child 0 or 1)
-    lane_row = np.empty(WIDTH, np.int64)
-    lane_c = np.empty(WIDTH, np.int64)
-    work = np.empty((n_bin + 1, 3), np.int64)  # (binary row, wide row, depth)
-    work[0, 0] = 0
-    work[0, 1] = 0
-    work[0, 2] = 0
+    as_leaf = sub_count <= max_leaf  # a small subtree: one leaf
+    work, lane_row, lane_c = worklist(nodes.shape[0])
     sp = 1
     n_wide = 1
     depth = 0
@@ -135,7 +183,7 @@ def _collapse(nodes, refs, wide, wrefs, max_leaf):
             best_area = -1.0
             for j in range(n):
                 r = refs[lane_row[j], 12 + lane_c[j]]
-                if r >= 0 and sub_count[r] > max_leaf:
+                if r >= 0 and not as_leaf[r]:
                     a = _area(nodes, lane_row[j], lane_c[j])
                     if a > best_area:
                         best_area = a
@@ -148,36 +196,8 @@ def _collapse(nodes, refs, wide, wrefs, max_leaf):
             lane_row[n] = r
             lane_c[n] = 1
             n += 1
-        for j in range(WIDTH):
-            if j >= n:
-                for a in range(3):
-                    wide[w, a * WIDTH + j] = np.inf
-                    wide[w, (3 + a) * WIDTH + j] = -np.inf
-                wrefs[w, REF + j] = 0
-                continue
-            src = 6 * lane_c[j]
-            for a in range(6):
-                wide[w, a * WIDTH + j] = nodes[lane_row[j], src + a]
-            r = refs[lane_row[j], 12 + lane_c[j]]
-            if r >= 0 and sub_count[r] <= max_leaf:
-                # a small subtree: one leaf of its contiguous triangles
-                r = -((sub_first[r] << 4) | sub_count[r]) - 1
-            if r >= 0:
-                work[sp, 0] = r
-                work[sp, 1] = n_wide
-                work[sp, 2] = d + 1
-                sp += 1
-                wrefs[w, REF + j] = n_wide
-                n_wide += 1
-            else:
-                wrefs[w, REF + j] = r
-        leaves = 0
-        for j in range(n):
-            if wrefs[w, REF + j] < 0:
-                leaves |= 1 << j
-        wrefs[w, LEAVES] = leaves
-        for j in range(LEAVES + 1, ROW):
-            wrefs[w, j] = 0
+        sp, n_wide = write_row(nodes, refs, sub_first, sub_count, as_leaf, lane_row,
+                               lane_c, n, wide, wrefs, w, work, sp, n_wide, d)  # fmt: skip
     return n_wide, depth
 
 
@@ -201,17 +221,12 @@ def collapse(nodes, max_leaf=0):
     depth : int
         Depth of the wide tree (root = 0).
     """
-    n_bin = nodes.shape[0]
-    raw = np.empty(n_bin * ROW + 16, np.float32)
-    offset = (-raw.ctypes.data % 64) // 4  # rows on cache lines (vector loads)
-    wide = raw[offset : offset + n_bin * ROW].reshape(-1, ROW)
     if not 0 <= max_leaf < 16:
         raise ValueError(f"max_leaf must be in 0 .. 15, got {max_leaf}")
+    wide = row_buffer(nodes.shape[0])
     refs = nodes.view(np.int32)
     n_wide, depth = _collapse(nodes, refs, wide, wide.view(np.int32), max_leaf)
-    out = np.empty(n_wide * ROW + 16, np.float32)
-    offset = (-out.ctypes.data % 64) // 4
-    packed = out[offset : offset + n_wide * ROW].reshape(-1, ROW)
+    packed = row_buffer(n_wide)
     packed[:] = wide[:n_wide]
     return packed, int(depth)
 
