@@ -10,7 +10,11 @@ on boxes enlarged by ``delta``) never culls a box the float64 test enters
 and enters only boxes within ``2 delta`` of the ray (adversarial rays; the
 unenlarged control does cull), and its traversal gives the float64 wide
 traversal's answers ray for ray (the public queries use it: the tests of
-the public queries above, on the grid and on Paris 11e, check it too)."""
+the public queries above, on the grid and on Paris 11e, check it too). The
+collapse of least SAH cost that builds the float32 tree
+(``_kernels.bvh_collapse``) equals an exhaustive enumeration of every
+collapse of small binary trees, and its tree meets the float32 proof's
+premises (binary boxes, binary subtrees as leaves, each triangle once)."""
 
 from __future__ import annotations
 

@@ -27,10 +27,10 @@ Measured (one thread, 300,000 random rays, ns a ray, greedy collapse with
 leaves of up to 8 triangles -> this one, ``C_BLOCK = 0.3``): Paris 11e
 uniform origins any-hit 107-112 -> 98-102 and closest 133-171 -> 125-136,
 rays from sensors 149-151 -> 143-145 and 212-214 -> 205-206, sky rays
-104-105 -> 98-99 and 133 -> 123-126; 40 x 40 grid 1-10 % faster on every
-kind. ``C_BLOCK`` 0.2-0.6 (a block test against a wide node test) and a
-fixed cost per leaf were within noise of each other on Paris; 0.3 was
-best or level everywhere. Hand-written: no library builds wide BVHs on
+104-105 -> 98-99 and 133 -> 123-126; 40 x 40 grid 0-10 % faster on every
+kind, none slower. ``C_BLOCK`` 0.2-0.6 (a block test against a wide node
+test) and a fixed cost per leaf were within noise of each other on Paris;
+0.3 was best or level everywhere. Hand-written: no library builds wide BVHs on
 cimcity's node layout.
 """
 
