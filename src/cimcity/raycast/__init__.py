@@ -35,9 +35,9 @@ Engines (``engine=``)
       embreex on 2 threads, and 1.2-1.4 times cimcity's Embree path;
     * on random rays from anywhere in a district (inside buildings and at
       street level): 1.07-1.18 times raw embreex on synthetic districts and
-      1.01-1.05 on Paris 11e (four runs on 2 threads; single runs of that
-      row have swung by 8 % with nothing changed), 1.16-1.4 times cimcity's
-      Embree path everywhere. ``engine="embree"`` stays available (float32, Intel's
+      1.02-1.04 on Paris 11e (medians of seven runs on 2 threads; single
+      runs of that row have swung by 8 % with nothing changed), 1.16-1.4
+      times cimcity's Embree path everywhere. ``engine="embree"`` stays available (float32, Intel's
       engine) but is not faster on any ray set measured.
 
     The rule does not depend on ``embreex`` being installed or on timing at
